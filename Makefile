@@ -1,0 +1,49 @@
+# The verbs a contributor needs. Every target works from a fresh clone: the first one that needs the
+# environment creates it (.venv, with the `dev` and `local` extras, the package installed editable).
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+PYTEST_ARGS ?=
+
+.DEFAULT_GOAL := help
+.PHONY: help install demo test lint typecheck bench package deploy clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+
+$(STAMP): setup.cfg pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP) ## create .venv with xrayctl and its dev + local extras
+
+demo: $(STAMP) ## invoke the function on the local stack, draw its trace, list its annotations
+	$(BIN)/xrayctl --local invoke
+	$(BIN)/xrayctl --local list-annotations --since 15m
+
+test: $(STAMP) ## run the test suite
+	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
+
+lint: $(STAMP) ## ruff, and cfn-lint on the SAM template
+	$(BIN)/ruff check xrayctl function tests
+	$(BIN)/ruff format --check xrayctl function tests
+	$(BIN)/cfn-lint function/template.yaml
+
+typecheck: $(STAMP) ## mypy on the package
+	$(BIN)/mypy xrayctl
+
+bench: $(STAMP) ## benchmarks against the AWS CLI and SAM CLI (prints figures, asserts nothing)
+	$(BIN)/python tests/bench/run.py
+
+package: ## zip the function for Lambda (function.zip)
+	rm -f function.zip
+	cd function && zip -q ../function.zip lambda_function.py
+
+deploy: ## deploy the function with SAM (needs AWS credentials and the SAM CLI)
+	sam deploy --template-file function/template.yaml --stack-name xrayctl-demo --capabilities CAPABILITY_IAM --resolve-s3
+
+clean: ## remove the environment and build output
+	rm -rf $(VENV) build dist *.egg-info .pytest_cache .mypy_cache .ruff_cache .hypothesis function.zip .aws-sam

@@ -1,0 +1,5 @@
+"""`python -m xrayctl` runs the command line."""
+
+from xrayctl.cli import main
+
+main()

@@ -1,0 +1,5 @@
+"""Placeholder, replaced by the click commands."""
+
+
+def main() -> None:
+    raise SystemExit("xrayctl: not yet built")

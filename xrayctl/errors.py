@@ -1,0 +1,80 @@
+"""Error types a user can cause, each with a fix sentence and a documented exit code.
+
+The core raises these; the CLI's single error boundary prints `message` and `fix` on stderr and exits with
+`exit_code`. The codes are part of the interface (the README lists them): scripts branch on them.
+"""
+
+from __future__ import annotations
+
+from enum import IntEnum
+
+
+class ExitCode(IntEnum):
+    OK = 0
+    ERROR = 1  # anything not listed below, including malformed input files
+    USAGE = 2  # bad option or argument (click's own code), invalid trace id, bad time
+    NOT_FOUND = 3  # trace not found, or not complete before --timeout
+    CONFIG = 4  # no credentials, no region, unknown profile
+    ACCESS_DENIED = 5
+    THROTTLED = 6  # still throttled after the retries
+    UNREACHABLE = 7  # endpoint unreachable or timed out
+    FUNCTION_ERROR = 8  # `invoke`: the function answered with X-Amz-Function-Error
+    INTERRUPTED = 130  # Ctrl-C, as shells report SIGINT
+
+
+class XrayctlError(Exception):
+    """Base of every error the CLI turns into one line and an exit code."""
+
+    exit_code: ExitCode = ExitCode.ERROR
+
+    def __init__(self, message: str, fix: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.fix = fix
+
+    def __str__(self) -> str:
+        return self.message if not self.fix else f"{self.message} {self.fix}"
+
+
+class UsageError(XrayctlError):
+    exit_code = ExitCode.USAGE
+
+
+class InvalidTraceId(UsageError):
+    pass
+
+
+class TraceNotFound(XrayctlError):
+    exit_code = ExitCode.NOT_FOUND
+
+
+class ConfigError(XrayctlError):
+    exit_code = ExitCode.CONFIG
+
+
+class AccessDenied(XrayctlError):
+    exit_code = ExitCode.ACCESS_DENIED
+
+
+class Throttled(XrayctlError):
+    exit_code = ExitCode.THROTTLED
+
+
+class Unreachable(XrayctlError):
+    exit_code = ExitCode.UNREACHABLE
+
+
+class FunctionError(XrayctlError):
+    exit_code = ExitCode.FUNCTION_ERROR
+
+
+class InputError(XrayctlError):
+    """A file given with --input or --payload that cannot be read or parsed."""
+
+    exit_code = ExitCode.ERROR
+
+
+class LocalStackError(XrayctlError):
+    """The local stack could not start, or a part of it failed."""
+
+    exit_code = ExitCode.ERROR

@@ -1,0 +1,1 @@
+"""Renderers: rich renderables for the terminal and plain data for --output json."""
