@@ -1,0 +1,118 @@
+"""A small threaded HTTP server on 127.0.0.1 that the local AWS stand-ins (X-Ray API, Lambda) are built on.
+
+Loopback only, always: the stack has no authentication, so it must never listen on another interface.
+Request bodies are bounded (`max_body`) and refused with 413 before they are read, so a client cannot make the
+stack hold an arbitrary amount of memory. Each request runs on its own daemon thread so one slow handler (a
+Lambda invocation that runs for seconds) does not block the X-Ray reads that watch it.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Callable, Mapping
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+LOOPBACK = "127.0.0.1"
+DEFAULT_MAX_BODY = 16 * 1024 * 1024
+
+
+class Request:
+    """What a route handler sees of one HTTP request."""
+
+    def __init__(self, method: str, path: str, query: str, headers: Mapping[str, str], body: bytes) -> None:
+        self.method = method
+        self.path = path
+        self.query = query
+        self.headers = headers
+        self.body = body
+
+    def json(self) -> Any:
+        return json.loads(self.body or b"{}")
+
+
+class Response:
+    def __init__(self, status: int = 200, body: bytes = b"", headers: Mapping[str, str] | None = None) -> None:
+        self.status = status
+        self.body = body
+        self.headers = dict(headers or {})
+
+    @classmethod
+    def json(cls, status: int, data: Any, headers: Mapping[str, str] | None = None) -> Response:
+        merged = {"Content-Type": "application/json", **(headers or {})}
+        return cls(status, json.dumps(data, separators=(",", ":")).encode(), merged)
+
+    @classmethod
+    def aws_error(cls, status: int, code: str, message: str) -> Response:
+        """An error in the shape botocore's rest-json parser reads: the code in `x-amzn-ErrorType`."""
+        return cls.json(status, {"message": message}, {"x-amzn-ErrorType": code})
+
+
+Handler = Callable[[Request], Response]
+
+
+class LoopbackHTTPServer:
+    """Serve `handler` on 127.0.0.1:`port` (0 = an ephemeral port) from a background thread."""
+
+    def __init__(self, handler: Handler, port: int = 0, max_body: int = DEFAULT_MAX_BODY) -> None:
+        self._handler = handler
+        self._max_body = max_body
+        self._server = ThreadingHTTPServer((LOOPBACK, port), self._request_class())
+        self._server.daemon_threads = True
+        self._thread: threading.Thread | None = None
+
+    @property
+    def port(self) -> int:
+        return int(self._server.server_address[1])
+
+    @property
+    def url(self) -> str:
+        return f"http://{LOOPBACK}:{self.port}"
+
+    def start(self) -> LoopbackHTTPServer:
+        self._thread = threading.Thread(target=self._server.serve_forever, name=f"http:{self.port}", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+
+    def _request_class(self) -> type[BaseHTTPRequestHandler]:
+        outer = self
+
+        class _RequestHandler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"  # keep-alive: botocore reuses connections
+
+            def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the stdlib's name
+                pass  # the stack reports through its own counters, not a line per request on stderr
+
+            def _serve(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                if length > outer._max_body:
+                    self.close_connection = True  # the unread body would otherwise be parsed as a request
+                    self._send(Response.aws_error(413, "RequestEntityTooLarge", f"body over {outer._max_body} bytes"))
+                    return
+                body = self.rfile.read(length) if length else b""
+                path, _, query = self.path.partition("?")
+                request = Request(self.command, path, query, dict(self.headers.items()), body)
+                try:
+                    response = outer._handler(request)
+                except Exception as exc:  # one bad request must not take the server down
+                    response = Response.aws_error(500, "ServiceException", f"{type(exc).__name__}: {exc}")
+                self._send(response)
+
+            def _send(self, response: Response) -> None:
+                self.send_response(response.status)
+                for name, value in response.headers.items():
+                    self.send_header(name, value)
+                self.send_header("Content-Length", str(len(response.body)))
+                self.end_headers()
+                self.wfile.write(response.body)
+
+            do_GET = do_POST = do_PUT = do_DELETE = _serve
+
+        return _RequestHandler
