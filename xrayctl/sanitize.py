@@ -17,7 +17,8 @@ import re
 import unicodedata
 
 # C0 and C1 controls, DEL, and the invisible or direction-changing format characters (Cf covers ZWSP, ZWJ,
-# BiDi embeddings/overrides/isolates, BOM, soft hyphen). Tab and newline are controls too: a label is one line.
+# BiDi embeddings/overrides/isolates, BOM, soft hyphen). Tab and newline are controls too: a label is one
+# line.
 _UNSAFE = re.compile(
     "[\x00-\x1f\x7f-\x9f\u00ad\u061c\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u206f\ufeff\ufff9-\ufffb]"
 )
@@ -40,9 +41,7 @@ def clean(value: object, max_len: int = DEFAULT_MAX_LEN) -> str:
     if not _ASCII_SAFE.match(text):
         text = _UNSAFE.sub(_escape, text)
         if any(unicodedata.category(ch) == "Cf" for ch in text):
-            text = "".join(
-                f"\\u{ord(ch):04x}" if unicodedata.category(ch) == "Cf" else ch for ch in text
-            )
+            text = "".join(f"\\u{ord(ch):04x}" if unicodedata.category(ch) == "Cf" else ch for ch in text)
     if len(text) > max_len:
         text = text[: max_len - 1] + "…"
     return text

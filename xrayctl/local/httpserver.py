@@ -33,7 +33,9 @@ class Request:
 
 
 class Response:
-    def __init__(self, status: int = 200, body: bytes = b"", headers: Mapping[str, str] | None = None) -> None:
+    def __init__(
+        self, status: int = 200, body: bytes = b"", headers: Mapping[str, str] | None = None
+    ) -> None:
         self.status = status
         self.body = body
         self.headers = dict(headers or {})
@@ -71,7 +73,9 @@ class LoopbackHTTPServer:
         return f"http://{LOOPBACK}:{self.port}"
 
     def start(self) -> LoopbackHTTPServer:
-        self._thread = threading.Thread(target=self._server.serve_forever, name=f"http:{self.port}", daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, name=f"http:{self.port}", daemon=True
+        )
         self._thread.start()
         return self
 
@@ -87,21 +91,23 @@ class LoopbackHTTPServer:
         class _RequestHandler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"  # keep-alive: botocore reuses connections
 
-            def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the stdlib's name
+            def log_message(self, format: str, *args: Any) -> None:
                 pass  # the stack reports through its own counters, not a line per request on stderr
 
             def _serve(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
                 if length > outer._max_body:
                     self.close_connection = True  # the unread body would otherwise be parsed as a request
-                    self._send(Response.aws_error(413, "RequestEntityTooLarge", f"body over {outer._max_body} bytes"))
+                    self._send(
+                        Response.aws_error(413, "RequestEntityTooLarge", f"body over {outer._max_body} bytes")
+                    )
                     return
                 body = self.rfile.read(length) if length else b""
                 path, _, query = self.path.partition("?")
                 request = Request(self.command, path, query, dict(self.headers.items()), body)
                 try:
                     response = outer._handler(request)
-                except Exception as exc:  # one bad request must not take the server down
+                except Exception as exc:  # noqa: BLE001 - one bad request must not take the server down
                     response = Response.aws_error(500, "ServiceException", f"{type(exc).__name__}: {exc}")
                 self._send(response)
 

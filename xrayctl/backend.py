@@ -1,0 +1,45 @@
+"""Where the AWS calls go: real AWS, or the embedded local stack.
+
+The inspector does not know which one it talks to: both are reached through boto3 over HTTP, and the only
+difference is the endpoints and the credentials. With `local=True` this uses a running `xrayctl local serve`
+when there is one, or starts a stack for the length of the `with` block.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from xrayctl.session import AwsOptions, Clients
+
+if TYPE_CHECKING:
+    from xrayctl.local.state import LocalEndpoints
+
+
+@dataclass
+class Backend:
+    clients: Clients
+    local: LocalEndpoints | None = None
+
+
+@contextmanager
+def connect(options: AwsOptions, *, local: bool, home: Path, **stack_options: Any) -> Iterator[Backend]:
+    if not local:
+        yield Backend(Clients(options))
+        return
+    from xrayctl.local.state import local_endpoints
+
+    with local_endpoints(home, **stack_options) as endpoints:
+        local_options = dataclasses.replace(
+            options,
+            profile=None,  # the user's profile must not leak real credentials into local calls
+            region=endpoints.region,
+            endpoint_url=None,
+            service_endpoints=dict(endpoints.endpoints),
+            credentials=endpoints.credentials,
+        )
+        yield Backend(Clients(local_options), endpoints)

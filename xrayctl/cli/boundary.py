@@ -1,0 +1,77 @@
+"""The one place where every failure becomes a message on stderr and a documented exit code.
+
+Commands raise; nothing below the boundary prints an error or calls sys.exit. A traceback is shown only with
+`--debug`. botocore exceptions that a command did not translate itself are translated here, so a new code path
+cannot leak a raw `ClientError` to the user.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import sys
+import traceback
+from typing import NoReturn
+
+import click
+
+from xrayctl.cli.options import AppState
+from xrayctl.errors import ExitCode, XrayctlError
+from xrayctl.sanitize import clean
+
+
+def _say(message: str) -> None:
+    # The message may carry user input (a bad trace id, a file name): never let it drive the terminal.
+    click.echo(f"xrayctl: {clean(message, max_len=4000)}", err=True)
+
+
+def _translate_aws(exc: Exception) -> XrayctlError | None:
+    if "botocore" not in sys.modules:  # nothing AWS ran, so it cannot be an AWS error; don't import botocore
+        return None
+    from xrayctl.session import translate
+
+    return translate(exc)
+
+
+def run(group: click.Group, args: list[str] | None = None) -> NoReturn:
+    state = AppState()
+    code: int = ExitCode.OK
+    try:
+        rv = group.main(args=args, prog_name="xrayctl", standalone_mode=False, obj=state)
+        code = rv if isinstance(rv, int) else ExitCode.OK
+    except XrayctlError as exc:
+        code = _fail(state, exc, exc)
+    except click.ClickException as exc:  # usage errors: click already knows how to say them
+        exc.show()
+        code = exc.exit_code
+    except (KeyboardInterrupt, click.Abort):
+        _say("interrupted.")
+        code = ExitCode.INTERRUPTED
+    except BrokenPipeError:
+        # `xrayctl ... | head`: the reader left; say nothing and keep Python from complaining at exit.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        code = ExitCode.ERROR
+    except OSError as exc:
+        if exc.errno == errno.EPIPE:
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            code = ExitCode.ERROR
+        else:
+            code = _fail(
+                state, exc, XrayctlError(f"{exc.strerror or exc}: {exc.filename or ''}".rstrip(": "))
+            )
+    except Exception as exc:  # noqa: BLE001 - the boundary: every failure must become one line
+        translated = _translate_aws(exc)
+        if translated is None:
+            translated = XrayctlError(
+                f"unexpected error: {type(exc).__name__}: {exc}.",
+                "This is a bug in xrayctl; run again with --debug for the traceback and report it.",
+            )
+        code = _fail(state, exc, translated)
+    sys.exit(code)
+
+
+def _fail(state: AppState, original: BaseException, error: XrayctlError) -> int:
+    if state.debug:
+        traceback.print_exception(original, file=sys.stderr)
+    _say(str(error))
+    return int(error.exit_code)

@@ -1,0 +1,78 @@
+"""What the commands share: turning global state into a backend, and printing traces in the chosen format."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from xrayctl.cli.options import AppState
+from xrayctl.cli.terminal import consoles
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from xrayctl.backend import Backend
+    from xrayctl.model import Trace
+
+
+@contextmanager
+def backend(state: AppState, **stack_options: Any) -> Iterator[Backend]:
+    from xrayctl.backend import connect
+    from xrayctl.session import AwsOptions
+
+    if state.debug:
+        from xrayctl.session import enable_debug_logging
+
+        enable_debug_logging()
+    options = AwsOptions(profile=state.profile, region=state.region, endpoint_url=state.endpoint_url)
+    with connect(options, local=state.local, home=state.xrayctl_home, **stack_options) as connected:
+        yield connected
+
+
+def echo_json(data: Any) -> None:
+    from xrayctl.render.jsonout import dumps
+
+    click.echo(dumps(data))
+
+
+def print_traces(
+    state: AppState, traces: Sequence[Trace], *, details: bool, out: Console | None = None
+) -> None:
+    from xrayctl.render.jsonout import trace_to_dict
+    from xrayctl.render.tree import traces_view
+
+    if state.output == "json":
+        echo_json({"traces": [trace_to_dict(trace) for trace in traces]})
+    else:
+        (out or consoles(state)[0]).print(traces_view(traces, details=details))
+    warn_about(state, [w for trace in traces for w in trace.warnings])
+
+
+def warn_about(state: AppState, warnings: Sequence[str]) -> None:
+    if not warnings:
+        return
+    from rich.text import Text
+
+    from xrayctl.sanitize import clean
+
+    err = consoles(state)[1]
+    for warning in warnings:
+        err.print(Text(f"warning: {clean(warning)}", style="yellow"))
+
+
+@contextmanager
+def waiting(state: AppState, what: str) -> Iterator[Any]:
+    """A spinner on stderr while waiting (only on a terminal); yields the callback that updates its text."""
+    err = consoles(state)[1]
+    if not err.is_terminal or state.output == "json":
+        yield lambda status: None
+        return
+    with err.status(what) as spinner:
+
+        def on_poll(status: Any) -> None:
+            spinner.update(f"{what}: {status}")
+
+        yield on_poll

@@ -1,0 +1,79 @@
+"""`local serve` and `local reset`: the embedded stack on its own."""
+
+from __future__ import annotations
+
+import signal
+import threading
+from pathlib import Path
+from types import FrameType
+
+import click
+
+from xrayctl.cli.invoke_cmd import stack_options
+from xrayctl.cli.options import global_options, state
+from xrayctl.cli.terminal import consoles
+
+
+@click.group("local")
+@global_options
+def local() -> None:
+    """The embedded local stack: X-Ray API, daemon, Lambda and S3 on 127.0.0.1, no AWS account."""
+
+
+@local.command("serve")
+@click.option(
+    "--api-delay",
+    type=click.FloatRange(min=0),
+    default=0.0,
+    metavar="SECONDS",
+    help="Add this latency to every X-Ray API answer (for benchmarks).",
+)
+@stack_options
+@global_options
+def serve(
+    api_delay: float, handler: str | None, code_dir: Path | None, function_timeout: float | None
+) -> None:
+    """Run the local stack in the foreground until Ctrl-C.
+
+    Prints the environment that points the AWS CLI, `sam traces` or boto3 at it; other xrayctl commands given
+    --local use it while it runs.
+    """
+    from xrayctl.local.state import serving
+
+    app = state()
+    options = {"code_dir": code_dir, "handler": handler, "timeout": function_timeout, "api_delay": api_delay}
+    out, err = consoles(app)
+    # SIGTERM (kill, a supervisor) must stop the stack as cleanly as Ctrl-C: no orphan runtime process.
+    stop = threading.Event()
+
+    def on_signal(signum: int, frame: FrameType | None) -> None:
+        stop.set()
+
+    previous = signal.signal(signal.SIGTERM, on_signal)
+    try:
+        with serving(app.xrayctl_home, **{k: v for k, v in options.items() if v is not None}) as stack:
+            for line in stack.env_lines():
+                click.echo(line)
+            err.print(
+                f"local stack running (store: {app.xrayctl_home}); Ctrl-C to stop", style="dim", markup=False
+            )
+            while not stop.wait(0.5):
+                pass
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    _ = out
+
+
+@local.command("reset")
+@global_options
+def reset() -> None:
+    """Delete every trace in the local store."""
+    from xrayctl.local.store import TraceStore
+
+    app = state()
+    store = TraceStore(app.xrayctl_home / "traces.sqlite3")
+    try:
+        removed = store.reset()
+    finally:
+        store.close()
+    consoles(app)[1].print(f"local store emptied ({removed} traces removed)", markup=False)

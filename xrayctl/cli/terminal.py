@@ -1,0 +1,24 @@
+"""Consoles for data (stdout) and for chatter (stderr), built per command so --no-color and NO_COLOR apply.
+
+Colour and animation only on a terminal: rich decides that from the stream, and `NO_COLOR` from the
+environment.
+rich is imported here, inside the function, so `xrayctl --help` never pays for it.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from xrayctl.cli.options import AppState
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+
+def consoles(state: AppState) -> tuple[Console, Console]:
+    from rich.console import Console
+
+    no_color = True if state.no_color else None  # None: let rich read NO_COLOR and the stream's tty-ness
+    out = Console(no_color=no_color, highlight=False, soft_wrap=False)
+    err = Console(stderr=True, no_color=no_color, highlight=False)
+    return out, err

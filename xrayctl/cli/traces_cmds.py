@@ -1,0 +1,142 @@
+"""`show-trace` and `list-annotations`: reading traces that already exist."""
+
+from __future__ import annotations
+
+from typing import IO
+
+import click
+
+from xrayctl.cli.common import backend, echo_json, print_traces, waiting
+from xrayctl.cli.options import global_options, state
+from xrayctl.cli.terminal import consoles
+from xrayctl.errors import UsageError
+
+
+@click.command("show-trace")
+@click.argument("trace_ids", nargs=-1, metavar="TRACE_ID...")
+@click.option(
+    "--input",
+    "input_file",
+    type=click.File("r", encoding="utf-8"),
+    metavar="FILE",
+    help="Draw a saved BatchGetTraces response (what `aws xray batch-get-traces` prints; - for stdin) "
+    "instead of calling X-Ray.",
+)
+@click.option(
+    "--wait/--no-wait",
+    default=True,
+    show_default=True,
+    help="Wait until each trace exists and is complete (X-Ray ingests in seconds, unbounded).",
+)
+@click.option(
+    "--timeout",
+    type=click.FloatRange(min=0),
+    default=30.0,
+    show_default=True,
+    metavar="SECONDS",
+    help="How long --wait waits.",
+)
+@click.option(
+    "--details", is_flag=True, help="Add http, aws, sql, metadata and exception stacks under each node."
+)
+@global_options
+def show_trace(
+    trace_ids: tuple[str, ...], input_file: IO[str] | None, wait: bool, timeout: float, details: bool
+) -> None:
+    """Draw traces as a tree of segments with a timeline.
+
+    TRACE_ID is an X-Ray id (1-5f84c7a1-a1b2c3d4e5f6a7b8c9d0e1f2) or a W3C id (32 hex digits).
+    """
+    from xrayctl.ids import normalize_trace_id
+
+    app = state()
+    ids = [normalize_trace_id(text) for text in trace_ids]  # rejects a bad id before any call
+    if input_file is not None:
+        from xrayctl.build import load_batch
+
+        traces = load_batch(input_file.read(), source=input_file.name, only=ids or None)
+    elif not ids:
+        raise UsageError("no trace id given.", "Pass one or more trace ids, or --input FILE.")
+    else:
+        from xrayctl.traces import XRayReader
+
+        with backend(app) as connected, waiting(app, "waiting for X-Ray") as on_poll:
+            reader = XRayReader(connected.clients.xray)
+            if wait:
+                traces = reader.wait_for_traces(ids, timeout=timeout, on_poll=on_poll, with_summary=True)
+            else:
+                traces = reader.fetch_traces(ids, with_summary=True)
+    print_traces(app, traces, details=details)
+
+
+@click.command("list-annotations")
+@click.option("--since", metavar="DURATION", help="Window ending now: 15m, 2h, 1d, 1h30m (default 15m).")
+@click.option(
+    "--start", metavar="TIME", help="Window start: ISO 8601 (naive = UTC), epoch seconds, or '2h ago'."
+)
+@click.option("--end", metavar="TIME", help="Window end (default now), same forms as --start.")
+@click.option(
+    "--filter",
+    "filter_expression",
+    metavar="EXPR",
+    help="X-Ray filter expression, e.g. 'annotation.put_response = 200 AND duration > 1'.",
+)
+@click.option("--key", "keys", multiple=True, metavar="KEY", help="Only these annotation keys (repeatable).")
+@click.option("--summary", is_flag=True, help="Per key: each value with its trace count and duration stats.")
+@global_options
+def list_annotations(
+    since: str | None,
+    start: str | None,
+    end: str | None,
+    filter_expression: str | None,
+    keys: tuple[str, ...],
+    summary: bool,
+) -> None:
+    """List annotations across the traces of a time window (from trace summaries, no per-trace fetch)."""
+    from xrayctl import annotations
+    from xrayctl.timeparse import resolve_window
+    from xrayctl.traces import XRayReader
+
+    app = state()
+    window_start, window_end = resolve_window(since=since, start=start, end=end)
+    with backend(app) as connected, waiting(app, "reading trace summaries"):
+        reader = XRayReader(connected.clients.xray)
+        rows = [
+            annotations.from_summary(s)
+            for s in reader.iter_summaries(window_start, window_end, filter_expression=filter_expression)
+        ]
+    chosen = list(keys) or annotations.all_keys(rows)
+    rows = annotations.select_keys(rows, chosen)
+    if summary:
+        stats = annotations.summarize(rows, chosen)
+        if app.output == "json":
+            echo_json(
+                {
+                    "start": window_start.isoformat(),
+                    "end": window_end.isoformat(),
+                    "values": [annotations.stats_to_dict(s) for s in stats],
+                }
+            )
+        else:
+            from xrayctl.render.tables import annotations_summary
+
+            consoles(app)[0].print(annotations_summary(stats))
+        return
+    if app.output == "json":
+        echo_json(
+            {
+                "start": window_start.isoformat(),
+                "end": window_end.isoformat(),
+                "traces": [annotations.row_to_dict(r) for r in rows],
+            }
+        )
+    else:
+        from xrayctl.render.tables import annotations_table
+
+        out, err = consoles(app)
+        out.print(annotations_table(rows, chosen))
+        err.print(
+            f"{len(rows)} traces from {window_start:%Y-%m-%d %H:%M:%S} to {window_end:%Y-%m-%d %H:%M:%S} UTC",
+            style="dim",
+            markup=False,
+        )
