@@ -1,0 +1,111 @@
+"""--since / --start / --end as users type them, and the window they make."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from xrayctl.errors import ExitCode, UsageError
+from xrayctl.timeparse import parse_since, parse_time, resolve_window
+
+NOW = datetime(2026, 11, 23, 12, 0, 0, tzinfo=timezone.utc)
+UTC = timezone.utc
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("15m", timedelta(minutes=15)),
+        ("2h", timedelta(hours=2)),
+        ("1d", timedelta(days=1)),
+        ("90s", timedelta(seconds=90)),
+        ("1h30m", timedelta(hours=1, minutes=30)),
+        (" 1H 30M ", timedelta(hours=1, minutes=30)),
+        ("1w", timedelta(days=7)),
+    ],
+)
+def test_durations(text: str, expected: timedelta) -> None:
+    assert parse_since(text) == expected
+
+
+@pytest.mark.parametrize(
+    "bad", ["", "15", "m", "-15m", "15 minutes", "1.5h", "0m", "1h-30m", "9" * 5000 + "s"]
+)
+def test_bad_durations_name_the_value_and_the_forms(bad: str) -> None:
+    with pytest.raises(UsageError) as caught:
+        parse_since(bad)
+    assert repr(bad)[:40] in caught.value.message
+    assert caught.value.fix is not None and "1h30m" in caught.value.fix
+    assert caught.value.exit_code == ExitCode.USAGE
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("2026-11-23", datetime(2026, 11, 23, tzinfo=UTC)),
+        ("2026-11-23T10:00", datetime(2026, 11, 23, 10, 0, tzinfo=UTC)),
+        ("2026-11-23T10:00:05Z", datetime(2026, 11, 23, 10, 0, 5, tzinfo=UTC)),
+        ("2026-11-23 10:00:00+02:00", datetime(2026, 11, 23, 8, 0, tzinfo=UTC)),
+        ("2026-11-23T10:00:00.250-05:00", datetime(2026, 11, 23, 15, 0, 0, 250000, tzinfo=UTC)),
+        ("now", NOW),
+        ("NOW", NOW),
+        ("2h ago", datetime(2026, 11, 23, 10, 0, tzinfo=UTC)),
+        ("15m ago", datetime(2026, 11, 23, 11, 45, tzinfo=UTC)),
+        ("1499473411", datetime(2017, 7, 8, 0, 23, 31, tzinfo=UTC)),
+        ("1499473411.5", datetime(2017, 7, 8, 0, 23, 31, 500000, tzinfo=UTC)),
+    ],
+)
+def test_times(text: str, expected: datetime) -> None:
+    parsed = parse_time(text, NOW)
+    assert parsed == expected
+    assert parsed.utcoffset() == timedelta(0)
+
+
+@pytest.mark.parametrize(
+    "bad", ["yesterday", "2026-13-01", "10:00", "2h", "ago", "99999999999999999999", "1e9"]
+)
+def test_bad_times_name_the_value_and_the_forms(bad: str) -> None:
+    with pytest.raises(UsageError) as caught:
+        parse_time(bad, NOW)
+    assert repr(bad) in caught.value.message
+    assert caught.value.fix is not None and "ISO 8601" in caught.value.fix and "ago" in caught.value.fix
+
+
+def test_default_window_is_the_last_15_minutes() -> None:
+    assert resolve_window(None, None, None, NOW) == (NOW - timedelta(minutes=15), NOW)
+
+
+def test_since_counts_back_from_end() -> None:
+    assert resolve_window("1h", None, "2026-11-23T06:00Z", NOW) == (
+        datetime(2026, 11, 23, 5, 0, tzinfo=UTC),
+        datetime(2026, 11, 23, 6, 0, tzinfo=UTC),
+    )
+
+
+def test_start_and_end() -> None:
+    assert resolve_window(None, "2026-11-22", "2h ago", NOW) == (
+        datetime(2026, 11, 22, tzinfo=UTC),
+        datetime(2026, 11, 23, 10, 0, tzinfo=UTC),
+    )
+
+
+def test_start_alone_runs_until_now() -> None:
+    assert resolve_window(None, "3h ago", None, NOW) == (NOW - timedelta(hours=3), NOW)
+
+
+def test_since_with_start_is_refused() -> None:
+    with pytest.raises(UsageError, match="--since and --start"):
+        resolve_window("1h", "2026-11-22", None, NOW)
+
+
+@pytest.mark.parametrize(("start", "end"), [("2026-11-23T11:00Z", "2026-11-23T10:00Z"), ("now", "now")])
+def test_start_at_or_after_end_is_refused(start: str, end: str) -> None:
+    with pytest.raises(UsageError, match=r"starts .* at or after it ends") as caught:
+        resolve_window(None, start, end, NOW)
+    assert caught.value.fix == "Give a start before the end."
+
+
+def test_since_reaching_before_year_one_is_a_usage_error() -> None:
+    with pytest.raises(UsageError, match="before year 1"):
+        resolve_window("999999999d", None, None, NOW)
