@@ -1,0 +1,146 @@
+"""Formatting shared by the renderers: durations, UTC times, status words, marks and styles, cell fitting.
+
+Everything here returns plain strings or rich `Segment`s; nothing here sanitizes, so callers pass text that
+already went through `xrayctl.sanitize.clean`.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping
+from datetime import datetime, timezone
+from typing import Any
+
+from rich.cells import cell_len, set_cell_size
+from rich.segment import Segment
+from rich.style import Style
+
+from xrayctl.model import STATUS_SEVERITY, Node, Status
+
+STATUS_STYLES: dict[str, Style] = {
+    "ok": Style(color="green"),
+    "error": Style(color="yellow"),
+    "throttle": Style(color="magenta"),
+    "fault": Style(color="red", bold=True),
+}
+IN_PROGRESS_STYLE = Style(color="yellow", dim=True)
+DIM = Style(dim=True)
+WARNING_STYLE = Style(color="yellow")
+EXCEPTION_STYLE = Style(color="red")
+ELLIPSIS = "…"
+
+
+def fmt_duration(seconds: float | None) -> str:
+    """`412 µs`, `8.5 ms`, `781 ms`, `1.23 s`, `2m 05s`, `3h 04m`; `—` when unknown."""
+    if seconds is None or not math.isfinite(seconds):
+        return "—"
+    sign = "-" if seconds < 0 else ""
+    s = abs(seconds)
+    # Each unit is chosen on the rounded value, so 999.7 ms reads `1.00 s`, not `1000 ms`.
+    if round(s * 1e6) < 1000:
+        return f"{sign}{s * 1e6:.0f} µs"
+    if round(s * 1e4) < 100:
+        return f"{sign}{s * 1e3:.1f} ms"
+    if round(s * 1e3) < 1000:
+        return f"{sign}{s * 1e3:.0f} ms"
+    if round(s * 100) < 6000:
+        return f"{sign}{s:.2f} s"
+    whole = round(s)
+    if whole < 3600:
+        return f"{sign}{whole // 60}m {whole % 60:02d}s"
+    return f"{sign}{whole // 3600}h {whole % 3600 // 60:02d}m"
+
+
+def fmt_time(value: float | datetime | None) -> str:
+    """`2023-11-08 22:01:59.389 UTC` from epoch seconds or a datetime (a naive one is taken as UTC)."""
+    if value is None:
+        return "—"
+    if isinstance(value, datetime):
+        moment = (
+            value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
+        )
+    else:
+        if not math.isfinite(value):
+            return "—"
+        try:
+            moment = datetime.fromtimestamp(value, tz=timezone.utc)
+        except (OverflowError, OSError, ValueError):
+            return f"{value} (epoch, out of range)"
+    return moment.strftime("%Y-%m-%d %H:%M:%S.") + f"{moment.microsecond // 1000:03d} UTC"
+
+
+def status_word(status: str) -> str:
+    return status.upper()
+
+
+def summary_statuses(summary: Mapping[str, Any]) -> list[Status]:
+    """The statuses a GetTraceSummaries entry flags, worst first; `["ok"]` when none is flagged."""
+    flagged: list[Status] = []
+    if summary.get("HasFault"):
+        flagged.append("fault")
+    if summary.get("HasThrottle"):
+        flagged.append("throttle")
+    if summary.get("HasError"):
+        flagged.append("error")
+    return flagged or ["ok"]
+
+
+_BY_SEVERITY: dict[int, Status] = {0: "ok", 1: "error", 2: "throttle", 3: "fault"}
+
+
+def worst_status(statuses: Iterable[str]) -> Status:
+    return _BY_SEVERITY[max((STATUS_SEVERITY.get(status, 0) for status in statuses), default=0)]
+
+
+def status_mark(node: Node) -> tuple[str, Style] | None:
+    """The short mark drawn after a node's name (`✗ 500`, `! 404`, `⟳ 429`, `⏸ in progress`), or None."""
+    if node.in_progress:
+        return "⏸ in progress", IN_PROGRESS_STYLE
+    code = str(node.http_status) if node.http_status is not None else None
+    if node.status == "fault":
+        return f"✗ {code or 'fault'}", STATUS_STYLES["fault"]
+    if node.status == "throttle":
+        return f"⟳ {code or 'throttle'}", STATUS_STYLES["throttle"]
+    if node.status == "error":
+        return f"! {code or 'error'}", STATUS_STYLES["error"]
+    return None
+
+
+def fit(parts: Iterable[tuple[str, Style | None]], width: int) -> list[Segment]:
+    """Segments exactly `width` cells wide: the parts in order, cut with `…` when too long, else padded."""
+    if width <= 0:
+        return []
+    measured = [(text, style, cell_len(text)) for text, style in parts if text]
+    total = sum(length for _, _, length in measured)
+    if total <= width:
+        segments = [Segment(text, style) for text, style, _ in measured]
+        if total < width:
+            segments.append(Segment(" " * (width - total)))
+        return segments
+    segments = []
+    budget = width - 1  # one cell for the ellipsis
+    last_style: Style | None = None
+    for text, style, length in measured:
+        if length <= budget:
+            segments.append(Segment(text, style))
+            budget -= length
+            last_style = style
+            continue
+        if budget > 0:
+            # set_cell_size pads with a space when a wide character straddles the cut: the width still holds.
+            segments.append(Segment(set_cell_size(text, budget), style))
+        last_style = style
+        break
+    segments.append(Segment(ELLIPSIS, last_style))
+    return segments
+
+
+def fit_text(text: str, width: int, *, align_right: bool = False) -> str:
+    """`text` cut with `…` or padded with spaces to exactly `width` cells."""
+    if width <= 0:
+        return ""
+    length = cell_len(text)
+    if length > width:
+        return set_cell_size(text, width - 1) + ELLIPSIS
+    padding = " " * (width - length)
+    return padding + text if align_right else text + padding
