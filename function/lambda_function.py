@@ -1,0 +1,245 @@
+"""The X-Ray-instrumented Lambda function: put an object into S3, read it back, and say how that went.
+
+This is the function from the AWS X-Ray Python developer guide ("Tracing AWS SDK calls"): boto3 is patched
+so every S3 call becomes an `s3` subsegment, the PutObject sits in a manually opened subsegment `put_object`
+annotated with `put_response`, and the GetObject in a decorated one `get_object` annotated with
+`get_response`.
+
+The event is validated before S3 is touched, and every failure comes back as a result, never a stack trace:
+
+    {"ok": true, "bucket": ..., "key": ..., "put_status": 200, "get_status": 200,
+     "bytes_written": n, "bytes_read": n, "round_trip_ok": true}
+    {"ok": false, "error": {"type": "InvalidEvent", "message": "bucket_key: ...; body: ..."}}
+    {"ok": false, "bucket": ..., "key": ..., "put_status": null, "error": {"type": "S3Error",
+     "operation": "PutObject", "code": "NoSuchBucket", "status": 404, "message": ...}}
+
+S3 exceptions are caught here in the handler, after they have propagated out of the subsegment they happened
+in: that is how the X-Ray SDK marks the subsegment as failed and records the cause.
+
+The module runs unchanged on Lambda and on xrayctl's local stack: the S3 endpoint comes from the standard
+`AWS_ENDPOINT_URL_S3` variable, which boto3 reads by itself.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import unicodedata
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import boto3
+from aws_xray_sdk.core import patch, xray_recorder
+from botocore.config import Config
+from botocore.exceptions import BotoCoreError, ClientError
+
+if TYPE_CHECKING:
+    from mypy_boto3_s3 import S3Client
+
+# 256 KiB: a text payload for a tracing demo, far inside Lambda's 6 MB synchronous payload limit, and small
+# enough to hold twice in the smallest memory setting.
+MAX_BODY_BYTES = 256 * 1024
+MAX_KEY_BYTES = 1024  # S3's own limit on an object key, in UTF-8 bytes
+
+_BUCKET_CHARS = re.compile(r"[a-z0-9][a-z0-9.-]*[a-z0-9]")
+_IPV4_LIKE = re.compile(r"\d+\.\d+\.\d+\.\d+")
+# Names S3 reserves for access points, Object Lambda, directory buckets and table buckets.
+_RESERVED_PREFIXES = ("xn--", "sthree-", "amzn-s3-demo-")
+_RESERVED_SUFFIXES = ("-s3alias", "--ol-s3", ".mrap", "--x-s3", "--table-s3")
+
+log = logging.getLogger(__name__)
+
+patch(["boto3"])
+# Created once per container: warm invocations reuse its connections. Short timeouts and a few standard
+# retries, so that an unreachable S3 comes back as an error result well before the function's own timeout.
+s3: S3Client = boto3.client(
+    "s3",
+    config=Config(connect_timeout=3, read_timeout=5, retries={"mode": "standard", "max_attempts": 3}),
+)
+
+
+@dataclass(frozen=True)
+class Request:
+    """A validated event: where to write, and the bytes to write."""
+
+    bucket: str
+    key: str
+    body: bytes
+
+
+class InvalidEvent(ValueError):
+    """The event cannot be acted on; the message names every problem found, field by field."""
+
+
+def lambda_handler(event: object, context: object) -> dict[str, Any]:
+    try:
+        request = parse_event(event, os.environ.get("BUCKET_NAME"))
+    except InvalidEvent as exc:
+        return {"ok": False, "error": {"type": "InvalidEvent", "message": str(exc)}}
+
+    put_status: int | None = None
+    try:
+        put_status = put_object_into_s3(request)
+        get_status, data = get_object_from_s3(request.bucket, request.key)
+    except ClientError as exc:
+        log.warning("S3 %s failed: %s", exc.operation_name, exc)
+        return _s3_failure(request, put_status, _client_error(exc))
+    except BotoCoreError as exc:
+        # No answer from S3 at all (unreachable, timed out, no credentials): botocore names the cause.
+        log.warning("S3 request failed: %s", exc)
+        error = {"type": "S3RequestFailed", "code": type(exc).__name__, "message": str(exc)}
+        return _s3_failure(request, put_status, error)
+
+    return {
+        "ok": True,
+        "bucket": request.bucket,
+        "key": request.key,
+        "put_status": put_status,
+        "get_status": get_status,
+        "bytes_written": len(request.body),
+        "bytes_read": len(data),
+        "round_trip_ok": data == request.body,
+    }
+
+
+def parse_event(event: object, default_bucket: str | None) -> Request:
+    """Check the event against S3's rules and our body limit; raise InvalidEvent naming every problem."""
+    if not isinstance(event, dict):
+        raise InvalidEvent(f"the event must be a JSON object with the fields {', '.join(_CHECKS)}")
+    values = dict(event)
+    if "bucket_name" not in values and default_bucket:
+        values["bucket_name"] = default_bucket
+
+    # An unknown field is most likely a misspelt one: acting without it would write somewhere unintended.
+    problems = [f"{name}: unknown field" for name in values if name not in _CHECKS]
+    for name, check in _CHECKS.items():
+        value = values.get(name)
+        if name not in values:
+            problems.append(f"{name}: missing" + _MISSING_HINTS.get(name, ""))
+        elif not isinstance(value, str):
+            problems.append(f"{name}: must be a string, not {_json_type(value)}")
+        elif problem := check(value):
+            problems.append(f"{name}: {problem}")
+    if problems:
+        raise InvalidEvent("; ".join(problems))
+    return Request(bucket=values["bucket_name"], key=values["bucket_key"], body=values["body"].encode())
+
+
+def put_object_into_s3(request: Request) -> int:
+    """PutObject in a manually opened subsegment; returns the HTTP status."""
+    # in_subsegment is begin_subsegment/end_subsegment that also records an exception passing through it.
+    with xray_recorder.in_subsegment("put_object"):
+        response = s3.put_object(
+            Bucket=request.bucket,
+            Key=request.key,
+            Body=request.body,
+            ContentType="text/plain; charset=utf-8",
+        )
+        status = response["ResponseMetadata"]["HTTPStatusCode"]
+        _annotate("put_response", status)
+    return status
+
+
+@xray_recorder.capture("get_object")
+def get_object_from_s3(bucket: str, key: str) -> tuple[int, bytes]:
+    """GetObject in a decorated subsegment; returns the HTTP status and the object's bytes."""
+    response = s3.get_object(Bucket=bucket, Key=key)
+    status = response["ResponseMetadata"]["HTTPStatusCode"]
+    _annotate("get_response", status)
+    # The object may have been replaced since we wrote it: read no more than a body we could have written,
+    # so that a large one cannot exhaust the function's memory (it still fails the round-trip check).
+    with response["Body"] as stream:
+        data = stream.read(MAX_BODY_BYTES + 1)
+    return status, data
+
+
+def _annotate(key: str, value: int) -> None:
+    # No subsegment when there is no trace context, e.g. when run outside Lambda without a trace header.
+    subsegment = xray_recorder.current_subsegment()
+    if subsegment is not None:
+        subsegment.put_annotation(key, value)
+
+
+def _bucket_name_problem(name: str) -> str | None:
+    rules = "3-63 lowercase letters, digits, dots and hyphens, starting and ending with a letter or digit"
+    if not 3 <= len(name) <= 63 or not _BUCKET_CHARS.fullmatch(name):
+        return f"not a valid S3 bucket name (must be {rules})"
+    if ".." in name:
+        return "not a valid S3 bucket name (must not contain two adjacent dots)"
+    if _IPV4_LIKE.fullmatch(name):
+        return "not a valid S3 bucket name (must not look like an IP address)"
+    if name.startswith(_RESERVED_PREFIXES) or name.endswith(_RESERVED_SUFFIXES):
+        return "not a valid S3 bucket name (uses a prefix or suffix S3 reserves)"
+    return None
+
+
+def _key_problem(key: str) -> str | None:
+    if not key:
+        return "must not be empty"
+    for position, char in enumerate(key):
+        # Cc: C0 and C1 controls and DEL; Cs: lone surrogates, which have no UTF-8 encoding.
+        kind = _FORBIDDEN_IN_KEY.get(unicodedata.category(char))
+        if kind:
+            return f"must not contain {kind} (U+{ord(char):04X} at position {position})"
+    if (size := len(key.encode())) > MAX_KEY_BYTES:
+        return f"must be at most {MAX_KEY_BYTES} bytes in UTF-8, not {size}"
+    return None
+
+
+def _body_problem(body: str) -> str | None:
+    if not body:
+        return "must not be empty"
+    try:
+        size = len(body.encode())
+    except UnicodeEncodeError as exc:
+        return f"must be valid Unicode text (unpaired surrogate at position {exc.start})"
+    if size > MAX_BODY_BYTES:
+        return f"must be at most {MAX_BODY_BYTES} bytes in UTF-8, not {size}"
+    return None
+
+
+_CHECKS: dict[str, Callable[[str], str | None]] = {
+    "bucket_name": _bucket_name_problem,
+    "bucket_key": _key_problem,
+    "body": _body_problem,
+}
+_MISSING_HINTS = {"bucket_name": ", and the function has no BUCKET_NAME default"}
+_FORBIDDEN_IN_KEY = {"Cc": "a control character", "Cs": "an unpaired surrogate"}
+
+
+def _json_type(value: object) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, (int, float)):
+        return "a number"
+    if isinstance(value, list):
+        return "an array"
+    if isinstance(value, dict):
+        return "an object"
+    return type(value).__name__
+
+
+def _client_error(exc: ClientError) -> dict[str, Any]:
+    error = exc.response.get("Error", {})
+    return {
+        "type": "S3Error",
+        "operation": exc.operation_name,
+        "code": error.get("Code", "Unknown"),
+        "status": exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode"),
+        "message": error.get("Message") or str(exc),
+    }
+
+
+def _s3_failure(request: Request, put_status: int | None, error: dict[str, Any]) -> dict[str, Any]:
+    # put_status tells the caller whether the object was written before the failure.
+    return {
+        "ok": False,
+        "bucket": request.bucket,
+        "key": request.key,
+        "put_status": put_status,
+        "error": error,
+    }

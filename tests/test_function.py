@@ -1,0 +1,266 @@
+"""The Lambda function in function/, run for real: aws-xray-sdk in Lambda mode, S3 served by moto's server.
+
+The SDK decides Lambda mode at import and `patch(['boto3'])` is process-wide, so the handler runs in a child
+process, never in pytest's. One child runs a sequence of invocations, each with its own trace header in
+`_X_AMZN_TRACE_ID` (as the Lambda runtime sets it), and the test collects what the SDK sent to a UDP socket
+standing in for the X-Ray daemon.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+from moto.server import ThreadedMotoServer
+
+FUNCTION_DIR = Path(__file__).resolve().parent.parent / "function"
+FIXTURES = Path(__file__).resolve().parent / "fixtures" / "sdk-captured"
+DAEMON_HEADER = b'{"format":"json","version":1}\n'
+BUCKET = "demo-bucket"
+MAX_BODY_BYTES = 256 * 1024  # the limit function/README.md documents
+
+# What the Lambda runtime does between invocations: set the trace header, call the handler.
+DRIVER = """
+import json, os, sys
+sys.path.insert(0, sys.argv[1])
+import lambda_function
+for line in sys.stdin:
+    invocation = json.loads(line)
+    os.environ["_X_AMZN_TRACE_ID"] = invocation["trace_header"]
+    print(json.dumps(lambda_function.lambda_handler(invocation["event"], None)), flush=True)
+"""
+
+
+@dataclass
+class Invocation:
+    event: object
+    root: str
+    parent: str
+    result: dict[str, Any] | None = None
+
+    @property
+    def trace_header(self) -> str:
+        return f"Root={self.root};Parent={self.parent};Sampled=1"
+
+
+@dataclass
+class Run:
+    invocations: list[Invocation]
+    documents: list[dict[str, Any]]
+    stderr: str
+
+    def documents_of(self, invocation: Invocation) -> list[dict[str, Any]]:
+        return [doc for doc in self.documents if doc["trace_id"] == invocation.root]
+
+
+def new_invocation(event: object) -> Invocation:
+    root = f"1-{int(time.time()):08x}-{secrets.token_hex(12)}"
+    return Invocation(event=event, root=root, parent=secrets.token_hex(8))
+
+
+def run_function(events: list[object], s3_endpoint: str, bucket_default: str | None) -> Run:
+    """Run the handler on each event in one child process; return results and the UDP documents sent."""
+    invocations = [new_invocation(event) for event in events]
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as daemon:
+        daemon.bind(("127.0.0.1", 0))
+        env = {
+            "PATH": os.environ.get("PATH", ""),
+            "LAMBDA_TASK_ROOT": str(FUNCTION_DIR),
+            "AWS_XRAY_DAEMON_ADDRESS": f"127.0.0.1:{daemon.getsockname()[1]}",
+            "AWS_ENDPOINT_URL_S3": s3_endpoint,
+            "AWS_ACCESS_KEY_ID": "testing",
+            "AWS_SECRET_ACCESS_KEY": "testing",
+            "AWS_DEFAULT_REGION": "us-east-1",
+            # Keep the developer's own AWS configuration out of the child.
+            "AWS_CONFIG_FILE": os.devnull,
+            "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
+            "AWS_EC2_METADATA_DISABLED": "true",
+        }
+        if bucket_default is not None:
+            env["BUCKET_NAME"] = bucket_default
+        stdin = "".join(
+            json.dumps({"trace_header": inv.trace_header, "event": inv.event}) + "\n" for inv in invocations
+        )
+        child = subprocess.run(
+            [sys.executable, "-c", DRIVER, str(FUNCTION_DIR)],
+            input=stdin,
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=120,
+        )
+        assert child.returncode == 0, child.stderr
+        # Loopback UDP is queued on the receiving socket by the time sendto returns, so once the child has
+        # exited everything it sent is already here.
+        daemon.setblocking(False)
+        datagrams = []
+        while True:
+            try:
+                datagrams.append(daemon.recv(70_000))
+            except BlockingIOError:
+                break
+    results = [json.loads(line) for line in child.stdout.splitlines()]
+    assert len(results) == len(invocations), child.stdout + child.stderr
+    for invocation, result in zip(invocations, results, strict=True):
+        invocation.result = result
+    documents = []
+    for datagram in datagrams:
+        assert datagram.startswith(DAEMON_HEADER), datagram[:80]
+        documents.append(json.loads(datagram[len(DAEMON_HEADER) :]))
+    return Run(invocations, documents, child.stderr)
+
+
+@pytest.fixture(scope="module")
+def s3_endpoint() -> Iterator[str]:
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    try:
+        yield f"http://{host}:{port}"
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="module")
+def s3(s3_endpoint: str) -> Any:
+    client = boto3.client(
+        "s3",
+        endpoint_url=s3_endpoint,
+        region_name="us-east-1",
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )
+    client.create_bucket(Bucket=BUCKET)
+    return client
+
+
+def objects_in(s3: Any, bucket: str) -> dict[str, bytes]:
+    listing = s3.list_objects_v2(Bucket=bucket)
+    return {
+        item["Key"]: s3.get_object(Bucket=bucket, Key=item["Key"])["Body"].read()
+        for item in listing.get("Contents", [])
+    }
+
+
+# --- a traced round trip ----------------------------------------------------------------------------------
+
+GOOD_EVENTS: list[object] = [
+    {"bucket_name": BUCKET, "bucket_key": "hello.txt", "body": "hello, x-ray"},
+    # No bucket_name: the function's BUCKET_NAME applies. Sizes count UTF-8 bytes, not characters.
+    {"bucket_key": "notes/ünïcödé ✓.txt", "body": "héllo wörld ✓"},
+    # Exactly at the limits: a 1,024-byte key (512 two-byte characters) and a 256 KiB body.
+    {"bucket_key": "é" * 512, "body": "x" * MAX_BODY_BYTES},
+]
+
+
+@pytest.fixture(scope="module")
+def good_run(s3: Any, s3_endpoint: str) -> Run:
+    return run_function(GOOD_EVENTS, s3_endpoint, bucket_default=BUCKET)
+
+
+def test_round_trip_results(good_run: Run) -> None:
+    assert [inv.result for inv in good_run.invocations] == [
+        {
+            "ok": True,
+            "bucket": BUCKET,
+            "key": "hello.txt",
+            "put_status": 200,
+            "get_status": 200,
+            "bytes_written": 12,
+            "bytes_read": 12,
+            "round_trip_ok": True,
+        },
+        {
+            "ok": True,
+            "bucket": BUCKET,
+            "key": "notes/ünïcödé ✓.txt",
+            "put_status": 200,
+            "get_status": 200,
+            "bytes_written": 17,
+            "bytes_read": 17,
+            "round_trip_ok": True,
+        },
+        {
+            "ok": True,
+            "bucket": BUCKET,
+            "key": "é" * 512,
+            "put_status": 200,
+            "get_status": 200,
+            "bytes_written": MAX_BODY_BYTES,
+            "bytes_read": MAX_BODY_BYTES,
+            "round_trip_ok": True,
+        },
+    ]
+
+
+def test_round_trip_objects_are_in_the_bucket(good_run: Run, s3: Any) -> None:
+    stored = objects_in(s3, BUCKET)
+    for event in GOOD_EVENTS:
+        assert isinstance(event, dict)
+        assert stored[event["bucket_key"]] == event["body"].encode()
+
+
+def test_round_trip_trace(good_run: Run) -> None:
+    for invocation in good_run.invocations:
+        assert isinstance(invocation.event, dict)
+        key = invocation.event["bucket_key"]
+        documents = good_run.documents_of(invocation)
+        assert len(documents) == 4, documents
+        by_id = {doc["id"]: doc for doc in documents}
+        for doc in documents:
+            assert doc["type"] == "subsegment"
+            assert doc["in_progress"] is False
+            assert doc["start_time"] <= doc["end_time"]
+            assert not {"error", "fault", "throttle", "cause"} & doc.keys(), doc
+
+        for name, operation, annotation in (
+            ("put_object", "PutObject", "put_response"),
+            ("get_object", "GetObject", "get_response"),
+        ):
+            [parent] = [doc for doc in documents if doc["name"] == name]
+            # Directly under the facade segment: the Parent= of the invocation's trace header.
+            assert parent["parent_id"] == invocation.parent
+            assert parent["namespace"] == "local"
+            assert parent["annotations"] == {annotation: 200}
+            [call] = [doc for doc in documents if doc.get("parent_id") == parent["id"]]
+            assert call["name"] == "s3"
+            assert call["namespace"] == "aws"
+            assert call["http"] == {"response": {"status": 200}}
+            assert call["aws"]["operation"] == operation
+            assert call["aws"]["bucket_name"] == BUCKET
+            assert call["aws"]["key"] == key
+            assert by_id[call["parent_id"]] is parent
+
+
+def _shape(doc: dict[str, Any]) -> tuple[object, ...]:
+    return (
+        doc["name"],
+        doc["namespace"],
+        sorted(doc),
+        sorted(doc.get("aws", {})),
+        doc.get("annotations"),
+        doc.get("http"),
+    )
+
+
+def test_documents_have_the_shape_of_the_captured_fixtures(good_run: Run) -> None:
+    # Other tests (the local stack, the renderers) stand on tests/fixtures/sdk-captured: they must show what
+    # this function really emits, datagram for datagram and in the same order (children before parents).
+    captured = []
+    for path in sorted(FIXTURES.glob("0[0-3]_*.json")):
+        raw = path.read_bytes()
+        assert raw.startswith(DAEMON_HEADER)
+        captured.append(json.loads(raw[len(DAEMON_HEADER) :]))
+    emitted = good_run.documents_of(good_run.invocations[0])
+    assert [_shape(doc) for doc in emitted] == [_shape(doc) for doc in captured]
