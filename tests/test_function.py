@@ -264,3 +264,138 @@ def test_documents_have_the_shape_of_the_captured_fixtures(good_run: Run) -> Non
         captured.append(json.loads(raw[len(DAEMON_HEADER) :]))
     emitted = good_run.documents_of(good_run.invocations[0])
     assert [_shape(doc) for doc in emitted] == [_shape(doc) for doc in captured]
+
+
+# --- events the function refuses, and S3 failures ---------------------------------------------------------
+
+UNTOUCHED = "untouched-bucket"
+OK_KEY = {"bucket_key": "hello.txt", "body": "hello"}
+# (event, the whole InvalidEvent message). The function runs without a BUCKET_NAME default here.
+BAD_EVENTS: list[tuple[object, str]] = [
+    ("hello", "the event must be a JSON object with the fields bucket_name, bucket_key, body"),
+    (["bucket_name"], "the event must be a JSON object with the fields bucket_name, bucket_key, body"),
+    (
+        {},
+        "bucket_name: missing, and the function has no BUCKET_NAME default; "
+        "bucket_key: missing; body: missing",
+    ),
+    (
+        {"bucket_name": None, "bucket_key": 7, "body": {"text": "hi"}},
+        "bucket_name: must be a string, not null; bucket_key: must be a string, not a number; "
+        "body: must be a string, not an object",
+    ),
+    (
+        {"bucket": UNTOUCHED, "bucket_name": UNTOUCHED, **OK_KEY},
+        "bucket: unknown field",
+    ),
+]
+_NAME_RULES = "3-63 lowercase letters, digits, dots and hyphens, starting and ending with a letter or digit"
+for name, rule in [
+    ("ab", f"must be {_NAME_RULES}"),
+    ("a" * 64, f"must be {_NAME_RULES}"),
+    ("Demo-Bucket", f"must be {_NAME_RULES}"),
+    ("demo_bucket", f"must be {_NAME_RULES}"),
+    ("-demo-bucket", f"must be {_NAME_RULES}"),
+    ("demo-bucket.", f"must be {_NAME_RULES}"),
+    ("", f"must be {_NAME_RULES}"),
+    ("demo..bucket", "must not contain two adjacent dots"),
+    ("192.168.5.4", "must not look like an IP address"),
+    ("xn--demo-bucket", "uses a prefix or suffix S3 reserves"),
+    ("demo-bucket-s3alias", "uses a prefix or suffix S3 reserves"),
+]:
+    BAD_EVENTS.append(({"bucket_name": name, **OK_KEY}, f"bucket_name: not a valid S3 bucket name ({rule})"))
+for key, problem in [
+    ("", "must not be empty"),
+    ("line\nbreak", "must not contain a control character (U+000A at position 4)"),
+    ("nul\x00", "must not contain a control character (U+0000 at position 3)"),
+    ("del\x7f", "must not contain a control character (U+007F at position 3)"),
+    ("c1\x85", "must not contain a control character (U+0085 at position 2)"),
+    ("half\ud800", "must not contain an unpaired surrogate (U+D800 at position 4)"),
+    ("é" * 513, "must be at most 1024 bytes in UTF-8, not 1026"),
+]:
+    BAD_EVENTS.append(
+        ({"bucket_name": UNTOUCHED, "bucket_key": key, "body": "hello"}, f"bucket_key: {problem}")
+    )
+for body, problem in [
+    ("", "must not be empty"),
+    (
+        "x" * (MAX_BODY_BYTES + 1),
+        f"must be at most {MAX_BODY_BYTES} bytes in UTF-8, not {MAX_BODY_BYTES + 1}",
+    ),
+    (
+        "é" * (MAX_BODY_BYTES // 2 + 1),
+        f"must be at most {MAX_BODY_BYTES} bytes in UTF-8, not {MAX_BODY_BYTES + 2}",
+    ),
+    ("ok\udfff", "must be valid Unicode text (unpaired surrogate at position 2)"),
+]:
+    BAD_EVENTS.append(({"bucket_name": UNTOUCHED, "bucket_key": "k", "body": body}, f"body: {problem}"))
+
+MISSING_BUCKET = "no-such-bucket-here"
+
+
+@pytest.fixture(scope="module")
+def bad_run(s3: Any, s3_endpoint: str) -> Run:
+    s3.create_bucket(Bucket=UNTOUCHED)
+    events = [event for event, _ in BAD_EVENTS]
+    events.append({"bucket_name": MISSING_BUCKET, "bucket_key": "hello.txt", "body": "hello"})
+    return run_function(events, s3_endpoint, bucket_default=None)
+
+
+@pytest.mark.parametrize(("index", "message"), [(i, message) for i, (_, message) in enumerate(BAD_EVENTS)])
+def test_invalid_event_is_refused_with_a_clear_message(bad_run: Run, index: int, message: str) -> None:
+    result = bad_run.invocations[index].result
+    assert result == {"ok": False, "error": {"type": "InvalidEvent", "message": message}}
+
+
+def test_invalid_events_touch_nothing(bad_run: Run, s3: Any) -> None:
+    assert objects_in(s3, UNTOUCHED) == {}
+    for invocation in bad_run.invocations[: len(BAD_EVENTS)]:
+        assert bad_run.documents_of(invocation) == []
+    assert "Traceback" not in bad_run.stderr
+
+
+def test_missing_bucket_is_an_error_result_and_a_failed_subsegment(bad_run: Run) -> None:
+    invocation = bad_run.invocations[-1]
+    assert invocation.result == {
+        "ok": False,
+        "bucket": MISSING_BUCKET,
+        "key": "hello.txt",
+        "put_status": None,
+        "error": {
+            "type": "S3Error",
+            "operation": "PutObject",
+            "code": "NoSuchBucket",
+            "status": 404,
+            "message": "The specified bucket does not exist",
+        },
+    }
+    documents = bad_run.documents_of(invocation)
+    assert [doc["name"] for doc in documents] == ["s3", "put_object"]  # GetObject never ran
+    call, put = documents
+    assert call["parent_id"] == put["id"] and put["parent_id"] == invocation.parent
+    assert call["http"] == {"response": {"status": 404}}
+    assert call["error"] is True and call["fault"] is True
+    [exception] = call["cause"]["exceptions"]
+    assert exception["type"] == "NoSuchBucket" and exception["remote"] is True
+    assert "The specified bucket does not exist" in exception["message"]
+    # The exception propagated out of put_object too: marked failed, its cause pointing at the same exception.
+    assert put["fault"] is True
+    assert put["cause"] == exception["id"]
+    assert "annotations" not in put
+
+
+def test_unreachable_s3_is_an_error_result_and_a_failed_subsegment() -> None:
+    with socket.socket() as closed:
+        closed.bind(("127.0.0.1", 0))
+        nobody_listens = f"http://127.0.0.1:{closed.getsockname()[1]}"
+    run = run_function([{"bucket_key": "hello.txt", "body": "hello"}], nobody_listens, bucket_default=BUCKET)
+    [invocation] = run.invocations
+    assert invocation.result is not None
+    error = invocation.result.pop("error")
+    assert invocation.result == {"ok": False, "bucket": BUCKET, "key": "hello.txt", "put_status": None}
+    assert error["type"] == "S3RequestFailed"
+    assert error["code"] == "EndpointConnectionError"
+    assert nobody_listens in error["message"]
+    [put] = [doc for doc in run.documents_of(invocation) if doc["name"] == "put_object"]
+    assert put["fault"] is True
+    assert [exc["type"] for exc in put["cause"]["exceptions"]] == ["EndpointConnectionError"]
