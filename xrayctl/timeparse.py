@@ -71,15 +71,17 @@ def _before(moment: datetime, delta: timedelta, text: str | None) -> datetime:
 
 
 def resolve_window(
-    since: str | None, start: str | None, end: str | None, now: datetime
+    since: str | None, start: str | None, end: str | None, now: datetime | None = None
 ) -> tuple[datetime, datetime]:
-    """The (start, end) window the options describe.
+    """The (start, end) window the options describe; `now` defaults to the current time.
 
     `end` defaults to now; `start` to `end - since`, and `since` to 15 minutes. `since` and `start` both
     name the window's start, so giving both is an error rather than a silent choice.
     """
     if since is not None and start is not None:
         raise UsageError("--since and --start both set where the window starts.", "Give only one of them.")
+    if now is None:
+        now = datetime.now(timezone.utc)
     end_time = parse_time(end, now) if end is not None else now.astimezone(timezone.utc)
     if start is not None:
         start_time = parse_time(start, now)

@@ -1,0 +1,314 @@
+"""Clients built from options and the AWS environment, and what each botocore failure tells the user.
+
+Failures are produced for real where a real cause is cheap (no credentials, no region, an unknown profile, a
+closed port, a server that throttles or stalls on 127.0.0.1); botocore's Stubber produces the service error
+codes, which it raises as the same ClientError a real response would.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import threading
+from collections.abc import Callable, Iterator
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+from botocore import exceptions as bx
+from botocore.stub import Stubber
+
+from xrayctl.errors import (
+    AccessDenied,
+    ConfigError,
+    ExitCode,
+    Throttled,
+    Unreachable,
+    UsageError,
+    XrayctlError,
+)
+from xrayctl.local.httpserver import LoopbackHTTPServer, Request, Response
+from xrayctl.session import AwsOptions, Clients, ResourceNotFound, translate, translate_errors
+
+TRACE_ID = "1-59602603-23fc5b688855d396af79b496"
+
+
+@pytest.fixture(autouse=True)
+def clean_aws_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """No credentials, region or endpoint from the machine running the tests."""
+    for name in list(os.environ):
+        if name.startswith("AWS_"):
+            monkeypatch.delenv(name)
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "config"))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "credentials"))
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+
+
+class RecordingServer:
+    """A loopback server that records requests and answers with `respond` (settable per test)."""
+
+    def __init__(self) -> None:
+        self.seen: list[Request] = []
+        self.respond: Callable[[Request], Response] = lambda request: Response.json(200, {})
+        self.http = LoopbackHTTPServer(self._handle).start()
+        self.url = self.http.url
+
+    def _handle(self, request: Request) -> Response:
+        self.seen.append(request)
+        return self.respond(request)
+
+
+@pytest.fixture
+def server() -> Iterator[RecordingServer]:
+    recording = RecordingServer()
+    yield recording
+    recording.http.stop()
+
+
+def _local(url: str, *, max_attempts: int = 5, read_timeout: float = 30.0) -> Clients:
+    options = AwsOptions(
+        region="us-east-1",
+        endpoint_url=url,
+        credentials=("x", "y"),
+        max_attempts=max_attempts,
+        read_timeout=read_timeout,
+    )
+    return Clients(options)
+
+
+def test_importing_the_module_does_not_import_boto3() -> None:
+    code = "import sys, xrayctl.session; print('boto3' in sys.modules, 'botocore' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.split() == ["False", "False"]
+
+
+def test_clients_are_created_once_and_configured() -> None:
+    clients = _local("http://127.0.0.1:1")
+    assert clients.xray is clients.xray
+    config: Any = clients.xray.meta.config
+    assert config.retries == {"mode": "standard", "total_max_attempts": 5}
+    assert (config.connect_timeout, config.read_timeout) == (5.0, 30.0)
+    lambda_config: Any = clients.lambda_.meta.config
+    assert lambda_config.read_timeout == 900.0  # Invoke waits for the function to finish
+    assert "xrayctl/0.1.0" in config.user_agent_extra
+    assert clients.cloudformation.meta.service_model.service_name == "cloudformation"
+
+
+def test_endpoint_from_the_environment_is_used(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AWS_ENDPOINT_URL_XRAY", "http://127.0.0.1:4566")
+    monkeypatch.setenv("AWS_REGION", "eu-west-1")
+    clients = Clients(AwsOptions())
+    assert clients.xray.meta.endpoint_url == "http://127.0.0.1:4566"
+    assert clients.xray.meta.region_name == "eu-west-1"
+    assert clients.lambda_.meta.endpoint_url == "https://lambda.eu-west-1.amazonaws.com"
+
+
+def test_explicit_endpoint_wins_over_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AWS_ENDPOINT_URL_XRAY", "http://127.0.0.1:4566")
+    clients = Clients(AwsOptions(region="us-east-1", endpoint_url="http://127.0.0.1:9000"))
+    assert clients.xray.meta.endpoint_url == "http://127.0.0.1:9000"
+
+
+def test_service_endpoints_win_over_the_shared_endpoint() -> None:
+    options = AwsOptions(
+        region="us-east-1",
+        endpoint_url="http://127.0.0.1:9000",
+        service_endpoints={"lambda": "http://127.0.0.1:9001"},
+    )
+    clients = Clients(options)
+    assert clients.lambda_.meta.endpoint_url == "http://127.0.0.1:9001"
+    assert clients.xray.meta.endpoint_url == "http://127.0.0.1:9000"
+
+
+def test_aws_region_wins_over_aws_default_region(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-west-2")
+    assert Clients(AwsOptions()).xray.meta.region_name == "us-west-2"
+    monkeypatch.setenv("AWS_REGION", "eu-central-1")
+    assert Clients(AwsOptions()).xray.meta.region_name == "eu-central-1"
+    assert Clients(AwsOptions(region="sa-east-1")).xray.meta.region_name == "sa-east-1"
+
+
+def test_profile_from_the_config_file(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    (tmp_path / "config").write_text("[profile dev]\nregion = ap-southeast-2\n")
+    assert Clients(AwsOptions(profile="dev")).xray.meta.region_name == "ap-southeast-2"
+    monkeypatch.setenv("AWS_PROFILE", "dev")
+    assert Clients(AwsOptions()).xray.meta.region_name == "ap-southeast-2"
+
+
+def test_unknown_profile_is_a_config_error() -> None:
+    with pytest.raises(ConfigError, match="nope") as caught:
+        Clients(AwsOptions(profile="nope")).client("xray")
+    assert "list-profiles" in (caught.value.fix or "")
+    assert isinstance(caught.value.__cause__, bx.ProfileNotFound)
+    assert caught.value.exit_code == ExitCode.CONFIG
+
+
+def test_no_region_is_a_config_error() -> None:
+    with pytest.raises(ConfigError) as caught:
+        Clients(AwsOptions()).client("xray")
+    assert caught.value.fix == "Pass --region or set AWS_REGION."
+
+
+def test_no_credentials_is_a_config_error(server: RecordingServer) -> None:
+    clients = Clients(AwsOptions(region="us-east-1", endpoint_url=server.url))
+    with pytest.raises(ConfigError) as caught, translate_errors():
+        clients.xray.batch_get_traces(TraceIds=[TRACE_ID])
+    assert "aws configure" in (caught.value.fix or "") and "AWS_PROFILE" in (caught.value.fix or "")
+    assert isinstance(caught.value.__cause__, bx.NoCredentialsError)
+    assert server.seen == []  # nothing unsigned left the machine
+
+
+def test_partial_credentials_are_a_config_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE")
+    with pytest.raises(ConfigError, match="credentials"), translate_errors():
+        Clients(AwsOptions(region="us-east-1")).session.get_credentials()
+
+
+def test_closed_port_is_unreachable_naming_the_endpoint() -> None:
+    with socket_port() as port:
+        pass  # the port is free again: nothing listens on it
+    clients = _local(f"http://127.0.0.1:{port}", max_attempts=1)
+    with pytest.raises(Unreachable, match=f"127.0.0.1:{port}") as caught, translate_errors():
+        clients.xray.batch_get_traces(TraceIds=[TRACE_ID])
+    assert caught.value.exit_code == ExitCode.UNREACHABLE
+    assert isinstance(caught.value.__cause__, bx.EndpointConnectionError)
+
+
+def test_stalled_server_is_a_timeout(server: RecordingServer) -> None:
+    release = threading.Event()
+
+    def stall(request: Request) -> Response:
+        release.wait(5)
+        return Response.json(200, {})
+
+    server.respond = stall
+    clients = _local(server.url, max_attempts=1, read_timeout=0.2)
+    try:
+        with pytest.raises(Unreachable, match="Timed out") as caught, translate_errors():
+            clients.xray.batch_get_traces(TraceIds=[TRACE_ID])
+    finally:
+        release.set()
+    assert isinstance(caught.value.__cause__, bx.ReadTimeoutError)
+
+
+def test_throttled_after_botocore_retries(server: RecordingServer) -> None:
+    server.respond = lambda request: Response.aws_error(429, "ThrottledException", "Rate exceeded")
+    clients = _local(server.url, max_attempts=2)
+    with pytest.raises(Throttled, match="after 2 attempts") as caught, translate_errors():
+        clients.xray.get_trace_summaries(
+            StartTime=datetime.now(timezone.utc), EndTime=datetime.now(timezone.utc)
+        )
+    assert len(server.seen) == 2  # botocore retried before giving up
+    assert caught.value.exit_code == ExitCode.THROTTLED
+
+
+Call = tuple[str, str, dict[str, Any]]
+
+
+def _stubbed_error(call: Call, code: str, status: int, message: str) -> XrayctlError:
+    service, method, params = call
+    client: Any = boto3.client(  # type: ignore[call-overload]
+        service, region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x"
+    )
+    with Stubber(client) as stubber:
+        stubber.add_client_error(
+            method, service_error_code=code, service_message=message, http_status_code=status
+        )
+        with pytest.raises(XrayctlError) as caught, translate_errors():
+            getattr(client, method)(**params)
+    assert isinstance(caught.value.__cause__, bx.ClientError)
+    return caught.value
+
+
+XRAY_BATCH: Call = ("xray", "batch_get_traces", {"TraceIds": [TRACE_ID]})
+XRAY_SUMMARIES: Call = ("xray", "get_trace_summaries", {"StartTime": 0, "EndTime": 60})
+LAMBDA_INVOKE: Call = ("lambda", "invoke", {"FunctionName": "fn"})
+CFN_DESCRIBE: Call = ("cloudformation", "describe_stacks", {"StackName": "app"})
+
+
+@pytest.mark.parametrize(
+    ("call", "code", "action"),
+    [
+        (XRAY_BATCH, "AccessDeniedException", "xray:BatchGetTraces"),
+        (XRAY_SUMMARIES, "AccessDeniedException", "xray:GetTraceSummaries"),
+        (LAMBDA_INVOKE, "AccessDeniedException", "lambda:InvokeFunction"),
+        (CFN_DESCRIBE, "AccessDenied", "cloudformation:DescribeStacks"),
+    ],
+)
+def test_access_denied_names_the_missing_action(call: Call, code: str, action: str) -> None:
+    error = _stubbed_error(call, code, 403, "not authorized")
+    assert isinstance(error, AccessDenied)
+    assert f"Allow {action}" in (error.fix or "")
+    assert "not authorized" in error.message
+
+
+@pytest.mark.parametrize(
+    "code", ["UnrecognizedClientException", "ExpiredTokenException", "InvalidSignatureException"]
+)
+def test_rejected_credentials_say_to_refresh_them(code: str) -> None:
+    error = _stubbed_error(XRAY_BATCH, code, 403, "The security token is invalid")
+    assert isinstance(error, AccessDenied)
+    assert code in error.message and "refresh" in (error.fix or "")
+
+
+@pytest.mark.parametrize(
+    ("call", "code", "status"),
+    [
+        (XRAY_BATCH, "ThrottledException", 429),
+        (XRAY_SUMMARIES, "ThrottlingException", 400),
+        (LAMBDA_INVOKE, "TooManyRequestsException", 429),
+    ],
+)
+def test_throttling_codes(call: Call, code: str, status: int) -> None:
+    error = _stubbed_error(call, code, status, "Rate exceeded")
+    assert isinstance(error, Throttled)
+    assert code in error.message and "Wait" in (error.fix or "")
+
+
+def test_missing_function_names_it() -> None:
+    message = "Function not found: arn:aws:lambda:us-east-1:123456789012:function:fn"
+    error = _stubbed_error(LAMBDA_INVOKE, "ResourceNotFoundException", 404, message)
+    assert isinstance(error, ResourceNotFound) and isinstance(error, UsageError)
+    assert "function:fn" in error.message and "--region" in (error.fix or "")
+
+
+def test_bad_filter_expression_carries_the_service_message() -> None:
+    message = "Invalid filter expression: unexpected token 'AND' at 12"
+    error = _stubbed_error(XRAY_SUMMARIES, "InvalidRequestException", 400, message)
+    assert isinstance(error, UsageError) and error.exit_code == ExitCode.USAGE
+    assert message in error.message and "--filter" in (error.fix or "")
+
+
+def test_other_service_errors_keep_code_and_message() -> None:
+    error = _stubbed_error(XRAY_BATCH, "ServiceUnavailable", 503, "try later")
+    assert type(error) is XrayctlError
+    assert "ServiceUnavailable" in error.message and "try later" in error.message
+
+
+def test_connection_closed_is_unreachable() -> None:
+    error = translate(bx.ConnectionClosedError(endpoint_url="https://xray.us-east-1.amazonaws.com/Traces"))
+    assert isinstance(error, Unreachable)
+    assert "xray.us-east-1.amazonaws.com" in error.message and "closed" in error.message
+
+
+def test_non_aws_errors_are_left_alone() -> None:
+    assert translate(ValueError("x")) is None
+    with pytest.raises(bx.ParamValidationError), translate_errors():
+        boto3.client("xray", region_name="us-east-1").batch_get_traces()  # type: ignore[call-arg]
+
+
+class socket_port:
+    """A port number that was free a moment ago (bound, then released)."""
+
+    def __enter__(self) -> int:
+        import socket
+
+        self._sock = socket.socket()
+        self._sock.bind(("127.0.0.1", 0))
+        return int(self._sock.getsockname()[1])
+
+    def __exit__(self, *exc: object) -> None:
+        self._sock.close()

@@ -1,0 +1,264 @@
+"""The boto3 session and clients xrayctl talks through, and what botocore's failures mean to a user.
+
+boto3 is imported only when a client is first needed: `xrayctl --help` must not pay ~0.3 s for it. Profile,
+region, endpoint and credentials come from the standard AWS chain (AWS_PROFILE, AWS_REGION /
+AWS_DEFAULT_REGION, AWS_ENDPOINT_URL, AWS_ENDPOINT_URL_XRAY, ~/.aws/config) unless an option overrides them;
+the local stack is just other endpoints and fixed credentials.
+
+`translate` maps each botocore exception to an `xrayctl.errors` type with a sentence that says how to fix it.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+import threading
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
+
+from xrayctl import __version__
+from xrayctl.errors import AccessDenied, ConfigError, Throttled, Unreachable, UsageError, XrayctlError
+from xrayctl.sanitize import clean_lines
+
+if TYPE_CHECKING:
+    import boto3
+    from mypy_boto3_cloudformation import CloudFormationClient
+    from mypy_boto3_lambda import LambdaClient
+    from mypy_boto3_xray import XRayClient
+
+# A function may run for up to 15 minutes and Invoke answers only when it is done.
+LAMBDA_READ_TIMEOUT = 900.0
+
+
+@dataclass(frozen=True)
+class AwsOptions:
+    """Where and as whom to call AWS. None means: whatever the standard AWS chain says."""
+
+    profile: str | None = None
+    region: str | None = None
+    # Applies to every service; `service_endpoints` (the local stack's, one port per service) wins over it.
+    endpoint_url: str | None = None
+    service_endpoints: Mapping[str, str] = field(default_factory=dict)
+    credentials: tuple[str, str] | None = None  # (access key id, secret key), for the local stack
+    connect_timeout: float = 5.0
+    read_timeout: float = 30.0
+    # Attempts in all, the first included (as AWS_MAX_ATTEMPTS counts them); botocore's "standard" mode
+    # retries throttles, 5xx and connection errors with its own back-off.
+    max_attempts: int = 5
+
+
+class Clients:
+    """One boto3 session and one cached client per service, all created on first use.
+
+    botocore clients are thread-safe, so one client serves the concurrent summary reads.
+    """
+
+    def __init__(self, options: AwsOptions) -> None:
+        self.options = options
+        self._clients: dict[str, Any] = {}
+        self._lock = threading.Lock()
+
+    @cached_property
+    def session(self) -> boto3.session.Session:
+        import boto3.session
+
+        options = self.options
+        access_key, secret_key = options.credentials or (None, None)
+        with translate_errors():
+            return boto3.session.Session(
+                profile_name=options.profile,
+                # botocore reads only AWS_DEFAULT_REGION; the AWS CLI v2 and other SDKs read AWS_REGION first.
+                region_name=options.region or os.environ.get("AWS_REGION") or None,
+                aws_access_key_id=access_key,
+                aws_secret_access_key=secret_key,
+            )
+
+    def client(self, service: str) -> Any:
+        with self._lock:
+            if service not in self._clients:
+                self._clients[service] = self._create(service)
+            return self._clients[service]
+
+    @property
+    def xray(self) -> XRayClient:
+        return self.client("xray")
+
+    @property
+    def lambda_(self) -> LambdaClient:
+        return self.client("lambda")
+
+    @property
+    def cloudformation(self) -> CloudFormationClient:
+        return self.client("cloudformation")
+
+    def _create(self, service: str) -> Any:
+        from botocore.config import Config
+
+        options = self.options
+        config = Config(
+            retries={"mode": "standard", "total_max_attempts": options.max_attempts},
+            connect_timeout=options.connect_timeout,
+            read_timeout=LAMBDA_READ_TIMEOUT if service == "lambda" else options.read_timeout,
+            user_agent_extra=f"xrayctl/{__version__}",
+        )
+        # None lets botocore apply AWS_ENDPOINT_URL_<SERVICE>, AWS_ENDPOINT_URL and the config file.
+        endpoint_url = options.service_endpoints.get(service) or options.endpoint_url
+        with translate_errors():
+            return self.session.client(service, endpoint_url=endpoint_url, config=config)  # type: ignore[call-overload]
+
+
+# The IAM action behind each operation xrayctl calls: what an AccessDenied tells the user to grant.
+IAM_ACTIONS = {
+    "BatchGetTraces": "xray:BatchGetTraces",
+    "GetTraceSummaries": "xray:GetTraceSummaries",
+    "GetTraceSegmentDestination": "xray:GetTraceSegmentDestination",
+    "Invoke": "lambda:InvokeFunction",
+    "DescribeStacks": "cloudformation:DescribeStacks",
+}
+_DENIED_CODES = {"AccessDeniedException", "AccessDenied", "UnauthorizedOperation", "AuthorizationError"}
+_REJECTED_CREDENTIAL_CODES = {
+    "UnrecognizedClientException",
+    "InvalidClientTokenId",
+    "ExpiredToken",
+    "ExpiredTokenException",
+    "InvalidSignatureException",
+    "SignatureDoesNotMatch",
+    "AuthFailure",
+}
+_THROTTLE_CODES = {
+    "ThrottledException",
+    "ThrottlingException",
+    "Throttling",
+    "TooManyRequestsException",
+    "RequestLimitExceeded",
+}
+_BAD_REQUEST_CODES = {
+    "InvalidRequestException",
+    "InvalidParameterValueException",
+    "InvalidRequestContentException",
+    "ValidationException",
+    "ValidationError",
+}
+_CREDENTIALS_FIX = (
+    "Configure credentials: run `aws configure` (or `aws sso login`), set AWS_PROFILE or pass --profile, "
+    "or set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY."
+)
+
+
+class ResourceNotFound(UsageError):
+    """A name the user gave (a function, a stack) does not exist where we looked."""
+
+
+def translate(exc: BaseException) -> XrayctlError | None:
+    """The xrayctl error that says what `exc` means and how to fix it; None if it is not an AWS failure."""
+    from botocore import exceptions as bx
+
+    if isinstance(exc, bx.ClientError):
+        return _translate_client_error(exc)
+    if isinstance(exc, (bx.NoCredentialsError, bx.PartialCredentialsError)):
+        return ConfigError(f"No usable AWS credentials: {exc}.", _CREDENTIALS_FIX)
+    if isinstance(exc, (bx.CredentialRetrievalError, bx.TokenRetrievalError, bx.SSOError)):
+        return ConfigError(
+            f"AWS credentials could not be loaded: {exc}",
+            "Refresh them (`aws sso login` for SSO profiles) or check the profile's settings.",
+        )
+    if isinstance(exc, bx.NoRegionError):
+        return ConfigError("No AWS region is set.", "Pass --region or set AWS_REGION.")
+    if isinstance(exc, bx.ProfileNotFound):
+        return ConfigError(
+            f"{exc}.", "Check the name with `aws configure list-profiles`, or unset AWS_PROFILE."
+        )
+    if isinstance(exc, (bx.ConnectionError, bx.HTTPClientError)):
+        return _translate_connection_error(exc)
+    return None
+
+
+@contextmanager
+def translate_errors() -> Iterator[None]:
+    """Raise botocore failures inside the block as xrayctl errors, the original chained for --debug."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    try:
+        yield
+    except (BotoCoreError, ClientError) as exc:
+        translated = translate(exc)
+        if translated is None:
+            raise
+        raise translated from exc
+
+
+def enable_debug_logging() -> None:
+    """Log botocore's requests and retries to stderr, escaped: responses carry untrusted trace text."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(_EscapingFormatter("%(asctime)s %(name)s %(levelname)s %(message)s"))
+    for name in ("botocore", "boto3", "urllib3"):
+        logger = logging.getLogger(name)
+        logger.setLevel(logging.DEBUG)
+        logger.addHandler(handler)
+
+
+class _EscapingFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        return "\n".join(clean_lines(super().format(record), max_len=20_000))
+
+
+def _translate_client_error(exc: Any) -> XrayctlError:
+    error = exc.response.get("Error", {})
+    code = str(error.get("Code", "Unknown"))
+    message = str(error.get("Message") or exc)
+    operation = str(exc.operation_name)
+    action = IAM_ACTIONS.get(operation, f"the permission for {operation}")
+    if code in _DENIED_CODES:
+        return AccessDenied(
+            f"Access denied to {operation}: {message}",
+            f"Allow {action} for this identity (check with `aws sts get-caller-identity`).",
+        )
+    if code in _REJECTED_CREDENTIAL_CODES:
+        return AccessDenied(
+            f"AWS rejected the credentials for {operation} ({code}): {message}",
+            "The credentials are expired or invalid: refresh them (`aws sso login`, `aws configure`) "
+            "or pick another --profile.",
+        )
+    if code in _THROTTLE_CODES:
+        attempts = exc.response.get("ResponseMetadata", {}).get("RetryAttempts", 0) + 1
+        return Throttled(
+            f"AWS throttled {operation} ({code}) after {attempts} attempt{'s' if attempts != 1 else ''}.",
+            "Wait a minute and run it again, or ask for less (a shorter time window, fewer trace ids).",
+        )
+    if code == "ResourceNotFoundException" and operation == "Invoke":
+        return ResourceNotFound(
+            f"No such Lambda function: {message}",
+            "Check the function name or ARN and the region (--region), or take it from --stack.",
+        )
+    if code in _BAD_REQUEST_CODES:
+        return UsageError(f"{operation} refused the request: {message}", _bad_request_fix(operation))
+    return XrayctlError(f"{operation} failed ({code}): {message}", None)
+
+
+def _bad_request_fix(operation: str) -> str:
+    if operation == "GetTraceSummaries":
+        return "Check the --filter expression and the time window."
+    if operation == "DescribeStacks":
+        return "Check the stack name and the region (--region)."
+    return "Check the values given on the command line."
+
+
+def _translate_connection_error(exc: Any) -> Unreachable:
+    from botocore import exceptions as bx
+
+    endpoint = exc.kwargs.get("endpoint_url") or exc.kwargs.get("proxy_url") or "the AWS endpoint"
+    if isinstance(exc, (bx.ConnectTimeoutError, bx.ReadTimeoutError)):
+        what = f"Timed out talking to {endpoint}."
+    elif isinstance(exc, bx.ConnectionClosedError):
+        what = f"{endpoint} closed the connection."
+    else:
+        what = f"Could not connect to {endpoint}."
+    return Unreachable(
+        what,
+        "Check the network, the region (--region) and any --endpoint-url / AWS_ENDPOINT_URL; "
+        "with --local, check that the local stack is running.",
+    )
