@@ -399,3 +399,42 @@ def test_unreachable_s3_is_an_error_result_and_a_failed_subsegment() -> None:
     [put] = [doc for doc in run.documents_of(invocation) if doc["name"] == "put_object"]
     assert put["fault"] is True
     assert [exc["type"] for exc in put["cause"]["exceptions"]] == ["EndpointConnectionError"]
+
+
+# --- the SAM template --------------------------------------------------------------------------------------
+
+TEMPLATE = FUNCTION_DIR / "template.yaml"
+
+
+def test_template_passes_cfn_lint() -> None:
+    lint = subprocess.run(
+        [str(Path(sys.executable).with_name("cfn-lint")), str(TEMPLATE)], capture_output=True, text=True
+    )
+    assert lint.returncode == 0, lint.stdout + lint.stderr
+
+
+def test_template_grants_only_put_and_get_on_the_bucket_objects() -> None:
+    from cfnlint.decode import decode_str
+
+    template, problems = decode_str(TEMPLATE.read_text())
+    assert problems == []
+    function = template["Resources"]["Function"]["Properties"]
+    assert function["Tracing"] == "Active"
+    assert function["Environment"]["Variables"]["BUCKET_NAME"] == {"Ref": "Bucket"}
+    module, handler = function["Handler"].split(".")
+    assert f"\ndef {handler}(" in (FUNCTION_DIR / f"{module}.py").read_text()
+    [policy] = function["Policies"]
+    assert [dict(statement) for statement in policy["Statement"]] == [
+        {
+            "Sid": "PutAndGetObjectsInTheDemoBucket",
+            "Effect": "Allow",
+            "Action": ["s3:PutObject", "s3:GetObject"],
+            "Resource": {"Fn::Sub": "arn:${AWS::Partition}:s3:::${Bucket}/*"},
+        }
+    ]
+    bucket = template["Resources"]["Bucket"]["Properties"]
+    assert bucket["PublicAccessBlockConfiguration"] == dict.fromkeys(
+        ("BlockPublicAcls", "BlockPublicPolicy", "IgnorePublicAcls", "RestrictPublicBuckets"), True
+    )
+    [encryption] = bucket["BucketEncryption"]["ServerSideEncryptionConfiguration"]
+    assert encryption["ServerSideEncryptionByDefault"]["SSEAlgorithm"] in ("AES256", "aws:kms")
