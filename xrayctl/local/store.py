@@ -1,0 +1,385 @@
+"""The local X-Ray's trace store: segment documents in SQLite, summaries kept current as they arrive.
+
+Each document is stored as received, keyed by (trace id, id), so a later version (the SDKs send `in_progress`
+first, then the complete one) replaces the earlier. Every trace has one row holding its window columns (start,
+end, the epoch in its id) and the `TraceAggregate` its documents folded into, so a write costs what its own
+documents cost and a summary read costs one row. Stitching (independent subsegments into parents, inferred
+segments) happens when a trace is read: writes stay proportional to the batch, and a read parses only the
+trace it returns. Filters are evaluated on the summaries of the rows in the window, in key order, until a page
+is full.
+
+One connection behind a lock serves every thread; WAL and a busy timeout let a second process (another
+`xrayctl local serve`) read while this one writes, and write after it. A batch is acknowledged only after
+its transaction commits.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import re
+import sqlite3
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from xrayctl.errors import LocalStackError, UsageError
+from xrayctl.local.filters import parse_filter
+from xrayctl.local.stitch import dumps, stitch, walk
+from xrayctl.local.summaries import ServiceKey, TraceAggregate, doc_facts
+
+SCHEMA_VERSION = 1
+MAX_DOCUMENT_BYTES = 64 * 1024
+DEFAULT_PAGE_SIZE = 100
+TIME_RANGE_TYPES = ("Event", "TraceId", "Service")
+
+TRACE_ID = re.compile(r"1-[0-9a-f]{8}-[0-9a-f]{24}\Z")
+SEGMENT_ID = re.compile(r"[0-9a-f]{16}\Z")
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS traces (
+    trace_id TEXT PRIMARY KEY,
+    revision INTEGER NOT NULL,
+    epoch INTEGER NOT NULL,
+    start_time REAL NOT NULL,
+    end_time REAL,
+    aggregate TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS traces_by_start ON traces (start_time, trace_id);
+CREATE INDEX IF NOT EXISTS traces_by_end ON traces (end_time);
+CREATE INDEX IF NOT EXISTS traces_by_epoch ON traces (epoch);
+CREATE TABLE IF NOT EXISTS documents (
+    trace_id TEXT NOT NULL,
+    id TEXT NOT NULL,
+    parent_id TEXT,
+    is_segment INTEGER NOT NULL,
+    service TEXT,
+    body TEXT NOT NULL,
+    PRIMARY KEY (trace_id, id)
+) WITHOUT ROWID;
+"""
+
+_WINDOWS = {
+    "Event": "((start_time BETWEEN :start AND :end) OR (end_time BETWEEN :start AND :end))",
+    "TraceId": "epoch BETWEEN :start AND :end",
+    "Service": "end_time BETWEEN :start AND :end",
+}
+
+
+class StoreVersionError(LocalStackError):
+    """The database was written by a newer xrayctl."""
+
+
+class InvalidNextToken(UsageError):
+    pass
+
+
+class _Rejected(Exception):
+    def __init__(self, segment_id: str, code: str, message: str) -> None:
+        super().__init__(message)
+        self.entry = {"Id": segment_id, "ErrorCode": code, "Message": message}
+
+
+def validate(raw: str | bytes) -> dict[str, Any]:
+    """The parsed document, or `_Rejected` saying which rule it breaks."""
+    size = len(raw) if isinstance(raw, bytes) else len(raw.encode("utf-8", "surrogatepass"))
+    if size > MAX_DOCUMENT_BYTES:
+        raise _Rejected("", "DocumentTooLarge", f"Segment document is {size} bytes; the limit is 64 KB.")
+    try:
+        document = json.loads(raw)
+    except (ValueError, RecursionError) as exc:
+        raise _Rejected("", "InvalidSegment", f"Segment document is not valid JSON: {exc}.") from None
+    if not isinstance(document, dict):
+        raise _Rejected("", "InvalidSegment", "Segment document is not a JSON object.")
+    segment_id = document.get("id")
+    reported_id = segment_id if isinstance(segment_id, str) else ""
+    if not isinstance(segment_id, str) or not SEGMENT_ID.match(segment_id):
+        raise _Rejected(reported_id, "InvalidSegment", "Segment document has no valid id (16 hex digits).")
+    trace_id = document.get("trace_id")
+    if not isinstance(trace_id, str) or not TRACE_ID.match(trace_id):
+        raise _Rejected(
+            segment_id, "InvalidTraceId", "Segment document has no valid trace_id (1-8hex-24hex)."
+        )
+    name = document.get("name")
+    if not isinstance(name, str) or not name:
+        raise _Rejected(segment_id, "InvalidSegment", "Segment document has no name.")
+    start = document.get("start_time")
+    if not isinstance(start, (int, float)) or isinstance(start, bool):
+        raise _Rejected(segment_id, "InvalidSegment", "Segment document has no numeric start_time.")
+    if document.get("type") == "subsegment" and not isinstance(document.get("parent_id"), str):
+        raise _Rejected(segment_id, "InvalidSegment", "Independent subsegment has no parent_id.")
+    return document
+
+
+@dataclass(frozen=True, slots=True)
+class SummaryPage:
+    summaries: list[dict[str, Any]]
+    next_token: str | None
+    processed: int  # traces in the window looked at, matched or not (TracesProcessedCount)
+
+
+def _encode_token(start_time: float, trace_id: str) -> str:
+    return base64.urlsafe_b64encode(json.dumps([start_time, trace_id]).encode()).decode()
+
+
+def _decode_token(token: str) -> tuple[float, str]:
+    try:
+        start_time, trace_id = json.loads(base64.urlsafe_b64decode(token.encode()))
+        return float(start_time), str(trace_id)
+    except (ValueError, TypeError, binascii.Error):
+        raise InvalidNextToken(f"NextToken {token[:40]!r} was not issued by this service.") from None
+
+
+class TraceStore:
+    def __init__(self, path: Path) -> None:
+        self._lock = threading.Lock()
+        self._db = sqlite3.connect(path, timeout=30.0, isolation_level=None, check_same_thread=False)
+        try:
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=NORMAL")
+            self._migrate(path)
+        except BaseException:
+            self._db.close()
+            raise
+
+    def _migrate(self, path: Path) -> None:
+        with self._transaction():
+            version = self._db.execute("PRAGMA user_version").fetchone()[0]
+            if version > SCHEMA_VERSION:
+                raise StoreVersionError(
+                    f"Trace store {path} has schema version {version}; this xrayctl reads {SCHEMA_VERSION}.",
+                    "Upgrade xrayctl, or give the local stack another data directory.",
+                )
+            if version < SCHEMA_VERSION:
+                for statement in _SCHEMA.split(";"):
+                    if statement.strip():
+                        self._db.execute(statement)
+                self._db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+
+    def _transaction(self) -> _Transaction:
+        return _Transaction(self._db)
+
+    def put_documents(self, docs: Sequence[str | bytes]) -> list[dict[str, str]]:
+        """Store the valid documents in one transaction; return the rejected as UnprocessedTraceSegments."""
+        unprocessed: list[dict[str, str]] = []
+        by_trace: dict[str, list[tuple[dict[str, Any], str | bytes]]] = {}
+        for raw in docs:
+            try:
+                document = validate(raw)
+            except _Rejected as rejected:
+                unprocessed.append(rejected.entry)
+                continue
+            by_trace.setdefault(document["trace_id"], []).append((document, raw))
+        if not by_trace:
+            return unprocessed
+        document_rows: list[tuple[Any, ...]] = []
+        with self._lock, self._transaction():
+            existing = self._trace_rows(list(by_trace))
+            trace_rows: list[tuple[Any, ...]] = []
+            for trace_id, entries in by_trace.items():
+                revision, aggregate = existing.get(trace_id, (0, TraceAggregate()))
+                for document, raw in entries:
+                    facts = doc_facts(document)
+                    aggregate.add(facts)
+                    body = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else raw
+                    service = json.dumps(facts.service) if facts.service else None
+                    parent_id = (
+                        document.get("parent_id") if isinstance(document.get("parent_id"), str) else None
+                    )
+                    document_rows.append((trace_id, facts.id, parent_id, facts.is_segment, service, body))
+                epoch = int(trace_id[2:10], 16)
+                trace_rows.append(
+                    (trace_id, revision + 1, epoch, aggregate.start, aggregate.end, aggregate.to_json())
+                )
+            self._db.executemany("INSERT OR REPLACE INTO documents VALUES (?, ?, ?, ?, ?, ?)", document_rows)
+            self._db.executemany("INSERT OR REPLACE INTO traces VALUES (?, ?, ?, ?, ?, ?)", trace_rows)
+        return unprocessed
+
+    def _trace_rows(self, trace_ids: list[str]) -> dict[str, tuple[int, TraceAggregate]]:
+        rows: dict[str, tuple[int, TraceAggregate]] = {}
+        for offset in range(0, len(trace_ids), 500):  # stay under SQLite's bound on query parameters
+            chunk = trace_ids[offset : offset + 500]
+            marks = ",".join("?" * len(chunk))
+            query = f"SELECT trace_id, revision, aggregate FROM traces WHERE trace_id IN ({marks})"
+            for trace_id, revision, aggregate in self._db.execute(query, chunk):
+                rows[trace_id] = (revision, TraceAggregate.from_json(aggregate))
+        return rows
+
+    def batch_get(self, ids: Sequence[str]) -> tuple[list[dict[str, Any]], list[str]]:
+        """Traces in BatchGetTraces' shape, and the ids with no stored trace."""
+        traces: list[dict[str, Any]] = []
+        unprocessed: list[str] = []
+        for trace_id in dict.fromkeys(ids):
+            with self._lock:
+                row = self._db.execute(
+                    "SELECT aggregate FROM traces WHERE trace_id = ?", (trace_id,)
+                ).fetchone()
+                bodies = [
+                    b
+                    for (b,) in self._db.execute("SELECT body FROM documents WHERE trace_id = ?", (trace_id,))
+                ]
+            if row is None:
+                unprocessed.append(trace_id)
+                continue
+            segments = stitch(trace_id, [json.loads(body) for body in bodies])
+            aggregate = TraceAggregate.from_json(row[0])
+            traces.append(
+                {
+                    "Id": trace_id,
+                    "Duration": aggregate.duration if aggregate.duration is not None else 0.0,
+                    "LimitExceeded": False,
+                    "Segments": [{"Id": segment["id"], "Document": dumps(segment)} for segment in segments],
+                }
+            )
+        return traces, unprocessed
+
+    def summaries_page(
+        self,
+        start: float,
+        end: float,
+        *,
+        time_range_type: str = "Event",
+        filter_expression: str | None = None,
+        next_token: str | None = None,
+        page_size: int = DEFAULT_PAGE_SIZE,
+    ) -> SummaryPage:
+        """One page of summaries in the window, newest first. The token is the key of the last row returned,
+        so traces that arrive while a client pages appear before its position, never twice or in its place."""
+        if time_range_type not in _WINDOWS:
+            raise UsageError(f"TimeRangeType must be one of {', '.join(TIME_RANGE_TYPES)}.")
+        matches = parse_filter(filter_expression) if filter_expression and filter_expression.strip() else None
+        position = _decode_token(next_token) if next_token else None
+        page: list[tuple[str, int, TraceAggregate, dict[str, Any]]] = []
+        processed = 0
+        last = (0.0, "")
+        for trace_id, revision, start_time, aggregate in self._scan(time_range_type, start, end, position):
+            processed += 1
+            summary = aggregate.summary(trace_id, revision)
+            if matches is not None and not matches(summary):
+                continue
+            if len(page) == page_size:
+                return SummaryPage(self._finish(page), _encode_token(*last), processed)
+            page.append((trace_id, revision, aggregate, summary))
+            last = (start_time, trace_id)
+        return SummaryPage(self._finish(page), None, processed)
+
+    def summaries(
+        self,
+        start: float,
+        end: float,
+        *,
+        time_range_type: str = "Event",
+        filter_expression: str | None = None,
+    ) -> list[dict[str, Any]]:
+        """Every summary in the window, newest first."""
+        result: list[dict[str, Any]] = []
+        token: str | None = None
+        while True:
+            page = self.summaries_page(
+                start,
+                end,
+                time_range_type=time_range_type,
+                filter_expression=filter_expression,
+                next_token=token,
+            )
+            result.extend(page.summaries)
+            if page.next_token is None:
+                return result
+            token = page.next_token
+
+    def _scan(
+        self, time_range_type: str, start: float, end: float, position: tuple[float, str] | None
+    ) -> Iterator[tuple[str, int, float, TraceAggregate]]:
+        """Rows in the window from `position` on, newest first, fetched a chunk at a time."""
+        while True:
+            params: dict[str, Any] = {"start": start, "end": end}
+            after = ""
+            if position is not None:
+                after = "AND (start_time < :pos_start OR (start_time = :pos_start AND trace_id < :pos_id))"
+                params.update(pos_start=position[0], pos_id=position[1])
+            query = (
+                "SELECT trace_id, revision, start_time, aggregate FROM traces "
+                f"WHERE {_WINDOWS[time_range_type]} {after} ORDER BY start_time DESC, trace_id DESC LIMIT 500"
+            )
+            with self._lock:
+                rows = self._db.execute(query, params).fetchall()
+            for trace_id, revision, start_time, aggregate in rows:
+                yield trace_id, revision, start_time, TraceAggregate.from_json(aggregate)
+            if len(rows) < 500:
+                return
+            position = (rows[-1][2], rows[-1][0])
+
+    def _finish(self, page: list[tuple[str, int, TraceAggregate, dict[str, Any]]]) -> list[dict[str, Any]]:
+        """The page's summaries, with the ServiceIds of annotations and users that came from independent
+        subsegments: their segment is found only by following parent ids through the trace's documents."""
+        finished: list[dict[str, Any]] = []
+        for trace_id, revision, aggregate, summary in page:
+            sources = [s for values in aggregate.annotations.values() for v in values for s in v[2]]
+            sources += [source for _, source in aggregate.users]
+            if any(isinstance(source, str) for source in sources):
+                summary = aggregate.summary(trace_id, revision, self._resolver(trace_id))
+            finished.append(summary)
+        return finished
+
+    def _resolver(self, trace_id: str) -> Callable[[str], ServiceKey | None]:
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT id, parent_id, is_segment, service, body FROM documents WHERE trace_id = ?",
+                (trace_id,),
+            ).fetchall()
+        parents: dict[str, str] = {}
+        segment_of: dict[str, ServiceKey] = {}
+        for doc_id, parent_id, is_segment, service, body in rows:
+            if not is_segment:
+                parents[doc_id] = parent_id
+                continue
+            name, type_, account = json.loads(service)
+            key: ServiceKey = (name, type_, account)
+            for node in walk(json.loads(body)):
+                if isinstance(node.get("id"), str):
+                    segment_of[node["id"]] = key
+
+        def resolve(doc_id: str) -> ServiceKey | None:
+            current: str | None = doc_id
+            for _ in range(len(parents) + 1):  # bounded: parent ids can form a cycle
+                parent_id = parents.get(current or "")
+                if parent_id is None:
+                    return None
+                if parent_id in segment_of:
+                    return segment_of[parent_id]
+                current = parent_id
+            return None
+
+        return resolve
+
+    def reset(self) -> None:
+        with self._lock, self._transaction():
+            self._db.execute("DELETE FROM documents")
+            self._db.execute("DELETE FROM traces")
+
+    def stats(self) -> dict[str, int]:
+        with self._lock:
+            traces = self._db.execute("SELECT count(*) FROM traces").fetchone()[0]
+            documents = self._db.execute("SELECT count(*) FROM documents").fetchone()[0]
+        return {"traces": traces, "documents": documents}
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+
+class _Transaction:
+    """BEGIN IMMEDIATE ... COMMIT: take the write lock up front, so two writers wait in turn (busy timeout)
+    instead of one failing when it tries to upgrade a read lock."""
+
+    def __init__(self, db: sqlite3.Connection) -> None:
+        self._db = db
+
+    def __enter__(self) -> None:
+        self._db.execute("BEGIN IMMEDIATE")
+
+    def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
+        self._db.execute("COMMIT" if exc_type is None else "ROLLBACK")

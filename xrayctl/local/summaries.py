@@ -1,0 +1,281 @@
+"""Trace summaries as GetTraceSummaries computes them, kept up to date one document at a time.
+
+Each stored document contributes `DocFacts` (times, flags, annotations, services, users, ARNs, and, for a
+segment, what the summary needs if it is the root). A `TraceAggregate` folds facts in as documents arrive,
+so a write costs what its own documents cost, however large the trace already is; `TraceAggregate.summary`
+turns the fold into a `TraceSummary` in the service's JSON shape. Documents are walked without recursion.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from xrayctl.local.stitch import as_mapping, inferred_identity, walk
+
+MAX_ANNOTATION_KEYS = 50  # what the real service indexes per trace
+
+# A service as (name, type or None, account id or None): hashable, and a JSON list when stored.
+ServiceKey = tuple[str, str | None, str | None]
+# Where an annotation came from: the service of its segment, or the id of the independent subsegment document
+# that carried it, resolved to a service when the summary is read (its segment may arrive later).
+Source = ServiceKey | str
+
+
+def _number(value: Any) -> float | None:
+    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+
+
+def _annotation(value: Any) -> tuple[str, Any] | None:
+    if isinstance(value, bool):
+        return ("BooleanValue", value)
+    if isinstance(value, (int, float)):
+        return ("NumberValue", float(value))
+    if isinstance(value, str):
+        return ("StringValue", value)
+    return None  # the SDKs drop other types; the service indexes only these three
+
+
+def service_of(document: Mapping[str, Any]) -> ServiceKey:
+    aws = document.get("aws")
+    account = aws.get("account_id") if isinstance(aws, Mapping) else None
+    origin = document.get("origin")
+    return (
+        str(document.get("name", "")),
+        origin if isinstance(origin, str) else None,
+        account if isinstance(account, str) else None,
+    )
+
+
+def service_id(key: ServiceKey | list[Any]) -> dict[str, Any]:
+    name, type_, account = key
+    result: dict[str, Any] = {"Name": name, "Names": [name]}
+    if account:
+        result["AccountId"] = account
+    if type_:
+        result["Type"] = type_
+    return result
+
+
+@dataclass(slots=True)
+class DocFacts:
+    """What one segment or independent subsegment document adds to its trace's summary."""
+
+    id: str
+    is_segment: bool
+    has_parent: bool
+    start: float
+    end: float | None
+    in_progress: bool
+    error: bool = False
+    fault: bool = False
+    throttle: bool = False
+    annotations: list[tuple[str, str, Any]] = field(default_factory=list)  # (key, value type, value)
+    services: list[ServiceKey] = field(default_factory=list)
+    users: list[str] = field(default_factory=list)
+    arns: list[str] = field(default_factory=list)
+    http: dict[str, Any] = field(default_factory=dict)  # the summary's Http, if this document is the root
+    service: ServiceKey | None = None  # a segment's own service
+
+
+def _http_summary(http: Any) -> dict[str, Any]:
+    if not isinstance(http, Mapping):
+        return {}
+    request = as_mapping(http.get("request"))
+    response = as_mapping(http.get("response"))
+    result: dict[str, Any] = {}
+    for target, source, key in (
+        ("HttpURL", request, "url"),
+        ("HttpMethod", request, "method"),
+        ("UserAgent", request, "user_agent"),
+        ("ClientIp", request, "client_ip"),
+    ):
+        if isinstance(source.get(key), str):
+            result[target] = source[key]
+    status = response.get("status")
+    if isinstance(status, int) and not isinstance(status, bool):
+        result["HttpStatus"] = status
+    return result
+
+
+def doc_facts(document: dict[str, Any]) -> DocFacts:
+    """Facts of one validated document (see `store.validate`): `id` and a numeric `start_time` are present."""
+    is_segment = document.get("type") != "subsegment"
+    facts = DocFacts(
+        id=document["id"],
+        is_segment=is_segment,
+        has_parent=isinstance(document.get("parent_id"), str),
+        start=float(document["start_time"]),
+        end=_number(document.get("end_time")),
+        in_progress=False,
+    )
+    if is_segment:
+        facts.service = service_of(document)
+        facts.services.append(facts.service)
+        facts.http = _http_summary(document.get("http"))
+        if isinstance(document.get("user"), str):
+            facts.users.append(document["user"])
+    for node in walk(document):
+        if node.get("in_progress") is True or _number(node.get("end_time")) is None:
+            facts.in_progress = True
+        facts.error |= node.get("error") is True
+        facts.fault |= node.get("fault") is True
+        facts.throttle |= node.get("throttle") is True
+        start, end = _number(node.get("start_time")), _number(node.get("end_time"))
+        if start is not None:
+            facts.start = min(facts.start, start)
+        if end is not None:
+            facts.end = end if facts.end is None else max(facts.end, end)
+        annotations = node.get("annotations")
+        if isinstance(annotations, Mapping):
+            for key, raw in annotations.items():
+                typed = _annotation(raw)
+                if typed is not None:
+                    facts.annotations.append((str(key), *typed))
+        if isinstance(node.get("resource_arn"), str):
+            facts.arns.append(node["resource_arn"])
+        identity = inferred_identity(node)
+        if identity is not None:
+            facts.services.append((identity[0], identity[1], None))
+    return facts
+
+
+@dataclass(slots=True)
+class TraceAggregate:
+    """The running fold of a trace's documents; stored as JSON beside the trace's index columns."""
+
+    start: float | None = None
+    end: float | None = None
+    in_progress: list[str] = field(default_factory=list)  # ids of documents whose latest version is open
+    error: bool = False
+    fault: bool = False
+    throttle: bool = False
+    # key -> [[value type, value, [sources...]], ...]
+    annotations: dict[str, list[list[Any]]] = field(default_factory=dict)
+    dropped_annotation_keys: int = 0
+    services: list[list[Any]] = field(default_factory=list)
+    users: list[list[Any]] = field(default_factory=list)  # [name, service]
+    arns: list[str] = field(default_factory=list)
+    # The root segment: no parent first, then the earliest. [has_parent, start, end, id, http, service]
+    root: list[Any] | None = None
+
+    @classmethod
+    def from_json(cls, text: str | None) -> TraceAggregate:
+        return cls(**json.loads(text)) if text else cls()
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), separators=(",", ":"))
+
+    def add(self, facts: DocFacts) -> None:
+        self.start = facts.start if self.start is None else min(self.start, facts.start)
+        if facts.end is not None:
+            self.end = facts.end if self.end is None else max(self.end, facts.end)
+        if facts.in_progress and facts.id not in self.in_progress:
+            self.in_progress.append(facts.id)
+        elif not facts.in_progress and facts.id in self.in_progress:
+            self.in_progress.remove(facts.id)
+        self.error |= facts.error
+        self.fault |= facts.fault
+        self.throttle |= facts.throttle
+        source: Any = list(facts.service) if facts.service is not None else facts.id
+        for key, kind, value in facts.annotations:
+            self._add_annotation(key, kind, value, source)
+        for service in facts.services:
+            if list(service) not in self.services:
+                self.services.append(list(service))
+        for user in facts.users:
+            if [user, source] not in self.users:
+                self.users.append([user, source])
+        self.arns.extend(arn for arn in facts.arns if arn not in self.arns)
+        if facts.is_segment:
+            self._offer_root(facts)
+
+    def _add_annotation(self, key: str, kind: str, value: Any, source: Any) -> None:
+        values = self.annotations.get(key)
+        if values is None:
+            if len(self.annotations) >= MAX_ANNOTATION_KEYS:
+                self.dropped_annotation_keys += 1
+                return
+            values = self.annotations[key] = []
+        for entry in values:
+            if entry[0] == kind and entry[1] == value:
+                if source not in entry[2]:
+                    entry[2].append(source)
+                return
+        values.append([kind, value, [source]])
+
+    def _offer_root(self, facts: DocFacts) -> None:
+        candidate = [
+            facts.has_parent,
+            facts.start,
+            facts.end,
+            facts.id,
+            facts.http,
+            list(facts.service or ()),
+        ]
+        if self.root is None or self.root[3] == facts.id or candidate[:2] < self.root[:2]:
+            self.root = candidate
+
+    @property
+    def is_partial(self) -> bool:
+        return bool(self.in_progress)
+
+    @property
+    def duration(self) -> float | None:
+        return None if self.start is None or self.end is None else self.end - self.start
+
+    @property
+    def response_time(self) -> float | None:
+        if self.root is None or self.root[2] is None:
+            return None
+        return float(self.root[2] - self.root[1])
+
+    def summary(
+        self, trace_id: str, revision: int, resolve: Callable[[str], ServiceKey | None] | None = None
+    ) -> dict[str, Any]:
+        """The TraceSummary; `resolve` maps a subsegment document id to its segment's service, if known."""
+
+        def service_ids(sources: list[Any]) -> list[dict[str, Any]]:
+            keys: list[ServiceKey] = []
+            for source in sources:
+                key = tuple(source) if isinstance(source, list) else (resolve(source) if resolve else None)
+                if key is not None and key not in keys:
+                    keys.append(key)
+            return [service_id(key) for key in keys]
+
+        summary: dict[str, Any] = {
+            "Id": trace_id,
+            "HasError": self.error,
+            "HasFault": self.fault,
+            "HasThrottle": self.throttle,
+            "IsPartial": self.is_partial,
+            "Http": dict(self.root[4]) if self.root else {},
+            "Annotations": {
+                key: [
+                    {"AnnotationValue": {kind: value}, "ServiceIds": service_ids(sources)}
+                    for kind, value, sources in values
+                ]
+                for key, values in self.annotations.items()
+            },
+            "Users": [{"UserName": name, "ServiceIds": service_ids([source])} for name, source in self.users],
+            "ServiceIds": [service_id(key) for key in self.services],
+            "ResourceARNs": [{"ARN": arn} for arn in self.arns],
+            "InstanceIds": [],
+            "AvailabilityZones": [],
+            "FaultRootCauses": [],
+            "ErrorRootCauses": [],
+            "ResponseTimeRootCauses": [],
+            "Revision": revision,
+        }
+        if self.start is not None:
+            summary["StartTime"] = self.start
+            summary["MatchedEventTime"] = self.start
+        if self.duration is not None:
+            summary["Duration"] = round(self.duration, 6)
+        if self.response_time is not None:
+            summary["ResponseTime"] = round(self.response_time, 6)
+        if self.root and self.root[5]:
+            summary["EntryPoint"] = service_id(self.root[5])
+        return summary
