@@ -1,0 +1,158 @@
+"""Annotations across many traces, read from GetTraceSummaries (no per-trace fetch needed).
+
+A summary's `Annotations` maps each key to the distinct values the trace carried, each as
+`{"AnnotationValue": {"NumberValue" | "StringValue" | "BooleanValue": v}, "ServiceIds": [...]}`. This module
+turns summaries into rows (one per trace) and, per key and value, into counts and duration statistics.
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from xrayctl.model import AnnotationValue, Status
+
+_MEMBERS = ("StringValue", "NumberValue", "BooleanValue")
+_EXACT_INT_LIMIT = 2**53  # beyond this a double no longer holds every integer: keep the float
+
+
+@dataclass(frozen=True)
+class AnnotatedTrace:
+    trace_id: str
+    start_time: datetime | None
+    duration: float | None  # seconds, first segment start to last segment end
+    response_time: float | None  # seconds, the root segment alone
+    status: Status
+    annotations: dict[str, list[AnnotationValue]]
+
+
+@dataclass(frozen=True)
+class ValueStats:
+    """How the traces that carry `key` = `value` went: how many, and their durations (seconds)."""
+
+    key: str
+    value: AnnotationValue
+    traces: int
+    min: float | None
+    median: float | None
+    p90: float | None
+    max: float | None
+
+
+def from_summary(summary: Mapping[str, Any]) -> AnnotatedTrace:
+    """One row from a botocore-parsed GetTraceSummaries entry."""
+    annotations: dict[str, list[AnnotationValue]] = {}
+    for key, entries in (summary.get("Annotations") or {}).items():
+        values = [_value(entry.get("AnnotationValue") or {}) for entry in entries]
+        # An AnnotationValue with none of the members botocore knows carries nothing that could be shown.
+        annotations[key] = [value for value in values if value is not None]
+    return AnnotatedTrace(
+        trace_id=summary["Id"],
+        start_time=summary.get("StartTime"),
+        duration=summary.get("Duration"),
+        response_time=summary.get("ResponseTime"),
+        status=_status(summary),
+        annotations=annotations,
+    )
+
+
+def all_keys(rows: Iterable[AnnotatedTrace]) -> list[str]:
+    """Every annotation key, the ones on most traces first, then by name."""
+    counts = Counter(key for row in rows for key in row.annotations)
+    return sorted(counts, key=lambda key: (-counts[key], key))
+
+
+def select_keys(rows: Iterable[AnnotatedTrace], keys: Sequence[str]) -> list[AnnotatedTrace]:
+    """The rows that carry at least one of `keys`, each with only those keys, in the order of `keys`."""
+    selected = []
+    for row in rows:
+        kept = {key: row.annotations[key] for key in keys if key in row.annotations}
+        if kept:
+            selected.append(
+                AnnotatedTrace(
+                    row.trace_id, row.start_time, row.duration, row.response_time, row.status, kept
+                )
+            )
+    return selected
+
+
+def summarize(rows: Iterable[AnnotatedTrace], keys: Sequence[str]) -> list[ValueStats]:
+    """Per key (in the order of `keys`) and value (most traces first): trace count and duration stats.
+
+    A trace counts once per distinct value it carries. Values are grouped by type too, so the number 1, the
+    string "1" and the boolean true stay apart.
+    """
+    groups: dict[str, dict[tuple[str, AnnotationValue], list[float | None]]] = {key: {} for key in keys}
+    for row in rows:
+        for key in keys:
+            seen = {(_kind(value), value) for value in row.annotations.get(key, [])}
+            for group in seen:
+                groups[key].setdefault(group, []).append(row.duration)
+    stats = []
+    for key in keys:
+        ordered = sorted(groups[key].items(), key=lambda item: (-len(item[1]), item[0][0], str(item[0][1])))
+        for (_, value), durations in ordered:
+            stats.append(_stats(key, value, len(durations), [d for d in durations if d is not None]))
+    return stats
+
+
+def row_to_dict(row: AnnotatedTrace) -> dict[str, Any]:
+    return {
+        "id": row.trace_id,
+        "start_time": row.start_time.isoformat() if row.start_time else None,
+        "duration": row.duration,
+        "response_time": row.response_time,
+        "status": row.status,
+        "annotations": row.annotations,
+    }
+
+
+def stats_to_dict(stats: ValueStats) -> dict[str, Any]:
+    return {
+        "key": stats.key,
+        "value": stats.value,
+        "traces": stats.traces,
+        "duration": {"min": stats.min, "median": stats.median, "p90": stats.p90, "max": stats.max},
+    }
+
+
+def _value(annotation_value: Mapping[str, Any]) -> AnnotationValue | None:
+    for member in _MEMBERS:
+        value = annotation_value.get(member)
+        if value is None:
+            continue
+        if member == "NumberValue" and math.isfinite(value) and value.is_integer():
+            # X-Ray keeps every number as a double: show the HTTP status 200, not 200.0.
+            return int(value) if abs(value) < _EXACT_INT_LIMIT else value
+        return value
+    return None
+
+
+def _status(summary: Mapping[str, Any]) -> Status:
+    if summary.get("HasFault"):
+        return "fault"
+    if summary.get("HasThrottle"):
+        return "throttle"
+    if summary.get("HasError"):
+        return "error"
+    return "ok"
+
+
+def _kind(value: AnnotationValue) -> str:
+    if isinstance(value, bool):
+        return "boolean"
+    return "number" if isinstance(value, (int, float)) else "string"
+
+
+def _stats(key: str, value: AnnotationValue, traces: int, durations: list[float]) -> ValueStats:
+    if not durations:
+        return ValueStats(key, value, traces, None, None, None, None)
+    ordered = sorted(durations)
+    # Nearest rank: p90 is a duration some trace really had.
+    p90 = ordered[math.ceil(0.9 * len(ordered)) - 1]
+    return ValueStats(key, value, traces, ordered[0], statistics.median(ordered), p90, ordered[-1])
