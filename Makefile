@@ -38,12 +38,16 @@ typecheck: $(STAMP) ## mypy on the package
 bench: $(STAMP) ## benchmarks against the AWS CLI and SAM CLI (prints figures, asserts nothing)
 	$(BIN)/python tests/bench/run.py
 
-package: ## zip the function for Lambda (function.zip)
-	rm -f function.zip
-	cd function && zip -q ../function.zip lambda_function.py
+package: $(STAMP) ## zip the function with its requirements for Lambda (function.zip)
+	rm -rf build/function function.zip
+	$(BIN)/pip install --quiet --target build/function -r function/requirements.txt
+	cp function/lambda_function.py build/function/
+	cd build/function && $(BIN)/python -m zipfile -c ../../function.zip .
 
-deploy: ## deploy the function with SAM (needs AWS credentials and the SAM CLI)
-	sam deploy --template-file function/template.yaml --stack-name xrayctl-demo --capabilities CAPABILITY_IAM --resolve-s3
+deploy: ## build and deploy the function with SAM (needs AWS credentials and the SAM CLI)
+	sam build --template-file function/template.yaml --build-dir .aws-sam/build
+	sam deploy --template-file .aws-sam/build/template.yaml --stack-name xrayctl-demo \
+		--capabilities CAPABILITY_IAM --resolve-s3
 
 clean: ## remove the environment and build output
 	rm -rf $(VENV) build dist *.egg-info .pytest_cache .mypy_cache .ruff_cache .hypothesis function.zip .aws-sam
