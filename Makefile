@@ -42,7 +42,7 @@ package: $(STAMP) ## zip the function with its requirements for Lambda (function
 	rm -rf build/function function.zip
 	$(BIN)/pip install --quiet --target build/function -r function/requirements.txt
 	cp function/lambda_function.py build/function/
-	cd build/function && $(BIN)/python -m zipfile -c ../../function.zip .
+	cd build/function && $(CURDIR)/$(BIN)/python -m zipfile -c ../../function.zip .
 
 deploy: ## build and deploy the function with SAM (needs AWS credentials and the SAM CLI)
 	sam build --template-file function/template.yaml --build-dir .aws-sam/build
