@@ -266,6 +266,17 @@ class TraceStore:
             last = (start_time, trace_id)
         return SummaryPage(self._finish(page), None, processed)
 
+    def summary(self, trace_id: str) -> dict[str, Any] | None:
+        """The trace's summary, or None if no document of it is stored."""
+        with self._lock:
+            row = self._db.execute(
+                "SELECT revision, aggregate FROM traces WHERE trace_id = ?", (trace_id,)
+            ).fetchone()
+        if row is None:
+            return None
+        aggregate = TraceAggregate.from_json(row[1])
+        return self._finish([(trace_id, row[0], aggregate, aggregate.summary(trace_id, row[0]))])[0]
+
     def summaries(
         self,
         start: float,

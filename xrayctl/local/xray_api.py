@@ -1,0 +1,167 @@
+"""The local X-Ray service: the REST-JSON operations xrayctl, the AWS CLI and `sam traces` call, on a store.
+
+Paths, shapes and error codes follow botocore's model of X-Ray (2016-04-12), so botocore parses every answer
+as it would the real service's: PutTraceSegments (POST /TraceSegments), BatchGetTraces (POST /Traces, at most
+5 ids), GetTraceSummaries (POST /TraceSummaries, NextToken paging, FilterExpression), GetServiceGraph and
+GetTraceGraph (services only, no edges or statistics), GetTraceSegmentDestination (always X-Ray, ACTIVE), and
+GET /health for the stack's own readiness checks. `Sampling` is accepted and ignored: every trace is returned.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from xrayctl.errors import UsageError
+from xrayctl.local.httpserver import LoopbackHTTPServer, Request, Response
+from xrayctl.local.store import DEFAULT_PAGE_SIZE, TIME_RANGE_TYPES, TraceStore
+
+MAX_BATCH_TRACE_IDS = 5
+
+
+class _BadRequest(Exception):
+    def __init__(self, message: str, code: str = "InvalidRequestException") -> None:
+        super().__init__(message)
+        self.code = code
+
+
+def _time(body: dict[str, Any], field: str) -> float:
+    value = body.get(field)
+    if not isinstance(value, (int, float)) or isinstance(value, bool):
+        raise _BadRequest(f"{field} is required and must be a timestamp.")
+    return float(value)
+
+
+def _string_list(body: dict[str, Any], field: str) -> list[str]:
+    value = body.get(field)
+    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+        raise _BadRequest(f"{field} is required and must be a list of strings.")
+    return value
+
+
+def _optional_string(body: dict[str, Any], field: str) -> str | None:
+    value = body.get(field)
+    if value is not None and not isinstance(value, str):
+        raise _BadRequest(f"{field} must be a string.")
+    return value
+
+
+def _services(summaries: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The Service entries of a graph: each service once, `Root` for entry points, no edges or statistics."""
+    services: dict[tuple[Any, ...], dict[str, Any]] = {}
+    for summary in summaries:
+        entry = summary.get("EntryPoint")
+        for service_id in summary.get("ServiceIds", []):
+            key = (service_id["Name"], service_id.get("Type"), service_id.get("AccountId"))
+            service = services.setdefault(
+                key,
+                {**service_id, "ReferenceId": len(services), "Root": False, "State": "active", "Edges": []},
+            )
+            service["Root"] = service["Root"] or service_id == entry
+    return list(services.values())
+
+
+class XRayApiServer:
+    def __init__(
+        self, store: TraceStore, *, port: int = 0, delay: float = 0.0, page_size: int = DEFAULT_PAGE_SIZE
+    ) -> None:
+        self._store = store
+        self._delay = delay
+        self._page_size = page_size
+        self._routes: dict[tuple[str, str], Callable[[dict[str, Any]], dict[str, Any]]] = {
+            ("POST", "/TraceSegments"): self._put_trace_segments,
+            ("POST", "/Traces"): self._batch_get_traces,
+            ("POST", "/TraceSummaries"): self._get_trace_summaries,
+            ("POST", "/ServiceGraph"): self._get_service_graph,
+            ("POST", "/TraceGraph"): self._get_trace_graph,
+            ("POST", "/GetTraceSegmentDestination"): lambda _: {"Destination": "XRay", "Status": "ACTIVE"},
+            ("GET", "/health"): lambda _: {"status": "ok", **self._store.stats()},
+        }
+        self._http = LoopbackHTTPServer(self._handle, port=port)
+
+    @property
+    def url(self) -> str:
+        return self._http.url
+
+    def start(self) -> XRayApiServer:
+        self._http.start()
+        return self
+
+    def stop(self) -> None:
+        self._http.stop()
+
+    def _handle(self, request: Request) -> Response:
+        if self._delay:
+            time.sleep(self._delay)
+        route = self._routes.get((request.method, request.path.rstrip("/") or "/"))
+        if route is None:
+            return Response.aws_error(
+                404,
+                "UnknownOperationException",
+                f"No X-Ray operation at {request.method} {request.path[:200]}.",
+            )
+        try:
+            body = request.json()
+        except ValueError:
+            return Response.aws_error(400, "SerializationException", "The request body is not valid JSON.")
+        if not isinstance(body, dict):
+            return Response.aws_error(400, "SerializationException", "The request body is not a JSON object.")
+        try:
+            return Response.json(200, route(body))
+        except _BadRequest as exc:
+            return Response.aws_error(400, exc.code, str(exc))
+        except UsageError as exc:  # a filter expression or NextToken the store cannot read
+            return Response.aws_error(400, "InvalidRequestException", exc.message)
+
+    def _put_trace_segments(self, body: dict[str, Any]) -> dict[str, Any]:
+        documents = _string_list(body, "TraceSegmentDocuments")
+        return {"UnprocessedTraceSegments": self._store.put_documents(documents)}
+
+    def _batch_get_traces(self, body: dict[str, Any]) -> dict[str, Any]:
+        trace_ids = _string_list(body, "TraceIds")
+        if len(trace_ids) > MAX_BATCH_TRACE_IDS:
+            raise _BadRequest(
+                f"TraceIds holds {len(trace_ids)} ids; at most {MAX_BATCH_TRACE_IDS} are allowed."
+            )
+        traces, unprocessed = self._store.batch_get(trace_ids)
+        return {"Traces": traces, "UnprocessedTraceIds": unprocessed}
+
+    def _get_trace_summaries(self, body: dict[str, Any]) -> dict[str, Any]:
+        start, end = _time(body, "StartTime"), _time(body, "EndTime")
+        if end < start:
+            raise _BadRequest("EndTime must not be before StartTime.")
+        time_range_type = _optional_string(body, "TimeRangeType") or "Event"
+        if time_range_type not in TIME_RANGE_TYPES:
+            raise _BadRequest(f"TimeRangeType must be one of {', '.join(TIME_RANGE_TYPES)}.")
+        page = self._store.summaries_page(
+            start,
+            end,
+            time_range_type=time_range_type,
+            filter_expression=_optional_string(body, "FilterExpression"),
+            next_token=_optional_string(body, "NextToken"),
+            page_size=self._page_size,
+        )
+        result: dict[str, Any] = {
+            "TraceSummaries": page.summaries,
+            "ApproximateTime": page.summaries[0]["StartTime"] if page.summaries else end,
+            "TracesProcessedCount": page.processed,
+        }
+        if page.next_token is not None:
+            result["NextToken"] = page.next_token
+        return result
+
+    def _get_service_graph(self, body: dict[str, Any]) -> dict[str, Any]:
+        start, end = _time(body, "StartTime"), _time(body, "EndTime")
+        summaries = self._store.summaries(start, end)
+        return {
+            "StartTime": start,
+            "EndTime": end,
+            "Services": _services(summaries),
+            "ContainsOldGroupVersions": False,
+        }
+
+    def _get_trace_graph(self, body: dict[str, Any]) -> dict[str, Any]:
+        trace_ids = _string_list(body, "TraceIds")
+        summaries = [s for s in map(self._store.summary, trace_ids) if s is not None]
+        return {"Services": _services(summaries)}
