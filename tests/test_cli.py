@@ -1,0 +1,128 @@
+"""The command line as a user meets it: help, option placement, exit codes, stdout vs stderr."""
+
+from __future__ import annotations
+
+import json
+import socket
+
+import click
+import pytest
+
+from tests.conftest import fixture_path, run_cli
+from xrayctl.cli import cli
+
+LAMBDA_TRACE = fixture_path("xray-real", "traces", "iatk-lambda-traceWithLinks01.json")
+
+
+def _all_commands(group: click.Group, prefix: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
+    found = []
+    for name, command in group.commands.items():
+        found.append((*prefix, name))
+        if isinstance(command, click.Group):
+            found.extend(_all_commands(command, (*prefix, name)))
+    return found
+
+
+@pytest.mark.parametrize("path", _all_commands(cli), ids=" ".join)
+def test_every_command_has_help(path: tuple[str, ...]) -> None:
+    result = run_cli([*path, "--help"])
+    assert result.exit_code == 0, result.stderr
+    assert "Usage: xrayctl" in result.stdout
+    assert "--output" in result.stdout  # global options are accepted after every command name
+
+
+def test_version() -> None:
+    result = run_cli(["--version"])
+    assert result.exit_code == 0
+    assert result.stdout.startswith("xrayctl ")
+
+
+def _closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def test_invalid_trace_id_is_rejected_before_any_call() -> None:
+    # The endpoint refuses connections: reaching it would exit 7 (unreachable), not 2.
+    endpoint = f"http://127.0.0.1:{_closed_port()}"
+    result = run_cli(["show-trace", "not-a-trace", "--endpoint-url", endpoint, "--no-wait"])
+    assert result.exit_code == 2
+    assert "not-a-trace" in result.stderr
+    assert result.stdout == ""
+    assert "Traceback" not in result.stderr
+
+
+def test_control_characters_in_a_bad_id_do_not_reach_the_terminal() -> None:
+    result = run_cli(["show-trace", "1-\x1b]52;c;aGk=\x07-evil"])
+    assert result.exit_code == 2
+    assert "\x1b" not in result.stderr and "\x07" not in result.stderr
+
+
+def test_unreachable_endpoint_is_one_line_and_exit_7() -> None:
+    endpoint = f"http://127.0.0.1:{_closed_port()}"
+    result = run_cli(["show-trace", "1-654c0557-5611b044040fc7224c4790b6", "--no-wait", "--endpoint-url", endpoint])
+    assert result.exit_code == 7, result.stderr
+    assert endpoint.split("//")[1] in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert "Traceback" not in result.stderr
+
+
+def test_debug_shows_the_traceback() -> None:
+    endpoint = f"http://127.0.0.1:{_closed_port()}"
+    result = run_cli(
+        ["--debug", "show-trace", "1-654c0557-5611b044040fc7224c4790b6", "--no-wait", "--endpoint-url", endpoint]
+    )
+    assert result.exit_code == 7
+    assert "Traceback" in result.stderr
+
+
+def test_no_region_is_a_config_error() -> None:
+    result = run_cli(
+        ["show-trace", "1-654c0557-5611b044040fc7224c4790b6", "--no-wait"],
+        env={"AWS_REGION": None, "AWS_DEFAULT_REGION": None},
+    )
+    assert result.exit_code == 4, result.stderr
+    assert "--region" in result.stderr
+
+
+def test_show_trace_needs_an_id_or_input() -> None:
+    result = run_cli(["show-trace"])
+    assert result.exit_code == 2
+    assert "--input" in result.stderr
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["--output", "json", "show-trace", "--input", str(LAMBDA_TRACE)],
+        ["show-trace", "--input", str(LAMBDA_TRACE), "--output", "json"],
+        ["-o", "json", "show-trace", "--input", str(LAMBDA_TRACE)],
+    ],
+    ids=["before", "after", "short-before"],
+)
+def test_global_options_before_or_after_the_command(args: list[str]) -> None:
+    result = run_cli(args)
+    assert result.exit_code == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert [t["trace_id"] for t in data["traces"]] == ["1-654c0557-5611b044040fc7224c4790b6"]
+
+
+def test_show_trace_input_from_stdin_draws_the_tree() -> None:
+    result = run_cli(["--no-color", "show-trace", "--input", "-"], stdin=LAMBDA_TRACE.read_text())
+    assert result.exit_code == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert any("1-654c0557-5611b044040fc7224c4790b6" in line for line in lines)
+    invocation = next(line for line in lines if "Invocation" in line)
+    function = next(line for line in lines if "AWS::Lambda::Function" in line)
+    # Invocation is drawn under the function segment: deeper indentation.
+    assert invocation.index("Invocation") > function.index("xray-stuff")
+
+
+def test_input_file_that_is_not_a_trace_is_a_clear_error(tmp_path) -> None:
+    bad = tmp_path / "bad.json"
+    bad.write_text("{not json")
+    result = run_cli(["show-trace", "--input", str(bad)])
+    assert result.exit_code == 1
+    assert "bad.json" in result.stderr
+    assert "Traceback" not in result.stderr
