@@ -144,7 +144,9 @@ def stitch(trace_id: str, documents: Sequence[dict[str, Any]]) -> list[dict[str,
         for key in ("type", "trace_id", "parent_id"):  # nesting says all three, as in X-Ray's own answers
             document.pop(key, None)
         parent.setdefault("subsegments", []).append(document)
-    inferred = (_inferred_segment(trace_id, node) for node in nodes.values())
+    # X-Ray infers a segment only for a callee that sent none itself (e.g. an instrumented Lambda function).
+    called = {doc.get("parent_id") for doc in documents if doc.get("type") != "subsegment"}
+    inferred = (_inferred_segment(trace_id, node) for node_id, node in nodes.items() if node_id not in called)
     return roots + [segment for segment in inferred if segment is not None]
 
 

@@ -1,0 +1,314 @@
+"""The local trace store on real documents: validation, stitching, inferred segments, summaries, reopening."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from xrayctl.local.stitch import walk
+from xrayctl.local.store import StoreVersionError, TraceStore
+
+FIXTURES = Path(__file__).parent / "fixtures"
+
+
+def lambda_documents() -> list[dict[str, Any]]:
+    """What awslambdaric invocations sent over UDP (one per trace), plus the AWS::Lambda::Function segment
+    the Lambda service records itself, whose Invocation subsegment is the parent of the function's ones."""
+    documents: list[dict[str, Any]] = json.loads(
+        (FIXTURES / "sdk-captured/udp_documents_awslambdaric.json").read_text()
+    )
+    invocations: dict[str, tuple[str, float, float]] = {}
+    for doc in documents:
+        if doc["name"] in ("put_object", "get_object"):
+            start, end = invocations.get(doc["trace_id"], ("", doc["start_time"], doc["end_time"]))[1:]
+            invocations[doc["trace_id"]] = (
+                doc["parent_id"],
+                min(start, doc["start_time"]),
+                max(end, doc["end_time"]),
+            )
+    for trace_id, (invocation_id, start, end) in invocations.items():
+        documents.append(
+            {
+                "id": "f" + invocation_id[1:],
+                "name": "s3-demo",
+                "origin": "AWS::Lambda::Function",
+                "trace_id": trace_id,
+                "start_time": start - 0.002,
+                "end_time": end + 0.002,
+                "aws": {"account_id": "123456789012"},
+                "subsegments": [
+                    {"id": invocation_id, "name": "Invocation", "start_time": start - 0.001, "end_time": end}
+                ],
+            }
+        )
+    return documents
+
+
+def segments_of(trace: dict[str, Any]) -> list[dict[str, Any]]:
+    return [json.loads(segment["Document"]) for segment in trace["Segments"]]
+
+
+def node_index(segments: list[dict[str, Any]]) -> dict[str, tuple[dict[str, Any], str | None]]:
+    """node id -> (node, id of the node it is nested in)."""
+    index: dict[str, tuple[dict[str, Any], str | None]] = {}
+    for segment in segments:
+        index[segment["id"]] = (segment, None)
+        for node in walk(segment):
+            for child in node.get("subsegments", []):
+                index[child["id"]] = (child, node["id"])
+    return index
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Any:
+    trace_store = TraceStore(tmp_path / "traces.db")
+    yield trace_store
+    trace_store.close()
+
+
+def test_lambda_trace_is_stitched_under_invocation_with_inferred_s3(store: TraceStore) -> None:
+    documents = lambda_documents()
+    assert store.put_documents([json.dumps(doc) for doc in documents]) == []
+    trace_id = "1-6b04c914-ea7beef5edbcb95e43b8d27c"
+    traces, unprocessed = store.batch_get([trace_id])
+    assert unprocessed == []
+    segments = segments_of(traces[0])
+    index = node_index(segments)
+    put_object = next(doc for doc in documents if doc["trace_id"] == trace_id and doc["name"] == "put_object")
+    assert index[put_object["id"]][1] == put_object["parent_id"]  # nested inside Invocation
+    assert index[put_object["parent_id"]][0]["name"] == "Invocation"
+    s3_call = next(doc for doc in documents if doc.get("parent_id") == put_object["id"])
+    assert index[s3_call["id"]][1] == put_object["id"]
+    inferred = [segment for segment in segments if segment.get("inferred")]
+    assert {(s["name"], s["origin"]) for s in inferred} == {("S3", "AWS::S3::Bucket")}
+    put_inferred = next(s for s in inferred if s["parent_id"] == s3_call["id"])
+    assert put_inferred["aws"]["operation"] == "PutObject" and put_inferred["trace_id"] == trace_id
+    assert (put_inferred["start_time"], put_inferred["end_time"]) == (
+        s3_call["start_time"],
+        s3_call["end_time"],
+    )
+    # One function segment and two inferred S3 segments: nothing else left at the top.
+    assert sorted(s["name"] for s in segments) == ["S3", "S3", "s3-demo"]
+    # Deterministic ids: a second read names the inferred segments the same.
+    assert segments_of(store.batch_get([trace_id])[0][0]) == segments
+
+
+def test_summaries_carry_annotations_flags_and_the_entry_point(store: TraceStore) -> None:
+    store.put_documents([json.dumps(doc) for doc in lambda_documents()])
+    summaries = {s["Id"]: s for s in store.summaries(0, 2e9)}
+    assert len(summaries) == 3
+    ok = summaries["1-6b04c914-ea7beef5edbcb95e43b8d27c"]
+    function = {
+        "Name": "s3-demo",
+        "Names": ["s3-demo"],
+        "AccountId": "123456789012",
+        "Type": "AWS::Lambda::Function",
+    }
+    assert ok["Annotations"]["put_response"] == [
+        {"AnnotationValue": {"NumberValue": 200.0}, "ServiceIds": [function]}
+    ]
+    assert ok["EntryPoint"] == function
+    assert {"Name": "S3", "Names": ["S3"], "Type": "AWS::S3::Bucket"} in ok["ServiceIds"]
+    assert (ok["HasFault"], ok["HasError"], ok["IsPartial"]) == (False, False, False)
+    failed = summaries["1-6b04c914-c05b7aa443a4ff42f3feb14e"]  # PutObject into a missing bucket
+    assert failed["HasFault"] and failed["HasError"] and failed["Annotations"] == {}
+    assert [s["StartTime"] for s in store.summaries(0, 2e9)] == sorted(
+        (s["StartTime"] for s in summaries.values()), reverse=True
+    )
+
+
+def test_parent_arriving_later_and_in_progress_replaced(store: TraceStore) -> None:
+    documents = lambda_documents()
+    trace_id = "1-6b04c914-91775299041e3fbda0c19501"
+    function = next(doc for doc in documents if doc["trace_id"] == trace_id and "origin" in doc)
+    children = [doc for doc in documents if doc["trace_id"] == trace_id and "origin" not in doc]
+    open_function = {**function, "in_progress": True}
+    del open_function["end_time"]
+    store.put_documents([json.dumps(open_function)])
+    first = store.summary(trace_id)
+    assert first is not None and first["IsPartial"]
+    store.put_documents([json.dumps(doc) for doc in children])
+    store.put_documents([json.dumps(function)])
+    last = store.summary(trace_id)
+    assert last is not None and not last["IsPartial"] and last["Revision"] > first["Revision"]
+    segments = segments_of(store.batch_get([trace_id])[0][0])
+    top = [s for s in segments if not s.get("inferred")]
+    assert len(top) == 1 and "in_progress" not in top[0] and top[0]["end_time"] == function["end_time"]
+    assert len(list(walk(top[0]))) == 2 + len(children)  # the segment, Invocation, and every child
+
+
+def test_orphans_and_cycles_stay_as_their_own_documents(store: TraceStore) -> None:
+    trace_id = "1-6b04c914-000000000000000000000001"
+    base = {"trace_id": trace_id, "type": "subsegment", "start_time": 1.0, "end_time": 2.0}
+    documents = [
+        {**base, "id": "1000000000000001", "name": "orphan", "parent_id": "9999999999999999"},
+        {**base, "id": "2000000000000002", "name": "a", "parent_id": "3000000000000003"},
+        {**base, "id": "3000000000000003", "name": "b", "parent_id": "2000000000000002"},
+    ]
+    store.put_documents([json.dumps(doc) for doc in documents])
+    segments = segments_of(store.batch_get([trace_id])[0][0])
+    found = {node["name"] for segment in segments for node in walk(segment)}
+    assert found == {"orphan", "a", "b"}
+    orphan = next(s for s in segments if s["name"] == "orphan")
+    assert orphan["parent_id"] == "9999999999999999" and orphan["type"] == "subsegment"
+
+
+def test_5000_level_chain_of_independent_subsegments(store: TraceStore) -> None:
+    trace_id = "1-6b04c914-000000000000000000000002"
+    documents = [
+        json.dumps(
+            {"id": f"{0:016x}", "name": "root", "trace_id": trace_id, "start_time": 1.0, "end_time": 2.0}
+        )
+    ]
+    documents += [
+        json.dumps(
+            {
+                "id": f"{i:016x}",
+                "name": f"level{i}",
+                "trace_id": trace_id,
+                "type": "subsegment",
+                "parent_id": f"{i - 1:016x}",
+                "start_time": 1.0,
+                "end_time": 2.0,
+            }
+        )
+        for i in range(1, 5000)
+    ]
+    for offset in range(0, len(documents), 50):
+        assert store.put_documents(documents[offset : offset + 50]) == []
+    trace = store.batch_get([trace_id])[0][0]
+    assert len(trace["Segments"]) == 1
+    document = trace["Segments"][0]["Document"]
+    assert document.count('"subsegments":[') == 4999
+    assert document.endswith('"name":"level4999","start_time":1.0,"end_time":2.0}' + "]}" * 4999)
+
+
+@pytest.mark.parametrize(
+    ("document", "code"),
+    [
+        ("not json", "InvalidSegment"),
+        ("[1, 2]", "InvalidSegment"),
+        (
+            json.dumps(
+                {"id": "abc", "name": "x", "trace_id": "1-6b04c914-000000000000000000000003", "start_time": 1}
+            ),
+            "InvalidSegment",
+        ),
+        (
+            json.dumps({"id": "0000000000000001", "name": "x", "trace_id": "1-xyz", "start_time": 1}),
+            "InvalidTraceId",
+        ),
+        (
+            json.dumps(
+                {"id": "0000000000000001", "trace_id": "1-6b04c914-000000000000000000000003", "start_time": 1}
+            ),
+            "InvalidSegment",
+        ),
+        (
+            json.dumps(
+                {"id": "0000000000000001", "name": "x", "trace_id": "1-6b04c914-000000000000000000000003"}
+            ),
+            "InvalidSegment",
+        ),
+        ("[" * 100_000 + "]" * 100_000, "DocumentTooLarge"),
+        ('{"a":' * 2000 + "1" + "}" * 2000, "InvalidSegment"),
+    ],
+)
+def test_bad_documents_are_reported_and_good_ones_kept(store: TraceStore, document: str, code: str) -> None:
+    good = {
+        "id": "00000000000000aa",
+        "name": "ok",
+        "trace_id": "1-6b04c914-000000000000000000000004",
+        "start_time": 1.0,
+    }
+    unprocessed = store.put_documents([document, json.dumps(good)])
+    assert [entry["ErrorCode"] for entry in unprocessed] == [code]
+    assert unprocessed[0]["Message"]
+    assert store.stats() == {"traces": 1, "documents": 1}
+
+
+def test_real_step_functions_trace_gets_the_inferred_segments_x_ray_made(store: TraceStore) -> None:
+    trace = json.loads((FIXTURES / "xray-real/traces/iatk-stepfunctions-trace01.json").read_text())
+    sent = [segment for segment in trace["Segments"] if not segment.get("inferred")]
+    # Compact, as the SDKs send them: one stitched segment is 65,440 bytes so, just under the 64 KB limit.
+    assert store.put_documents([json.dumps(segment, separators=(",", ":")) for segment in sent]) == []
+    ours = [s for s in segments_of(store.batch_get([trace["Id"]])[0][0]) if s.get("inferred")]
+    theirs = [s for s in trace["Segments"] if s.get("inferred")]
+
+    def shape(segment: dict[str, Any]) -> tuple[Any, ...]:
+        return (
+            segment["name"],
+            segment["origin"],
+            segment["parent_id"],
+            segment["start_time"],
+            segment["http"],
+        )
+
+    assert sorted(map(shape, ours)) == sorted(map(shape, theirs))
+    summary = store.summary(trace["Id"])
+    assert summary is not None and summary["IsPartial"]  # the trace has in_progress subsegments
+
+
+def test_real_dynamodb_and_sns_calls_get_inferred_segments(store: TraceStore) -> None:
+    data = json.loads(
+        (FIXTURES / "xray-real/derived/doc-source__xray-api-gettingdata__block3.json").read_text()
+    )
+    documents = [json.loads(s["Document"]) for t in data["Traces"] for s in t["Segments"]]
+    store.put_documents([json.dumps(d) for d in documents if not d.get("inferred")])
+    trace_id = data["Traces"][0]["Id"]
+    ours = {s["name"]: s for s in segments_of(store.batch_get([trace_id])[0][0]) if s.get("inferred")}
+    theirs = {d["name"]: d for d in documents if d.get("inferred")}
+    # No inferred Lambda: the function it called sent its own segment with that parent_id.
+    assert ours.keys() == theirs.keys() == {"DynamoDB", "SNS"}
+    for name, real in theirs.items():
+        assert (ours[name]["origin"], ours[name]["parent_id"]) == (real["origin"], real["parent_id"])
+    assert ours["DynamoDB"]["aws"]["resource_names"] == ["scorekeep-user"]
+
+
+def test_acknowledged_documents_survive_reopening(tmp_path: Path) -> None:
+    path = tmp_path / "traces.db"
+    first = TraceStore(path)
+    documents = lambda_documents()
+    first.put_documents([json.dumps(doc) for doc in documents])
+    expected = first.batch_get(sorted({doc["trace_id"] for doc in documents}))
+    first.close()
+    second = TraceStore(path)
+    try:
+        assert second.stats() == {"traces": 3, "documents": len(documents)}
+        assert second.batch_get(sorted({doc["trace_id"] for doc in documents})) == expected
+    finally:
+        second.close()
+
+
+def test_a_newer_schema_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "traces.db"
+    TraceStore(path).close()
+    with sqlite3.connect(path) as db:
+        db.execute("PRAGMA user_version=99")
+    with pytest.raises(StoreVersionError, match="schema version 99"):
+        TraceStore(path)
+
+
+def test_two_stores_on_one_file_both_write(tmp_path: Path) -> None:
+    path = tmp_path / "traces.db"
+    one, two = TraceStore(path), TraceStore(path)
+    try:
+        for i, store in enumerate((one, two, one, two)):
+            doc = {
+                "id": f"{i:016x}",
+                "name": "x",
+                "trace_id": f"1-6b04c914-{i:024x}",
+                "start_time": 1.0,
+                "end_time": 2.0,
+            }
+            assert store.put_documents([json.dumps(doc)]) == []
+        assert one.stats() == two.stats() == {"traces": 4, "documents": 4}
+        one.reset()
+        assert two.stats() == {"traces": 0, "documents": 0}
+    finally:
+        one.close()
+        two.close()
