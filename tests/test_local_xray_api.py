@@ -1,0 +1,183 @@
+"""The local X-Ray API through a real botocore client and the real AWS CLI, on real documents."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+
+from xrayctl.local.store import TraceStore
+from xrayctl.local.xray_api import XRayApiServer
+
+FIXTURES = Path(__file__).parent / "fixtures"
+OK_TRACE = "1-6b04c914-ea7beef5edbcb95e43b8d27c"
+
+
+def lambda_documents() -> list[dict[str, Any]]:
+    """awslambdaric's UDP documents plus the AWS::Lambda::Function segment holding their Invocation parent."""
+    documents: list[dict[str, Any]] = json.loads(
+        (FIXTURES / "sdk-captured/udp_documents_awslambdaric.json").read_text()
+    )
+    for doc in [d for d in documents if d["name"] in ("put_object",)]:
+        documents.append(
+            {
+                "id": "f" + doc["parent_id"][1:],
+                "name": "s3-demo",
+                "origin": "AWS::Lambda::Function",
+                "trace_id": doc["trace_id"],
+                "start_time": doc["start_time"] - 0.002,
+                "end_time": doc["end_time"] + 0.05,
+                "subsegments": [
+                    {
+                        "id": doc["parent_id"],
+                        "name": "Invocation",
+                        "start_time": doc["start_time"] - 0.001,
+                        "end_time": doc["end_time"] + 0.04,
+                    }
+                ],
+            }
+        )
+    return documents
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[XRayApiServer]:
+    store = TraceStore(tmp_path / "traces.db")
+    api = XRayApiServer(store, page_size=2).start()
+    yield api
+    api.stop()
+    store.close()
+
+
+@pytest.fixture
+def client(server: XRayApiServer) -> Any:
+    xray = boto3.client(
+        "xray",
+        endpoint_url=server.url,
+        region_name="us-east-1",
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )
+    result = xray.put_trace_segments(TraceSegmentDocuments=[json.dumps(doc) for doc in lambda_documents()])
+    assert result["UnprocessedTraceSegments"] == []
+    return xray
+
+
+def test_batch_get_traces_returns_stitched_segments(client: Any) -> None:
+    result = client.batch_get_traces(TraceIds=[OK_TRACE, "1-6b04c914-000000000000000000000000"])
+    assert result["UnprocessedTraceIds"] == ["1-6b04c914-000000000000000000000000"]
+    (trace,) = result["Traces"]
+    assert trace["Id"] == OK_TRACE and trace["LimitExceeded"] is False and trace["Duration"] > 0
+    documents = {segment["Id"]: json.loads(segment["Document"]) for segment in trace["Segments"]}
+    function = next(d for d in documents.values() if d.get("origin") == "AWS::Lambda::Function")
+    invocation = function["subsegments"][0]
+    put_object = next(s for s in invocation["subsegments"] if s["name"] == "put_object")
+    s3_call = put_object["subsegments"][0]
+    assert s3_call["aws"]["operation"] == "PutObject"
+    inferred = [d for d in documents.values() if d.get("inferred")]
+    assert s3_call["id"] in {d["parent_id"] for d in inferred}
+    assert {d["origin"] for d in inferred} == {"AWS::S3::Bucket"}
+
+
+def test_summaries_page_through_every_trace_exactly_once(client: Any) -> None:
+    pages = list(client.get_paginator("get_trace_summaries").paginate(StartTime=0, EndTime=2e9))
+    assert len(pages) == 2 and "NextToken" in pages[0]  # page size 2, three traces
+    ids = [summary["Id"] for page in pages for summary in page["TraceSummaries"]]
+    assert sorted(ids) == sorted({doc["trace_id"] for doc in lambda_documents()})
+    starts = [summary["StartTime"] for page in pages for summary in page["TraceSummaries"]]
+    assert starts == sorted(starts, reverse=True)  # botocore parsed them into datetimes; newest first
+
+
+def test_summary_fields_and_revision(client: Any) -> None:
+    pages = client.get_paginator("get_trace_summaries").paginate(StartTime=0, EndTime=2e9)
+    summaries = {s["Id"]: s for page in pages for s in page["TraceSummaries"]}
+    ok = summaries[OK_TRACE]
+    assert ok["Annotations"]["put_response"][0]["AnnotationValue"] == {"NumberValue": 200.0}
+    assert ok["Annotations"]["get_response"][0]["ServiceIds"][0]["Name"] == "s3-demo"
+    assert ok["EntryPoint"]["Type"] == "AWS::Lambda::Function"
+    assert ok["ResponseTime"] > 0 and ok["Duration"] >= ok["ResponseTime"] and not ok["IsPartial"]
+    failed = summaries["1-6b04c914-c05b7aa443a4ff42f3feb14e"]
+    assert failed["HasFault"] and failed["HasError"] and not failed["HasThrottle"]
+    late = {
+        "id": "00000000000000ee",
+        "name": "late",
+        "trace_id": OK_TRACE,
+        "start_time": 1795475733.0,
+        "in_progress": True,
+    }
+    client.put_trace_segments(TraceSegmentDocuments=[json.dumps(late)])
+    again = client.get_trace_summaries(StartTime=0, EndTime=2e9, FilterExpression="partial")["TraceSummaries"]
+    assert [s["Id"] for s in again] == [OK_TRACE] and again[0]["Revision"] > ok["Revision"]
+
+
+def test_filter_expression_selects_and_bad_ones_are_invalid_requests(client: Any) -> None:
+    faulty = client.get_trace_summaries(StartTime=0, EndTime=2e9, FilterExpression="fault")["TraceSummaries"]
+    assert [s["Id"] for s in faulty] == ["1-6b04c914-c05b7aa443a4ff42f3feb14e"]
+    with pytest.raises(client.exceptions.InvalidRequestException, match="position 17, found 'x'"):
+        client.get_trace_summaries(StartTime=0, EndTime=2e9, FilterExpression="annotation.a = 1 x")
+
+
+def test_more_than_five_ids_is_an_invalid_request(client: Any) -> None:
+    with pytest.raises(client.exceptions.InvalidRequestException, match="at most 5"):
+        client.batch_get_traces(TraceIds=[f"1-6b04c914-{n:024x}" for n in range(6)])
+
+
+def test_bad_documents_are_unprocessed_and_good_ones_kept(client: Any) -> None:
+    good = {
+        "id": "00000000000000ab",
+        "name": "good",
+        "trace_id": "1-6b04c914-0000000000000000000000ab",
+        "start_time": 1.0,
+    }
+    result = client.put_trace_segments(
+        TraceSegmentDocuments=["{oops", json.dumps({**good, "id": "zz"}), json.dumps(good)]
+    )
+    assert [(u["Id"], u["ErrorCode"]) for u in result["UnprocessedTraceSegments"]] == [
+        ("", "InvalidSegment"),
+        ("zz", "InvalidSegment"),
+    ]
+    assert len(client.batch_get_traces(TraceIds=[good["trace_id"]])["Traces"]) == 1
+
+
+def test_graphs_destination_health_and_unknown_paths(server: XRayApiServer, client: Any) -> None:
+    destination = client.get_trace_segment_destination()
+    assert (destination["Destination"], destination["Status"]) == ("XRay", "ACTIVE")
+    names = {s["Name"]: s for s in client.get_service_graph(StartTime=0, EndTime=2e9)["Services"]}
+    assert names["s3-demo"]["Root"] and not names["S3"]["Root"]
+    assert {s["Name"] for s in client.get_trace_graph(TraceIds=[OK_TRACE])["Services"]} == {"s3-demo", "S3"}
+    with urllib.request.urlopen(server.url + "/health") as response:
+        assert json.load(response)["traces"] == 3
+    with pytest.raises(urllib.error.HTTPError) as caught:
+        urllib.request.urlopen(urllib.request.Request(server.url + "/Nope", data=b"{}", method="POST"))
+    assert (
+        caught.value.code == 404 and caught.value.headers["x-amzn-ErrorType"] == "UnknownOperationException"
+    )
+
+
+def test_the_aws_cli_reads_it(server: XRayApiServer, client: Any) -> None:
+    env = {**os.environ, "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_PAGER": ""}
+    options = ["--endpoint-url", server.url, "--region", "us-east-1", "--output", "json"]
+
+    def aws(*args: str) -> Any:
+        run = subprocess.run(
+            [sys.executable, "-m", "awscli", "xray", *args, *options],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert run.returncode == 0, run.stderr
+        return json.loads(run.stdout)
+
+    assert [t["Id"] for t in aws("batch-get-traces", "--trace-ids", OK_TRACE)["Traces"]] == [OK_TRACE]
+    summaries = aws("get-trace-summaries", "--start-time", "0", "--end-time", "2000000000")
+    assert len(summaries["TraceSummaries"]) == 3  # the CLI follows NextToken itself
