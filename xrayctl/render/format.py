@@ -28,12 +28,16 @@ DIM = Style(dim=True)
 WARNING_STYLE = Style(color="yellow")
 EXCEPTION_STYLE = Style(color="red")
 ELLIPSIS = "…"
+# Printable ASCII and the characters the renderers draw with: all one cell wide, measured with len().
+_ONE_CELL = frozenset(map(chr, range(0x20, 0x7F))) | frozenset("⋮…✗⏸⚠⟳→·µ░▐▕▏▎▍▌▋▊▉█├└│─")
 
 
 def fmt_duration(seconds: float | None) -> str:
     """`412 µs`, `8.5 ms`, `781 ms`, `1.23 s`, `2m 05s`, `3h 04m`; `—` when unknown."""
     if seconds is None or not math.isfinite(seconds):
         return "—"
+    if seconds == 0:
+        return "0 ms"  # X-Ray times are often whole milliseconds: `0 µs` would claim a precision not there
     sign = "-" if seconds < 0 else ""
     s = abs(seconds)
     # Each unit is chosen on the rounded value, so 999.7 ms reads `1.00 s`, not `1000 ms`.
@@ -106,11 +110,16 @@ def status_mark(node: Node) -> tuple[str, Style] | None:
     return None
 
 
+def cells(text: str) -> int:
+    """The terminal width of `text` (sanitized text: no control characters)."""
+    return len(text) if _ONE_CELL.issuperset(text) else cell_len(text)
+
+
 def fit(parts: Iterable[tuple[str, Style | None]], width: int) -> list[Segment]:
     """Segments exactly `width` cells wide: the parts in order, cut with `…` when too long, else padded."""
     if width <= 0:
         return []
-    measured = [(text, style, cell_len(text)) for text, style in parts if text]
+    measured = [(text, style, cells(text)) for text, style in parts if text]
     total = sum(length for _, _, length in measured)
     if total <= width:
         segments = [Segment(text, style) for text, style, _ in measured]
@@ -139,7 +148,7 @@ def fit_text(text: str, width: int, *, align_right: bool = False) -> str:
     """`text` cut with `…` or padded with spaces to exactly `width` cells."""
     if width <= 0:
         return ""
-    length = cell_len(text)
+    length = cells(text)
     if length > width:
         return set_cell_size(text, width - 1) + ELLIPSIS
     padding = " " * (width - length)

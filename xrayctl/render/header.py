@@ -1,0 +1,137 @@
+"""The header above a trace's tree: id, start, duration, response time, status, entry point, size, warnings.
+
+Facts come from the trace's GetTraceSummaries entry when there is one (that is what X-Ray itself reports) and
+from the tree otherwise (`--input` files carry no summary).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from rich.console import Group
+from rich.style import Style
+from rich.text import Text
+
+from xrayctl.model import STATUS_SEVERITY, Node, Status, Trace
+from xrayctl.render.format import (
+    DIM,
+    STATUS_STYLES,
+    WARNING_STYLE,
+    fmt_duration,
+    fmt_time,
+    status_word,
+    summary_statuses,
+    worst_status,
+)
+from xrayctl.sanitize import clean
+
+LABEL = Style(dim=True)
+BOLD = Style(bold=True)
+SEPARATOR = "  ·  "
+# Header values are one line each; a long entry-point name or URL is cut so the facts after it stay visible.
+MAX_VALUE = 200
+
+
+def header_view(trace: Trace) -> Group:
+    summary = trace.summary
+    entry = _entry_root(trace)
+
+    title = Text()
+    title.append("Trace ", LABEL)
+    title.append(clean(trace.id, MAX_VALUE), BOLD)
+    for status in _statuses(trace, summary):
+        title.append("  ")
+        title.append(status_word(status), STATUS_STYLES[status])
+
+    timing = Text()
+    start: float | datetime | None = trace.start_time
+    duration = trace.duration
+    response = entry.duration if entry is not None and entry.kind == "segment" else None
+    if summary is not None:
+        start = _summary_value(summary, "StartTime", (datetime, int, float), start)
+        duration = _summary_value(summary, "Duration", (int, float), duration)
+        response = _summary_value(summary, "ResponseTime", (int, float), response)
+    _field(timing, "start", fmt_time(start), first=True)
+    _field(timing, "duration", fmt_duration(duration))
+    if response is not None:
+        _field(timing, "response", fmt_duration(response))
+    _field(timing, "nodes", f"{trace.node_count:,}")
+
+    lines = [title, timing]
+    entry_line = _entry_line(summary, entry)
+    if entry_line is not None:
+        lines.append(entry_line)
+
+    partial = trace.in_progress or bool(summary and summary.get("IsPartial"))
+    if partial:
+        lines.append(Text("PARTIAL: some segments are still in progress; the trace may grow", WARNING_STYLE))
+    if trace.limit_exceeded:
+        lines.append(
+            Text("LIMIT EXCEEDED: X-Ray returned only part of this trace (it is too large)", WARNING_STYLE)
+        )
+    if trace.warnings:
+        count = len(trace.warnings)
+        noun = "warning" if count == 1 else "warnings"
+        lines.append(Text(f"{count} {noun} (listed below the tree)", WARNING_STYLE))
+    return Group(*lines)
+
+
+def _statuses(trace: Trace, summary: Mapping[str, Any] | None) -> list[Status]:
+    if summary is not None:
+        return summary_statuses(summary)
+    # X-Ray flags error and fault from the root segment, throttle from any segment: do the same.
+    flagged = {worst_status(root.status for root in trace.roots if root.status != "throttle")}
+    if any(node.status == "throttle" for node in trace.walk()):
+        flagged.add("throttle")
+    flagged.discard("ok")
+    return sorted(flagged, key=STATUS_SEVERITY.__getitem__, reverse=True) or ["ok"]
+
+
+def _entry_root(trace: Trace) -> Node | None:
+    """The root that started first: the request that began the trace."""
+    timed = [root for root in trace.roots if root.start_time is not None]
+    if timed:
+        return min(timed, key=lambda root: root.start_time or 0.0)
+    return trace.roots[0] if trace.roots else None
+
+
+def _entry_line(summary: Mapping[str, Any] | None, entry: Node | None) -> Text | None:
+    name: object = None
+    kind: object = None
+    http: Mapping[str, Any] = {}
+    if summary is not None:
+        entry_point = summary.get("EntryPoint")
+        if isinstance(entry_point, Mapping):
+            name, kind = entry_point.get("Name"), entry_point.get("Type")
+        if isinstance(summary.get("Http"), Mapping):
+            http = summary["Http"]
+    if name is None and entry is not None:
+        name, kind = entry.name, entry.origin
+    if name is None and not http:
+        return None
+    line = Text()
+    line.append("entry ", LABEL)
+    line.append(clean(name if name is not None else "—", MAX_VALUE))
+    if kind:
+        line.append(f" ({clean(kind, MAX_VALUE)})", DIM)
+    request = " ".join(clean(http[key], MAX_VALUE) for key in ("HttpMethod", "HttpURL") if http.get(key))
+    if request:
+        line.append(SEPARATOR, DIM)
+        line.append(request)
+    if http.get("HttpStatus") is not None:
+        line.append(f" → {clean(http['HttpStatus'], 20)}")
+    return line
+
+
+def _field(line: Text, label: str, value: str, *, first: bool = False) -> None:
+    if not first:
+        line.append(SEPARATOR, DIM)
+    line.append(f"{label} ", LABEL)
+    line.append(value)
+
+
+def _summary_value(summary: Mapping[str, Any], key: str, types: tuple[type, ...], fallback: Any) -> Any:
+    value = summary.get(key)
+    return value if isinstance(value, types) and not isinstance(value, bool) else fallback

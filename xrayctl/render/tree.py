@@ -1,0 +1,346 @@
+"""A trace as a tree with a timeline: one line per node, its bar placed and scaled on the trace's span.
+
+Line layout, sized at render time from `options.max_width`:
+
+    guides name  label  mark  annotations │ timeline bar │ duration
+
+The left column takes what its longest line needs, at most 55% of the width, and cuts with `…`; below 60
+columns the timeline is dropped. Exceptions (and, with `details`, http/aws/sql/annotations/metadata/stack
+lines) go on lines of their own under the node. Trees can be thousands of levels deep, so the walk uses an
+explicit stack, and past a depth that the width allows, the guides show only the nearest levels behind a
+`⋮[depth N]` marker. Lines are emitted as `Segment`s: 10,000 nodes render in a fraction of a second, which
+`rich.Tree` or `rich.Table` cannot do.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+
+from rich.console import Console, ConsoleOptions, Group, RenderableType, RenderResult
+from rich.rule import Rule
+from rich.segment import Segment
+from rich.style import Style
+from rich.text import Text
+
+from xrayctl.model import AnnotationValue, ExceptionInfo, Node, Trace
+from xrayctl.render.format import (
+    DIM,
+    EXCEPTION_STYLE,
+    STATUS_STYLES,
+    WARNING_STYLE,
+    cells,
+    fit,
+    fit_text,
+    fmt_duration,
+    status_mark,
+)
+from xrayctl.render.header import header_view
+from xrayctl.render.jsonout import preview
+from xrayctl.sanitize import clean
+
+Part = tuple[str, Style | None]
+
+BRANCH, LAST, PIPE, SPACE = "├─ ", "└─ ", "│  ", "   "
+LEFT_SHARE = 0.55
+NARROW = 60  # below this width there is no room for a useful timeline
+DURATION_WIDTH = 8
+NAME_MAX = 300  # longer names are cut by `clean` (visibly, with `…`) before measuring
+EXCEPTIONS_SHOWN = 3  # per node without --details; the rest are counted
+FRAMES_SHOWN = 30
+EIGHTHS = " ▏▎▍▌▋▊▉█"  # index n: the left n eighths of a cell
+
+NAME_STYLES: dict[str, Style] = {
+    "segment": Style(bold=True),
+    "subsegment": Style(),
+    "inferred": Style(italic=True, dim=True),
+}
+_FAST_TO_MEASURE = frozenset(map(chr, range(0x20, 0x7F))) | frozenset(BRANCH + LAST + PIPE + EIGHTHS + "░▐▕")
+ANNOTATION_STYLE = Style(color="cyan")
+IN_PROGRESS_BAR = Style(color="yellow", dim=True)
+
+
+@dataclass(slots=True)
+class _Line:
+    parts: list[Part]
+    node: Node | None = None  # set on a node's own line: it gets a bar and a duration
+    width: int = 0  # cells the parts take, for node lines
+
+
+def trace_view(trace: Trace, *, details: bool = False) -> RenderableType:
+    """Header, the tree with its timeline, then the trace's warnings."""
+    parts: list[RenderableType] = [header_view(trace), Text(""), TraceTree(trace, details=details)]
+    if trace.warnings:
+        parts += [Text(""), warnings_view(trace.warnings)]
+    return Group(*parts)
+
+
+def traces_view(traces: Sequence[Trace], *, details: bool = False) -> RenderableType:
+    """Several traces one after another, a rule between each."""
+    parts: list[RenderableType] = []
+    for index, trace in enumerate(traces):
+        if index:
+            parts.append(Rule(style=DIM))
+        parts.append(trace_view(trace, details=details))
+    return Group(*parts)
+
+
+def warnings_view(warnings: Iterable[str]) -> RenderableType:
+    """One yellow line per warning (wrapped, never cut: a warning is there to be read)."""
+    return Group(*(Text(f"⚠ {clean(warning)}", WARNING_STYLE) for warning in warnings))
+
+
+class TraceTree:
+    """The tree-with-timeline renderable for one trace."""
+
+    def __init__(self, trace: Trace, *, details: bool = False) -> None:
+        self.trace = trace
+        self.details = details
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        width = options.max_width
+        if not self.trace.roots:
+            yield from fit([("(no segments)", DIM)], width)
+            yield Segment.line()
+            return
+        narrow = width < NARROW
+        left_max = width - DURATION_WIDTH - 1 if narrow else int(width * LEFT_SHARE)
+        # Guides take at most half of the left column; deeper levels are shown as a window.
+        guide_levels = max(2, left_max // 2 // 3)
+        left = left_max
+        if not narrow:
+            # A first pass only measures: keeping every line alive until the second would cost more (in
+            # garbage collection over a large heap) than building the lines twice.
+            natural = max(line.width for line in _lines(self.trace, guide_levels, False) if line.node)
+            left = min(left_max, natural)
+        timeline = 0 if narrow else width - left - DURATION_WIDTH - 2
+        span = self.trace.duration
+        if timeline and span is not None:
+            yield from _axis(left, timeline, span)
+        # Without colour (a file, a pipe), styles print nothing: merging a line's segments spares rich (and
+        # its garbage collector) most of the work on a 10,000-node tree.
+        plain = console.color_system is None and not console.record
+        new_line = Segment.line()
+        for line in _lines(self.trace, guide_levels, self.details):
+            segments = fit(line.parts, left if line.node else width)
+            if line.node is not None:
+                segments += self._columns(line.node, timeline)
+            yield from _merged(segments) if plain else segments
+            yield new_line
+
+    def _columns(self, node: Node, timeline: int) -> list[Segment]:
+        """The timeline (when there is room) and duration columns of a node's line."""
+        duration = "running" if node.in_progress else fmt_duration(node.duration)
+        duration = fit_text(duration, DURATION_WIDTH, align_right=True)
+        if not timeline:
+            return [Segment(" " + duration)]
+        before, bar, style, after = _bar(self.trace, node, timeline)
+        return [Segment(" " + before), Segment(bar, style), Segment(after + " " + duration)]
+
+
+def _merged(segments: list[Segment]) -> Iterator[Segment]:
+    """Runs of ASCII and box-drawing text as one unstyled segment each; other text on its own.
+
+    Rich measures every segment again to crop the line, fast only for text it knows is one cell per
+    character (ASCII, box drawing, blocks) or has seen before (a lone `…`, `✗ 500`): so only those are merged.
+    """
+    run: list[str] = []
+    for segment in segments:
+        if _FAST_TO_MEASURE.issuperset(segment.text):
+            run.append(segment.text)
+            continue
+        if run:
+            yield Segment("".join(run))
+            run = []
+        yield Segment(segment.text)
+    if run:
+        yield Segment("".join(run))
+
+
+def _lines(trace: Trace, guide_levels: int, details: bool) -> Iterator[_Line]:
+    """Every line of the tree, in display order, from an explicit stack of (node, depth, lead, connector)."""
+    window = guide_levels * len(PIPE)
+    stack: list[tuple[Node, int, str, str]] = [(root, 0, "", "") for root in reversed(trace.roots)]
+    while stack:
+        node, depth, lead, connector = stack.pop()
+        parts = [*_guides(depth, lead + connector, window), *_node_parts(node)]
+        yield _Line(parts, node, sum(cells(text) for text, _ in parts))
+
+        # Lead for this node's children, and for its own extra lines (which line up with its children).
+        child_lead = lead + (PIPE if connector == BRANCH else SPACE if connector == LAST else "")
+        child_lead = child_lead[-window:]
+        under = _guides(depth + 1, child_lead + (PIPE if node.children else SPACE), window)
+        for extra in _extra_lines(node, details):
+            yield _Line([*under, *extra])
+
+        last = len(node.children) - 1
+        stack.extend(
+            (child, depth + 1, child_lead, LAST if index == last else BRANCH)
+            for index, child in reversed(list(enumerate(node.children)))
+        )
+
+
+def _guides(depth: int, guides: str, window: int) -> list[Part]:
+    """The guides for a line at `depth`: all of them, or a `⋮[depth N]` marker and the nearest levels."""
+    if (depth - 1) * len(PIPE) <= window:
+        return [(guides, DIM)]
+    label = f"[depth {depth}] "
+    keep = max(0, window - len(label) - 1)
+    keep -= keep % len(PIPE)
+    connector = guides[-len(PIPE) :]
+    # The marker is its own part: rich measures text made only of box-drawing characters fastest.
+    return [("⋮", DIM), (label + guides[-(keep + len(PIPE)) : -len(PIPE)] + connector, DIM)]
+
+
+def _node_parts(node: Node) -> list[Part]:
+    parts: list[Part] = [(clean(node.name, NAME_MAX), NAME_STYLES.get(node.kind))]
+    if node.kind == "inferred":
+        parts.append((" (inferred)", DIM))
+    parts.extend(("  " + description, DIM) for description in _descriptions(node))
+    mark = status_mark(node)
+    if mark is not None:
+        parts.append(("  " + mark[0], mark[1]))
+    if node.annotations:
+        shown = " ".join(_annotation(key, value) for key, value in node.annotations.items())
+        parts.append(("  " + shown, ANNOTATION_STYLE))
+    return parts
+
+
+def _descriptions(node: Node) -> list[str]:
+    """Origin (for segments: it tells `AWS::Lambda` from `AWS::Lambda::Function`), then the label."""
+    found: list[str] = []
+    if node.origin and node.kind != "subsegment":
+        found.append(clean(node.origin, NAME_MAX))
+    if node.label and node.label != node.name:
+        label = clean(node.label, NAME_MAX)
+        if label not in found:
+            found.append(label)
+    return found
+
+
+def _annotation(key: str, value: AnnotationValue) -> str:
+    shown = ("true" if value else "false") if isinstance(value, bool) else clean(value, 100)
+    return f"{clean(key, 100)}={shown}"
+
+
+def _extra_lines(node: Node, details: bool) -> Iterator[list[Part]]:
+    shown = node.exceptions if details else node.exceptions[:EXCEPTIONS_SHOWN]
+    for exc in shown:
+        yield [(_exception_text(exc), EXCEPTION_STYLE)]
+        if details:
+            yield from _stack_lines(exc)
+    hidden = len(node.exceptions) - len(shown)
+    if hidden:
+        yield [(f"  … {hidden} more exception{'s' if hidden > 1 else ''} (--details shows them)", DIM)]
+    if details:
+        for text in _detail_texts(node):
+            yield [(text, DIM)]
+        for warning in node.warnings:
+            yield [(f"⚠ {clean(warning)}", WARNING_STYLE)]
+
+
+def _exception_text(exc: ExceptionInfo) -> str:
+    text = f"✗ {clean(exc.type, NAME_MAX)}: " if exc.type else "✗ "
+    text += clean(exc.message)
+    return text + " (remote)" if exc.remote else text
+
+
+def _stack_lines(exc: ExceptionInfo) -> Iterator[list[Part]]:
+    for frame in exc.stack[:FRAMES_SHOWN]:
+        yield [(f"    at {clean(frame)}", DIM)]
+    if len(exc.stack) > FRAMES_SHOWN:
+        yield [(f"    … {len(exc.stack) - FRAMES_SHOWN} more frames", DIM)]
+    if exc.truncated:
+        yield [(f"    … {exc.truncated} frames the SDK did not record", DIM)]
+
+
+def _detail_texts(node: Node) -> Iterator[str]:
+    if node.http:
+        yield "http  " + _http_text(node.http)
+    if node.aws:
+        yield "aws  " + _fields_text(node.aws)
+    if node.sql:
+        yield "sql  " + _fields_text(node.sql)
+    if node.annotations:
+        yield "annotations  " + clean(preview(node.annotations, 1000))
+    for namespace, value in node.metadata.items():
+        yield f"metadata {clean(namespace, 100)}  " + clean(preview(value, 1000))
+    if node.self_time is not None and node.children:
+        yield "self time  " + fmt_duration(node.self_time)
+
+
+def _http_text(http: dict[str, object]) -> str:
+    """`GET https://host/path → 200 (1234 bytes)` from a document's `http` field; other shapes as JSON."""
+    request = http.get("request")
+    response = http.get("response")
+    if not isinstance(request, dict) and not isinstance(response, dict):
+        return clean(preview(http, 1000))
+    text = ""
+    if isinstance(request, dict):
+        text = " ".join(clean(request[key], NAME_MAX) for key in ("method", "url") if request.get(key))
+    if isinstance(response, dict):
+        if response.get("status") is not None:
+            text += f" → {clean(response['status'], 20)}"
+        if response.get("content_length") is not None:
+            text += f" ({clean(response['content_length'], 20)} bytes)"
+    return text.strip()
+
+
+def _fields_text(fields: dict[str, object]) -> str:
+    """`key=value` for scalars, compact JSON for the rest, in the document's order."""
+    shown = []
+    for key, value in fields.items():
+        if isinstance(value, (dict, list)):
+            shown.append(f"{clean(key, 100)}={clean(preview(value, 300))}")
+        else:
+            shown.append(f"{clean(key, 100)}={clean(value, 300)}")
+    return " ".join(shown)
+
+
+def _axis(left: int, timeline: int, span: float) -> Iterator[Segment]:
+    """`0` under the start of the timeline and the trace's span at its end."""
+    end = fmt_duration(span)
+    scale = "0" + fit_text(end, timeline - 1, align_right=True) if timeline > len(end) + 1 else ""
+    yield Segment(" " * (left + 1))
+    yield Segment(fit_text(scale, timeline), DIM)
+    yield Segment(" " * (DURATION_WIDTH + 1))
+    yield Segment.line()
+
+
+def _bar(trace: Trace, node: Node, width: int) -> tuple[str, str, Style | None, str]:
+    """The node's bar in a `width`-cell timeline (eighths of a cell at its end, halves at its start), as
+    the spaces before it, the bar, its style and the spaces after it."""
+    offset = trace.offset(node)
+    span = trace.duration
+    if offset is None or span is None:
+        return "", "", None, " " * width
+    units = width * 8
+    scale = units / span if span > 0 else 0.0
+    running = node.in_progress or node.end_time is None
+    end_offset = span if running else offset + (node.duration or 0.0)
+    start = min(max(int(offset * scale), 0), units - 1)
+    # Every node gets at least one eighth, so zero-length work is still seen.
+    end = min(max(round(end_offset * scale), start + 1), units)
+    first, last = start // 8, (end - 1) // 8
+    if running:
+        bar, style = "░" * (last - first + 1), IN_PROGRESS_BAR
+    else:
+        bar = _blocks(start - first * 8, end - last * 8, last - first)
+        style = STATUS_STYLES[node.status] if node.kind != "inferred" else DIM
+    return " " * first, bar, style, " " * (width - first - len(bar))
+
+
+def _blocks(start: int, end: int, middle: int) -> str:
+    """Block characters for a bar from eighth `start` of its first cell to eighth `end` (1-8) of its last.
+
+    Unicode has left-aligned eighths but only a right half and a right eighth, so a bar's start is drawn to
+    the nearest half cell.
+    """
+    if middle == 0:
+        if start == 0:
+            return EIGHTHS[end]
+        if end == 8:
+            return "▐" if end - start >= 4 else "▕"
+        return "▏" if start + end < 8 else "▕"
+    head = "▐" if start >= 4 else "█"
+    return head + "█" * (middle - 1) + EIGHTHS[end]
