@@ -1,0 +1,104 @@
+"""Synthetic segment documents shaped like what X-Ray returns, for sizes the real fixtures do not reach.
+
+`lambda_documents(n)` gives a Lambda trace of `n` entities in the three shapes BatchGetTraces mixes:
+subsegments embedded in their segment, independent subsegments naming their parent by `parent_id`, and
+inferred segments under the aws subsegments that called S3. `deep_document(levels)` nests subsegments
+`levels` deep in one document. Both are built without recursion (json.dumps would recurse).
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from typing import Any
+
+TRACE_ID = "1-6b04c851-f14fec967f9786633c368d55"
+START = 1_795_475_538.0
+
+
+def _id(number: int) -> str:
+    return f"{number:016x}"
+
+
+def _s3_call(number: int, start: float) -> dict[str, Any]:
+    return {
+        "id": _id(number),
+        "name": "s3",
+        "namespace": "aws",
+        "start_time": start,
+        "end_time": start + 0.004,
+        "http": {"response": {"status": 200}},
+        "aws": {"operation": "PutObject", "bucket_name": "demo-bucket", "key": f"k{number}"},
+    }
+
+
+def lambda_documents(count: int, *, seed: int = 0) -> list[dict[str, Any]]:
+    """`count` entities (count >= 3): an AWS::Lambda segment, its function segment with an Invocation
+    subsegment, and under it a random tree of local and S3 subsegments. One subsegment in 10 is its own
+    document; one S3 call in 20 has an inferred AWS::S3::Bucket segment. Documents are shuffled."""
+    rng = random.Random(seed)
+    service = {"id": _id(1), "name": "fn", "origin": "AWS::Lambda", "trace_id": TRACE_ID}
+    service.update(start_time=START, end_time=START + count * 0.01)
+    invocation: dict[str, Any] = {"id": _id(3), "name": "Invocation", "start_time": START + 0.001}
+    invocation["end_time"] = START + count * 0.01 - 0.001
+    function = {"id": _id(2), "name": "fn", "origin": "AWS::Lambda::Function", "parent_id": _id(1)}
+    function.update(trace_id=TRACE_ID, start_time=START, end_time=service["end_time"], subsegments=[invocation])
+    documents: list[dict[str, Any]] = [service, function]
+    containers = [invocation]  # entities that can take children
+    number = 4
+    while number <= count:
+        parent = rng.choice(containers[-50:])
+        start = parent["start_time"] + rng.random() * 0.001
+        if rng.random() < 0.5:
+            child = _s3_call(number, start)
+        else:
+            child = {"id": _id(number), "name": f"step{number}", "start_time": start, "end_time": start + 0.005}
+            child["annotations"] = {"n": number, "even": number % 2 == 0}
+            containers.append(child)
+        if number % 10 == 0:
+            child.update(type="subsegment", parent_id=parent["id"], trace_id=TRACE_ID)
+            documents.append(child)
+        else:
+            parent.setdefault("subsegments", []).append(child)
+        number += 1
+        if child.get("namespace") == "aws" and number % 20 == 0 and number <= count:
+            inferred = {"id": _id(number), "name": "demo-bucket", "origin": "AWS::S3::Bucket", "inferred": True}
+            inferred.update(parent_id=child["id"], trace_id=TRACE_ID, start_time=start, end_time=start + 0.003)
+            documents.append(inferred)
+            number += 1
+    rng.shuffle(documents)
+    return documents
+
+
+def deep_document(levels: int) -> str:
+    """One segment with a chain of subsegments `levels` deep (the segment is level 1), as JSON text."""
+    head = (
+        '{"trace_id":"%s","id":"%s","name":"deep","start_time":%r,"end_time":%r,"subsegments":['
+        % (TRACE_ID, _id(1), START, START + 1)
+    )
+    links = [
+        '{"id":"%s","name":"level%d","start_time":%r,"end_time":%r,"subsegments":['
+        % (_id(level), level, START + level * 1e-5, START + 1 - level * 1e-5)
+        for level in range(2, levels + 1)
+    ]
+    return head + "".join(links) + "]}" * levels
+
+
+def entity_count(documents: list[Any]) -> int:
+    """Entities (segments and every nested subsegment object) in parsed documents, counted iteratively."""
+    count = 0
+    pending = [doc for doc in documents if isinstance(doc, dict)]
+    while pending:
+        entity = pending.pop()
+        count += 1
+        subsegments = entity.get("subsegments")
+        if isinstance(subsegments, dict):
+            pending.append(subsegments)
+        elif isinstance(subsegments, list):
+            pending.extend(sub for sub in subsegments if isinstance(sub, dict))
+    return count
+
+
+def as_text(documents: list[dict[str, Any]]) -> list[str]:
+    """Documents as BatchGetTraces returns them: JSON strings (shallow documents only: json.dumps recurses)."""
+    return [json.dumps(doc) for doc in documents]
