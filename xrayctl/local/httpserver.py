@@ -48,7 +48,8 @@ class Response:
     @classmethod
     def aws_error(cls, status: int, code: str, message: str) -> Response:
         """An error in the shape botocore's rest-json parser reads: the code in `x-amzn-ErrorType`."""
-        return cls.json(status, {"message": message}, {"x-amzn-ErrorType": code})
+        # Both spellings: botocore reads `message` for the error text and `Message` for the modelled field.
+        return cls.json(status, {"message": message, "Message": message}, {"x-amzn-ErrorType": code})
 
 
 Handler = Callable[[Request], Response]
