@@ -1,0 +1,394 @@
+"""Reading X-Ray: traces by id (BatchGetTraces), summaries over time (GetTraceSummaries), and waiting.
+
+botocore parses every response; this module only decides what to ask for and when:
+- BatchGetTraces takes at most 5 ids a call, pages with NextToken and may answer `UnprocessedTraceIds`, which
+  are asked again a few times. An id X-Ray does not return is reported, never dropped.
+- GetTraceSummaries over a long window is split into slices (6 h, as the X-Ray console does) read concurrently
+  on one thread-safe client, then merged newest first without duplicates (a trace can fall in two slices).
+- Ingestion has no documented bound, so `wait_for_traces` polls, with capped exponential back-off and full
+  jitter, until each trace exists, has nothing in progress and has stopped changing; the deadline is strict.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+from xrayctl.build import build_trace
+from xrayctl.errors import AccessDenied, Throttled, TraceNotFound
+from xrayctl.ids import trace_epoch
+from xrayctl.model import Trace
+from xrayctl.session import translate_errors
+
+BATCH_SIZE = 5  # BatchGetTraces' limit
+UNPROCESSED_RETRIES = 3
+BACKOFF_BASE = 0.25
+BACKOFF_CAP = 2.0
+# A trace unchanged this long (and with nothing in progress) is taken as complete.
+SETTLE_TIME = 1.0
+# A trace whose id is older than this has been ingested long ago: whatever X-Ray has is all there will be.
+SETTLED_AGE = 15 * 60.0
+RETENTION_DAYS = 30
+# GetTraceSummaries with TimeRangeType=TraceId filters on the time in the id; the margin covers the clock
+# skew of whoever chose the id, and the window stays far below the 6 h the console scans at a time.
+SUMMARY_WINDOW_BEFORE = timedelta(minutes=5)
+SUMMARY_WINDOW_AFTER = timedelta(minutes=15)
+SLICE_LENGTH = timedelta(hours=6)
+
+
+@dataclass(frozen=True)
+class FetchResult:
+    """BatchGetTraces' answer for some ids, in the order they were asked for."""
+
+    traces: dict[
+        str, dict[str, Any]
+    ]  # id -> the botocore-parsed trace: Id, Duration, LimitExceeded, Segments
+    missing: list[str]  # asked for, not returned
+    unprocessed: list[str] = field(default_factory=list)  # the missing ones X-Ray said it could not process
+
+
+@dataclass(frozen=True)
+class WaitStatus:
+    """Where `wait_for_traces` stands after a poll (passed to `on_poll`)."""
+
+    polls: int
+    remaining: float  # seconds until the deadline
+    complete: tuple[str, ...]
+    in_progress: tuple[str, ...]  # found, but still in progress or still changing
+    missing: tuple[str, ...]
+
+    def __str__(self) -> str:
+        total = len(self.complete) + len(self.in_progress) + len(self.missing)
+        parts = [f"{len(self.complete)}/{total} complete"]
+        if self.in_progress:
+            parts.append(f"{len(self.in_progress)} in progress")
+        if self.missing:
+            parts.append(f"{len(self.missing)} not found yet")
+        return f"{', '.join(parts)} (poll {self.polls}, {max(self.remaining, 0):.0f} s left)"
+
+
+class XRayReader:
+    def __init__(
+        self,
+        client: Any,
+        *,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
+        wall_clock: Callable[[], float] = time.time,
+        max_workers: int = 5,
+        rng: random.Random | None = None,
+    ) -> None:
+        self._client = client
+        self._sleep = sleep
+        self._clock = clock
+        self._wall_clock = wall_clock
+        self._max_workers = max_workers
+        self._rng = rng or random.Random()
+
+    # ------------------------------------------------------------------------------------------ by id
+
+    def get_traces(self, ids: Sequence[str]) -> FetchResult:
+        with translate_errors():
+            return self._fetch(ids, deadline=None)
+
+    def fetch_traces(self, ids: Sequence[str], *, with_summary: bool = False) -> list[Trace]:
+        """The traces as X-Ray has them now; raises TraceNotFound naming any it does not have."""
+        with translate_errors():
+            result = self._fetch(ids, deadline=None)
+            if result.missing:
+                raise self._not_found(result, waited=None)
+            traces = [_build(raw) for raw in result.traces.values()]
+            if with_summary:
+                self._attach_summaries(traces)
+        return traces
+
+    def wait_for_traces(
+        self,
+        ids: Sequence[str],
+        *,
+        timeout: float,
+        on_poll: Callable[[WaitStatus], None] | None = None,
+        with_summary: bool = False,
+    ) -> list[Trace]:
+        """Poll until every trace exists and is complete, or until `timeout` seconds have passed.
+
+        Complete means: nothing in progress, and the documents unchanged for SETTLE_TIME (or the trace is
+        older than SETTLED_AGE). At the deadline, a trace that exists but is not complete is still returned,
+        with `in_progress` set when a node is open and a warning saying so, for the caller to decide; a trace
+        not found at all raises TraceNotFound with the reasons it may be missing.
+        """
+        wanted = list(dict.fromkeys(ids))
+        deadline = self._clock() + timeout
+        latest: dict[str, Trace] = {}
+        complete: dict[str, Trace] = {}
+        unchanged_since: dict[str, tuple[tuple[tuple[str, str], ...], float]] = {}
+        polls = 0
+        with translate_errors():
+            while True:
+                result = self._fetch([i for i in wanted if i not in complete], deadline=deadline)
+                polls += 1
+                now = self._clock()
+                for trace_id, raw in result.traces.items():
+                    latest[trace_id] = trace = _build(raw)
+                    fingerprint = tuple(
+                        sorted((s.get("Id", ""), s.get("Document", "")) for s in raw["Segments"])
+                    )
+                    before = unchanged_since.get(trace_id)
+                    since = before[1] if before is not None and before[0] == fingerprint else now
+                    unchanged_since[trace_id] = (fingerprint, since)
+                    if self._is_old(trace_id) or (not trace.in_progress and now - since >= SETTLE_TIME):
+                        complete[trace_id] = trace
+                remaining = deadline - now
+                if on_poll is not None:
+                    on_poll(_status(wanted, complete, latest, polls, remaining))
+                if len(complete) == len(wanted) or remaining <= 0:
+                    break
+                self._sleep(min(remaining, self._backoff(polls - 1)))
+            missing = [i for i in wanted if i not in latest]
+            if missing:
+                raise self._not_found(FetchResult({}, missing, result.unprocessed), waited=timeout)
+            traces = [complete.get(i) or _unfinished(latest[i]) for i in wanted]
+            if with_summary:
+                self._attach_summaries(traces)
+        return traces
+
+    def get_summary(self, trace_id: str) -> dict[str, Any] | None:
+        """The trace's GetTraceSummaries entry, or None if X-Ray has none."""
+        epoch = datetime.fromtimestamp(trace_epoch(trace_id), tz=timezone.utc)
+        now = datetime.fromtimestamp(self._wall_clock(), tz=timezone.utc)
+        start = epoch - SUMMARY_WINDOW_BEFORE
+        end = max(epoch + timedelta(seconds=1), min(epoch + SUMMARY_WINDOW_AFTER, now))
+        with translate_errors():
+            for page in self._summary_pages(start, end, time_range_type="TraceId", filter_expression=None):
+                for summary in page:
+                    if summary.get("Id") == trace_id:
+                        return summary
+        return None
+
+    # ---------------------------------------------------------------------------------------- over time
+
+    def iter_summaries(
+        self,
+        start: datetime,
+        end: datetime,
+        *,
+        filter_expression: str | None = None,
+        time_range_type: str = "Event",
+        slice_length: timedelta = SLICE_LENGTH,
+    ) -> Iterator[dict[str, Any]]:
+        """Every trace summary in [start, end], newest first, each trace once.
+
+        A window longer than `slice_length` is read as slices, up to `max_workers` at a time; the summaries of
+        a slice are yielded once all slices newer than it are done.
+        """
+        slices = []
+        upper = end
+        while upper > start:
+            lower = max(start, upper - slice_length)
+            slices.append((lower, upper))
+            upper = lower
+        seen: set[str] = set()
+        with translate_errors():
+            if len(slices) == 1:  # nothing to parallelise: stream the pages as they come
+                lower, upper = slices[0]
+                for page in self._summary_pages(lower, upper, time_range_type, filter_expression):
+                    yield from _unseen(page, seen)
+                return
+            pool = ThreadPoolExecutor(max_workers=self._max_workers, thread_name_prefix="xray-summaries")
+            try:
+                futures = [
+                    pool.submit(self._all_summaries, lo, hi, time_range_type, filter_expression)
+                    for lo, hi in slices
+                ]
+                for future in futures:
+                    yield from _unseen(future.result(), seen)
+            finally:
+                # A consumer that stops early (a --limit) must not wait for slices nobody will read.
+                pool.shutdown(wait=False, cancel_futures=True)
+
+    # ------------------------------------------------------------------------------------------ helpers
+
+    def _fetch(self, ids: Sequence[str], deadline: float | None) -> FetchResult:
+        wanted = list(dict.fromkeys(ids))
+        found: dict[str, dict[str, Any]] = {}
+        pending = wanted
+        unprocessed: list[str] = []
+        for attempt in range(UNPROCESSED_RETRIES + 1):
+            unprocessed = []
+            for first in range(0, len(pending), BATCH_SIZE):
+                unprocessed += self._batch(pending[first : first + BATCH_SIZE], found)
+            unprocessed = [i for i in dict.fromkeys(unprocessed) if i not in found]
+            if not unprocessed or attempt == UNPROCESSED_RETRIES:
+                break
+            delay = self._backoff(attempt)
+            if deadline is not None:
+                delay = min(delay, deadline - self._clock())
+                if delay <= 0:
+                    break
+            self._sleep(delay)
+            pending = unprocessed
+        ordered = {i: found[i] for i in wanted if i in found}
+        # X-Ray answers only for the ids asked, but whatever else it sends is kept rather than dropped.
+        ordered.update((i, trace) for i, trace in found.items() if i not in ordered)
+        return FetchResult(ordered, [i for i in wanted if i not in found], unprocessed)
+
+    def _batch(self, ids: list[str], found: dict[str, dict[str, Any]]) -> list[str]:
+        """Read one batch of ids, every page, into `found` (only traces with segments); return unprocessed."""
+        unprocessed: list[str] = []
+        kwargs: dict[str, Any] = {"TraceIds": ids}
+        tokens: set[str] = set()
+        while True:
+            response = self._client.batch_get_traces(**kwargs)
+            for trace in response.get("Traces", []):
+                if trace.get("Id") and trace.get("Segments"):
+                    _merge(found, trace)
+            unprocessed += response.get("UnprocessedTraceIds", [])
+            token = response.get("NextToken")
+            if not token or token in tokens:
+                return unprocessed
+            tokens.add(token)
+            kwargs["NextToken"] = token
+
+    def _summary_pages(
+        self, start: datetime, end: datetime, time_range_type: str, filter_expression: str | None
+    ) -> Iterator[list[dict[str, Any]]]:
+        kwargs: dict[str, Any] = {
+            "StartTime": start,
+            "EndTime": end,
+            "TimeRangeType": time_range_type,
+            "Sampling": False,
+        }
+        if filter_expression:
+            kwargs["FilterExpression"] = filter_expression
+        tokens: set[str] = set()
+        while True:
+            response = self._client.get_trace_summaries(**kwargs)
+            yield response.get("TraceSummaries", [])
+            token = response.get("NextToken")
+            if not token or token in tokens:
+                return
+            tokens.add(token)
+            kwargs["NextToken"] = token
+
+    def _all_summaries(
+        self, start: datetime, end: datetime, time_range_type: str, filter_expression: str | None
+    ) -> list[dict[str, Any]]:
+        pages = self._summary_pages(start, end, time_range_type, filter_expression)
+        return [summary for page in pages for summary in page]
+
+    def _attach_summaries(self, traces: list[Trace]) -> None:
+        if len(traces) <= 1 or self._max_workers <= 1:
+            for trace in traces:
+                self._attach_summary(trace)
+            return
+        with ThreadPoolExecutor(max_workers=self._max_workers, thread_name_prefix="xray-summary") as pool:
+            list(pool.map(self._attach_summary, traces))
+
+    def _attach_summary(self, trace: Trace) -> None:
+        # The summary only adds X-Ray's own figures to the header: the trace is worth showing without it.
+        try:
+            trace.summary = self.get_summary(trace.id)
+        except (AccessDenied, Throttled) as exc:
+            trace.warnings.append(f"no trace summary: {exc.message}")
+
+    def _backoff(self, attempt: int) -> float:
+        # Full jitter over a capped exponential (AWS's recommended back-off). The exponent stops growing, so a
+        # long wait never overflows nor, as in sam-cli, squares the delay.
+        return self._rng.uniform(0, min(BACKOFF_CAP, BACKOFF_BASE * 2 ** min(attempt, 16)))
+
+    def _is_old(self, trace_id: str) -> bool:
+        return self._wall_clock() - trace_epoch(trace_id) > SETTLED_AGE
+
+    def _not_found(self, result: FetchResult, *, waited: float | None) -> TraceNotFound:
+        missing = result.missing
+        which = (
+            f"Trace {missing[0]}" if len(missing) == 1 else f"{len(missing)} traces ({', '.join(missing)})"
+        )
+        if self._transaction_search_active():
+            return TraceNotFound(
+                f"{which} not found: Transaction Search is on in this account and region, so segments go to "
+                "CloudWatch Logs and BatchGetTraces cannot see them.",
+                "Retrieve the traces with StartTraceRetrieval and ListRetrievedTraces (`aws xray "
+                "start-trace-retrieval --trace-ids ... --start-time ... --end-time ...`), or open them in "
+                "CloudWatch's Transaction Search.",
+            )
+        if waited is None:
+            message = f"{which} not found."
+            reasons = ["X-Ray may still be ingesting it (wait a few seconds, or use --wait)"]
+        else:
+            message = f"{which} not found after waiting {waited:g} s."
+            reasons = ["X-Ray may still be ingesting it (try a longer --timeout)"]
+        if result.unprocessed:
+            message += f" X-Ray left {', '.join(result.unprocessed)} unprocessed."
+        reasons.append("the request may not have been sampled (only sampled requests are recorded)")
+        expired = [i for i in missing if self._wall_clock() - trace_epoch(i) > RETENTION_DAYS * 86400]
+        if expired:
+            reasons.append(f"X-Ray keeps traces {RETENTION_DAYS} days and {', '.join(expired)} is older")
+        else:
+            reasons.append(f"it may be older than X-Ray's {RETENTION_DAYS}-day retention")
+        reasons.append("or it was recorded in another region or account (check --region and --profile)")
+        fix = "; ".join(reasons)
+        return TraceNotFound(message, f"{fix[0].upper()}{fix[1:]}.")
+
+    def _transaction_search_active(self) -> bool:
+        """Whether segments go to CloudWatch Logs (asked only once a trace is missing; any error means no)."""
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        try:
+            response = self._client.get_trace_segment_destination()
+        except (ClientError, BotoCoreError):  # AccessDenied, or an endpoint without this operation
+            return False
+        return response.get("Destination") == "CloudWatchLogs" and response.get("Status") == "ACTIVE"
+
+
+def _build(raw: Mapping[str, Any]) -> Trace:
+    return build_trace(raw["Id"], raw["Segments"], limit_exceeded=raw.get("LimitExceeded") is True)
+
+
+def _merge(found: dict[str, dict[str, Any]], trace: Mapping[str, Any]) -> None:
+    """Add a trace from a BatchGetTraces page; a trace split over pages becomes one, each segment once."""
+    known = found.get(trace["Id"])
+    if known is None:
+        found[trace["Id"]] = {**trace, "Segments": list(trace["Segments"])}
+        return
+    ids = {segment.get("Id") for segment in known["Segments"]}
+    known["Segments"].extend(s for s in trace["Segments"] if s.get("Id") not in ids)
+    known["LimitExceeded"] = bool(known.get("LimitExceeded") or trace.get("LimitExceeded"))
+
+
+def _unseen(summaries: list[dict[str, Any]], seen: set[str]) -> Iterator[dict[str, Any]]:
+    for summary in summaries:
+        if summary["Id"] not in seen:
+            seen.add(summary["Id"])
+            yield summary
+
+
+def _unfinished(trace: Trace) -> Trace:
+    if trace.in_progress:
+        trace.warnings.append(
+            "still in progress when the wait ended: segments may be missing (see --timeout)"
+        )
+    else:
+        trace.warnings.append("segments were still arriving when the wait ended (see --timeout)")
+    return trace
+
+
+def _status(
+    wanted: list[str],
+    complete: Mapping[str, Trace],
+    latest: Mapping[str, Trace],
+    polls: int,
+    remaining: float,
+) -> WaitStatus:
+    return WaitStatus(
+        polls=polls,
+        remaining=remaining,
+        complete=tuple(i for i in wanted if i in complete),
+        in_progress=tuple(i for i in wanted if i in latest and i not in complete),
+        missing=tuple(i for i in wanted if i not in latest),
+    )
