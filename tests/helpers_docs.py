@@ -42,7 +42,8 @@ def lambda_documents(count: int, *, seed: int = 0) -> list[dict[str, Any]]:
     invocation: dict[str, Any] = {"id": _id(3), "name": "Invocation", "start_time": START + 0.001}
     invocation["end_time"] = START + count * 0.01 - 0.001
     function = {"id": _id(2), "name": "fn", "origin": "AWS::Lambda::Function", "parent_id": _id(1)}
-    function.update(trace_id=TRACE_ID, start_time=START, end_time=service["end_time"], subsegments=[invocation])
+    function.update(trace_id=TRACE_ID, start_time=START, end_time=service["end_time"])
+    function["subsegments"] = [invocation]
     documents: list[dict[str, Any]] = [service, function]
     containers = [invocation]  # entities that can take children
     number = 4
@@ -52,7 +53,8 @@ def lambda_documents(count: int, *, seed: int = 0) -> list[dict[str, Any]]:
         if rng.random() < 0.5:
             child = _s3_call(number, start)
         else:
-            child = {"id": _id(number), "name": f"step{number}", "start_time": start, "end_time": start + 0.005}
+            child = {"id": _id(number), "name": f"step{number}", "start_time": start}
+            child["end_time"] = start + 0.005
             child["annotations"] = {"n": number, "even": number % 2 == 0}
             containers.append(child)
         if number % 10 == 0:
@@ -62,8 +64,9 @@ def lambda_documents(count: int, *, seed: int = 0) -> list[dict[str, Any]]:
             parent.setdefault("subsegments", []).append(child)
         number += 1
         if child.get("namespace") == "aws" and number % 20 == 0 and number <= count:
-            inferred = {"id": _id(number), "name": "demo-bucket", "origin": "AWS::S3::Bucket", "inferred": True}
-            inferred.update(parent_id=child["id"], trace_id=TRACE_ID, start_time=start, end_time=start + 0.003)
+            inferred = {"id": _id(number), "name": "demo-bucket", "origin": "AWS::S3::Bucket"}
+            inferred.update(inferred=True, parent_id=child["id"], trace_id=TRACE_ID, start_time=start)
+            inferred["end_time"] = start + 0.003
             documents.append(inferred)
             number += 1
     rng.shuffle(documents)
@@ -73,12 +76,12 @@ def lambda_documents(count: int, *, seed: int = 0) -> list[dict[str, Any]]:
 def deep_document(levels: int) -> str:
     """One segment with a chain of subsegments `levels` deep (the segment is level 1), as JSON text."""
     head = (
-        '{"trace_id":"%s","id":"%s","name":"deep","start_time":%r,"end_time":%r,"subsegments":['
-        % (TRACE_ID, _id(1), START, START + 1)
+        f'{{"trace_id":"{TRACE_ID}","id":"{_id(1)}","name":"deep",'
+        f'"start_time":{START!r},"end_time":{START + 1!r},"subsegments":['
     )
     links = [
-        '{"id":"%s","name":"level%d","start_time":%r,"end_time":%r,"subsegments":['
-        % (_id(level), level, START + level * 1e-5, START + 1 - level * 1e-5)
+        f'{{"id":"{_id(level)}","name":"level{level}","start_time":{START + level * 1e-5!r},'
+        f'"end_time":{START + 1 - level * 1e-5!r},"subsegments":['
         for level in range(2, levels + 1)
     ]
     return head + "".join(links) + "]}" * levels
@@ -100,5 +103,5 @@ def entity_count(documents: list[Any]) -> int:
 
 
 def as_text(documents: list[dict[str, Any]]) -> list[str]:
-    """Documents as BatchGetTraces returns them: JSON strings (shallow documents only: json.dumps recurses)."""
+    """Documents as BatchGetTraces returns them, as JSON strings (json.dumps recurses: shallow ones only)."""
     return [json.dumps(doc) for doc in documents]

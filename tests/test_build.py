@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from helpers_docs import deep_document, entity_count, lambda_documents
+from helpers_docs import deep_document, entity_count, lambda_documents  # noqa: F401
 
 from xrayctl.build import build_trace, parse_document, traces_from_batch
 from xrayctl.errors import InputError
@@ -63,10 +63,10 @@ def test_every_fixture_builds_with_every_entity_in_the_tree(path: Path) -> None:
         return
     if isinstance(data, list) and data and "memorySize" in data[0]:  # codetalkio: benchmark runs
         entries = [entry for run in data for entry in run["traces"]]
-        pairs = list(zip(traces_from_batch(entries), map(segment_documents, entries)))
+        pairs = list(zip(traces_from_batch(entries), map(segment_documents, entries), strict=True))
     elif isinstance(data, dict) and ("Traces" in data or "Segments" in data):
         entries = data.get("Traces", [data])
-        pairs = list(zip(traces_from_batch(data), map(segment_documents, entries)))
+        pairs = list(zip(traces_from_batch(data), map(segment_documents, entries), strict=True))
     else:  # one document, or a list of daemon documents
         documents = data if isinstance(data, list) else [data]
         pairs = [(build_trace("", documents), documents)]
@@ -138,7 +138,7 @@ def test_codetalkio_traces_without_ids_build_the_same_in_any_document_order() ->
     forward = traces_from_batch(entries)
     backward = traces_from_batch([{**entry, "Segments": entry["Segments"][::-1]} for entry in entries])
     assert len(forward) == len(entries) > 500
-    for one, other in zip(forward, backward):
+    for one, other in zip(forward, backward, strict=True):
         assert shape(one) == shape(other)
         assert one.id == other.id
         assert all(node.id.startswith("synthetic-") for node in one.walk())
@@ -202,7 +202,256 @@ def test_sdk_datagrams_from_awslambdaric_each_trace_under_its_invocation() -> No
     failed_id = next(document["trace_id"] for document in documents if document.get("fault"))
     failed = build_trace("", [document for document in documents if document["trace_id"] == failed_id])
     [s3_call] = by_name(failed, "s3")
-    assert (s3_call.status, s3_call.http_status, s3_call.label) == ("fault", 404, "S3 PutObject missing-bucket/x")
+    assert (s3_call.status, s3_call.http_status) == ("fault", 404)
+    assert s3_call.label == "S3 PutObject missing-bucket/x"
     [exception] = s3_call.exceptions
-    assert (exception.type, exception.remote, exception.stack[0]) == ("NoSuchBucket", True, "__main__.py:31 in main")
+    assert (exception.type, exception.remote) == ("NoSuchBucket", True)
+    assert exception.stack[:2] == ["__main__.py:31 in main", "bootstrap.py:549 in run"]
     assert "The specified bucket does not exist" in exception.message
+
+
+# ------------------------------------------------------------------------------------------ linking shapes
+
+
+def test_inferred_segment_nests_under_the_aws_subsegment_that_called() -> None:
+    caller = doc(
+        "a0", subsegments=[doc("a1", namespace="aws", aws={"operation": "GetItem", "table_name": "t"})]
+    )
+    inferred = doc("b0", inferred=True, parent_id="a1", origin="AWS::DynamoDB::Table", name="DynamoDB")
+    inferred["aws"] = {"operation": "GetItem", "table_name": "t"}
+    trace = build_trace("t", [inferred, caller])
+    assert shape(trace) == [
+        (0, "segment", "a0", "n-a0"),
+        (1, "subsegment", "a1", "n-a1"),
+        (2, "inferred", "b0", "DynamoDB"),
+    ]
+    assert by_name(trace, "DynamoDB")[0].label == "DynamoDB GetItem t"
+    assert trace.warnings == []
+
+
+def test_independent_subsegments_arriving_before_their_parents_nest_in_order() -> None:
+    segment = doc("s", start_time=1.0, end_time=9.0)
+    first = doc("c1", type="subsegment", parent_id="s", start_time=2.0, end_time=3.0)
+    grandchild = doc("c2", type="subsegment", parent_id="c1", start_time=2.5, end_time=2.6)
+    second = doc("c3", type="subsegment", parent_id="s", start_time=1.5, end_time=8.0)
+    trace = build_trace("t", [grandchild, first, second, segment])
+    assert [(depth, ident) for depth, _, ident, _ in shape(trace)] == [
+        (0, "s"),
+        (1, "c3"),
+        (1, "c1"),
+        (2, "c2"),
+    ]
+    assert trace.warnings == []
+
+
+def test_children_are_ordered_by_start_with_missing_times_last_in_document_order() -> None:
+    children = [
+        doc("x", start_time=None),
+        doc("late", start_time=5.0),
+        doc("y", start_time=None),
+        doc("early"),
+    ]
+    for child in children[::2]:
+        del child["start_time"]
+    trace = build_trace("t", [doc("p", start_time=0.0, end_time=10.0, subsegments=children)])
+    assert [child.id for child in trace.roots[0].children] == ["early", "late", "x", "y"]
+
+
+def test_child_starting_before_its_parent_keeps_its_times() -> None:
+    trace = build_trace(
+        "t", [doc("p", start_time=10.0, end_time=20.0, subsegments=[doc("c", start_time=5.0, end_time=12.0)])]
+    )
+    [parent] = trace.roots
+    [child] = parent.children
+    assert (child.start_time, child.end_time, trace.start_time, trace.end_time) == (5.0, 12.0, 5.0, 20.0)
+    assert trace.offset(parent) == 5.0
+    assert parent.self_time == pytest.approx(8.0)  # the child covers 10..12 of the parent, clipped
+
+
+def test_self_time_subtracts_the_union_of_overlapping_children() -> None:
+    children = [
+        doc("a", start_time=1.0, end_time=4.0),
+        doc("b", start_time=2.0, end_time=5.0),
+        doc("c", start_time=7.0, end_time=8.0),
+        doc("d", start_time=7.5, end_time=None, in_progress=True),
+    ]
+    trace = build_trace("t", [doc("p", start_time=0.0, end_time=10.0, subsegments=children)])
+    assert trace.roots[0].self_time == pytest.approx(10.0 - 4.0 - 1.0)
+    assert [child.self_time for child in trace.roots[0].children] == [3.0, 3.0, 1.0, None]
+
+
+def test_in_progress_without_end_time_is_partial_not_a_problem() -> None:
+    text = (FIXTURES / "xray-real" / "segments" / "minInProgress.txt").read_text()
+    trace = build_trace("", [text], limit_exceeded=True)
+    [node] = trace.roots
+    assert (node.in_progress, node.end_time, node.duration, node.self_time) == (True, None, None, None)
+    assert (trace.in_progress, trace.limit_exceeded, trace.end_time, trace.warnings) == (True, True, None, [])
+    assert trace.id == "1-5f187253-6a106696d56b1f4ef9eba2ed"
+
+
+# --------------------------------------------------------------------------------------------- bad data
+
+
+def test_entities_without_id_or_name_get_stable_synthetic_ids_and_warnings() -> None:
+    nameless = {
+        "origin": "AWS::Lambda",
+        "start_time": 1.0,
+        "end_time": 2.0,
+        "subsegments": [{"start_time": 1.5}],
+    }
+    one, again = build_trace("t", [nameless, doc("z")]), build_trace("t", [doc("z"), nameless])
+    assert shape(one) == shape(again)
+    root = next(node for node in one.roots if node.origin == "AWS::Lambda")
+    assert root.name == "AWS::Lambda" and root.id.startswith("synthetic-")
+    assert "no name" in root.warnings and any(warning.startswith("no id") for warning in root.warnings)
+    [child] = root.children
+    assert child.name == "subsegment" and child.id.startswith("synthetic-") and child.id != root.id
+    assert "no end_time" in " ".join(child.warnings)
+    assert len([warning for warning in one.warnings if "no id" in warning]) == 2
+
+
+def test_orphans_become_roots_with_a_warning() -> None:
+    trace = build_trace("t", [doc("a"), doc("b", parent_id="gone", type="subsegment")])
+    assert sorted(root.id for root in trace.roots) == ["a", "b"]
+    orphan = next(root for root in trace.roots if root.id == "b")
+    assert orphan.warnings == ["parent gone is not in this trace: shown as a root"]
+    assert trace.warnings == ["n-b [b]: parent gone is not in this trace: shown as a root"]
+
+
+def test_duplicate_ids_keep_both_nodes_with_a_warning() -> None:
+    trace = build_trace("t", [doc("a", name="first"), doc("a", name="second"), doc("c", parent_id="a")])
+    assert trace.node_count == 3 and len(trace.roots) == 2
+    first = next(root for root in trace.roots if root.name == "first")
+    assert [child.id for child in first.children] == ["c"]  # a parent_id means the first entity read
+    assert any("duplicate id" in warning for warning in trace.warnings)
+
+
+@pytest.mark.parametrize(
+    "documents",
+    [
+        [doc("a", parent_id="a")],
+        [doc("a", parent_id="b"), doc("b", parent_id="c"), doc("c", parent_id="a")],
+        [
+            doc("a", parent_id="b2", subsegments=[doc("a2")]),
+            doc("b", parent_id="a2", subsegments=[doc("b2")]),
+        ],
+    ],
+    ids=["self", "three", "through-subsegments"],
+)
+def test_parent_cycles_are_broken_at_one_member_in_any_order(documents: list[dict[str, Any]]) -> None:
+    trace = build_trace("t", documents)
+    assert trace.node_count == entity_count(documents) == len(list(trace.walk()))
+    [root] = trace.roots
+    assert root.id == "a" and any("leads back" in warning for warning in root.warnings)
+    assert shape(build_trace("t", documents[::-1])) == shape(trace)
+
+
+def test_bad_json_is_a_warning_naming_the_segment_and_the_rest_builds() -> None:
+    batch = {
+        "Id": "t",
+        "Segments": [
+            {"Id": "abc", "Document": '{"id": "abc", "name": '},
+            {"Id": "ok", "Document": json.dumps(doc("ok"))},
+        ],
+    }
+    [trace] = traces_from_batch(batch)
+    assert [root.id for root in trace.roots] == ["ok"]
+    assert len(trace.warnings) == 1 and trace.warnings[0].startswith("segment abc: document left out")
+    trace = build_trace("t", ['{"name": "x", "id": "1234567890abcdef", ', "[1, 2]", 42])  # type: ignore[list-item]
+    assert trace.node_count == 0 and len(trace.warnings) == 3
+    assert trace.warnings[0].startswith("segment 1234567890abcdef:") and "#2" in trace.warnings[1]
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("1.5", 1.5),
+        (math.nan, None),
+        (math.inf, None),
+        (-1.0, None),
+        ("soon", None),
+        (True, None),
+        (10**400, None),
+        ([1], None),
+    ],
+)
+def test_times_are_coerced_from_strings_and_unusable_ones_are_missing(
+    value: Any, expected: float | None
+) -> None:
+    trace = build_trace("t", [doc("a", start_time=value)])
+    [node] = trace.roots
+    assert node.start_time == expected
+    assert bool(node.warnings) == (expected is None)
+    assert node.duration == (None if expected is None else 101.0 - expected)
+
+
+def test_wrong_types_are_coerced_or_warned_and_never_raise() -> None:
+    weird = doc(
+        "a",
+        name=7,
+        annotations=["not", "an", "object"],
+        metadata="text",
+        http={
+            "request": {"method": "GET", "url": "https://h/p"},
+            "response": {"status": "503", "content_length": "861"},
+        },
+        aws=[],
+        fault="yes",
+        subsegments={"id": "b", "name": "single"},
+        cause=200,
+        unknown_key={"kept": "out of sight"},
+    )
+    [node] = build_trace("t", [weird]).roots
+    assert (node.name, node.annotations, node.metadata, node.aws) == ("7", {}, {}, {})
+    assert node.http["response"] == {"status": "503", "content_length": 861}
+    assert weird["http"]["response"]["content_length"] == "861"  # the input is left as it was
+    assert (node.http_status, node.status, node.label) == (503, "fault", "GET https://h/p")
+    assert [child.id for child in node.children] == ["b"]
+    for topic in (
+        "name is 7",
+        "annotations",
+        "metadata",
+        "aws is",
+        "fault is",
+        "subsegments is one object",
+        "cause is 200",
+    ):
+        assert any(topic in warning for warning in node.warnings), topic
+
+
+def test_annotations_keep_scalars_and_drop_the_rest_with_a_warning() -> None:
+    annotations = {"s": "x", "n": 3, "f": 1.5, "b": False, "none": None, "list": [1], "obj": {}}
+    [node] = build_trace("t", [doc("a", annotations=annotations)]).roots
+    assert node.annotations == {"s": "x", "n": 3, "f": 1.5, "b": False}
+    assert len(node.warnings) == 3 and all("dropped" in warning for warning in node.warnings)
+
+
+def test_cause_given_as_exception_id_is_looked_up_across_the_trace() -> None:
+    exception = {
+        "id": "e1",
+        "type": "ValueError",
+        "message": "boom",
+        "stack": [{"path": "app.py", "line": 3, "label": "run"}],
+        "truncated": 4,
+    }
+    child = doc("c", type="subsegment", parent_id="p", fault=True, cause={"exceptions": [exception]})
+    parent = doc("p", fault=True, cause="e1")
+    missing = doc("q", error=True, cause="e9")
+    trace = build_trace("t", [parent, child, missing])
+    found = by_name(trace, "n-p")[0].exceptions
+    assert [(e.id, e.type, e.message, e.stack, e.truncated) for e in found] == [
+        ("e1", "ValueError", "boom", ["app.py:3 in run"], 4)
+    ]
+    [unknown] = by_name(trace, "n-q")[0].exceptions
+    assert unknown.id == "e9" and "e9" in unknown.message
+    assert by_name(trace, "n-q")[0].warnings == ["cause names exception e9, which is not in this trace"]
+
+
+def test_empty_cause_and_cause_fixtures() -> None:
+    [node] = build_trace("t", [doc("a", cause={})]).roots
+    assert (node.exceptions, node.warnings) == ([], [])
+    segments = FIXTURES / "xray-real" / "segments"
+    [by_id] = build_trace("", [(segments / "minCauseIsExceptionId.txt").read_text()]).roots
+    assert [e.id for e in by_id.exceptions] == ["abcdefghijklmnop"] and by_id.status == "fault"
+    [invalid] = build_trace("", [(segments / "minCauseIsInvalid.txt").read_text()]).roots
+    assert invalid.exceptions == [] and any("cause is 200" in warning for warning in invalid.warnings)
