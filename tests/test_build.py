@@ -249,7 +249,7 @@ def test_children_are_ordered_by_start_with_missing_times_last_in_document_order
         doc("x", start_time=None),
         doc("late", start_time=5.0),
         doc("y", start_time=None),
-        doc("early"),
+        doc("early", start_time=1.0),
     ]
     for child in children[::2]:
         del child["start_time"]
