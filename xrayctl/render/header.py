@@ -44,6 +44,8 @@ def header_view(trace: Trace) -> Group:
     for status in _statuses(trace, summary):
         title.append("  ")
         title.append(status_word(status), STATUS_STYLES[status])
+    title.append(SEPARATOR, DIM)
+    title.append(f"{trace.node_count:,} node{'s' if trace.node_count != 1 else ''}")
 
     timing = Text()
     start: float | datetime | None = trace.start_time
@@ -57,7 +59,6 @@ def header_view(trace: Trace) -> Group:
     _field(timing, "duration", fmt_duration(duration))
     if response is not None:
         _field(timing, "response", fmt_duration(response))
-    _field(timing, "nodes", f"{trace.node_count:,}")
 
     lines = [title, timing]
     entry_line = _entry_line(summary, entry)

@@ -45,6 +45,10 @@ Node object:
 | `warnings`         | array of strings | problems found while placing this node                       |
 | `children`         | array of nodes   | in display order (by start time)                             |
 
+An invocation (`invoke --output json`) is `function_name`, `status_code`, `function_error` (null or e.g.
+`Unhandled`), `executed_version`, `request_id`, `trace_id`, `payload` (the response payload as text),
+`payload_json` (that text parsed, or null when it is not JSON) and `log_tail` (text or null).
+
 Numbers JSON cannot hold (NaN, Infinity: a hand-written input file may have them) are written as `null`;
 values that are not JSON types (datetimes) are written as strings. Beyond 64 levels, indentation stops
 growing, so a 5,000-level tree stays a few megabytes instead of gigabytes of spaces; the JSON is the same.
@@ -52,14 +56,18 @@ growing, so a 5,000-level tree stays a few megabytes instead of gigabytes of spa
 
 from __future__ import annotations
 
+import json
 import math
 import re
 from collections.abc import Iterator
 from datetime import datetime
 from json.encoder import encode_basestring, encode_basestring_ascii
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from xrayctl.model import Node, Trace
+
+if TYPE_CHECKING:
+    from xrayctl.render.invocation import InvocationResult
 
 MAX_INDENT_LEVELS = 64
 # A lone surrogate (JSON allows "\\ud800") cannot be written as UTF-8: such strings are written \\u-escaped.
@@ -87,6 +95,35 @@ def trace_to_dict(trace: Trace) -> dict[str, Any]:
         "summary": json_safe(trace.summary) if trace.summary is not None else None,
         "roots": roots,
     }
+
+
+def invocation_to_dict(result: InvocationResult) -> dict[str, Any]:
+    """An invocation result in the schema above."""
+    text = payload_text(result.payload)
+    return {
+        "function_name": result.function_name,
+        "status_code": result.status_code,
+        "function_error": result.function_error,
+        "executed_version": result.executed_version,
+        "request_id": result.request_id,
+        "trace_id": result.trace_id,
+        "payload": text,
+        "payload_json": parse_payload(text)[1],
+        "log_tail": result.log_tail,
+    }
+
+
+def payload_text(payload: bytes | str) -> str:
+    """The payload as text: Lambda payloads are UTF-8 JSON; undecodable bytes show as U+FFFD."""
+    return payload.decode("utf-8", errors="replace") if isinstance(payload, bytes) else payload
+
+
+def parse_payload(text: str) -> tuple[bool, Any]:
+    """(True, value) when `text` is JSON, else (False, None); deep nesting counts as not JSON."""
+    try:
+        return True, json.loads(text)
+    except (ValueError, RecursionError):
+        return False, None
 
 
 def _node_dict(trace: Trace, node: Node) -> dict[str, Any]:

@@ -1,0 +1,101 @@
+"""One Lambda invocation's result for the terminal: status, function error, payload and log tail.
+
+The payload and the log tail come from the function, so they are as untrusted as any trace text: every line
+goes through `sanitize.clean` into a `Text`. Both are cut (payload to its first lines, log to its last) with a
+line saying how much was left out.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Protocol
+
+from rich.console import Group
+from rich.style import Style
+from rich.text import Text
+
+from xrayctl.render.format import DIM, EXCEPTION_STYLE, STATUS_STYLES
+from xrayctl.render.jsonout import iter_json, parse_payload, payload_text
+from xrayctl.sanitize import clean
+
+PAYLOAD_LINES = 40
+LOG_LINES = 20
+INDENT = "  "
+LABEL = Style(dim=True)
+
+
+class InvocationResult(Protocol):
+    @property
+    def function_name(self) -> str: ...
+    @property
+    def status_code(self) -> int: ...
+    @property
+    def function_error(self) -> str | None: ...
+    @property
+    def payload(self) -> bytes | str: ...
+    @property
+    def log_tail(self) -> str | None: ...
+    @property
+    def trace_id(self) -> str | None: ...
+    @property
+    def request_id(self) -> str | None: ...
+    @property
+    def executed_version(self) -> str | None: ...
+
+
+def invocation_view(result: InvocationResult) -> Group:
+    title = Text()
+    title.append("Invoked ", LABEL)
+    title.append(clean(result.function_name, 200), Style(bold=True))
+    if result.executed_version:
+        title.append(f" ({clean(result.executed_version, 50)})", DIM)
+    title.append("  ")
+    ok = 200 <= result.status_code < 300 and not result.function_error
+    title.append(f"status {result.status_code}", STATUS_STYLES["ok" if ok else "fault"])
+    for label, value in (("request", result.request_id), ("trace", result.trace_id)):
+        if value:
+            title.append(f"  {label} ", LABEL)
+            title.append(clean(value, 100))
+    lines: list[Text] = [title]
+    if result.function_error:
+        lines.append(Text(f"✗ function error: {clean(result.function_error, 200)}", EXCEPTION_STYLE))
+
+    text = payload_text(result.payload)
+    if text:
+        lines.append(Text("payload", LABEL))
+        lines += [_indented(line) for line in _payload_lines(text)]
+    if result.log_tail:
+        log = result.log_tail.splitlines()
+        lines.append(Text("log tail", LABEL))
+        if len(log) > LOG_LINES:
+            lines.append(_indented(f"… {len(log) - LOG_LINES} earlier lines", DIM))
+        lines += [_indented(clean(line), DIM) for line in log[-LOG_LINES:]]
+    return Group(*lines)
+
+
+def _payload_lines(text: str) -> list[str]:
+    """The first lines of the payload, pretty JSON when it parses, each cleaned for the terminal."""
+    parsed, value = parse_payload(text)
+    lines = list(_first_lines(iter_json(value, 2), PAYLOAD_LINES + 1)) if parsed else text.splitlines()
+    shown = [clean(line) for line in lines[:PAYLOAD_LINES]]
+    if len(lines) > PAYLOAD_LINES:
+        shown.append("… (payload cut: --output json has all of it)")
+    return shown
+
+
+def _first_lines(chunks: Iterator[str], count: int) -> Iterator[str]:
+    """The first `count` lines of text given in chunks, without joining the rest."""
+    pending = ""
+    for chunk in chunks:
+        pending += chunk
+        *complete, pending = pending.split("\n")
+        for line in complete:
+            yield line
+            count -= 1
+            if count == 0:
+                return
+    yield pending
+
+
+def _indented(text: str, style: Style | None = None) -> Text:
+    return Text(INDENT + text, style or "", no_wrap=True, overflow="ellipsis")
