@@ -20,16 +20,8 @@ def _id(number: int) -> str:
     return f"{number:016x}"
 
 
-def _s3_call(number: int, start: float) -> dict[str, Any]:
-    return {
-        "id": _id(number),
-        "name": "s3",
-        "namespace": "aws",
-        "start_time": start,
-        "end_time": start + 0.004,
-        "http": {"response": {"status": 200}},
-        "aws": {"operation": "PutObject", "bucket_name": "demo-bucket", "key": f"k{number}"},
-    }
+def _entity(number: int, name: str, start: float, duration: float, **fields: Any) -> dict[str, Any]:
+    return {"id": _id(number), "name": name, "start_time": start, "end_time": start + duration, **fields}
 
 
 def lambda_documents(count: int, *, seed: int = 0) -> list[dict[str, Any]]:
@@ -37,25 +29,25 @@ def lambda_documents(count: int, *, seed: int = 0) -> list[dict[str, Any]]:
     subsegment, and under it a random tree of local and S3 subsegments. One subsegment in 10 is its own
     document; one S3 call in 20 has an inferred AWS::S3::Bucket segment. Documents are shuffled."""
     rng = random.Random(seed)
-    service = {"id": _id(1), "name": "fn", "origin": "AWS::Lambda", "trace_id": TRACE_ID}
-    service.update(start_time=START, end_time=START + count * 0.01)
-    invocation: dict[str, Any] = {"id": _id(3), "name": "Invocation", "start_time": START + 0.001}
-    invocation["end_time"] = START + count * 0.01 - 0.001
-    function = {"id": _id(2), "name": "fn", "origin": "AWS::Lambda::Function", "parent_id": _id(1)}
-    function.update(trace_id=TRACE_ID, start_time=START, end_time=service["end_time"])
-    function["subsegments"] = [invocation]
-    documents: list[dict[str, Any]] = [service, function]
+    length = count * 0.01
+    invocation = _entity(3, "Invocation", START + 0.001, length - 0.002)
+    documents = [
+        _entity(1, "fn", START, length, origin="AWS::Lambda", trace_id=TRACE_ID),
+        _entity(2, "fn", START, length, origin="AWS::Lambda::Function", trace_id=TRACE_ID, parent_id=_id(1)),
+    ]
+    documents[1]["subsegments"] = [invocation]
     containers = [invocation]  # entities that can take children
     number = 4
     while number <= count:
         parent = rng.choice(containers[-50:])
         start = parent["start_time"] + rng.random() * 0.001
         if rng.random() < 0.5:
-            child = _s3_call(number, start)
+            s3 = {"operation": "PutObject", "bucket_name": "demo-bucket", "key": f"k{number}"}
+            http = {"response": {"status": 200}}
+            child = _entity(number, "s3", start, 0.004, namespace="aws", aws=s3, http=http)
         else:
-            child = {"id": _id(number), "name": f"step{number}", "start_time": start}
-            child["end_time"] = start + 0.005
-            child["annotations"] = {"n": number, "even": number % 2 == 0}
+            annotations = {"n": number, "even": number % 2 == 0}
+            child = _entity(number, f"step{number}", start, 0.005, annotations=annotations)
             containers.append(child)
         if number % 10 == 0:
             child.update(type="subsegment", parent_id=parent["id"], trace_id=TRACE_ID)
@@ -64,9 +56,8 @@ def lambda_documents(count: int, *, seed: int = 0) -> list[dict[str, Any]]:
             parent.setdefault("subsegments", []).append(child)
         number += 1
         if child.get("namespace") == "aws" and number % 20 == 0 and number <= count:
-            inferred = {"id": _id(number), "name": "demo-bucket", "origin": "AWS::S3::Bucket"}
-            inferred.update(inferred=True, parent_id=child["id"], trace_id=TRACE_ID, start_time=start)
-            inferred["end_time"] = start + 0.003
+            inferred = _entity(number, "demo-bucket", start, 0.003, origin="AWS::S3::Bucket", inferred=True)
+            inferred.update(parent_id=child["id"], trace_id=TRACE_ID)
             documents.append(inferred)
             number += 1
     rng.shuffle(documents)

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import json
 import math
+import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
-from helpers_docs import deep_document, entity_count, lambda_documents  # noqa: F401
+from helpers_docs import deep_document, entity_count, lambda_documents
 
 from xrayctl.build import build_trace, parse_document, traces_from_batch
 from xrayctl.errors import InputError
@@ -455,3 +456,116 @@ def test_empty_cause_and_cause_fixtures() -> None:
     assert [e.id for e in by_id.exceptions] == ["abcdefghijklmnop"] and by_id.status == "fault"
     [invalid] = build_trace("", [(segments / "minCauseIsInvalid.txt").read_text()]).roots
     assert invalid.exceptions == [] and any("cause is 200" in warning for warning in invalid.warnings)
+
+
+# ------------------------------------------------------------------------------------------ deep documents
+
+
+def nest(inner: str, levels: int) -> str:
+    """`inner` (JSON text) placed `levels` objects deep, each level an array inside an object."""
+    return '{"k":[' * levels + inner + "]}" * levels
+
+
+def unnest(value: Any, levels: int) -> Any:
+    for _ in range(levels):
+        value = value["k"][0]
+    return value
+
+
+def test_deep_document_text_parses_and_builds_without_raising_the_recursion_limit() -> None:
+    text = deep_document(5000)
+    with pytest.raises(RecursionError):
+        json.loads(text)  # what parse_document has to survive
+    limit = sys.getrecursionlimit()
+    trace = build_trace("", [text])
+    assert sys.getrecursionlimit() == limit
+    assert (trace.node_count, trace.max_depth, trace.warnings) == (5000, 4999, [])
+    assert [node.depth for node in trace.walk()] == list(range(5000))
+    deepest = list(trace.walk())[-1]
+    assert (deepest.name, deepest.parent.name if deepest.parent else None) == ("level5000", "level4999")
+
+
+def test_iterative_parser_reads_real_documents_exactly_as_json_loads() -> None:
+    samples = [path.read_text() for path in sorted((FIXTURES / "xray-real" / "segments").glob("*.txt"))]
+    samples += [
+        r'{"s": "tab\t\u00e9\ud83d\ude00\"\\/", "n": [-0, 1e5, -2.5E-3, 12345678901234567890],'
+        r' "c": [true, false, null, {}, []], " spaced " : [ 1 , { } ] }'
+    ]
+    samples += ['{"nan": NaN, "inf": [Infinity, -Infinity]}']
+    for sample in samples:
+        parsed = parse_document(nest(sample, 3000))
+        assert json.dumps(unnest(parsed, 3000), sort_keys=True) == json.dumps(
+            json.loads(sample), sort_keys=True
+        )
+
+
+@pytest.mark.parametrize(
+    "broken", ['{"k": [1, 2', '{"k": [1,]}', '{"k" 1}', '{"k": [1]} x', '{"k": tru}', "{k: 1}"]
+)
+def test_iterative_parser_rejects_broken_json(broken: str) -> None:
+    with pytest.raises(ValueError):
+        parse_document(nest(broken, 3000))
+    trace = build_trace("t", [nest(broken, 3000)])
+    assert trace.node_count == 0 and "left out" in trace.warnings[0]
+
+
+def test_parse_document_takes_daemon_datagrams_and_rejects_non_objects() -> None:
+    datagram = (SDK / "01_put_object.json").read_text()
+    assert datagram.startswith('{"format":"json","version":1}\n')
+    assert parse_document(datagram)["name"] == "put_object"
+    for not_an_object in ("[]", '"text"', "3", '{"format":"json","version":1}\n[1]'):
+        with pytest.raises(ValueError):
+            parse_document(not_an_object)
+
+
+def test_deep_parent_chain_across_documents() -> None:
+    documents = [
+        doc(f"{n:04d}", parent_id=f"{n - 1:04d}" if n else None, type="subsegment" if n else None)
+        for n in range(5000)
+    ]
+    for document in documents:
+        if document["parent_id"] is None:
+            del document["parent_id"], document["type"]
+    trace = build_trace("t", documents[::-1])
+    assert (trace.node_count, trace.max_depth, trace.warnings) == (5000, 4999, [])
+
+
+def test_documents_over_64_kb_are_read() -> None:
+    big = doc("a", metadata={"default": {"blob": "x" * 200_000}})
+    [node] = build_trace("t", [json.dumps(big)]).roots
+    assert len(node.metadata["default"]["blob"]) == 200_000
+
+
+def test_synthetic_lambda_trace_keeps_every_entity() -> None:
+    documents = lambda_documents(2000, seed=7)
+    trace = build_trace("", [json.dumps(document) for document in documents])
+    assert trace.node_count == entity_count(documents) == 2000 and trace.warnings == []
+    assert sum(node.kind == "inferred" for node in trace.walk()) == sum(
+        bool(d.get("inferred")) for d in documents
+    )
+
+
+# ------------------------------------------------------------------------------------- batch output shapes
+
+
+def test_traces_from_batch_takes_every_shape_of_batch_get_traces_output() -> None:
+    segment = doc("a", trace_id="1-a")
+    one = {"Id": "1-a", "Segments": [{"Id": "a", "Document": json.dumps(segment)}], "LimitExceeded": True}
+    as_object = {"Id": "1-b", "Segments": [{"Id": "a", "Document": segment}]}
+    bare = {"Id": "1-c", "Segments": [segment]}
+    assert [t.id for t in traces_from_batch({"Traces": [one, as_object, bare]})] == ["1-a", "1-b", "1-c"]
+    assert [t.id for t in traces_from_batch([{"Traces": [one]}, {"Traces": [bare]}])] == ["1-a", "1-c"]
+    [trace] = traces_from_batch(one)
+    assert (trace.limit_exceeded, trace.node_count) == (True, 1)
+    assert traces_from_batch({"Traces": []}) == []
+    [no_id] = traces_from_batch({"Segments": [segment]})
+    assert no_id.id == "1-a"
+    [not_a_list] = traces_from_batch({"Id": "1-d", "Segments": "nope"})
+    assert not_a_list.node_count == 0 and "Segments is 'nope'" in not_a_list.warnings[0]
+
+
+@pytest.mark.parametrize("data", [{"TraceSummaries": []}, 42, "text", [1], {"Traces": "x"}, [{"Id": "x"}]])
+def test_traces_from_batch_rejects_what_is_not_a_trace(data: Any) -> None:
+    with pytest.raises(InputError) as raised:
+        traces_from_batch(data)
+    assert raised.value.fix
