@@ -9,6 +9,7 @@ Lambda invocation that runs for seconds) does not block the X-Ray reads that wat
 from __future__ import annotations
 
 import json
+import sys
 import threading
 from collections.abc import Callable, Mapping
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -55,14 +56,24 @@ class Response:
 Handler = Callable[[Request], Response]
 
 
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # A client that goes away (a killed Lambda runtime, a Ctrl-C'd CLI) resets its connection: that is
+        # normal here, and the core must not print a traceback about it on stderr.
+        exc = sys.exc_info()[1]
+        if not isinstance(exc, ConnectionError):
+            super().handle_error(request, client_address)
+
+
 class LoopbackHTTPServer:
     """Serve `handler` on 127.0.0.1:`port` (0 = an ephemeral port) from a background thread."""
 
     def __init__(self, handler: Handler, port: int = 0, max_body: int = DEFAULT_MAX_BODY) -> None:
         self._handler = handler
         self._max_body = max_body
-        self._server = ThreadingHTTPServer((LOOPBACK, port), self._request_class())
-        self._server.daemon_threads = True
+        self._server = _Server((LOOPBACK, port), self._request_class())
         self._thread: threading.Thread | None = None
 
     @property
@@ -91,6 +102,9 @@ class LoopbackHTTPServer:
 
         class _RequestHandler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"  # keep-alive: botocore reuses connections
+            # Headers and body go out in separate writes; with Nagle on, the second waits for the client's
+            # delayed ACK (~40 ms) on every keep-alive request. That would show up as empty time in traces.
+            disable_nagle_algorithm = True
 
             def log_message(self, format: str, *args: Any) -> None:
                 pass  # the stack reports through its own counters, not a line per request on stderr
