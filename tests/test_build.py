@@ -10,6 +10,8 @@ from typing import Any
 
 import pytest
 from helpers_docs import deep_document, entity_count, lambda_documents
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from xrayctl.build import build_trace, parse_document, traces_from_batch
 from xrayctl.errors import InputError
@@ -569,3 +571,89 @@ def test_traces_from_batch_rejects_what_is_not_a_trace(data: Any) -> None:
     with pytest.raises(InputError) as raised:
         traces_from_batch(data)
     assert raised.value.fix
+
+
+# ------------------------------------------------------------------------------------------------ property
+
+
+def mostly(valid: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
+    """`valid` three times in four, else junk: ids must often be usable for cycles and duplicates to occur."""
+    return st.integers(0, 3).flatmap(lambda n: valid if n else JUNK)
+
+
+IDS = st.sampled_from(["a", "b", "c", "d", "e"])
+JUNK = (
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats()
+    | st.text(max_size=4)
+    | st.lists(st.integers(), max_size=2)
+)
+TIMES = st.floats(min_value=0, max_value=10) | JUNK
+FIELDS = {
+    "id": mostly(IDS),
+    "name": st.text(max_size=4) | JUNK,
+    "parent_id": mostly(IDS),
+    "type": st.just("subsegment") | JUNK,
+    "inferred": st.booleans() | JUNK,
+    "in_progress": st.booleans() | JUNK,
+    "start_time": TIMES,
+    "end_time": TIMES,
+    "fault": st.booleans() | JUNK,
+    "namespace": st.sampled_from(["aws", "remote"]) | JUNK,
+    "http": st.fixed_dictionaries({"response": st.fixed_dictionaries({"status": JUNK})}) | JUNK,
+    "aws": st.fixed_dictionaries({"operation": JUNK, "bucket_name": JUNK}) | JUNK,
+    "sql": st.fixed_dictionaries({"url": JUNK}) | JUNK,
+    "annotations": st.dictionaries(st.text(max_size=3), JUNK, max_size=3) | JUNK,
+    "cause": IDS
+    | JUNK
+    | st.fixed_dictionaries(
+        {
+            "exceptions": st.lists(
+                st.fixed_dictionaries({"id": IDS}, optional={"stack": JUNK, "truncated": JUNK}), max_size=2
+            )
+            | JUNK
+        }
+    ),
+}
+ENTITY = st.fixed_dictionaries({}, optional=FIELDS)
+DOCUMENTS = st.recursive(
+    ENTITY,
+    lambda inner: st.tuples(ENTITY, st.lists(inner | JUNK, max_size=3) | inner).map(
+        lambda pair: {**pair[0], "subsegments": pair[1]}
+    ),
+    max_leaves=12,
+)
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(documents=st.lists(DOCUMENTS, max_size=6), as_text=st.lists(st.booleans(), min_size=6, max_size=6))
+def test_arbitrary_documents_never_raise_and_every_entity_is_in_the_tree(
+    documents: list[dict[str, Any]], as_text: list[bool]
+) -> None:
+    inputs = [
+        json.dumps(document) if text else document for document, text in zip(documents, as_text, strict=False)
+    ]
+    trace = build_trace("t", inputs)
+    walked = list(trace.walk())
+    assert trace.node_count == len(walked) == len({id(node) for node in walked}) == entity_count(documents)
+    given_ids = set()
+    pending = list(documents)
+    while pending:
+        entity = pending.pop()
+        if isinstance(entity.get("id"), str) and entity["id"]:
+            given_ids.add(entity["id"])
+        subsegments = entity.get("subsegments")
+        pending.extend(
+            s
+            for s in (subsegments if isinstance(subsegments, list) else [subsegments])
+            if isinstance(s, dict)
+        )
+    assert given_ids <= {node.id for node in walked}
+    for node in walked:
+        assert node.depth == (0 if node.parent is None else node.parent.depth + 1)
+        assert (node in trace.roots) == (node.parent is None)
+        assert node.parent is None or node in node.parent.children
+        assert all(warning in " ".join(trace.warnings) for warning in node.warnings)
+    assert trace.max_depth == max((node.depth for node in walked), default=0)
