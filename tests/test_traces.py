@@ -242,8 +242,9 @@ def test_denied_destination_check_is_ignored(xray: tuple[Any, Stubber]) -> None:
 def test_wait_until_the_trace_exists_and_stops_changing(xray: tuple[Any, Stubber]) -> None:
     client, stubber = xray
     partial = {**GUIDE_TRACE, "Segments": GUIDE_TRACE["Segments"][:3]}
-    for answer in ([], [partial], [GUIDE_TRACE], [GUIDE_TRACE]):
-        stubber.add_response("batch_get_traces", {"Traces": answer}, {"TraceIds": [GUIDE_ID]})
+    not_yet = {"Traces": [], "UnprocessedTraceIds": [GUIDE_ID]}  # not asked again within the poll
+    for answer in (not_yet, {"Traces": [partial]}, {"Traces": [GUIDE_TRACE]}, {"Traces": [GUIDE_TRACE]}):
+        stubber.add_response("batch_get_traces", answer, {"TraceIds": [GUIDE_ID]})
     fake = FakeTime(NOW_2017)
     statuses: list[WaitStatus] = []
     (trace,) = reader(client, fake).wait_for_traces([GUIDE_ID], timeout=30, on_poll=statuses.append)

@@ -101,7 +101,7 @@ class XRayReader:
         with translate_errors():
             result = self._fetch(ids, deadline=None)
             if result.missing:
-                raise self._not_found(result, waited=None)
+                raise self._not_found(result.missing, waited=None)
             traces = [_build(raw) for raw in result.traces.values()]
             if with_summary:
                 self._attach_summaries(traces)
@@ -130,7 +130,8 @@ class XRayReader:
         polls = 0
         with translate_errors():
             while True:
-                result = self._fetch([i for i in wanted if i not in complete], deadline=deadline)
+                # No retries of unprocessed ids inside a poll: the next poll asks again anyway.
+                result = self._fetch([i for i in wanted if i not in complete], deadline=deadline, retries=0)
                 polls += 1
                 now = self._clock()
                 for trace_id, raw in result.traces.items():
@@ -151,7 +152,7 @@ class XRayReader:
                 self._sleep(min(remaining, self._backoff(polls - 1)))
             missing = [i for i in wanted if i not in latest]
             if missing:
-                raise self._not_found(FetchResult({}, missing, result.unprocessed), waited=timeout)
+                raise self._not_found(missing, waited=timeout)
             traces = [complete.get(i) or _unfinished(latest[i]) for i in wanted]
             if with_summary:
                 self._attach_summaries(traces)
@@ -213,17 +214,19 @@ class XRayReader:
 
     # ------------------------------------------------------------------------------------------ helpers
 
-    def _fetch(self, ids: Sequence[str], deadline: float | None) -> FetchResult:
+    def _fetch(
+        self, ids: Sequence[str], deadline: float | None, retries: int = UNPROCESSED_RETRIES
+    ) -> FetchResult:
         wanted = list(dict.fromkeys(ids))
         found: dict[str, dict[str, Any]] = {}
         pending = wanted
         unprocessed: list[str] = []
-        for attempt in range(UNPROCESSED_RETRIES + 1):
+        for attempt in range(retries + 1):
             unprocessed = []
             for first in range(0, len(pending), BATCH_SIZE):
                 unprocessed += self._batch(pending[first : first + BATCH_SIZE], found)
             unprocessed = [i for i in dict.fromkeys(unprocessed) if i not in found]
-            if not unprocessed or attempt == UNPROCESSED_RETRIES:
+            if not unprocessed or attempt == retries:
                 break
             delay = self._backoff(attempt)
             if deadline is not None:
@@ -304,8 +307,8 @@ class XRayReader:
     def _is_old(self, trace_id: str) -> bool:
         return self._wall_clock() - trace_epoch(trace_id) > SETTLED_AGE
 
-    def _not_found(self, result: FetchResult, *, waited: float | None) -> TraceNotFound:
-        missing = result.missing
+    def _not_found(self, missing: list[str], *, waited: float | None) -> TraceNotFound:
+        # An id with no trace yet may come back as unprocessed (the local stack does so): no reason apart.
         which = (
             f"Trace {missing[0]}" if len(missing) == 1 else f"{len(missing)} traces ({', '.join(missing)})"
         )
@@ -323,8 +326,6 @@ class XRayReader:
         else:
             message = f"{which} not found after waiting {waited:g} s."
             reasons = ["X-Ray may still be ingesting it (try a longer --timeout)"]
-        if result.unprocessed:
-            message += f" X-Ray left {', '.join(result.unprocessed)} unprocessed."
         reasons.append("the request may not have been sampled (only sampled requests are recorded)")
         expired = [i for i in missing if self._wall_clock() - trace_epoch(i) > RETENTION_DAYS * 86400]
         if expired:
