@@ -99,8 +99,11 @@ class Clients:
         from botocore.config import Config
 
         options = self.options
+        # Invoke is not idempotent: a retry after a read timeout or a 5xx can run the function twice (and
+        # write to S3 twice). A failed invoke is reported instead; the user decides whether to run it again.
+        attempts = 1 if service == "lambda" else options.max_attempts
         config = Config(
-            retries={"mode": "standard", "total_max_attempts": options.max_attempts},
+            retries={"mode": "standard", "total_max_attempts": attempts},
             connect_timeout=options.connect_timeout,
             read_timeout=LAMBDA_READ_TIMEOUT if service == "lambda" else options.read_timeout,
             user_agent_extra=f"xrayctl/{__version__}",
