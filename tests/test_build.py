@@ -13,8 +13,8 @@ from helpers_docs import deep_document, entity_count, lambda_documents
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from xrayctl.build import build_trace, parse_document, traces_from_batch
-from xrayctl.errors import InputError
+from xrayctl.build import build_trace, load_batch, parse_document, traces_from_batch
+from xrayctl.errors import InputError, TraceNotFound
 from xrayctl.model import Node, Trace
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -657,3 +657,24 @@ def test_arbitrary_documents_never_raise_and_every_entity_is_in_the_tree(
         assert node.parent is None or node in node.parent.children
         assert all(warning in " ".join(trace.warnings) for warning in node.warnings)
     assert trace.max_depth == max((node.depth for node in walked), default=0)
+
+
+def test_load_batch_reads_a_saved_response_and_names_the_file_in_errors() -> None:
+    text = (TRACES / "iatk-lambda-traceWithLinks01.json").read_text()
+    [trace] = load_batch(text, source="saved.json")
+    assert trace.id == "1-654c0557-5611b044040fc7224c4790b6" and trace.node_count == 5
+    assert [t.id for t in load_batch(text, source="saved.json", only=[trace.id])] == [trace.id]
+    with pytest.raises(TraceNotFound, match=r"saved\.json has no trace 1-00000000-000000000000000000000000"):
+        load_batch(text, source="saved.json", only=[trace.id, "1-00000000-000000000000000000000000"])
+    with pytest.raises(InputError, match=r"saved\.json is not JSON"):
+        load_batch("{not json", source="saved.json")
+    with pytest.raises(InputError, match=r"summaries\.json: "):
+        load_batch(
+            (
+                FIXTURES / "xray-real" / "derived" / "doc-source__xray-api-gettingdata__block2.json"
+            ).read_text(),
+            source="summaries.json",
+        )
+    # Documents saved as objects rather than strings make the whole file as deep as the deepest trace.
+    [deep] = load_batch('{"Traces": [{"Id": "1-d", "Segments": [' + deep_document(3000) + "]}]}", source="d")
+    assert (deep.node_count, deep.max_depth) == (3000, 2999)

@@ -1,4 +1,5 @@
-"""Segment documents -> one tree per trace (`build_trace`), and BatchGetTraces JSON -> traces.
+"""Segment documents -> one tree per trace (`build_trace`); BatchGetTraces output -> traces
+(`traces_from_batch`, and `load_batch` for a saved response).
 
 A trace arrives as separate documents in any order: segments with their subsegments embedded, independent
 subsegments and inferred segments that name their parent by `parent_id`, segments whose parent is a subsegment
@@ -17,13 +18,13 @@ import hashlib
 import json
 import math
 import re
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
 from typing import Any
 
 from xrayctl import labels
-from xrayctl.errors import InputError
+from xrayctl.errors import InputError, TraceNotFound
 from xrayctl.labels import Warn, describe, text
 from xrayctl.model import AnnotationValue, ExceptionInfo, Kind, Node, Trace
 
@@ -111,16 +112,19 @@ def _strip_daemon_header(doc: str) -> str:
     return rest if isinstance(parsed, dict) and parsed.get("format") == "json" else doc
 
 
+def _loads(doc: str) -> Any:
+    try:
+        return json.loads(doc)
+    except RecursionError:
+        return _loads_iterative(doc)
+
+
 def parse_document(text: str) -> dict[str, Any]:
     """Load one segment document (as BatchGetTraces returns it, or a daemon datagram with its header line).
 
     Raises ValueError (json.JSONDecodeError for bad JSON) when the text is not one JSON object.
     """
-    doc = _strip_daemon_header(text)
-    try:
-        value = json.loads(doc)
-    except RecursionError:
-        value = _loads_iterative(doc)
+    value = _loads(_strip_daemon_header(text))
     if not isinstance(value, dict):
         raise ValueError(f"a segment document is a JSON object, not {describe(value)}")
     return value
@@ -253,9 +257,8 @@ class _Builder:
         self.nodes: list[Node] = []
         self.by_id: dict[str, Node] = {}  # the first node read with each id
         self.parent_ids: dict[Node, str] = {}  # top-level entities' `parent_id`, linked once all are read
-        self.cause_ids: list[
-            tuple[Node, str]
-        ] = []  # causes given as the id of an exception recorded elsewhere
+        # Causes given only as the id of an exception recorded in another entity of the trace.
+        self.cause_ids: list[tuple[Node, str]] = []
         self.exceptions_by_id: dict[str, ExceptionInfo] = {}
 
     def warn(self, node: Node, message: str) -> None:
@@ -500,6 +503,13 @@ def _trace(entry: Mapping[str, Any]) -> Trace:
     return trace
 
 
+def _traces_in(entry: Any) -> list[Any]:
+    """An element of a list given as input: one trace, or a whole output whose Traces are taken."""
+    if isinstance(entry, Mapping) and isinstance(entry.get("Traces"), list):
+        return list(entry["Traces"])
+    return [entry]
+
+
 def traces_from_batch(data: Any) -> list[Trace]:
     """The traces in BatchGetTraces output as `aws xray batch-get-traces` prints it (`{"Traces": [...]}`),
     a list of such outputs or of traces, or one trace (`{"Id", "Segments"}`).
@@ -514,15 +524,42 @@ def traces_from_batch(data: Any) -> list[Trace]:
             f"The input is {describe(data)} without traces, not BatchGetTraces output.",
             "Give the JSON that `aws xray batch-get-traces --trace-ids ...` prints, or one of its Traces.",
         )
+    if isinstance(data, list):  # a list of whole outputs, as saved page by page
+        entries = [trace for entry in entries for trace in _traces_in(entry)]
     traces = []
     for position, entry in enumerate(entries):
-        if isinstance(entry, Mapping) and "Segments" in entry:
-            traces.append(_trace(entry))
-        elif isinstance(data, list) and isinstance(entry, Mapping) and isinstance(entry.get("Traces"), list):
-            traces.extend(_trace(inner) for inner in entry["Traces"] if isinstance(inner, Mapping))
-        else:
+        if not (isinstance(entry, Mapping) and "Segments" in entry):
             raise InputError(
-                f"Element {position + 1} of the input is {describe(entry)} without Segments, not a trace.",
+                f"Trace {position + 1} of the input is {describe(entry)} without Segments, not a trace.",
                 "Each trace is an object with Id and Segments, as BatchGetTraces returns it.",
             )
+        traces.append(_trace(entry))
     return traces
+
+
+def load_batch(text: str, *, source: str, only: Sequence[str] | None = None) -> list[Trace]:
+    """The traces in a saved BatchGetTraces response (`text`, read from `source`), or only those in `only`.
+
+    Raises InputError when the text is not JSON or holds no traces, TraceNotFound when an id in `only` is
+    not in it.
+    """
+    try:
+        data = _loads(text)
+    except ValueError as error:
+        raise InputError(
+            f"{source} is not JSON: {error}.", "Give the JSON that `aws xray batch-get-traces` prints."
+        ) from None
+    try:
+        traces = traces_from_batch(data)
+    except InputError as error:
+        raise InputError(f"{source}: {error.message}", error.fix) from None
+    if only is None:
+        return traces
+    found = {trace.id for trace in traces}
+    missing = [trace_id for trace_id in only if trace_id not in found]
+    if missing:
+        raise TraceNotFound(
+            f"{source} has no trace {', '.join(missing)}.",
+            "Leave out the trace ids to draw every trace in the file.",
+        )
+    return [trace for trace in traces if trace.id in only]
