@@ -12,8 +12,10 @@ from datetime import datetime, timezone
 from typing import Any
 
 from rich.cells import cell_len, set_cell_size
+from rich.console import Console, ConsoleOptions, RenderResult
 from rich.segment import Segment
 from rich.style import Style
+from rich.text import Text
 
 from xrayctl.model import STATUS_SEVERITY, Node, Status
 
@@ -153,3 +155,30 @@ def fit_text(text: str, width: int, *, align_right: bool = False) -> str:
         return set_cell_size(text, width - 1) + ELLIPSIS
     padding = " " * (width - length)
     return padding + text if align_right else text + padding
+
+
+class Flow:
+    """Fields laid out like words: as many per line as fit, joined by `separator`; a field never splits."""
+
+    def __init__(self, fields: Iterable[Text], separator: Text) -> None:
+        self.fields = [field for field in fields if field]
+        self.separator = separator
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        width = options.max_width
+        line = Text()
+        for field in self.fields:
+            if line and line.cell_len + self.separator.cell_len + field.cell_len <= width:
+                line.append_text(self.separator)
+                line.append_text(field)
+                continue
+            if line:
+                yield from _cropped(line, width)
+            line = field.copy()
+        if line:
+            yield from _cropped(line, width)
+
+
+def _cropped(line: Text, width: int) -> RenderResult:
+    line.truncate(width, overflow="ellipsis")
+    yield line  # a Text ends its own line

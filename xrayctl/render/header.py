@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from rich.console import Group
+from rich.console import Group, RenderableType
 from rich.style import Style
 from rich.text import Text
 
@@ -19,6 +19,7 @@ from xrayctl.render.format import (
     DIM,
     STATUS_STYLES,
     WARNING_STYLE,
+    Flow,
     fmt_duration,
     fmt_time,
     status_word,
@@ -44,10 +45,8 @@ def header_view(trace: Trace) -> Group:
     for status in _statuses(trace, summary):
         title.append("  ")
         title.append(status_word(status), STATUS_STYLES[status])
-    title.append(SEPARATOR, DIM)
-    title.append(f"{trace.node_count:,} node{'s' if trace.node_count != 1 else ''}")
+    nodes = Text(f"{trace.node_count:,} node{'s' if trace.node_count != 1 else ''}")
 
-    timing = Text()
     start: float | datetime | None = trace.start_time
     duration = trace.duration
     response = entry.duration if entry is not None and entry.kind == "segment" else None
@@ -55,12 +54,12 @@ def header_view(trace: Trace) -> Group:
         start = _summary_value(summary, "StartTime", (datetime, int, float), start)
         duration = _summary_value(summary, "Duration", (int, float), duration)
         response = _summary_value(summary, "ResponseTime", (int, float), response)
-    _field(timing, "start", fmt_time(start), first=True)
-    _field(timing, "duration", fmt_duration(duration))
+    fields = [_field("start", fmt_time(start)), _field("duration", fmt_duration(duration))]
     if response is not None:
-        _field(timing, "response", fmt_duration(response))
+        fields.append(_field("response", fmt_duration(response)))
+    timing = Flow(fields, Text(SEPARATOR, DIM))
 
-    lines = [title, timing]
+    lines: list[RenderableType] = [Flow([title, nodes], Text(SEPARATOR, DIM)), timing]
     entry_line = _entry_line(summary, entry)
     if entry_line is not None:
         lines.append(entry_line)
@@ -98,7 +97,7 @@ def _entry_root(trace: Trace) -> Node | None:
     return trace.roots[0] if trace.roots else None
 
 
-def _entry_line(summary: Mapping[str, Any] | None, entry: Node | None) -> Text | None:
+def _entry_line(summary: Mapping[str, Any] | None, entry: Node | None) -> Flow | None:
     name: object = None
     kind: object = None
     http: Mapping[str, Any] = {}
@@ -112,25 +111,21 @@ def _entry_line(summary: Mapping[str, Any] | None, entry: Node | None) -> Text |
         name, kind = entry.name, entry.origin
     if name is None and not http:
         return None
-    line = Text()
-    line.append("entry ", LABEL)
-    line.append(clean(name if name is not None else "—", MAX_VALUE))
+    entry_field = Text("entry ", LABEL)
+    entry_field.append(clean(name if name is not None else "—", MAX_VALUE))
     if kind:
-        line.append(f" ({clean(kind, MAX_VALUE)})", DIM)
-    request = " ".join(clean(http[key], MAX_VALUE) for key in ("HttpMethod", "HttpURL") if http.get(key))
-    if request:
-        line.append(SEPARATOR, DIM)
-        line.append(request)
+        entry_field.append(f" ({clean(kind, MAX_VALUE)})", DIM)
+    parts = [clean(http[key], MAX_VALUE) for key in ("HttpMethod", "HttpURL") if http.get(key)]
+    request = Text(" ".join(parts))
     if http.get("HttpStatus") is not None:
-        line.append(f" → {clean(http['HttpStatus'], 20)}")
-    return line
+        request.append(f" → {clean(http['HttpStatus'], 20)}")
+    return Flow([entry_field, request], Text(SEPARATOR, DIM))
 
 
-def _field(line: Text, label: str, value: str, *, first: bool = False) -> None:
-    if not first:
-        line.append(SEPARATOR, DIM)
-    line.append(f"{label} ", LABEL)
-    line.append(value)
+def _field(label: str, value: str) -> Text:
+    field = Text(f"{label} ", LABEL)
+    field.append(value)
+    return field
 
 
 def _summary_value(summary: Mapping[str, Any], key: str, types: tuple[type, ...], fallback: Any) -> Any:

@@ -67,12 +67,13 @@ class Column:
     header: str
     right: bool = False
     flexible: bool = False  # given up first when the table is too wide
+    keep: bool = False  # given up last (the trace id: what a user copies into `show-trace`)
 
 
 def annotations_table(rows: Sequence[AnnotationRow], keys: Sequence[str]) -> Grid:
     """Trace id, start (UTC), duration, status, then a column per annotation key (values joined `, `)."""
     columns = [
-        Column("trace id"),
+        Column("trace id", keep=True),
         Column("start (UTC)"),
         Column("duration", right=True),
         Column("status"),
@@ -145,7 +146,7 @@ class Grid:
         for row in self.rows:
             for index, (text, _) in enumerate(row):
                 widths[index] = max(widths[index], cells(text))
-        _shrink(widths, [column.flexible for column in self.columns], width - len(GAP) * (len(widths) - 1))
+        _shrink(widths, self.columns, width - len(GAP) * (len(widths) - 1))
         yield from self._line([(column.header, HEADER_STYLE) for column in self.columns], widths)
         for row in self.rows:
             yield from self._line(row, widths)
@@ -166,13 +167,18 @@ class Grid:
         yield Segment.line()
 
 
-def _shrink(widths: list[int], flexible: list[bool], available: int) -> None:
-    """Narrow the widest columns until the widths fit `available`: flexible ones first, down to a few
-    characters, then the widest of all (one cell at a time: tables have few columns)."""
-    flexible_floor = [
-        min(size, FLEXIBLE_FLOOR) if flag else size for size, flag in zip(widths, flexible, strict=True)
+def _shrink(widths: list[int], columns: Sequence[Column], available: int) -> None:
+    """Narrow the widest columns until the widths fit `available`: flexible ones down to a few characters,
+    then all but the kept ones, then all (one cell at a time: tables have few columns)."""
+    stages = [
+        [
+            min(size, FLEXIBLE_FLOOR) if column.flexible else size
+            for size, column in zip(widths, columns, strict=False)
+        ],
+        [size if column.keep else 1 for size, column in zip(widths, columns, strict=False)],
+        [1] * len(widths),
     ]
-    for floors in (flexible_floor, [1] * len(widths)):
+    for floors in stages:
         while sum(widths) > available:
             shrinkable = [index for index, size in enumerate(widths) if size > floors[index]]
             if not shrinkable:

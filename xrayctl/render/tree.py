@@ -260,7 +260,9 @@ def _detail_texts(node: Node) -> Iterator[str]:
     if node.aws:
         yield "aws  " + _fields_text(node.aws)
     if node.sql:
-        yield "sql  " + _fields_text(node.sql)
+        # The query first: it is what a reader looks for, and the URL after it is long.
+        query_first = sorted(node.sql.items(), key=lambda item: item[0] != "sanitized_query")
+        yield "sql  " + _fields_text(dict(query_first))
     if node.annotations:
         yield "annotations  " + clean(preview(node.annotations, 1000))
     for namespace, value in node.metadata.items():
