@@ -16,7 +16,6 @@ from __future__ import annotations
 import gc
 import hashlib
 import json
-import math
 import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -26,7 +25,7 @@ from typing import Any
 from xrayctl import labels
 from xrayctl.errors import InputError, TraceNotFound
 from xrayctl.labels import Warn, describe, text
-from xrayctl.model import AnnotationValue, ExceptionInfo, Kind, Node, Trace
+from xrayctl.model import ExceptionInfo, Kind, Node, Trace
 
 # ---------------------------------------------------------------------------------------------- parsing
 
@@ -130,81 +129,9 @@ def parse_document(text: str) -> dict[str, Any]:
     return value
 
 
-# ------------------------------------------------------------------------------------------- field reading
+# ------------------------------------------------------------------------------------------- entities
 
 _ID_IN_TEXT = re.compile(r'"id"\s*:\s*"([^"\\]{1,64})"')
-
-
-def _time(doc: dict[str, Any], key: str, warn: Warn) -> float | None:
-    """A time in epoch seconds, or None when missing or unusable (non-finite, negative, not a number)."""
-    value = doc.get(key)
-    if type(value) is float and 0.0 <= value < math.inf:  # nearly always; NaN fails the comparison
-        return value
-    if value is None:
-        warn(f"no {key}")
-        return None
-    if isinstance(value, str):
-        try:
-            value = float(value)
-        except ValueError:
-            warn(f"{key} {describe(value)} is not a number: treated as missing")
-            return None
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        warn(f"{key} is {describe(value)}, not a number: treated as missing")
-        return None
-    try:
-        seconds = float(value)
-    except OverflowError:
-        seconds = math.inf
-    if not math.isfinite(seconds) or seconds < 0:
-        warn(f"{key} {describe(value)} is not a time: treated as missing")
-        return None
-    return seconds
-
-
-def _optional_text(doc: dict[str, Any], key: str, warn: Warn) -> str | None:
-    value = doc.get(key)
-    if value is None or isinstance(value, str):
-        return value
-    warn(f"{key} is {describe(value)}, not a string")
-    return text(value)
-
-
-def _object(doc: dict[str, Any], key: str, warn: Warn) -> dict[str, Any]:
-    """A field that must be an object. Kept as it is, not copied: the model never modifies it."""
-    value = doc.get(key)
-    if value is None:
-        return {}
-    if isinstance(value, dict):
-        return value
-    warn(f"{key} is {describe(value)}, not an object: ignored")
-    return {}
-
-
-def _annotations(doc: dict[str, Any], warn: Warn) -> dict[str, AnnotationValue]:
-    given = _object(doc, "annotations", warn)
-    kept: dict[str, AnnotationValue] = {}
-    for key, value in given.items():
-        if isinstance(value, (str, int, float)):  # bool is an int
-            kept[key] = value
-        else:
-            # X-Ray indexes only strings, numbers and booleans; the SDKs drop the rest the same way.
-            warn(f"annotation {key!r} is {describe(value)}, not a string, number or boolean: dropped")
-    return kept
-
-
-def _http(doc: dict[str, Any], warn: Warn) -> dict[str, Any]:
-    http = _object(doc, "http", warn)
-    response = http.get("response")
-    if isinstance(response, dict) and isinstance(response.get("content_length"), str):
-        # Some SDKs write the header's text as it came; a number is what every reader expects.
-        try:
-            length = int(response["content_length"])
-        except ValueError:
-            warn(f"http.response.content_length {describe(response['content_length'])} is not a number")
-        else:
-            http = {**http, "response": {**response, "content_length": length}}
-    return http
 
 
 def _synthetic_id(parent_key: str | None, name: str, origin: str | None, start: float | None) -> str:
@@ -222,28 +149,6 @@ def _kind(doc: dict[str, Any], embedded: bool) -> Kind:
 
 def _start_key(node: Node) -> tuple[bool, float]:
     return (node.start_time is None, node.start_time or 0.0)
-
-
-def _self_time(node: Node) -> float | None:
-    """The node's duration minus the union of its children's intervals, each clipped to the node.
-    Children must be sorted by start time."""
-    low, high = node.start_time, node.end_time
-    if low is None or high is None or high < low:
-        return None
-    busy = 0.0
-    run_start = run_end = low
-    for child in node.children:
-        if child.start_time is None or child.end_time is None:
-            continue
-        start, end = max(child.start_time, low), min(child.end_time, high)
-        if end <= start:
-            continue
-        if start > run_end:
-            busy += run_end - run_start
-            run_start = start
-        run_end = max(run_end, end)
-    busy += run_end - run_start
-    return (high - low) - busy
 
 
 # ----------------------------------------------------------------------------------------------- building
@@ -297,13 +202,13 @@ class _Builder:
     def _read_entity(self, doc: dict[str, Any], parent: Node | None) -> tuple[Node, list[dict[str, Any]]]:
         problems: list[str] = []
         warn = problems.append
-        origin = _optional_text(doc, "origin", warn)
+        origin = labels.text_field(doc, "origin", warn)
         kind = _kind(doc, embedded=parent is not None)
         name = doc.get("name")
         if not isinstance(name, str) or not name:
             warn("no name" if name in (None, "") else f"name is {describe(name)}, not a string")
             name = (text(name) if isinstance(name, (int, float)) else "") or origin or kind
-        start = _time(doc, "start_time", warn)
+        start = labels.time_field(doc, "start_time", warn)
         parent_id = doc.get("parent_id") if parent is None else None
         if parent_id is not None and not isinstance(parent_id, str):
             warn(f"parent_id is {describe(parent_id)}, not an id: ignored")
@@ -314,12 +219,16 @@ class _Builder:
             ident = self._unused_id(_synthetic_id(parent.id if parent else parent_id, name, origin, start))
             warn(f"no id: called {ident} here" if given is None else f"id is {describe(given)}, not an id")
         in_progress = labels.flag(doc, "in_progress", warn)
-        end = _time(doc, "end_time", warn) if doc.get("end_time") is not None or not in_progress else None
+        end = (
+            labels.time_field(doc, "end_time", warn)
+            if doc.get("end_time") is not None or not in_progress
+            else None
+        )
         if start is not None and end is not None and end < start:
             warn("end_time is before start_time")
         if kind == "subsegment" and parent is None and parent_id is None:
             warn("independent subsegment without parent_id: shown as a root")
-        http = _http(doc, warn)
+        http = labels.http_field(doc, warn)
         code = labels.http_status(http)
         exceptions, cause_id = labels.exceptions(doc.get("cause"), warn)
         node = Node(
@@ -327,17 +236,17 @@ class _Builder:
             name=name,
             kind=kind,
             origin=origin,
-            namespace=_optional_text(doc, "namespace", warn),
+            namespace=labels.text_field(doc, "namespace", warn),
             start_time=start,
             end_time=end,
             in_progress=in_progress,
             status=labels.status(doc, code, warn),
             http_status=code,
-            annotations=_annotations(doc, warn),
-            metadata=_object(doc, "metadata", warn),
+            annotations=labels.annotation_field(doc, warn),
+            metadata=labels.object_field(doc, "metadata", warn),
             http=http,
-            aws=_object(doc, "aws", warn),
-            sql=_object(doc, "sql", warn),
+            aws=labels.object_field(doc, "aws", warn),
+            sql=labels.object_field(doc, "sql", warn),
             exceptions=exceptions,
             parent=parent,
             warnings=problems,
@@ -404,7 +313,7 @@ class _Builder:
         while pending:
             node = pending.pop()
             node.children.sort(key=_start_key)
-            node.self_time = _self_time(node)
+            node.self_time = labels.self_time(node)
             for child in node.children:
                 child.depth = node.depth + 1
             pending.extend(node.children)

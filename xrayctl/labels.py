@@ -1,4 +1,5 @@
-"""Per-document derivations for the trace model: HTTP status, status, readable label, exceptions.
+"""Reading one entity of a segment document: typed fields, HTTP status, status, readable label, exceptions,
+self time.
 
 Everything here reads one entity of a segment document (a segment, subsegment or inferred segment) and
 never raises on bad data: a problem is passed to `warn` and the entity keeps what could be read. Strings are
@@ -11,7 +12,7 @@ import math
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from xrayctl.model import ExceptionInfo, Node, Status
+from xrayctl.model import AnnotationValue, ExceptionInfo, Node, Status
 
 Warn = Callable[[str], None]
 
@@ -57,6 +58,78 @@ _RESOURCE_KEYS = (
     "secret_id",
     "resource_names",
 )
+
+
+def time_field(doc: dict[str, Any], key: str, warn: Warn) -> float | None:
+    """A time in epoch seconds, or None when missing or unusable (non-finite, negative, not a number)."""
+    value = doc.get(key)
+    if type(value) is float and 0.0 <= value < math.inf:  # nearly always; NaN fails the comparison
+        return value
+    if value is None:
+        warn(f"no {key}")
+        return None
+    if isinstance(value, str):
+        try:
+            value = float(value)
+        except ValueError:
+            warn(f"{key} {describe(value)} is not a number: treated as missing")
+            return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        warn(f"{key} is {describe(value)}, not a number: treated as missing")
+        return None
+    try:
+        seconds = float(value)
+    except OverflowError:
+        seconds = math.inf
+    if not math.isfinite(seconds) or seconds < 0:
+        warn(f"{key} {describe(value)} is not a time: treated as missing")
+        return None
+    return seconds
+
+
+def text_field(doc: dict[str, Any], key: str, warn: Warn) -> str | None:
+    value = doc.get(key)
+    if value is None or isinstance(value, str):
+        return value
+    warn(f"{key} is {describe(value)}, not a string")
+    return text(value)
+
+
+def object_field(doc: dict[str, Any], key: str, warn: Warn) -> dict[str, Any]:
+    """A field that must be an object. Kept as it is, not copied: the model never modifies it."""
+    value = doc.get(key)
+    if value is None:
+        return {}
+    if isinstance(value, dict):
+        return value
+    warn(f"{key} is {describe(value)}, not an object: ignored")
+    return {}
+
+
+def annotation_field(doc: dict[str, Any], warn: Warn) -> dict[str, AnnotationValue]:
+    given = object_field(doc, "annotations", warn)
+    kept: dict[str, AnnotationValue] = {}
+    for key, value in given.items():
+        if isinstance(value, (str, int, float)):  # bool is an int
+            kept[key] = value
+        else:
+            # X-Ray indexes only strings, numbers and booleans; the SDKs drop the rest the same way.
+            warn(f"annotation {key!r} is {describe(value)}, not a string, number or boolean: dropped")
+    return kept
+
+
+def http_field(doc: dict[str, Any], warn: Warn) -> dict[str, Any]:
+    http = object_field(doc, "http", warn)
+    response = http.get("response")
+    if isinstance(response, dict) and isinstance(response.get("content_length"), str):
+        # Some SDKs write the header's text as it came; a number is what every reader expects.
+        try:
+            length = int(response["content_length"])
+        except ValueError:
+            warn(f"http.response.content_length {describe(response['content_length'])} is not a number")
+        else:
+            http = {**http, "response": {**response, "content_length": length}}
+    return http
 
 
 def http_status(http: dict[str, Any]) -> int | None:
@@ -125,7 +198,7 @@ def text(value: Any) -> str:
     return describe(value)
 
 
-def service_name(node: Node) -> str:
+def _service_name(node: Node) -> str:
     """`S3` for a subsegment named `s3` or an inferred segment from `AWS::S3::Bucket`."""
     if node.kind != "subsegment" and node.origin and node.origin.startswith("AWS::"):
         return node.origin.split("::")[1]
@@ -144,7 +217,7 @@ def _aws_label(node: Node) -> str:
             if aws.get(field) is not None:
                 resource = text(aws[field])
                 break
-    parts = (service_name(node), text(aws.get("operation")), resource)
+    parts = (_service_name(node), text(aws.get("operation")), resource)
     return " ".join(part for part in parts if part)
 
 
@@ -238,3 +311,25 @@ def exceptions(cause: Any, warn: Warn) -> tuple[list[ExceptionInfo], str | None]
             warn(f"cause.exceptions holds {describe(entry)}, not an exception object")
             found.append(ExceptionInfo(message=text(entry)))
     return found, None
+
+
+def self_time(node: Node) -> float | None:
+    """The node's duration minus the union of its children's intervals, each clipped to the node.
+    Children must be sorted by start time."""
+    low, high = node.start_time, node.end_time
+    if low is None or high is None or high < low:
+        return None
+    busy = 0.0
+    run_start = run_end = low
+    for child in node.children:
+        if child.start_time is None or child.end_time is None:
+            continue
+        start, end = max(child.start_time, low), min(child.end_time, high)
+        if end <= start:
+            continue
+        if start > run_end:
+            busy += run_end - run_start
+            run_start = start
+        run_end = max(run_end, end)
+    busy += run_end - run_start
+    return (high - low) - busy
