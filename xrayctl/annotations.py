@@ -103,7 +103,7 @@ def summarize(rows: Iterable[AnnotatedTrace], keys: Sequence[str]) -> list[Value
 
 def row_to_dict(row: AnnotatedTrace) -> dict[str, Any]:
     return {
-        "id": row.trace_id,
+        "trace_id": row.trace_id,
         "start_time": row.start_time.isoformat() if row.start_time else None,
         "duration": row.duration,
         "response_time": row.response_time,

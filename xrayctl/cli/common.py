@@ -47,20 +47,17 @@ def print_traces(
     if state.output == "json":
         echo_json({"traces": [trace_to_dict(trace) for trace in traces]})
     else:
-        (out or consoles(state)[0]).print(traces_view(traces, details=details))
+        # Warnings go to stderr (below), so a pipe of the tree holds only the tree.
+        (out or consoles(state)[0]).print(traces_view(traces, details=details, with_warnings=False))
     warn_about(state, [w for trace in traces for w in trace.warnings])
 
 
 def warn_about(state: AppState, warnings: Sequence[str]) -> None:
     if not warnings:
         return
-    from rich.text import Text
+    from xrayctl.render.tree import warnings_view
 
-    from xrayctl.sanitize import clean
-
-    err = consoles(state)[1]
-    for warning in warnings:
-        err.print(Text(f"warning: {clean(warning)}", style="yellow"))
+    consoles(state)[1].print(warnings_view(warnings))
 
 
 @contextmanager

@@ -73,7 +73,8 @@ def reset() -> None:
     app = state()
     store = TraceStore(app.xrayctl_home / "traces.sqlite3")
     try:
-        removed = store.reset()
+        removed = store.stats()["traces"]
+        store.reset()
     finally:
         store.close()
     consoles(app)[1].print(f"local store emptied ({removed} traces removed)", markup=False)

@@ -67,21 +67,23 @@ class _Line:
     width: int = 0  # cells the parts take, for node lines
 
 
-def trace_view(trace: Trace, *, details: bool = False) -> RenderableType:
-    """Header, the tree with its timeline, then the trace's warnings."""
+def trace_view(trace: Trace, *, details: bool = False, with_warnings: bool = True) -> RenderableType:
+    """Header, the tree with its timeline, then the warnings (unless the caller shows them elsewhere)."""
     parts: list[RenderableType] = [header_view(trace), Text(""), TraceTree(trace, details=details)]
-    if trace.warnings:
+    if with_warnings and trace.warnings:
         parts += [Text(""), warnings_view(trace.warnings)]
     return Group(*parts)
 
 
-def traces_view(traces: Sequence[Trace], *, details: bool = False) -> RenderableType:
+def traces_view(
+    traces: Sequence[Trace], *, details: bool = False, with_warnings: bool = True
+) -> RenderableType:
     """Several traces one after another, a rule between each."""
     parts: list[RenderableType] = []
     for index, trace in enumerate(traces):
         if index:
             parts.append(Rule(style=DIM))
-        parts.append(trace_view(trace, details=details))
+        parts.append(trace_view(trace, details=details, with_warnings=with_warnings))
     return Group(*parts)
 
 

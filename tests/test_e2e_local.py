@@ -1,0 +1,272 @@
+"""End to end on the local stack: the real commands, each in its own process, as a user runs them.
+
+One `xrayctl local serve` runs for the module; `--local` commands in new processes find it through the store
+folder, so what one command stored, the next one reads. Tests that need their own function (errors,
+timeouts) start a stack for one command, as `xrayctl --local invoke` does on a fresh machine.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+
+from tests.conftest import fixture_path
+
+pytestmark = pytest.mark.e2e
+
+XRAYCTL = [sys.executable, "-m", "xrayctl"]
+
+
+def _env(home: Path, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "XRAYCTL_"))}
+    env.update({"XRAYCTL_HOME": str(home), "COLUMNS": "140", "NO_COLOR": "1", **extra})
+    return env
+
+
+def run(home: Path, *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [*XRAYCTL, *args], env=_env(home), capture_output=True, text=True, timeout=timeout, check=False
+    )
+
+
+class Serve:
+    """A `xrayctl local serve` child process and the environment lines it printed."""
+
+    def __init__(self, home: Path) -> None:
+        self.home = home
+        self.process = subprocess.Popen(
+            [*XRAYCTL, "local", "serve"], env=_env(home), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
+        self.env: dict[str, str] = {}
+        assert self.process.stdout is not None
+        while "AWS_XRAY_DAEMON_ADDRESS" not in self.env:
+            line = self.process.stdout.readline()
+            if not line:
+                raise AssertionError(f"local serve exited: {self.process.stderr.read() if self.process.stderr else ''}")
+            name, _, value = line.strip().partition("=")
+            self.env[name] = value
+
+    def xray(self) -> Any:
+        return boto3.client(
+            "xray",
+            endpoint_url=self.env["AWS_ENDPOINT_URL_XRAY"],
+            region_name=self.env["AWS_REGION"],
+            aws_access_key_id=self.env["AWS_ACCESS_KEY_ID"],
+            aws_secret_access_key=self.env["AWS_SECRET_ACCESS_KEY"],
+        )
+
+    def stop(self) -> int:
+        self.process.send_signal(signal.SIGTERM)
+        return self.process.wait(timeout=30)
+
+
+@pytest.fixture(scope="module")
+def home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("xrayctl-home")
+
+
+@pytest.fixture(scope="module")
+def serve(home: Path) -> Iterator[Serve]:
+    server = Serve(home)
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def invoked(serve: Serve) -> dict[str, Any]:
+    result = run(serve.home, "--local", "invoke", "--output", "json", "--key", "e2e.txt", "--body", "e2e body")
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+def test_invoke_returns_the_function_result_and_its_complete_trace(invoked: dict[str, Any]) -> None:
+    (invocation,) = invoked["invocations"]
+    assert invocation["status_code"] == 200
+    assert invocation["function_error"] is None
+    assert json.loads(invocation["payload"])["ok"] is True
+    (trace,) = invoked["traces"]
+    assert trace["trace_id"] == invocation["trace_id"]
+    assert trace["in_progress"] is False
+    names = [node["name"] for node in _walk(trace["roots"])]
+    for expected in ("Invocation", "Overhead", "put_object", "get_object", "s3", "S3"):
+        assert expected in names
+
+
+def _walk(roots: list[dict[str, Any]]) -> Iterator[dict[str, Any]]:
+    stack = list(reversed(roots))
+    while stack:
+        node = stack.pop()
+        yield node
+        stack.extend(reversed(node["children"]))
+
+
+def test_show_trace_in_a_new_process_draws_the_stored_tree(serve: Serve, invoked: dict[str, Any]) -> None:
+    trace_id = invoked["invocations"][0]["trace_id"]
+    result = run(serve.home, "--local", "show-trace", trace_id)
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+
+    def indent(name: str) -> int:
+        line = next(line for line in lines if name in line)
+        return line.index(name)
+
+    assert indent("AWS::Lambda::Function") > indent("AWS::Lambda ")
+    assert indent("put_object") > indent("Invocation")
+    assert indent("S3 PutObject") > indent("put_object")
+    assert "put_response=200" in result.stdout and "get_response=200" in result.stdout
+
+
+def test_list_annotations_in_a_new_process(serve: Serve, invoked: dict[str, Any]) -> None:
+    trace_id = invoked["invocations"][0]["trace_id"]
+    result = run(serve.home, "--local", "list-annotations", "--since", "15m", "--output", "json")
+    assert result.returncode == 0, result.stderr
+    rows = {row["trace_id"]: row for row in json.loads(result.stdout)["traces"]}
+    assert rows[trace_id]["annotations"] == {"put_response": [200], "get_response": [200]}
+
+    filtered = run(
+        serve.home, "--local", "list-annotations", "--since", "15m", "-o", "json",
+        "--filter", "annotation.put_response = 404",
+    )  # fmt: skip
+    assert filtered.returncode == 0, filtered.stderr
+    assert trace_id not in {row["trace_id"] for row in json.loads(filtered.stdout)["traces"]}
+
+
+def test_bad_event_is_a_clear_error_result(serve: Serve) -> None:
+    result = run(serve.home, "--local", "invoke", "-o", "json", "--payload", '{"bucket_key": "", "body": "x"}')
+    assert result.returncode == 0, result.stderr
+    payload = json.loads(json.loads(result.stdout)["invocations"][0]["payload"])
+    assert payload["ok"] is False
+    assert payload["error"]["type"] == "InvalidEvent"
+    assert "bucket_key" in payload["error"]["message"]
+
+
+def test_stored_lambda_trace_has_the_shape_of_a_real_one(serve: Serve, invoked: dict[str, Any]) -> None:
+    """Same segments, parentage and fields as the real 2023 Lambda trace in the fixtures."""
+    real = json.loads(fixture_path("xray-real", "traces", "iatk-lambda-traceWithLinks01.json").read_text())
+    trace_id = invoked["invocations"][0]["trace_id"]
+    (ours,) = serve.xray().batch_get_traces(TraceIds=[trace_id])["Traces"]
+    docs = [json.loads(segment["Document"]) for segment in ours["Segments"]]
+
+    def by_origin(documents: list[dict[str, Any]], origin: str) -> dict[str, Any]:
+        return next(d for d in documents if d.get("origin") == origin)
+
+    for documents in (real["Segments"], docs):
+        service, function = by_origin(documents, "AWS::Lambda"), by_origin(documents, "AWS::Lambda::Function")
+        assert function["parent_id"] == service["id"]
+        assert [s["name"] for s in function["subsegments"]] == ["Initialization", "Invocation", "Overhead"]
+    real_service, real_function = by_origin(real["Segments"], "AWS::Lambda"), by_origin(
+        real["Segments"], "AWS::Lambda::Function"
+    )
+    our_service, our_function = by_origin(docs, "AWS::Lambda"), by_origin(docs, "AWS::Lambda::Function")
+    assert set(real_service) - {"links"} <= set(our_service)
+    assert set(real_service["aws"]) <= set(our_service["aws"])
+    assert set(real_function["aws"]) <= set(our_function["aws"])
+    # The function's own subsegments hang under Invocation, as the SDK's parent id says.
+    invocation = next(s for s in our_function["subsegments"] if s["name"] == "Invocation")
+    assert {s["name"] for s in invocation["subsegments"]} == {"put_object", "get_object"}
+    # X-Ray's inferred S3 segment sits under the s3 subsegment.
+    s3_ids = {
+        sub["id"]
+        for top in invocation["subsegments"]
+        for sub in top.get("subsegments", [])
+        if sub["name"] == "s3"
+    }
+    inferred = [d for d in docs if d.get("inferred")]
+    assert {d["parent_id"] for d in inferred} == s3_ids
+    assert {d["origin"] for d in inferred} == {"AWS::S3::Bucket"}
+
+
+def test_aws_cli_reads_the_local_api(serve: Serve, invoked: dict[str, Any]) -> None:
+    trace_id = invoked["invocations"][0]["trace_id"]
+    aws = str(Path(sys.executable).with_name("aws"))
+    env = {**_env(serve.home), **serve.env}
+    got = subprocess.run(
+        [aws, "xray", "batch-get-traces", "--trace-ids", trace_id, "--output", "json"],
+        env=env, capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert got.returncode == 0, got.stderr
+    assert json.loads(got.stdout)["Traces"][0]["Id"] == trace_id
+    summaries = subprocess.run(
+        [aws, "xray", "get-trace-summaries", "--start-time", str(int(__import__("time").time()) - 900),
+         "--end-time", str(int(__import__("time").time()) + 60), "--output", "json"],
+        env=env, capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert summaries.returncode == 0, summaries.stderr
+    assert trace_id in {s["Id"] for s in json.loads(summaries.stdout)["TraceSummaries"]}
+
+
+def test_restarted_serve_keeps_its_traces(home: Path, serve: Serve, invoked: dict[str, Any]) -> None:
+    trace_id = invoked["invocations"][0]["trace_id"]
+    other_home = home.parent / "restart-home"
+    first = Serve(other_home)
+    try:
+        result = run(other_home, "--local", "invoke", "--no-show", "-o", "json")
+        assert result.returncode == 0, result.stderr
+        kept = json.loads(result.stdout)["invocations"][0]["trace_id"]
+    finally:
+        assert first.stop() == 0
+    assert not (other_home / "serve.json").exists()
+    second = Serve(other_home)
+    try:
+        shown = run(other_home, "--local", "show-trace", kept, "-o", "json", "--no-wait")
+        assert shown.returncode == 0, shown.stderr
+        assert json.loads(shown.stdout)["traces"][0]["trace_id"] == kept
+        # The other store never saw the module's trace.
+        missing = run(other_home, "--local", "show-trace", trace_id, "--no-wait")
+        assert missing.returncode == 3
+    finally:
+        second.stop()
+
+
+def _handler_dir(tmp_path: Path, source: str) -> Path:
+    code = tmp_path / "code"
+    code.mkdir()
+    (code / "handler.py").write_text(textwrap.dedent(source))
+    return code
+
+
+def test_function_error_is_reported_and_marks_the_trace(tmp_path: Path) -> None:
+    code = _handler_dir(
+        tmp_path,
+        """
+        def handler(event, context):
+            raise ValueError("the function failed on purpose")
+        """,
+    )
+    result = run(tmp_path / "home", "--local", "invoke", "-o", "json", "--code", str(code), "--handler",
+                 "handler.handler")  # fmt: skip
+    assert result.returncode == 8, result.stderr
+    assert "failed" in result.stderr and "Traceback" not in result.stderr
+    data = json.loads(result.stdout)
+    invocation = data["invocations"][0]
+    assert invocation["function_error"] == "Unhandled"
+    assert "the function failed on purpose" in invocation["payload"]
+    statuses = {node["name"]: node["status"] for node in _walk(data["traces"][0]["roots"])}
+    assert statuses["Invocation"] == "fault"
+
+
+def test_function_timeout_is_task_timed_out(tmp_path: Path) -> None:
+    code = _handler_dir(
+        tmp_path,
+        """
+        import time
+
+        def handler(event, context):
+            time.sleep(30)
+        """,
+    )
+    result = run(tmp_path / "home", "--local", "invoke", "-o", "json", "--code", str(code), "--handler",
+                 "handler.handler", "--function-timeout", "1")  # fmt: skip
+    assert result.returncode == 8, result.stderr
+    invocation = json.loads(result.stdout)["invocations"][0]
+    assert "Task timed out after 1.00 seconds" in invocation["payload"]
