@@ -52,7 +52,7 @@ class Node:
     aws: dict[str, Any] = field(default_factory=dict)
     sql: dict[str, Any] = field(default_factory=dict)
     exceptions: list[ExceptionInfo] = field(default_factory=list)
-    children: list[Node] = field(default_factory=list)
+    children: list[Node] = field(default_factory=list, repr=False)  # a deep tree would recurse
     parent: Node | None = field(default=None, repr=False)
     depth: int = 0
     # Time spent in this node and in none of its children (children's intervals merged, clipped to this node).
