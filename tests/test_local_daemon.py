@@ -30,14 +30,15 @@ class ListSink:
     def __call__(self, batch: Sequence[str]) -> list[dict[str, Any]]:
         self.documents.extend(batch)
         self.batch_sizes.append(len(batch))
-        refused = []
-        for text in batch:
-            doc_id = json.loads(text).get("id")
-            if doc_id in self.unprocessed_ids:
-                refused.append(
-                    {"Id": doc_id, "ErrorCode": "InvalidSegment", "Message": "refused for the test"}
-                )
-        return refused
+        if not self.unprocessed_ids:
+            return []
+        ids = [json.loads(text).get("id") for text in batch]
+        message = "refused for the test"
+        return [
+            {"Id": i, "ErrorCode": "InvalidSegment", "Message": message}
+            for i in ids
+            if i in self.unprocessed_ids
+        ]
 
 
 @pytest.fixture

@@ -53,6 +53,7 @@ class LocalEndpoints:
             f"AWS_ACCESS_KEY_ID={access_key}",
             f"AWS_SECRET_ACCESS_KEY={secret_key}",
             f"AWS_REGION={self.region}",
+            f"AWS_DEFAULT_REGION={self.region}",  # the name boto3 and the AWS CLI v1 read
             f"AWS_XRAY_DAEMON_ADDRESS={self.daemon_address}",
         ]
 
