@@ -230,7 +230,11 @@ def test_cold_then_warm_invocation_payload_log_and_segments(lam: Harness) -> Non
     assert service_doc["resource_arn"] == "arn:aws:lambda:us-east-1:000000000000:function:xrayctl-demo"
     assert function_doc["origin"] == "AWS::Lambda::Function" and "fault" not in function_doc
     assert subsegment_names(function_doc) == ["Initialization", "Invocation", "Overhead"]
-    invocation = function_doc["subsegments"][1]
+    initialization, invocation = function_doc["subsegments"][:2]
+    # The function's init runs when the cold request arrives (not when the stack started): Initialization
+    # lies within the request, and Invocation follows it.
+    assert service_doc["start_time"] <= initialization["start_time"] < initialization["end_time"]
+    assert initialization["end_time"] <= invocation["start_time"] <= service_doc["end_time"]
     # The function is told to parent its own subsegments on the Invocation subsegment.
     assert payload["trace"] == f"Root={TRACE_ROOT};Parent={invocation['id']};Sampled=1"
 

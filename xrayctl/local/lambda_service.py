@@ -12,8 +12,10 @@ SDK's subsegments nest under the Invocation subsegment, and the `AWS::Lambda` / 
 documents (see `lambda_segments`) go to `sink` before the Invoke call is answered, so a caller that reads the
 trace right after its invocation finds Lambda's part of it already stored.
 
-Sandboxes: one is started eagerly with the service, so that its imports overlap with the rest of the stack
-starting; a warm one is reused (most recently used first, so consecutive calls see the same process); when
+Sandboxes: one is started eagerly with the service, so that the interpreter and the runtime client load while
+the rest of the stack starts; the function's own init waits for the first invocation (see `runtime`), so the
+Initialization subsegment sits where Lambda puts it, just before the cold start's Invocation. A warm one is
+reused (most recently used first, so consecutive calls see the same process); when
 calls overlap the pool grows up to `LambdaConfig.concurrency`, and past that a call waits for a free sandbox
 (real Lambda would throttle; locally, waiting is the useful answer). A sandbox that timed out, crashed or
 failed to initialize is discarded, and the next call starts a cold one.

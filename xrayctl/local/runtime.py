@@ -51,9 +51,16 @@ _LOG_KEEP = 8192  # characters kept per invocation: at least the 4 KB that a log
 
 _RESULT_PATH = re.compile(r"/2018-06-01/runtime/invocation/(?P<id>[^/]+)/(?P<what>response|error)")
 
-# Runs in the child instead of `python -m awslambdaric`: the same module, plus the parent watchdog.
+# Runs in the child instead of `python -m awslambdaric`: the same module, plus the parent watchdog and the
+# start gate. The interpreter and the runtime client load ahead of time (the same for every function); the
+# function's own init (importing the handler, which is what Lambda's Initialization shows) waits for the
+# first byte on stdin, which the sandbox sends when the first invocation arrives.
 _CHILD_MAIN = """\
 import os, runpy, signal, threading
+import awslambdaric.__main__
+
+if not os.read(0, 1):  # EOF before the go: the parent is gone
+    os._exit(0)
 
 def _watch_parent():
     while os.read(0, 512):
@@ -175,7 +182,6 @@ class Sandbox:
         """Start the Runtime API and the child; return at once (the child initializes in the background)."""
         self._server.start()
         env = {**self._env, "AWS_LAMBDA_RUNTIME_API": f"127.0.0.1:{self._server.port}"}
-        self._started_at = time.time()
         try:
             proc = subprocess.Popen(
                 self._argv,
@@ -207,12 +213,24 @@ class Sandbox:
             thread.start()
         return self
 
+    def _open_gate(self) -> None:
+        """Let the child import the handler: the init phase starts now, as it does on a cold invoke."""
+        self._started_at = time.time()
+        assert self._proc is not None and self._proc.stdin is not None
+        try:
+            self._proc.stdin.write(b"g")
+            self._proc.stdin.flush()
+        except OSError:
+            pass  # the child is already gone: the invocation sees it exit and reports Runtime.ExitError
+
     def invoke(self, request: RuntimeRequest) -> Outcome:
         """Run one event to its end: a result, an init error, the child's exit, or the timeout (which kills
         the child). Not reentrant: the caller hands a sandbox to one invocation at a time."""
         with self._cond:
             if self._pending is not None or self._active is not None:
                 raise RuntimeError("a sandbox runs one invocation at a time")
+            if self._cold and not self._started_at:
+                self._open_gate()
             self._pending = request
             self._cond.notify_all()
             init_deadline = time.monotonic() + INIT_TIMEOUT
