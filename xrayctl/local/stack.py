@@ -13,6 +13,7 @@ process) imports the function.
 
 from __future__ import annotations
 
+import http.client
 import logging
 import socket
 import sqlite3
@@ -21,6 +22,7 @@ from collections.abc import Callable
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
+from urllib.parse import quote
 
 from xrayctl.errors import LocalStackError
 from xrayctl.local.daemon import Daemon, DaemonStats
@@ -275,13 +277,14 @@ class _S3Server:
         self._create_bucket()
 
     def _create_bucket(self) -> None:
-        import boto3  # already imported by moto
-
-        session = boto3.session.Session(
-            aws_access_key_id=CREDENTIALS[0], aws_secret_access_key=CREDENTIALS[1], region_name=REGION
-        )
-        s3 = session.client("s3", endpoint_url=self.url)
+        # S3's CreateBucket (us-east-1: no body) as plain HTTP: an S3 client would cost 0.1 s of model loading
+        # on the stack's critical path, and moto needs no signature (it routes unsigned requests to S3).
+        connection = http.client.HTTPConnection(LOOPBACK, self._listener.getsockname()[1], timeout=30)
         try:
-            s3.create_bucket(Bucket=self._bucket)
+            connection.request("PUT", f"/{quote(self._bucket)}", headers={"Content-Length": "0"})
+            response = connection.getresponse()
+            body = response.read()
         finally:
-            s3.close()  # a kept-alive connection would hold one of moto's request threads open
+            connection.close()  # a kept-alive connection would hold one of moto's request threads open
+        if response.status != 200:
+            raise RuntimeError(f"CreateBucket {self._bucket} answered {response.status}: {body[:300]!r}")
