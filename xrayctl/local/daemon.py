@@ -135,21 +135,20 @@ class Daemon:
 
     def start(self) -> Daemon:
         sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        # stop() wakes the blocked receiver with an empty datagram from this socket: the receive queue is
+        # FIFO, so by the time the receiver reads it, it has read everything that arrived before stop().
+        waker = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         try:
             _enlarge_receive_buffer(sock)
             if _SO_RXQ_OVFL is not None:
                 sock.setsockopt(socket.SOL_SOCKET, _SO_RXQ_OVFL, 1)
             sock.bind((LOOPBACK, self._port))
-            # stop() wakes the blocked receiver with an empty datagram from this socket: the receive queue is
-            # FIFO, so by the time the receiver reads it, it has read everything that arrived before stop().
-            self._waker = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-            self._waker.bind((LOOPBACK, 0))
+            waker.bind((LOOPBACK, 0))
         except OSError:
             sock.close()
-            if self._waker is not None:
-                self._waker.close()
+            waker.close()
             raise
-        self._sock = sock
+        self._sock, self._waker = sock, waker
         port = sock.getsockname()[1]
         self._threads = [
             threading.Thread(target=self._receive_loop, name=f"xray-daemon-recv:{port}", daemon=True),
