@@ -94,6 +94,10 @@ def test_invoke_returns_the_function_result_and_its_complete_trace(invoked: dict
     assert invocation["status_code"] == 200
     assert invocation["function_error"] is None
     assert json.loads(invocation["payload"])["ok"] is True
+    # The log tail is Lambda's own lines: the function prints nothing, and the runtime must add no noise.
+    log = invocation["log_tail"].splitlines()
+    assert [line.split(" ")[0] for line in log] == ["START", "END", "REPORT", "XRAY"]
+    assert "Init Duration" in log[2]
     (trace,) = invoked["traces"]
     assert trace["trace_id"] == invocation["trace_id"]
     assert trace["in_progress"] is False

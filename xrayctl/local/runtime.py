@@ -57,7 +57,7 @@ _RESULT_PATH = re.compile(r"/2018-06-01/runtime/invocation/(?P<id>[^/]+)/(?P<wha
 # first byte on stdin, which the sandbox sends when the first invocation arrives.
 _CHILD_MAIN = """\
 import os, runpy, signal, threading
-import awslambdaric.__main__
+import awslambdaric.bootstrap, awslambdaric.lambda_config, awslambdaric.lambda_runtime_client
 
 if not os.read(0, 1):  # EOF before the go: the parent is gone
     os._exit(0)

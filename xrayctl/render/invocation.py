@@ -52,11 +52,13 @@ def invocation_view(result: InvocationResult) -> Group:
     title.append("  ")
     ok = 200 <= result.status_code < 300 and not result.function_error
     title.append(f"status {result.status_code}", STATUS_STYLES["ok" if ok else "fault"])
-    for label, value in (("request", result.request_id), ("trace", result.trace_id)):
-        if value:
-            title.append(f"  {label} ", LABEL)
-            title.append(clean(value, 100))
     lines: list[Text] = [title]
+    # Ids on lines of their own: a wrapped id cannot be copied in one go.
+    for label, value in (("trace", result.trace_id), ("request", result.request_id)):
+        if value:
+            line = Text(INDENT + f"{label} ", LABEL, no_wrap=True, overflow="ellipsis")
+            line.append(clean(value, 100), Style())
+            lines.append(line)
     if result.function_error:
         lines.append(Text(f"✗ function error: {clean(result.function_error, 200)}", EXCEPTION_STYLE))
 
@@ -69,7 +71,9 @@ def invocation_view(result: InvocationResult) -> Group:
         lines.append(Text("log tail", LABEL))
         if len(log) > LOG_LINES:
             lines.append(_indented(f"… {len(log) - LOG_LINES} earlier lines", DIM))
-        lines += [_indented(clean(line), DIM) for line in log[-LOG_LINES:]]
+        # Lambda's REPORT line is tab-separated; a tab would otherwise show as an escaped \x09. Log lines wrap
+        # rather than being cut: their ends (durations, memory) are what the reader came for.
+        lines += [Text(INDENT + clean(line.expandtabs(2)), DIM) for line in log[-LOG_LINES:]]
     return Group(*lines)
 
 
