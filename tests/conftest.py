@@ -24,7 +24,9 @@ class CliResult:
         return json.loads(self.stdout)
 
 
-def run_cli(args: list[str], env: Mapping[str, str | None] | None = None, stdin: str | None = None) -> CliResult:
+def run_cli(
+    args: list[str], env: Mapping[str, str | None] | None = None, stdin: str | None = None
+) -> CliResult:
     """Run `xrayctl ARGS` in-process as the console script does: main() with its boundary and exit code."""
     from xrayctl.cli import main
 

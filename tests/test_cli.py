@@ -61,7 +61,9 @@ def test_control_characters_in_a_bad_id_do_not_reach_the_terminal() -> None:
 
 def test_unreachable_endpoint_is_one_line_and_exit_7() -> None:
     endpoint = f"http://127.0.0.1:{_closed_port()}"
-    result = run_cli(["show-trace", "1-654c0557-5611b044040fc7224c4790b6", "--no-wait", "--endpoint-url", endpoint])
+    result = run_cli(
+        ["show-trace", "1-654c0557-5611b044040fc7224c4790b6", "--no-wait", "--endpoint-url", endpoint]
+    )
     assert result.exit_code == 7, result.stderr
     assert endpoint.split("//")[1] in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
@@ -71,7 +73,14 @@ def test_unreachable_endpoint_is_one_line_and_exit_7() -> None:
 def test_debug_shows_the_traceback() -> None:
     endpoint = f"http://127.0.0.1:{_closed_port()}"
     result = run_cli(
-        ["--debug", "show-trace", "1-654c0557-5611b044040fc7224c4790b6", "--no-wait", "--endpoint-url", endpoint]
+        [
+            "--debug",
+            "show-trace",
+            "1-654c0557-5611b044040fc7224c4790b6",
+            "--no-wait",
+            "--endpoint-url",
+            endpoint,
+        ]
     )
     assert result.exit_code == 7
     assert "Traceback" in result.stderr

@@ -45,14 +45,20 @@ class Serve:
     def __init__(self, home: Path) -> None:
         self.home = home
         self.process = subprocess.Popen(
-            [*XRAYCTL, "local", "serve"], env=_env(home), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+            [*XRAYCTL, "local", "serve"],
+            env=_env(home),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
         )
         self.env: dict[str, str] = {}
         assert self.process.stdout is not None
         while "AWS_XRAY_DAEMON_ADDRESS" not in self.env:
             line = self.process.stdout.readline()
             if not line:
-                raise AssertionError(f"local serve exited: {self.process.stderr.read() if self.process.stderr else ''}")
+                raise AssertionError(
+                    f"local serve exited: {self.process.stderr.read() if self.process.stderr else ''}"
+                )
             name, _, value = line.strip().partition("=")
             self.env[name] = value
 
@@ -84,7 +90,9 @@ def serve(home: Path) -> Iterator[Serve]:
 
 @pytest.fixture(scope="module")
 def invoked(serve: Serve) -> dict[str, Any]:
-    result = run(serve.home, "--local", "invoke", "--output", "json", "--key", "e2e.txt", "--body", "e2e body")
+    result = run(
+        serve.home, "--local", "invoke", "--output", "json", "--key", "e2e.txt", "--body", "e2e body"
+    )
     assert result.returncode == 0, result.stderr
     return json.loads(result.stdout)
 
@@ -146,7 +154,9 @@ def test_list_annotations_in_a_new_process(serve: Serve, invoked: dict[str, Any]
 
 
 def test_bad_event_is_a_clear_error_result(serve: Serve) -> None:
-    result = run(serve.home, "--local", "invoke", "-o", "json", "--payload", '{"bucket_key": "", "body": "x"}')
+    result = run(
+        serve.home, "--local", "invoke", "-o", "json", "--payload", '{"bucket_key": "", "body": "x"}'
+    )
     assert result.returncode == 0, result.stderr
     payload = json.loads(json.loads(result.stdout)["invocations"][0]["payload"])
     assert payload["ok"] is False
@@ -168,8 +178,9 @@ def test_stored_lambda_trace_has_the_shape_of_a_real_one(serve: Serve, invoked: 
         service, function = by_origin(documents, "AWS::Lambda"), by_origin(documents, "AWS::Lambda::Function")
         assert function["parent_id"] == service["id"]
         assert [s["name"] for s in function["subsegments"]] == ["Initialization", "Invocation", "Overhead"]
-    real_service, real_function = by_origin(real["Segments"], "AWS::Lambda"), by_origin(
-        real["Segments"], "AWS::Lambda::Function"
+    real_service, real_function = (
+        by_origin(real["Segments"], "AWS::Lambda"),
+        by_origin(real["Segments"], "AWS::Lambda::Function"),
     )
     our_service, our_function = by_origin(docs, "AWS::Lambda"), by_origin(docs, "AWS::Lambda::Function")
     assert set(real_service) - {"links"} <= set(our_service)
