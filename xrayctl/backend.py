@@ -18,12 +18,29 @@ from xrayctl.session import AwsOptions, Clients
 
 if TYPE_CHECKING:
     from xrayctl.local.state import LocalEndpoints
+    from xrayctl.traces import XRayReader
+
+
+# How long a trace's documents must stay unchanged before it counts as complete. X-Ray ingests each segment
+# on its own schedule (seconds, unbounded), so against AWS a quiet second is the evidence; the local stack
+# stores every document within milliseconds of receiving it, so a tenth of that is as safe there.
+AWS_SETTLE_TIME = 1.0
+LOCAL_SETTLE_TIME = 0.1
 
 
 @dataclass
 class Backend:
     clients: Clients
     local: LocalEndpoints | None = None
+
+    @property
+    def settle_time(self) -> float:
+        return LOCAL_SETTLE_TIME if self.local is not None else AWS_SETTLE_TIME
+
+    def reader(self) -> XRayReader:
+        from xrayctl.traces import XRayReader
+
+        return XRayReader(self.clients.xray, settle_time=self.settle_time)
 
 
 @contextmanager

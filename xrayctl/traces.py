@@ -82,8 +82,10 @@ class XRayReader:
         wall_clock: Callable[[], float] = time.time,
         max_workers: int = 5,
         rng: random.Random | None = None,
+        settle_time: float = SETTLE_TIME,
     ) -> None:
         self._client = client
+        self._settle_time = settle_time
         self._sleep = sleep
         self._clock = clock
         self._wall_clock = wall_clock
@@ -117,7 +119,7 @@ class XRayReader:
     ) -> list[Trace]:
         """Poll until every trace exists and is complete, or until `timeout` seconds have passed.
 
-        Complete means: nothing in progress, and the documents unchanged for SETTLE_TIME (or the trace is
+        Complete means: nothing in progress, and the documents unchanged for `settle_time` (or the trace is
         older than SETTLED_AGE). At the deadline, a trace that exists but is not complete is still returned,
         with `in_progress` set when a node is open and a warning saying so, for the caller to decide; a trace
         not found at all raises TraceNotFound with the reasons it may be missing.
@@ -142,7 +144,7 @@ class XRayReader:
                     before = unchanged_since.get(trace_id)
                     since = before[1] if before is not None and before[0] == fingerprint else now
                     unchanged_since[trace_id] = (fingerprint, since)
-                    if self._is_old(trace_id) or (not trace.in_progress and now - since >= SETTLE_TIME):
+                    if self._is_old(trace_id) or (not trace.in_progress and now - since >= self._settle_time):
                         complete[trace_id] = trace
                 remaining = deadline - now
                 if on_poll is not None:

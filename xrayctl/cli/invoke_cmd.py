@@ -86,7 +86,6 @@ def invoke(
     from xrayctl import invoke as invoking
     from xrayctl.render.invocation import invocation_view
     from xrayctl.render.jsonout import invocation_to_dict
-    from xrayctl.traces import XRayReader
 
     app = state()
     event = (
@@ -113,7 +112,7 @@ def invoke(
         traces = []
         if show:
             with waiting(app, "waiting for the traces") as on_poll:
-                traces = XRayReader(connected.clients.xray).wait_for_traces(
+                traces = connected.reader().wait_for_traces(
                     [r.trace_id for r in results], timeout=timeout, on_poll=on_poll, with_summary=True
                 )
     if app.output == "json":

@@ -58,10 +58,8 @@ def show_trace(
     elif not ids:
         raise UsageError("no trace id given.", "Pass one or more trace ids, or --input FILE.")
     else:
-        from xrayctl.traces import XRayReader
-
         with backend(app) as connected, waiting(app, "waiting for X-Ray") as on_poll:
-            reader = XRayReader(connected.clients.xray)
+            reader = connected.reader()
             if wait:
                 traces = reader.wait_for_traces(ids, timeout=timeout, on_poll=on_poll, with_summary=True)
             else:
@@ -95,12 +93,11 @@ def list_annotations(
     """List annotations across the traces of a time window (from trace summaries, no per-trace fetch)."""
     from xrayctl import annotations
     from xrayctl.timeparse import resolve_window
-    from xrayctl.traces import XRayReader
 
     app = state()
     window_start, window_end = resolve_window(since=since, start=start, end=end)
     with backend(app) as connected, waiting(app, "reading trace summaries"):
-        reader = XRayReader(connected.clients.xray)
+        reader = connected.reader()
         rows = [
             annotations.from_summary(s)
             for s in reader.iter_summaries(window_start, window_end, filter_expression=filter_expression)

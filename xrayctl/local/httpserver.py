@@ -85,8 +85,10 @@ class LoopbackHTTPServer:
         return f"http://{LOOPBACK}:{self.port}"
 
     def start(self) -> LoopbackHTTPServer:
+        # A short poll interval: shutdown() waits for the loop to notice, and every --local command starts and
+        # stops several servers.
         self._thread = threading.Thread(
-            target=self._server.serve_forever, name=f"http:{self.port}", daemon=True
+            target=self._server.serve_forever, args=(0.05,), name=f"http:{self.port}", daemon=True
         )
         self._thread.start()
         return self
