@@ -14,6 +14,7 @@ process) imports the function.
 from __future__ import annotations
 
 import http.client
+import importlib.util
 import logging
 import socket
 import sqlite3
@@ -34,9 +35,18 @@ from xrayctl.local.xray_api import XRayApiServer
 
 logger = logging.getLogger(__name__)
 
+
+def _function_dir() -> Path:
+    """Where the bundled function lives: function/ in a checkout, xrayctl/function/ in an installed wheel."""
+    spec = importlib.util.find_spec("xrayctl.function")
+    if spec is None or not spec.submodule_search_locations:
+        return Path(__file__).resolve().parents[2] / "function"
+    return Path(next(iter(spec.submodule_search_locations)))
+
+
 REGION = "us-east-1"
 CREDENTIALS = ("xrayctl-local", "xrayctl-local")  # dummy: the stand-ins check no signature
-DEFAULT_CODE_DIR = Path(__file__).resolve().parents[2] / "function"  # the function in a source checkout
+DEFAULT_CODE_DIR = _function_dir()
 STORE_FILE = "traces.sqlite3"
 _INSTALL_FIX = "Install the local extras: pip install 'xrayctl[local]'."
 
