@@ -73,7 +73,9 @@ class Serve:
 
     def stop(self) -> int:
         self.process.send_signal(signal.SIGTERM)
-        return self.process.wait(timeout=30)
+        code = self.process.wait(timeout=30)
+        self.stderr = self.process.stderr.read() if self.process.stderr else ""
+        return code
 
 
 @pytest.fixture(scope="module")
@@ -231,6 +233,8 @@ def test_restarted_serve_keeps_its_traces(home: Path, serve: Serve, invoked: dic
     finally:
         assert first.stop() == 0
     assert not (other_home / "serve.json").exists()
+    # The function's four subsegments (put_object, get_object and their s3 calls) all reached the store.
+    assert "daemon: received 4, stored 4, rejected 0" in first.stderr
     second = Serve(other_home)
     try:
         shown = run(other_home, "--local", "show-trace", kept, "-o", "json", "--no-wait")

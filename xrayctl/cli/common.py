@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from xrayctl.cli.options import AppState
-from xrayctl.cli.terminal import consoles
+from xrayctl.cli.terminal import configure_logging, consoles
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -23,6 +23,7 @@ def backend(state: AppState, **stack_options: Any) -> Iterator[Backend]:
     from xrayctl.backend import connect
     from xrayctl.session import AwsOptions
 
+    configure_logging(state.debug)
     if state.debug:
         from xrayctl.session import enable_debug_logging
 

@@ -11,7 +11,7 @@ import click
 
 from xrayctl.cli.invoke_cmd import stack_options
 from xrayctl.cli.options import global_options, state
-from xrayctl.cli.terminal import consoles
+from xrayctl.cli.terminal import configure_logging, consoles
 
 
 @click.group("local")
@@ -41,8 +41,9 @@ def serve(
     from xrayctl.local.state import serving
 
     app = state()
+    configure_logging(app.debug)
     options = {"code_dir": code_dir, "handler": handler, "timeout": function_timeout, "api_delay": api_delay}
-    out, err = consoles(app)
+    err = consoles(app)[1]
     # SIGTERM (kill, a supervisor) must stop the stack as cleanly as Ctrl-C: no orphan runtime process.
     stop = threading.Event()
 
@@ -57,11 +58,18 @@ def serve(
             err.print(
                 f"local stack running (store: {app.xrayctl_home}); Ctrl-C to stop", style="dim", markup=False
             )
-            while not stop.wait(0.5):
-                pass
+            try:
+                while not stop.wait(0.5):
+                    pass
+            finally:
+                stats = stack.daemon_stats
+                err.print(
+                    f"daemon: received {stats.received}, stored {stats.stored}, rejected {stats.rejected}"
+                    + (f", lost by the kernel {stats.dropped_by_kernel}" if stats.dropped_by_kernel else ""),
+                    markup=False,
+                )
     finally:
         signal.signal(signal.SIGTERM, previous)
-    _ = out
 
 
 @local.command("reset")
