@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from xrayctl.cli.common import backend, echo_json, print_traces, waiting
-from xrayctl.cli.options import global_options, state
+from xrayctl.cli.options import details_option, global_options, state, timeout_option
 from xrayctl.cli.terminal import consoles
 from xrayctl.errors import FunctionError, UsageError
 
@@ -56,15 +56,8 @@ def stack_options(func: click.decorators.FC) -> click.decorators.FC:
     help="Invoke this many times (the first is the cold start), then draw every trace.",
 )
 @click.option("--show/--no-show", default=True, show_default=True, help="Wait for the traces and draw them.")
-@click.option(
-    "--timeout",
-    type=click.FloatRange(min=0),
-    default=60.0,
-    show_default=True,
-    metavar="SECONDS",
-    help="How long to wait for the traces to be complete.",
-)
-@click.option("--details", is_flag=True, help="Add http, aws, metadata and stacks under each node.")
+@timeout_option(60.0, "How long to wait for the traces to be complete.")
+@details_option
 @stack_options
 @global_options
 def invoke(

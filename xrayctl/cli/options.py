@@ -131,3 +131,19 @@ def global_options(func: F) -> F:
 
 def state() -> AppState:
     return click.get_current_context().ensure_object(AppState)
+
+
+def timeout_option(default: float, help: str) -> Callable[[F], F]:
+    return click.option(
+        "--timeout",
+        type=click.FloatRange(min=0),
+        default=default,
+        show_default=True,
+        metavar="SECONDS",
+        help=help,
+    )
+
+
+details_option: Callable[[F], F] = click.option(
+    "--details", is_flag=True, help="Add http, aws, sql, metadata and exception stacks under each node."
+)

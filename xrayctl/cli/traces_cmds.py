@@ -7,7 +7,7 @@ from typing import IO
 import click
 
 from xrayctl.cli.common import backend, echo_json, print_traces, waiting
-from xrayctl.cli.options import global_options, state
+from xrayctl.cli.options import details_option, global_options, state, timeout_option
 from xrayctl.cli.terminal import consoles
 from xrayctl.errors import UsageError
 
@@ -28,17 +28,8 @@ from xrayctl.errors import UsageError
     show_default=True,
     help="Wait until each trace exists and is complete (X-Ray ingests in seconds, unbounded).",
 )
-@click.option(
-    "--timeout",
-    type=click.FloatRange(min=0),
-    default=30.0,
-    show_default=True,
-    metavar="SECONDS",
-    help="How long --wait waits.",
-)
-@click.option(
-    "--details", is_flag=True, help="Add http, aws, sql, metadata and exception stacks under each node."
-)
+@timeout_option(30.0, "How long --wait waits.")
+@details_option
 @global_options
 def show_trace(
     trace_ids: tuple[str, ...], input_file: IO[str] | None, wait: bool, timeout: float, details: bool
