@@ -78,6 +78,11 @@ def deep_document(levels: int) -> str:
     return head + "".join(links) + "]}" * levels
 
 
+def nested_json(inner: str, levels: int) -> str:
+    """`inner` (JSON text) placed `levels` objects deep, each level an array inside an object."""
+    return '{"k":[' * levels + inner + "]}" * levels
+
+
 def entity_count(documents: list[Any]) -> int:
     """Entities (segments and every nested subsegment object) in parsed documents, counted iteratively."""
     count = 0

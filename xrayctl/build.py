@@ -7,8 +7,8 @@ of another segment. The builder reads every entity into a `Node`, links the `par
 and derives timing and status. Real documents are messy, so nothing here raises on bad data: each problem
 becomes a warning on the node and on the trace, and every entity that was read is in the tree exactly once.
 
-Documents can nest thousands deep and come from outside: the builder never recurses, and `parse_document`
-falls back to an iterative parser where `json.loads` would raise RecursionError.
+Documents can nest thousands deep and come from outside: the builder never recurses, and documents are
+read with `xrayctl.jsonload`, which takes any depth.
 """
 
 from __future__ import annotations
@@ -22,81 +22,12 @@ from contextlib import contextmanager
 from dataclasses import replace
 from typing import Any
 
-from xrayctl import labels
+from xrayctl import jsonload, labels
 from xrayctl.errors import InputError, TraceNotFound
 from xrayctl.labels import Warn, describe, text
 from xrayctl.model import ExceptionInfo, Kind, Node, Trace
 
 # ---------------------------------------------------------------------------------------------- parsing
-
-_WHITESPACE = re.compile(r"[ \t\n\r]*")
-# Decodes one scalar (string, number, constant) at a position; containers are the iterative parser's job.
-_SCALARS = json.JSONDecoder()
-
-
-def _skip(doc: str, pos: int) -> int:
-    match = _WHITESPACE.match(doc, pos)
-    return match.end() if match else pos
-
-
-def _key(doc: str, pos: int) -> tuple[str, int]:
-    """Read `"key" :` at `pos` and return the key and the position of its value."""
-    if not doc.startswith('"', pos):
-        raise json.JSONDecodeError("Expecting property name enclosed in double quotes", doc, pos)
-    key, pos = _SCALARS.raw_decode(doc, pos)
-    pos = _skip(doc, pos)
-    if not doc.startswith(":", pos):
-        raise json.JSONDecodeError("Expecting ':' delimiter", doc, pos)
-    return key, _skip(doc, pos + 1)
-
-
-def _loads_iterative(doc: str) -> Any:
-    """json.loads without recursion: open containers live on a list, so depth costs memory, not stack."""
-    open_containers: list[dict[str, Any] | list[Any]] = []
-    keys: list[str] = []  # the pending key of each open object, in step with the objects on the stack
-    pos = _skip(doc, 0)
-    while True:
-        # Read one value at `pos`: an opening bracket starts a container and reads its first value next.
-        value: Any
-        if doc.startswith("{", pos):
-            pos = _skip(doc, pos + 1)
-            if not doc.startswith("}", pos):
-                key, pos = _key(doc, pos)
-                open_containers.append({})
-                keys.append(key)
-                continue
-            value, pos = {}, pos + 1
-        elif doc.startswith("[", pos):
-            pos = _skip(doc, pos + 1)
-            if not doc.startswith("]", pos):
-                open_containers.append([])
-                continue
-            value, pos = [], pos + 1
-        else:
-            value, pos = _SCALARS.raw_decode(doc, pos)
-        # Store the value in its container; a closing bracket completes the container, which is stored next.
-        while True:
-            pos = _skip(doc, pos)
-            if not open_containers:
-                if pos != len(doc):
-                    raise json.JSONDecodeError("Extra data", doc, pos)
-                return value
-            container = open_containers[-1]
-            if isinstance(container, list):
-                container.append(value)
-            else:
-                container[keys[-1]] = value
-            closing = "]" if isinstance(container, list) else "}"
-            if doc.startswith(",", pos):
-                pos = _skip(doc, pos + 1)
-                if isinstance(container, dict):
-                    keys[-1], pos = _key(doc, pos)
-                break
-            if not doc.startswith(closing, pos):
-                raise json.JSONDecodeError(f"Expecting ',' delimiter or '{closing}'", doc, pos)
-            value, pos = open_containers.pop(), pos + 1
-            if isinstance(value, dict):
-                keys.pop()
 
 
 def _strip_daemon_header(doc: str) -> str:
@@ -111,19 +42,12 @@ def _strip_daemon_header(doc: str) -> str:
     return rest if isinstance(parsed, dict) and parsed.get("format") == "json" else doc
 
 
-def _loads(doc: str) -> Any:
-    try:
-        return json.loads(doc)
-    except RecursionError:
-        return _loads_iterative(doc)
-
-
 def parse_document(text: str) -> dict[str, Any]:
     """Load one segment document (as BatchGetTraces returns it, or a daemon datagram with its header line).
 
     Raises ValueError (json.JSONDecodeError for bad JSON) when the text is not one JSON object.
     """
-    value = _loads(_strip_daemon_header(text))
+    value = jsonload.loads(_strip_daemon_header(text))
     if not isinstance(value, dict):
         raise ValueError(f"a segment document is a JSON object, not {describe(value)}")
     return value
@@ -453,7 +377,7 @@ def load_batch(text: str, *, source: str, only: Sequence[str] | None = None) -> 
     not in it.
     """
     try:
-        data = _loads(text)
+        data = jsonload.loads(text)
     except ValueError as error:
         raise InputError(
             f"{source} is not JSON: {error}.", "Give the JSON that `aws xray batch-get-traces` prints."
