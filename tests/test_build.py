@@ -460,6 +460,29 @@ def test_empty_cause_and_cause_fixtures() -> None:
     assert invalid.exceptions == [] and any("cause is 200" in warning for warning in invalid.warnings)
 
 
+def test_fields_the_model_does_not_read_are_kept_as_recorded() -> None:
+    service = {"version": "1.4", "runtime": "python"}
+    cause = {"working_directory": "/var/task", "paths": ["/var/task/app.py"], "exceptions": []}
+    extra = {"resource_arn": "arn:aws:lambda:us-east-1:1:function:f", "user": "alice", "service": service}
+    extra |= {"precursor_ids": ["p1"], "Unknown": {"k": 1}}
+    [node] = build_trace("t", [doc("a", cause=cause, **extra)]).roots
+    assert node.extra == {**extra, "cause": {"working_directory": "/var/task", "paths": ["/var/task/app.py"]}}
+    [bare] = build_trace("t", [doc("b", cause={"exceptions": []})]).roots
+    assert bare.extra == {}
+
+
+def test_span_links_are_read_and_broken_ones_warned() -> None:
+    [trace] = traces_from_batch(json.loads((TRACES / "iatk-lambda-traceWithLinks01.json").read_text()))
+    [invocation] = by_name(trace, "Invocation")
+    [link] = invocation.links
+    assert link["trace_id"] == "1-654c0558-630340be09e985eb352a72e6" and link["id"] == "2acd99f6ce4d0822"
+    assert "links" not in invocation.extra
+    [node] = build_trace("t", [doc("a", links=[{"trace_id": "1-2-3"}, "junk"])]).roots
+    assert node.links == [{"trace_id": "1-2-3"}] and "not objects" in node.warnings[0]
+    [scalar] = build_trace("t", [doc("a", links="1-2-3")]).roots
+    assert scalar.links == [] and "links is '1-2-3'" in scalar.warnings[0]
+
+
 # ------------------------------------------------------------------------------------------ deep documents
 
 

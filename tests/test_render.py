@@ -106,7 +106,7 @@ def test_lambda_trace_details_golden() -> None:
 def test_sdk_trace_shows_labels_annotations_and_orphan_warnings() -> None:
     text = render(trace_view(sdk_trace()), 120)
     assert_golden("sdk_trace_120", text)
-    assert "S3 PutObject demo-bucket/hello.txt" in text
+    assert "└─ s3  PutObject demo-bucket/hello.txt" in text  # the service once, not `s3  S3 PutObject`
     assert "put_response=200" in text
     assert "⚠ put_object" in text  # the orphan warning is listed, not lost
 
@@ -123,6 +123,17 @@ def test_exceptions_sql_and_http_details_golden() -> None:
     assert_golden("segments_details_120", text)
     assert "sanitized_query=SELECT  *  FROM  customers" in text
     assert "GET http://localhost:8000/ → 200" in text
+
+
+def test_links_show_by_default_and_the_entity_s_other_fields_with_details_and_in_json() -> None:
+    arn = "arn:aws:lambda:us-west-2:123456789012:function:xray-stuff-ProducerA-LbbjYUkcchrB"
+    plain = render(trace_view(lambda_trace()), 120)
+    assert "→ child trace 1-654c0558-630340be09e985eb352a72e6: xray-stuff-ConsumerA-kWsiXtT2gOdW" in plain
+    assert "resource_arn" not in plain
+    assert f"resource_arn  {arn}" in render(trace_view(lambda_trace(), details=True), 120)
+    [root] = trace_to_dict(lambda_trace())["roots"]
+    invocation = root["children"][0]["children"][1]
+    assert root["extra"] == {"resource_arn": arn} and invocation["links"][0]["id"] == "2acd99f6ce4d0822"
 
 
 def test_narrow_console_drops_the_timeline() -> None:

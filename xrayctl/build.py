@@ -65,6 +65,25 @@ def _synthetic_id(parent_key: str | None, name: str, origin: str | None, start: 
     return f"synthetic-{digest}"
 
 
+# The fields `_read_entity` reads into a Node's own attributes (or into its place in the tree); the rest go to
+# `Node.extra`, so nothing a document holds is lost.
+_READ_FIELDS = frozenset(
+    (
+        "id", "name", "origin", "namespace", "start_time", "end_time", "in_progress", "fault", "error",
+        "throttle", "http", "aws", "sql", "annotations", "metadata", "cause", "links", "subsegments",
+        "parent_id", "trace_id", "type", "inferred",
+    )
+)  # fmt: skip
+
+
+def _extra(doc: dict[str, Any]) -> dict[str, Any]:
+    extra = {key: value for key, value in doc.items() if key not in _READ_FIELDS}
+    cause = doc.get("cause")
+    if isinstance(cause, dict) and cause.keys() - {"exceptions"}:
+        extra["cause"] = {key: value for key, value in cause.items() if key != "exceptions"}
+    return extra
+
+
 def _kind(doc: dict[str, Any], embedded: bool) -> Kind:
     if doc.get("inferred") is True:
         return "inferred"
@@ -172,6 +191,8 @@ class _Builder:
             aws=labels.object_field(doc, "aws", warn),
             sql=labels.object_field(doc, "sql", warn),
             exceptions=exceptions,
+            links=labels.link_field(doc, warn),
+            extra=_extra(doc),
             parent=parent,
             warnings=problems,
         )

@@ -118,6 +118,20 @@ def annotation_field(doc: dict[str, Any], warn: Warn) -> dict[str, AnnotationVal
     return kept
 
 
+def link_field(doc: dict[str, Any], warn: Warn) -> list[dict[str, Any]]:
+    """The entity's span links: objects naming another trace (`trace_id`) and span (`id`)."""
+    value = doc.get("links")
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        warn(f"links is {describe(value)}, not a list: ignored")
+        return []
+    kept = [link for link in value if isinstance(link, dict)]
+    if len(kept) < len(value):
+        warn(f"links holds {len(value) - len(kept)} entries that are not objects: ignored")
+    return kept
+
+
 def http_field(doc: dict[str, Any], warn: Warn) -> dict[str, Any]:
     http = object_field(doc, "http", warn)
     response = http.get("response")
@@ -205,7 +219,8 @@ def _service_name(node: Node) -> str:
     return _SERVICE_NAMES.get(node.name.lower(), node.name)
 
 
-def _aws_label(node: Node) -> str:
+def _aws_parts(node: Node) -> tuple[str, str, str]:
+    """Service, operation and resource: `("S3", "PutObject", "my-bucket/key")`; parts may be empty."""
     aws = node.aws
     resource = ""
     bucket = aws.get("bucket_name")
@@ -217,8 +232,11 @@ def _aws_label(node: Node) -> str:
             if aws.get(field) is not None:
                 resource = text(aws[field])
                 break
-    parts = (_service_name(node), text(aws.get("operation")), resource)
-    return " ".join(part for part in parts if part)
+    return _service_name(node), text(aws.get("operation")), resource
+
+
+def _is_aws_call(node: Node) -> bool:
+    return node.namespace == "aws" or (node.kind == "inferred" and bool(node.aws.get("operation")))
 
 
 def _http_label(request: dict[str, Any]) -> str:
@@ -240,8 +258,8 @@ def label(node: Node) -> str:
     """One readable line for `node`: `S3 PutObject bucket/key`, `GET https://host/path`, `SQL db: query`,
     a segment's origin (`AWS::Lambda::Function`), or else its name. Needs `name`, `kind`, `origin`,
     `namespace`, `aws`, `http` and `sql` already set."""
-    if node.namespace == "aws" or (node.kind == "inferred" and node.aws.get("operation")):
-        return _aws_label(node)
+    if _is_aws_call(node):
+        return " ".join(part for part in _aws_parts(node) if part)
     if node.sql:
         return _sql_label(node)
     request = node.http.get("request")
@@ -250,6 +268,15 @@ def label(node: Node) -> str:
     if node.kind != "subsegment" and node.origin:
         return node.origin
     return node.name
+
+
+def call_label(node: Node) -> str:
+    """The label without the service an AWS call's name or origin already gives (`PutObject bucket/key`
+    next to the name `s3`), for a view that shows them side by side; else the label itself."""
+    if not _is_aws_call(node):
+        return node.label
+    _, operation, resource = _aws_parts(node)
+    return " ".join(part for part in (operation, resource) if part) or node.label
 
 
 def _frame(frame: Any) -> str:

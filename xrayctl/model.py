@@ -52,6 +52,11 @@ class Node:
     aws: dict[str, Any] = field(default_factory=dict)
     sql: dict[str, Any] = field(default_factory=dict)
     exceptions: list[ExceptionInfo] = field(default_factory=list)
+    # Span links to other traces (an SQS consumer's trace, the caller of an async invoke), as recorded.
+    links: list[dict[str, Any]] = field(default_factory=list)
+    # Every other field of the entity, as recorded (resource_arn, service, user, precursor_ids, unknown
+    # keys), and under "cause" the cause's fields besides its exceptions (working_directory, paths).
+    extra: dict[str, Any] = field(default_factory=dict)
     children: list[Node] = field(default_factory=list, repr=False)  # a deep tree would recurse
     parent: Node | None = field(default=None, repr=False)
     depth: int = 0

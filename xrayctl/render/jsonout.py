@@ -42,8 +42,14 @@ Node object:
 | `metadata`         | object           | namespace to any JSON value, as recorded                     |
 | `http` `aws` `sql` | object           | the document's fields of those names, as recorded            |
 | `exceptions`       | array of objects | `message` `type` `id` `remote` `stack` (strings) `truncated` |
+| `links`            | array of objects | span links to other traces (`trace_id`, `id`, `attributes`)  |
+| `extra`            | object           | the entity's other fields as recorded (see below)            |
 | `warnings`         | array of strings | problems found while placing this node                       |
 | `children`         | array of nodes   | in display order (by start time)                             |
+
+`extra` holds every field of the segment document that the fields above do not: `resource_arn`, `service`,
+`user`, `precursor_ids`, unknown keys; and under `cause`, the cause's fields besides its exceptions
+(`working_directory`, `paths`).
 
 An invocation (`invoke --output json`) is `function_name`, `status_code`, `function_error` (null or e.g.
 `Unhandled`), `executed_version`, `request_id`, `trace_id`, `payload` (the response payload as text),
@@ -158,6 +164,8 @@ def _node_dict(trace: Trace, node: Node) -> dict[str, Any]:
             }
             for exc in node.exceptions
         ],
+        "links": node.links,
+        "extra": node.extra,
         "warnings": list(node.warnings),
         "children": [],
     }

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from rich.console import Console, ConsoleOptions, Group, RenderableType, RenderResult
 from rich.rule import Rule
@@ -23,6 +24,7 @@ from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
 
+from xrayctl.labels import call_label
 from xrayctl.model import AnnotationValue, ExceptionInfo, Node, Trace
 from xrayctl.render.format import (
     DIM,
@@ -57,6 +59,7 @@ NAME_STYLES: dict[str, Style] = {
 }
 _FAST_TO_MEASURE = frozenset(map(chr, range(0x20, 0x7F))) | frozenset(BRANCH + LAST + PIPE + EIGHTHS + "░▐▕")
 ANNOTATION_STYLE = Style(color="cyan")
+LINK_STYLE = Style(color="blue")
 IN_PROGRESS_BAR = Style(color="yellow", dim=True)
 
 
@@ -209,14 +212,14 @@ def _node_parts(node: Node) -> list[Part]:
 
 
 def _descriptions(node: Node) -> list[str]:
-    """Origin (for segments: it tells `AWS::Lambda` from `AWS::Lambda::Function`), then the label."""
+    """Origin (for segments: it tells `AWS::Lambda` from `AWS::Lambda::Function`), then the label, each
+    left out when the line already says it."""
+    said = {node.name.lower()}
     found: list[str] = []
-    if node.origin and node.kind != "subsegment":
-        found.append(clean(node.origin, NAME_MAX))
-    if node.label and node.label != node.name:
-        label = clean(node.label, NAME_MAX)
-        if label not in found:
-            found.append(label)
+    for text in (node.origin if node.kind != "subsegment" else None, call_label(node)):
+        if text and text.lower() not in said:
+            said.add(text.lower())
+            found.append(clean(text, NAME_MAX))
     return found
 
 
@@ -234,6 +237,8 @@ def _extra_lines(node: Node, details: bool) -> Iterator[list[Part]]:
     hidden = len(node.exceptions) - len(shown)
     if hidden:
         yield [(f"  … {hidden} more exception{'s' if hidden > 1 else ''} (--details shows them)", DIM)]
+    for link in node.links:
+        yield [(_link_text(link), LINK_STYLE)]
     if details:
         for text in _detail_texts(node):
             yield [(text, DIM)]
@@ -245,6 +250,20 @@ def _exception_text(exc: ExceptionInfo) -> str:
     text = f"✗ {clean(exc.type, NAME_MAX)}: " if exc.type else "✗ "
     text += clean(exc.message)
     return text + " (remote)" if exc.remote else text
+
+
+def _link_text(link: dict[str, Any]) -> str:
+    """`→ child trace 1-654c0558-630340be09e985eb352a72e6: consumer (AWS::Lambda)`: a trace to read next."""
+    attributes = link.get("attributes")
+    attributes = attributes if isinstance(attributes, dict) else {}
+    relation = attributes.get("aws.xray.reserved.reference_type")
+    text = f"→ {clean(relation, 20)} trace " if relation else "→ linked trace "
+    text += clean(link.get("trace_id") or "(no trace id)", 100)
+    names = attributes.get("aws.xray.reserved.names")
+    if names:
+        text += ": " + clean(", ".join(map(str, names)) if isinstance(names, list) else names, NAME_MAX)
+    kind = attributes.get("aws.xray.reserved.type")
+    return text + f" ({clean(kind, 100)})" if kind else text
 
 
 def _stack_lines(exc: ExceptionInfo) -> Iterator[list[Part]]:
@@ -269,6 +288,9 @@ def _detail_texts(node: Node) -> Iterator[str]:
         yield "annotations  " + clean(preview(node.annotations, 1000))
     for namespace, value in node.metadata.items():
         yield f"metadata {clean(namespace, 100)}  " + clean(preview(value, 1000))
+    for key, value in node.extra.items():
+        shown = _fields_text(value) if isinstance(value, dict) and value else _value_text(value, 1000)
+        yield f"{clean(key, 100)}  {shown}"
     if node.self_time is not None and node.children:
         yield "self time  " + fmt_duration(node.self_time)
 
@@ -291,14 +313,13 @@ def _http_text(http: dict[str, object]) -> str:
 
 
 def _fields_text(fields: dict[str, object]) -> str:
-    """`key=value` for scalars, compact JSON for the rest, in the document's order."""
-    shown = []
-    for key, value in fields.items():
-        if isinstance(value, (dict, list)):
-            shown.append(f"{clean(key, 100)}={clean(preview(value, 300))}")
-        else:
-            shown.append(f"{clean(key, 100)}={clean(value, 300)}")
-    return " ".join(shown)
+    """`key=value` for each field, in the document's order."""
+    return " ".join(f"{clean(key, 100)}={_value_text(value, 300)}" for key, value in fields.items())
+
+
+def _value_text(value: object, max_len: int) -> str:
+    """A string as it is, anything else as compact JSON (`null`, `true`, `["a"]`)."""
+    return clean(value if isinstance(value, str) else preview(value, max_len), max_len)
 
 
 def _axis(left: int, timeline: int, span: float) -> Iterator[Segment]:
