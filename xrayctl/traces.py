@@ -322,18 +322,22 @@ class XRayReader:
                 "start-trace-retrieval --trace-ids ... --start-time ... --end-time ...`), or open them in "
                 "CloudWatch's Transaction Search.",
             )
+        # The id says when the trace started, so its age tells which reasons can apply.
+        ages = [self._wall_clock() - trace_epoch(i) for i in missing]
+        expired = [i for i, age in zip(missing, ages) if age > RETENTION_DAYS * 86400]
+        reasons = []
+        if expired:
+            verb = "is" if len(expired) == 1 else "are"
+            reasons.append(f"X-Ray keeps traces {RETENTION_DAYS} days and {', '.join(expired)} {verb} older")
         if waited is None:
             message = f"{which} not found."
-            reasons = ["X-Ray may still be ingesting it (wait a few seconds, or use --wait)"]
+            ingesting = "X-Ray may still be ingesting it (wait a few seconds, or use --wait)"
         else:
             message = f"{which} not found after waiting {waited:g} s."
-            reasons = ["X-Ray may still be ingesting it (try a longer --timeout)"]
+            ingesting = "X-Ray may still be ingesting it (try a longer --timeout)"
+        if any(age <= SETTLED_AGE for age in ages):
+            reasons.append(ingesting)
         reasons.append("the request may not have been sampled (only sampled requests are recorded)")
-        expired = [i for i in missing if self._wall_clock() - trace_epoch(i) > RETENTION_DAYS * 86400]
-        if expired:
-            reasons.append(f"X-Ray keeps traces {RETENTION_DAYS} days and {', '.join(expired)} is older")
-        else:
-            reasons.append(f"it may be older than X-Ray's {RETENTION_DAYS}-day retention")
         reasons.append("or it was recorded in another region or account (check --region and --profile)")
         fix = "; ".join(reasons)
         return TraceNotFound(message, f"{fix[0].upper()}{fix[1:]}.")
