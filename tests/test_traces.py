@@ -288,6 +288,53 @@ def test_trace_still_in_progress_at_the_deadline_is_returned_flagged(xray: tuple
     assert fake.now == 1
 
 
+def test_a_trace_whose_parent_segment_has_not_arrived_is_waited_for(xray: tuple[Any, Stubber]) -> None:
+    client, stubber = xray
+    # Without its Scorekeep segment, the guide's trace has a subsegment whose parent is nowhere (yet).
+    headless = {
+        **GUIDE_TRACE,
+        "Segments": [s for s in GUIDE_TRACE["Segments"] if s["Id"] != "194fcc8747581230"],
+    }
+    assert any("is not in this trace" in w for w in build_trace(GUIDE_ID, headless["Segments"]).warnings)
+    # Polls at 0, 0.25, 0.75, 1.75 and 3.75 s: quiet for more than the 1 s settle time, but a parent is missing.
+    for answer in [headless] * 5 + [GUIDE_TRACE] * 2:
+        stubber.add_response("batch_get_traces", {"Traces": [answer]}, {"TraceIds": [GUIDE_ID]})
+    fake = FakeTime(NOW_2017)
+    (trace,) = reader(client, fake).wait_for_traces([GUIDE_ID], timeout=30)
+    assert trace.node_count == build_trace(GUIDE_ID, GUIDE_TRACE["Segments"]).node_count
+    assert trace.warnings == []
+
+
+def test_a_parent_that_never_comes_does_not_hold_the_wait_to_its_deadline(
+    xray: tuple[Any, Stubber],
+) -> None:
+    client, stubber = xray
+    headless = {
+        **GUIDE_TRACE,
+        "Segments": [s for s in GUIDE_TRACE["Segments"] if s["Id"] != "194fcc8747581230"],
+    }
+    # Polls at 0, 0.25, 0.75, 1.75, 3.75, 5.75, 7.75, 9.75 and 11.75 s: quiet for ten settle times by then.
+    for _ in range(9):
+        stubber.add_response("batch_get_traces", {"Traces": [headless]}, {"TraceIds": [GUIDE_ID]})
+    fake = FakeTime(NOW_2017)
+    (trace,) = reader(client, fake).wait_for_traces([GUIDE_ID], timeout=30)
+    assert fake.now < 30
+    assert any("is not in this trace" in w for w in trace.warnings)
+    assert not any("wait ended" in w for w in trace.warnings)
+
+
+def test_a_missing_parent_at_the_deadline_is_said_so(xray: tuple[Any, Stubber]) -> None:
+    client, stubber = xray
+    headless = {
+        **GUIDE_TRACE,
+        "Segments": [s for s in GUIDE_TRACE["Segments"] if s["Id"] != "194fcc8747581230"],
+    }
+    for _ in range(4):  # polls at 0, 0.25, 0.75 and at the deadline, 1.5 s
+        stubber.add_response("batch_get_traces", {"Traces": [headless]}, {"TraceIds": [GUIDE_ID]})
+    (trace,) = reader(client, FakeTime(NOW_2017)).wait_for_traces([GUIDE_ID], timeout=1.5)
+    assert "a parent segment had not arrived when the wait ended (see --timeout)" in trace.warnings
+
+
 def test_an_old_trace_is_taken_as_it_is_at_once(xray: tuple[Any, Stubber]) -> None:
     client, stubber = xray
     open_trace = step_functions_trace()

@@ -6,7 +6,8 @@ botocore parses every response; this module only decides what to ask for and whe
 - GetTraceSummaries over a long window is split into slices (6 h, as the X-Ray console does) read concurrently
   on one thread-safe client, then merged newest first without duplicates (a trace can fall in two slices).
 - Ingestion has no documented bound, so `wait_for_traces` polls, with capped exponential back-off and full
-  jitter, until each trace exists, has nothing in progress and has stopped changing; the deadline is strict.
+  jitter, until each trace exists, has nothing in progress and has stopped changing; it never sleeps past the
+  deadline, and each call is bounded by the client's connect/read timeouts and retries.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from xrayctl.build import build_trace
+from xrayctl.build import build_trace, parse_document
 from xrayctl.errors import AccessDenied, Throttled, TraceNotFound
 from xrayctl.ids import trace_epoch
 from xrayctl.model import Trace
@@ -29,8 +30,10 @@ BATCH_SIZE = 5  # BatchGetTraces' limit
 UNPROCESSED_RETRIES = 3
 BACKOFF_BASE = 0.25
 BACKOFF_CAP = 2.0
-# A trace unchanged this long (and with nothing in progress) is taken as complete.
+# A trace unchanged this long (and with nothing in progress) is taken as complete; the Backend passes its own.
 SETTLE_TIME = 1.0
+# ... and this many times as long while an entity's parent is missing from it.
+ORPHAN_SETTLE_FACTOR = 10
 # A trace whose id is older than this has been ingested long ago: whatever X-Ray has is all there will be.
 SETTLED_AGE = 15 * 60.0
 RETENTION_DAYS = 30
@@ -119,8 +122,8 @@ class XRayReader:
     ) -> list[Trace]:
         """Poll until every trace exists and is complete, or until `timeout` seconds have passed.
 
-        Complete means: nothing in progress, and the documents unchanged for `settle_time` (or the trace is
-        older than SETTLED_AGE). At the deadline, a trace that exists but is not complete is still returned,
+        Complete means: nothing in progress, and the documents unchanged for `settle_time` (ORPHAN_SETTLE_FACTOR
+        times as long while an entity's parent is missing), or the trace is older than SETTLED_AGE. At the deadline, a trace that exists but is not complete is still returned,
         with `in_progress` set when a node is open and a warning saying so, for the caller to decide; a trace
         not found at all raises TraceNotFound with the reasons it may be missing.
         """
@@ -128,6 +131,7 @@ class XRayReader:
         deadline = self._clock() + timeout
         latest: dict[str, Trace] = {}
         complete: dict[str, Trace] = {}
+        orphaned: set[str] = set()
         unchanged_since: dict[str, tuple[tuple[tuple[str, str], ...], float]] = {}
         polls = 0
         with translate_errors():
@@ -144,7 +148,17 @@ class XRayReader:
                     before = unchanged_since.get(trace_id)
                     since = before[1] if before is not None and before[0] == fingerprint else now
                     unchanged_since[trace_id] = (fingerprint, since)
-                    if self._is_old(trace_id) or (not trace.in_progress and now - since >= self._settle_time):
+                    # A parent still missing is usually on its way (the SDK sends a child before its parent,
+                    # and Lambda its own segments after the function's), so such a trace must be quiet for
+                    # longer; but not until the deadline: an upstream caller that never reports to X-Ray
+                    # leaves its callee's parent_id pointing at nothing for good.
+                    settle = self._settle_time
+                    if _has_orphan(trace, raw):
+                        orphaned.add(trace_id)
+                        settle *= ORPHAN_SETTLE_FACTOR
+                    else:
+                        orphaned.discard(trace_id)
+                    if self._is_old(trace_id) or (not trace.in_progress and now - since >= settle):
                         complete[trace_id] = trace
                 remaining = deadline - now
                 if on_poll is not None:
@@ -155,7 +169,7 @@ class XRayReader:
             missing = [i for i in wanted if i not in latest]
             if missing:
                 raise self._not_found(missing, waited=timeout)
-            traces = [complete.get(i) or _unfinished(latest[i]) for i in wanted]
+            traces = [complete.get(i) or _unfinished(latest[i], i in orphaned) for i in wanted]
             if with_summary:
                 self._attach_summaries(traces)
         return traces
@@ -375,11 +389,29 @@ def _unseen(summaries: list[dict[str, Any]], seen: set[str]) -> Iterator[dict[st
             yield summary
 
 
-def _unfinished(trace: Trace) -> Trace:
+def _has_orphan(trace: Trace, raw: Mapping[str, Any]) -> bool:
+    """Whether a document at the top of the tree names a parent that is not in the trace (yet)."""
+    roots = {node.id for node in trace.roots}
+    for segment in raw["Segments"]:
+        if segment.get("Id") not in roots:
+            continue
+        document = segment.get("Document")
+        try:
+            parsed = parse_document(document) if isinstance(document, str) else document
+        except ValueError:
+            continue  # the builder has said so in a warning; nothing here can fix it
+        if isinstance(parsed, Mapping) and parsed.get("parent_id"):
+            return True
+    return False
+
+
+def _unfinished(trace: Trace, orphaned: bool) -> Trace:
     if trace.in_progress:
         trace.warnings.append(
             "still in progress when the wait ended: segments may be missing (see --timeout)"
         )
+    elif orphaned:
+        trace.warnings.append("a parent segment had not arrived when the wait ended (see --timeout)")
     else:
         trace.warnings.append("segments were still arriving when the wait ended (see --timeout)")
     return trace
