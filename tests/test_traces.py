@@ -296,7 +296,7 @@ def test_a_trace_whose_parent_segment_has_not_arrived_is_waited_for(xray: tuple[
         "Segments": [s for s in GUIDE_TRACE["Segments"] if s["Id"] != "194fcc8747581230"],
     }
     assert any("is not in this trace" in w for w in build_trace(GUIDE_ID, headless["Segments"]).warnings)
-    # Polls at 0, 0.25, 0.75, 1.75 and 3.75 s: quiet for more than the 1 s settle time, but a parent is missing.
+    # Polls at 0, 0.25, 0.75, 1.75 and 3.75 s: quiet for over the 1 s settle time, but a parent is missing.
     for answer in [headless] * 5 + [GUIDE_TRACE] * 2:
         stubber.add_response("batch_get_traces", {"Traces": [answer]}, {"TraceIds": [GUIDE_ID]})
     fake = FakeTime(NOW_2017)

@@ -122,9 +122,10 @@ class XRayReader:
     ) -> list[Trace]:
         """Poll until every trace exists and is complete, or until `timeout` seconds have passed.
 
-        Complete means: nothing in progress, and the documents unchanged for `settle_time` (ORPHAN_SETTLE_FACTOR
-        times as long while an entity's parent is missing), or the trace is older than SETTLED_AGE. At the deadline, a trace that exists but is not complete is still returned,
-        with `in_progress` set when a node is open and a warning saying so, for the caller to decide; a trace
+        Complete means: nothing in progress, and the documents unchanged for `settle_time`
+        (ORPHAN_SETTLE_FACTOR times as long while an entity's parent is missing), or the trace is older than
+        SETTLED_AGE. At the deadline, a trace that exists but is not complete is still returned, with
+        `in_progress` set when a node is open and a warning saying so, for the caller to decide; a trace
         not found at all raises TraceNotFound with the reasons it may be missing.
         """
         wanted = list(dict.fromkeys(ids))
@@ -338,7 +339,7 @@ class XRayReader:
             )
         # The id says when the trace started, so its age tells which reasons can apply.
         ages = [self._wall_clock() - trace_epoch(i) for i in missing]
-        expired = [i for i, age in zip(missing, ages) if age > RETENTION_DAYS * 86400]
+        expired = [i for i, age in zip(missing, ages, strict=True) if age > RETENTION_DAYS * 86400]
         reasons = []
         if expired:
             verb = "is" if len(expired) == 1 else "are"
