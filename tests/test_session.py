@@ -312,3 +312,14 @@ class socket_port:
 
     def __exit__(self, *exc: object) -> None:
         self._sock.close()
+
+
+# ----------------------------------------------------------------------------------------- retries, --debug
+
+
+def test_the_users_max_attempts_win_but_invoke_is_never_retried(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AWS_MAX_ATTEMPTS", "2")
+    monkeypatch.setenv("AWS_RETRY_MODE", "adaptive")
+    clients = _local("http://127.0.0.1:1")
+    assert clients.xray.meta.config.retries == {"total_max_attempts": 2, "mode": "adaptive"}
+    assert clients.lambda_.meta.config.retries == {"total_max_attempts": 1, "mode": "adaptive"}

@@ -46,8 +46,8 @@ class AwsOptions:
     credentials: tuple[str, str] | None = None  # (access key id, secret key), for the local stack
     connect_timeout: float = 5.0
     read_timeout: float = 30.0
-    # Attempts in all, the first included (as AWS_MAX_ATTEMPTS counts them); botocore's "standard" mode
-    # retries throttles, 5xx and connection errors with its own back-off.
+    # Attempts in all, the first included (as AWS_MAX_ATTEMPTS counts them, which wins when set); botocore's
+    # "standard" mode retries throttles, 5xx and connection errors with its own back-off.
     max_attempts: int = 5
 
 
@@ -101,9 +101,13 @@ class Clients:
         options = self.options
         # Invoke is not idempotent: a retry after a read timeout or a 5xx can run the function twice (and
         # write to S3 twice). A failed invoke is reported instead; the user decides whether to run it again.
-        attempts = 1 if service == "lambda" else options.max_attempts
+        # Other calls take the user's AWS_MAX_ATTEMPTS (or max_attempts in the profile) if set, else ours; the
+        # retry mode is botocore's choice (AWS_RETRY_MODE, the profile, or "standard").
+        with translate_errors():
+            configured = self.session._session.get_config_variable("max_attempts")
+        attempts = 1 if service == "lambda" else configured or options.max_attempts
         config = Config(
-            retries={"mode": "standard", "total_max_attempts": attempts},
+            retries={"total_max_attempts": attempts},
             connect_timeout=options.connect_timeout,
             read_timeout=LAMBDA_READ_TIMEOUT if service == "lambda" else options.read_timeout,
             user_agent_extra=f"xrayctl/{__version__}",
