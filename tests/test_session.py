@@ -21,6 +21,7 @@ import pytest
 from botocore import exceptions as bx
 from botocore.stub import Stubber
 
+from tests.conftest import run_cli
 from xrayctl.errors import (
     AccessDenied,
     ConfigError,
@@ -323,3 +324,108 @@ def test_the_users_max_attempts_win_but_invoke_is_never_retried(monkeypatch: pyt
     clients = _local("http://127.0.0.1:1")
     assert clients.xray.meta.config.retries == {"total_max_attempts": 2, "mode": "adaptive"}
     assert clients.lambda_.meta.config.retries == {"total_max_attempts": 1, "mode": "adaptive"}
+
+
+SECRET_ENV = {
+    "AWS_ACCESS_KEY_ID": "AKIDEXAMPLE",
+    "AWS_SECRET_ACCESS_KEY": "SECRETSECRET",
+    "AWS_SESSION_TOKEN": "TOKENTOKEN",
+    "AWS_EC2_METADATA_DISABLED": "true",
+}
+
+
+def _signature(request: Request) -> str:
+    authorization = {k.lower(): v for k, v in request.headers.items()}["authorization"]
+    return authorization.rpartition("Signature=")[2]
+
+
+def test_debug_log_shows_requests_without_secrets(server: RecordingServer) -> None:
+
+    server.respond = lambda request: Response.json(200, {"Traces": []})
+    args = ["--debug", "show-trace", TRACE_ID, "--no-wait", "--endpoint-url", server.url]
+    result = run_cli(args, env=SECRET_ENV)
+    assert result.exit_code == ExitCode.NOT_FOUND, result.stderr
+    assert "Sending http request" in result.stderr and "<redacted>" in result.stderr
+    signatures = {_signature(request) for request in server.seen}
+    for secret in ("SECRETSECRET", "TOKENTOKEN", *signatures):
+        assert secret not in result.stderr
+
+
+ASSUME_ROLE_RESPONSE = b"""<AssumeRoleResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/">
+  <AssumeRoleResult>
+    <AssumedRoleUser>
+      <Arn>arn:aws:sts::123456789012:assumed-role/reader/xrayctl</Arn>
+      <AssumedRoleId>AROA3XFRBF535PLBIFPI4:xrayctl</AssumedRoleId>
+    </AssumedRoleUser>
+    <Credentials>
+      <AccessKeyId>ASIAROLEKEYID</AccessKeyId>
+      <SecretAccessKey>ROLESECRETROLESECRET</SecretAccessKey>
+      <SessionToken>ROLETOKENROLETOKEN</SessionToken>
+      <Expiration>2099-01-01T00:00:00Z</Expiration>
+    </Credentials>
+  </AssumeRoleResult>
+  <ResponseMetadata><RequestId>c6104cbe-af31-11e0-8154-cbc7ccf896c7</RequestId></ResponseMetadata>
+</AssumeRoleResponse>"""
+
+
+def test_debug_log_hides_the_credentials_of_an_assumed_role(server: RecordingServer, tmp_path: Path) -> None:
+    """A profile that assumes a role: STS's answer (logged whole by botocore) holds the role's keys."""
+
+    def respond(request: Request) -> Response:
+        if b"Action=AssumeRole" in request.body:
+            return Response(200, ASSUME_ROLE_RESPONSE, {"Content-Type": "text/xml"})
+        return Response.json(200, {"Traces": []})
+
+    server.respond = respond
+    config = tmp_path / "config"
+    config.write_text(
+        "[profile base]\nregion = us-east-1\n"
+        "[profile reader]\nrole_arn = arn:aws:iam::123456789012:role/reader\nsource_profile = base\n"
+        "region = us-east-1\n"
+    )
+    credentials = tmp_path / "credentials"
+    credentials.write_text("[base]\naws_access_key_id = AKIDBASE\naws_secret_access_key = BASESECRET\n")
+    env = {
+        "AWS_CONFIG_FILE": str(config),
+        "AWS_SHARED_CREDENTIALS_FILE": str(credentials),
+        "AWS_ACCESS_KEY_ID": None,
+        "AWS_SECRET_ACCESS_KEY": None,
+        "AWS_ENDPOINT_URL_STS": server.url,
+        "AWS_EC2_METADATA_DISABLED": "true",
+    }
+    args = [
+        "--debug",
+        "--profile",
+        "reader",
+        "show-trace",
+        TRACE_ID,
+        "--no-wait",
+        "--endpoint-url",
+        server.url,
+    ]
+    result = run_cli(args, env=env)
+    assert result.exit_code == ExitCode.NOT_FOUND, result.stderr
+    assert "AssumeRoleResponse" in result.stderr  # STS's answer is logged ...
+    xray_calls = [r for r in server.seen if b"Action=AssumeRole" not in r.body]
+    assert "ASIAROLEKEYID" in {k.lower(): v for k, v in xray_calls[0].headers.items()}["authorization"]
+    for secret in ("BASESECRET", "ROLESECRETROLESECRET", "ROLETOKENROLETOKEN"):
+        assert secret not in result.stderr  # ... but not the keys in it
+
+
+@pytest.mark.parametrize(
+    "logged",
+    [
+        # SSO's GetRoleCredentials and SSO-OIDC's CreateToken answers, as botocore logs response bodies.
+        'Response body:\nb\'{"roleCredentials":{"accessKeyId":"ASIA1","secretAccessKey":"S3CR3T",'
+        '"sessionToken":"S3CR3T","expiration":1700000000000}}\'',
+        'Response body:\nb\'{"accessToken":"S3CR3T","expiresIn":28800,"refreshToken":"S3CR3T"}\'',
+        # A presigned URL's query string.
+        "https://bucket.s3.amazonaws.com/k?X-Amz-Security-Token=S3CR3T&X-Amz-Signature=S3CR3T&X-Amz-Date=1",
+    ],
+)
+def test_redact_other_credential_shapes(logged: str) -> None:
+    from xrayctl.session import redact
+
+    redacted = redact(logged)
+    assert "S3CR3T" not in redacted
+    assert redacted.count("<redacted>") == logged.count("S3CR3T")

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import sys
 import threading
 from collections.abc import Iterator, Mapping
@@ -199,18 +200,57 @@ def translate_errors() -> Iterator[None]:
 
 
 def enable_debug_logging() -> None:
-    """Log botocore's requests and retries to stderr, escaped: responses carry untrusted trace text."""
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(_EscapingFormatter("%(asctime)s %(name)s %(levelname)s %(message)s"))
+    """Log botocore's requests and retries to stderr, escaped (responses carry untrusted trace text) and with
+    secrets redacted. Calling it again (one process, many commands: tests) adds no second handler."""
     for name in ("botocore", "boto3", "urllib3"):
         logger = logging.getLogger(name)
         logger.setLevel(logging.DEBUG)
-        logger.addHandler(handler)
+        if _DEBUG_HANDLER not in logger.handlers:
+            logger.addHandler(_DEBUG_HANDLER)
+
+
+# What botocore's DEBUG log holds that would let a reader of a pasted log act as the user: the session token
+# (a request header, and a line of the canonical request), the request signature (replayable for minutes),
+# and the keys and tokens that credential calls send and receive (STS XML, SSO JSON) for a profile's role.
+_SECRET_KEYS = (
+    r"secret[_-]?access[_-]?key|session[_-]?token|security[_-]?token|access[_-]?token|refresh[_-]?token"
+    r"|client[_-]?secret|web[_-]?identity[_-]?token|saml[_-]?assertion|signature"
+)
+_SECRET_PATTERNS = (
+    # 'Key': b'value', "key":"value", key=value, key:value, and botocore.auth's "Signature:\n<hex>".
+    re.compile(rf"""((?:{_SECRET_KEYS})['"]?\s*[:=]\s*(?:b?['"])?)[^'"\s&,;<>{{}}]+""", re.IGNORECASE),
+    re.compile(rf"(<(?:{_SECRET_KEYS})>)[^<]*", re.IGNORECASE),  # <SessionToken>value</SessionToken>
+)
+REDACTED = "<redacted>"
+
+
+def redact(text: str) -> str:
+    """`text` with every credential secret, session token and request signature replaced by <redacted>."""
+    for pattern in _SECRET_PATTERNS:
+        text = pattern.sub(rf"\1{REDACTED}", text)
+    return text
 
 
 class _EscapingFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
-        return "\n".join(clean_lines(super().format(record), max_len=20_000))
+        return "\n".join(clean_lines(redact(super().format(record)), max_len=20_000))
+
+
+class _StderrHandler(logging.StreamHandler):
+    """Writes to whatever `sys.stderr` is when a record comes, as `logging.lastResort` does: a handler that
+    kept the stream it was made with would write to a stale one once the stream is swapped (CliRunner)."""
+
+    @property
+    def stream(self) -> Any:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value: Any) -> None:
+        pass
+
+
+_DEBUG_HANDLER = _StderrHandler()
+_DEBUG_HANDLER.setFormatter(_EscapingFormatter("%(asctime)s %(name)s %(levelname)s %(message)s"))
 
 
 def _translate_client_error(exc: Any) -> XrayctlError:
