@@ -33,7 +33,11 @@ class XrayctlError(Exception):
         self.fix = fix
 
     def __str__(self) -> str:
-        return self.message if not self.fix else f"{self.message} {self.fix}"
+        if not self.fix:
+            return self.message
+        # A message that quotes the service ("... is expired") must not run into the fix sentence.
+        stop = "" if self.message.rstrip().endswith((".", "!", "?")) else "."
+        return f"{self.message}{stop} {self.fix}"
 
 
 class UsageError(XrayctlError):

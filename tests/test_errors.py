@@ -1,0 +1,160 @@
+"""Every failure a user can cause with the AWS side, end to end through the real CLI and its error boundary:
+one line on stderr, nothing on stdout, no traceback, the documented exit code.
+
+A loopback server answers as X-Ray and Lambda do (the error code in `x-amzn-ErrorType`, as botocore reads it);
+botocore's own retries run for real, cut to two attempts with AWS_MAX_ATTEMPTS, which xrayctl honours.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+
+import pytest
+
+from tests.conftest import CliResult, run_cli
+from xrayctl.errors import ExitCode, XrayctlError
+from xrayctl.local.httpserver import LoopbackHTTPServer, Request, Response
+
+TRACE_ID = "1-654c0557-5611b044040fc7224c4790b6"  # from 2023: far past X-Ray's retention
+
+
+class FakeAws:
+    def __init__(self) -> None:
+        self.respond: Callable[[Request], Response] = lambda request: Response.json(200, {})
+        self.destination = "XRay"
+        self.http = LoopbackHTTPServer(self._handle).start()
+
+    def _handle(self, request: Request) -> Response:
+        if request.path == "/GetTraceSegmentDestination":
+            return Response.json(200, {"Destination": self.destination, "Status": "ACTIVE"})
+        return self.respond(request)
+
+
+@pytest.fixture(scope="module")
+def fake_aws() -> Iterator[FakeAws]:
+    server = FakeAws()
+    yield server
+    server.http.stop()
+
+
+@pytest.fixture
+def aws(fake_aws: FakeAws) -> FakeAws:
+    fake_aws.respond = lambda request: Response.json(200, {"Traces": [], "TraceSummaries": []})
+    fake_aws.destination = "XRay"
+    return fake_aws
+
+
+def run(args: list[str], aws: FakeAws | None = None, **env: str | None) -> CliResult:
+    endpoint = ["--endpoint-url", aws.http.url] if aws is not None else []
+    base: dict[str, str | None] = {"AWS_EC2_METADATA_DISABLED": "true", "AWS_MAX_ATTEMPTS": "2"}
+    return run_cli([*args, *endpoint], env={**base, **env})
+
+
+def one_line(result: CliResult, code: ExitCode) -> str:
+    assert result.exit_code == code, result.stderr
+    assert result.stdout == ""
+    assert "Traceback" not in result.stderr
+    (line,) = result.stderr.splitlines()
+    assert line.startswith("xrayctl: ")
+    return line
+
+
+SHOW = ["show-trace", TRACE_ID, "--no-wait"]
+LIST = ["list-annotations", "--since", "1h"]
+INVOKE = ["invoke", "--function", "xray-demo", "--no-show"]
+
+
+def test_no_credentials(aws: FakeAws) -> None:
+    line = one_line(run(SHOW, aws, AWS_ACCESS_KEY_ID=None, AWS_SECRET_ACCESS_KEY=None), ExitCode.CONFIG)
+    assert "No usable AWS credentials" in line and "aws configure" in line
+
+
+@pytest.mark.parametrize(
+    ("args", "env"),
+    [([*SHOW, "--profile", "nope"], {}), (SHOW, {"AWS_PROFILE": "nope"})],
+    ids=["option", "env"],
+)
+def test_unknown_profile(args: list[str], env: dict[str, str]) -> None:
+    result = run(args, **env)
+    line = one_line(result, ExitCode.CONFIG)
+    assert "(nope)" in line and "list-profiles" in line
+
+
+@pytest.mark.parametrize(
+    ("args", "action"),
+    [(SHOW, "xray:BatchGetTraces"), (LIST, "xray:GetTraceSummaries"), (INVOKE, "lambda:InvokeFunction")],
+)
+def test_access_denied_names_the_iam_action(aws: FakeAws, args: list[str], action: str) -> None:
+    aws.respond = lambda request: Response.aws_error(
+        403, "AccessDeniedException", "User: bob is not authorized"
+    )
+    line = one_line(run(args, aws), ExitCode.ACCESS_DENIED)
+    assert f"Allow {action} for this identity" in line and "bob is not authorized" in line
+
+
+def test_expired_token_says_to_refresh(aws: FakeAws) -> None:
+    message = "The security token included in the request is expired"
+    aws.respond = lambda request: Response.aws_error(403, "ExpiredTokenException", message)
+    line = one_line(run(SHOW, aws), ExitCode.ACCESS_DENIED)
+    # The service's sentence and the fix are two sentences, not one run-on line.
+    assert f"(ExpiredTokenException): {message}. The credentials are expired or invalid: refresh" in line
+
+
+@pytest.mark.parametrize(
+    ("args", "code", "status", "operation"),
+    [
+        (SHOW, "ThrottledException", 429, "BatchGetTraces"),
+        (LIST, "ThrottlingException", 400, "GetTraceSummaries"),
+    ],
+)
+def test_throttled_after_the_retries(
+    aws: FakeAws, args: list[str], code: str, status: int, operation: str
+) -> None:
+    calls: list[str] = []
+
+    def throttle(request: Request) -> Response:
+        calls.append(request.path)
+        return Response.aws_error(status, code, "Rate exceeded")
+
+    aws.respond = throttle
+    line = one_line(run(args, aws), ExitCode.THROTTLED)
+    assert f"AWS throttled {operation} ({code}) after 2 attempts." in line
+    assert len(calls) == 2
+
+
+def test_trace_not_found_after_waiting_gives_the_reasons(aws: FakeAws) -> None:
+    line = one_line(run(["show-trace", TRACE_ID, "--timeout", "0"], aws), ExitCode.NOT_FOUND)
+    assert f"Trace {TRACE_ID} not found after waiting 0 s. X-Ray keeps traces 30 days" in line
+    assert "sampled" in line and "--region" in line
+
+
+def test_trace_not_found_with_transaction_search_on(aws: FakeAws) -> None:
+    aws.destination = "CloudWatchLogs"
+    line = one_line(run(["show-trace", TRACE_ID, "--timeout", "0"], aws), ExitCode.NOT_FOUND)
+    assert "Transaction Search is on" in line and "StartTraceRetrieval" in line
+
+
+def test_a_filter_x_ray_cannot_read(aws: FakeAws) -> None:
+    seen: list[dict[str, object]] = []
+
+    def refuse(request: Request) -> Response:
+        seen.append(request.json())
+        return Response.aws_error(400, "InvalidRequestException", "Invalid filter expression: ((")
+
+    aws.respond = refuse
+    line = one_line(run([*LIST, "--filter", "(("], aws), ExitCode.USAGE)
+    assert "Invalid filter expression: ((. Check the --filter expression" in line
+    assert seen[0]["FilterExpression"] == "(("
+
+
+@pytest.mark.parametrize(
+    ("message", "fix", "said"),
+    [
+        ("Access denied", "Allow it.", "Access denied. Allow it."),
+        ("Trace not found.", "Wait.", "Trace not found. Wait."),
+        ("Is it there?", "Look.", "Is it there? Look."),
+        ("No fix", None, "No fix"),
+    ],
+)
+def test_message_and_fix_are_two_sentences(message: str, fix: str | None, said: str) -> None:
+    assert str(XrayctlError(message, fix)) == said
