@@ -37,8 +37,12 @@ from xrayctl.render.tree import trace_view, traces_view
 
 GOLDEN = Path(__file__).parent / "golden"
 UPDATE = os.environ.get("XRAYCTL_UPDATE_GOLDEN") == "1"
-# Any C0/C1 control byte but newline: none may reach the terminal from trace data.
-CONTROL = re.compile("[\x00-\x09\x0b-\x1f\x7f-\x9f]")
+# Any C0/C1 control but newline, line separators, invisible and BiDi format characters, lone surrogates:
+# none may reach the terminal from trace data.
+CONTROL = re.compile(
+    "[\x00-\x09\x0b-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2060-\u206f\ud800-\udfff\ufeff"
+    "\U000e0000-\U000e007f]"
+)
 SGR = re.compile("\x1b\\[[0-9;]*m")  # the only escape rich itself writes for styles
 
 
@@ -179,39 +183,63 @@ def test_header_takes_status_entry_point_and_times_from_the_summary() -> None:
 
 HOSTILE = (
     "[bold red]x[/] [link=http://x]y[/link] \x1b[31mred\x1b[0m \x1b]8;;http://evil\x1b\\link\x1b]8;;\x1b\\ "
-    "\x1b]52;c;aGk=\x07 \x9b31m \u202egnp.exe \u200bzw"
+    "\x1b]52;c;aGk=\x07 \x9b31m \u202egnp.exe \u200bzw \u2028ls \U000e0041tag \ud800lone"
 )
 
 
 def hostile_trace() -> Trace:
+    """Hostile text in every field a view shows, 10 MB strings, and broken fields whose warnings quote it."""
     big = "A" * 10_000_000
+    link = {
+        "trace_id": HOSTILE,
+        "attributes": {f"aws.xray.reserved.{key}": HOSTILE for key in ("names", "type")},
+    }
     segment = {
         "trace_id": TRACE_ID,
         "id": "00000000000000a1",
         "name": "svc " + HOSTILE,
+        "origin": HOSTILE,
         "start_time": START,
         "end_time": START + 1,
         "fault": True,
         "http": {"request": {"method": "GET", "url": "http://h/" + HOSTILE}, "response": {"status": 500}},
-        "annotations": {"k": HOSTILE, "big": big},
-        "metadata": {"default": {"m": HOSTILE, "deep": [[[HOSTILE]]]}},
+        "annotations": {"k": HOSTILE, "big": big, HOSTILE: 1},
+        "metadata": {"default": {"m": HOSTILE, "deep": [[[HOSTILE]]]}, HOSTILE: big},
         "cause": {
+            "working_directory": HOSTILE,
             "exceptions": [
                 {"id": "e1", "type": "E" + HOSTILE, "message": HOSTILE + big, "stack": [{"path": HOSTILE}]}
-            ]
+            ],
         },
+        "links": [link],
+        "resource_arn": HOSTILE,
+        HOSTILE: big,
         "subsegments": [
             {"id": "00000000000000b2", "name": big, "start_time": START, "end_time": START + 0.5},
             {"id": "00000000000000b3", "name": HOSTILE, "start_time": START + 0.5, "end_time": START + 0.9},
+            {
+                "id": "00000000000000b4",
+                "name": "s3",
+                "namespace": "aws",
+                "aws": {"operation": HOSTILE, "bucket_name": HOSTILE, "key": big, HOSTILE: HOSTILE},
+                "sql": {"url": HOSTILE, "sanitized_query": HOSTILE},
+                "start_time": HOSTILE,  # a warning quotes it
+                "end_time": START + 0.5,
+            },
         ],
     }
-    return build_trace(TRACE_ID, [json.dumps(segment)])
+    orphan = {"id": HOSTILE, "name": HOSTILE, "parent_id": HOSTILE, "type": "subsegment", "start_time": START}
+    trace = build_trace(TRACE_ID, [json.dumps(segment), json.dumps(orphan)])
+    trace.summary = {"EntryPoint": {"Name": HOSTILE, "Type": HOSTILE}, "Http": {"HttpURL": HOSTILE}}
+    return trace
 
 
 @pytest.mark.parametrize("colour", [False, True])
 @pytest.mark.parametrize("width", [120, 1000])
 def test_hostile_text_reaches_the_terminal_inert(colour: bool, width: int) -> None:
-    view = trace_view(hostile_trace(), details=True)
+    trace = hostile_trace()
+    assert len(trace.warnings) >= 3  # warnings quote the hostile values too
+    view = traces_view([trace, trace], details=True)  # header, tree, details and warnings
     output = render_colour(view, width) if colour else render(view, width)
     plain = SGR.sub("", output)
     assert not CONTROL.search(plain)
@@ -222,6 +250,7 @@ def test_hostile_text_reaches_the_terminal_inert(colour: bool, width: int) -> No
     if width == 1000:
         # What was there stays visible, escaped.
         assert "\\x1b]52;c;aGk=\\x07" in plain and "\\u202egnp.exe" in plain and "\\x9b31m" in plain
+        assert "\\u2028ls" in plain and "\\U000e0041tag" in plain and "\\ud800lone" in plain
     assert_fits(plain, width)
 
 
@@ -280,8 +309,10 @@ def test_json_matches_the_standard_library_on_a_real_trace() -> None:
 def test_json_keeps_the_data_intact_and_valid() -> None:
     trace = hostile_trace()
     trace.summary = {"StartTime": datetime(2023, 11, 8, tzinfo=timezone.utc), "Duration": float("nan")}
-    data = json.loads(dumps(trace_to_dict(trace)))
-    assert data["roots"][0]["annotations"]["k"] == HOSTILE  # JSON escapes control characters: no sanitizing
+    text = dumps(trace_to_dict(trace))
+    assert not CONTROL.search(text.replace("\n", ""))  # JSON \\u-escapes what a terminal would act on
+    data = json.loads(text)
+    assert data["roots"][0]["annotations"]["k"] == HOSTILE  # and the data is intact
     assert data["summary"] == {"StartTime": "2023-11-08T00:00:00+00:00", "Duration": None}
     lone_surrogate = json.loads('"\\ud800x"')
     assert json.loads(dumps({"s": lone_surrogate})) == {"s": lone_surrogate}

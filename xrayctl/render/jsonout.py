@@ -3,7 +3,8 @@
 `json.dumps` recurses once per nesting level and raises RecursionError past about 1,000 levels; a trace tree
 can be 5,000+ levels deep (two JSON levels per tree level), and metadata values from a document can be deep
 too. So `trace_to_dict` builds the tree with an explicit stack and `dumps` writes it with one: no recursion.
-The data stays intact (no terminal sanitizing: JSON escapes control characters itself).
+The data stays intact: characters a terminal would act on are written as JSON `\\u` escapes, never cut or
+replaced.
 
 Trace object:
 
@@ -64,20 +65,18 @@ from __future__ import annotations
 
 import json
 import math
-import re
 from collections.abc import Iterator
 from datetime import datetime
 from json.encoder import encode_basestring, encode_basestring_ascii
 from typing import TYPE_CHECKING, Any
 
 from xrayctl.model import Node, Trace
+from xrayctl.sanitize import UNSAFE
 
 if TYPE_CHECKING:
     from xrayctl.render.invocation import InvocationResult
 
 MAX_INDENT_LEVELS = 64
-# A lone surrogate (JSON allows "\\ud800") cannot be written as UTF-8: such strings are written \\u-escaped.
-_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def trace_to_dict(trace: Trace) -> dict[str, Any]:
@@ -301,9 +300,12 @@ def _scalar(value: Any) -> str:
 
 
 def _string(value: str) -> str:
-    if value.isascii() or not _SURROGATE.search(value):
-        return encode_basestring(value)
-    return encode_basestring_ascii(value)
+    """A JSON string, UTF-8 as it is, but for the characters a terminal would act on (C1 controls, BiDi
+    overrides, lone surrogates that UTF-8 cannot even write, ...): those as `\\u` escapes."""
+    text = encode_basestring(value)  # escapes C0 controls, quote and backslash
+    if value.isascii() and "\x7f" not in value:
+        return text
+    return UNSAFE.sub(lambda match: encode_basestring_ascii(match.group())[1:-1], text)
 
 
 def _key(key: Any) -> str:
