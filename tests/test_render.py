@@ -406,6 +406,8 @@ def test_invocation_json_parses_the_payload_when_it_is_json() -> None:
         (1.234, "1.23 s"),
         (125, "2m 05s"),
         (11_040, "3h 04m"),
+        (86_399, "23h 59m"),
+        (6_908_400, "79d 23h"),  # a clock-skewed segment: the column still holds it
         (-0.005, "-5.0 ms"),
     ],
 )

@@ -35,7 +35,8 @@ _ONE_CELL = frozenset(map(chr, range(0x20, 0x7F))) | frozenset("⋮…✗⏸⚠�
 
 
 def fmt_duration(seconds: float | None) -> str:
-    """`412 µs`, `8.5 ms`, `781 ms`, `1.23 s`, `2m 05s`, `3h 04m`; `—` when unknown."""
+    """`412 µs`, `8.5 ms`, `781 ms`, `1.23 s`, `2m 05s`, `3h 04m`, `79d 23h`; `—` when unknown. At most 8
+    characters below 1,000 days, so the duration column holds it."""
     if seconds is None or not math.isfinite(seconds):
         return "—"
     if seconds == 0:
@@ -54,7 +55,9 @@ def fmt_duration(seconds: float | None) -> str:
     whole = round(s)
     if whole < 3600:
         return f"{sign}{whole // 60}m {whole % 60:02d}s"
-    return f"{sign}{whole // 3600}h {whole % 3600 // 60:02d}m"
+    if whole < 86400:
+        return f"{sign}{whole // 3600}h {whole % 3600 // 60:02d}m"
+    return f"{sign}{whole // 86400}d {whole % 86400 // 3600:02d}h"
 
 
 def fmt_time(value: float | datetime | None) -> str:

@@ -113,7 +113,7 @@ def _entry_line(summary: Mapping[str, Any] | None, entry: Node | None) -> Flow |
         return None
     entry_field = Text("entry ", LABEL)
     entry_field.append(clean(name if name is not None else "—", MAX_VALUE))
-    if kind:
+    if kind and kind != name:
         entry_field.append(f" ({clean(kind, MAX_VALUE)})", DIM)
     parts = [clean(http[key], MAX_VALUE) for key in ("HttpMethod", "HttpURL") if http.get(key)]
     request = Text(" ".join(parts))
