@@ -66,7 +66,7 @@ def test_every_fixture_builds_with_every_entity_in_the_tree(path: Path) -> None:
         return
     if isinstance(data, list) and data and "memorySize" in data[0]:  # codetalkio: benchmark runs
         entries = [entry for run in data for entry in run["traces"]]
-        pairs = list(zip(traces_from_batch(entries), map(segment_documents, entries), strict=True))
+        pairs = list(zip(traces_from_batch(data), map(segment_documents, entries), strict=True))
     elif isinstance(data, dict) and ("Traces" in data or "Segments" in data):
         entries = data.get("Traces", [data])
         pairs = list(zip(traces_from_batch(data), map(segment_documents, entries), strict=True))
@@ -551,6 +551,8 @@ def test_traces_from_batch_takes_every_shape_of_batch_get_traces_output() -> Non
     bare = {"Id": "1-c", "Segments": [segment]}
     assert [t.id for t in traces_from_batch({"Traces": [one, as_object, bare]})] == ["1-a", "1-b", "1-c"]
     assert [t.id for t in traces_from_batch([{"Traces": [one]}, {"Traces": [bare]}])] == ["1-a", "1-c"]
+    # Harnesses save runs as objects with a lowercase `traces` list (the codetalkio fixture does).
+    assert [t.id for t in traces_from_batch([{"memorySize": 128, "traces": [one, bare]}])] == ["1-a", "1-c"]
     [trace] = traces_from_batch(one)
     assert (trace.limit_exceeded, trace.node_count) == (True, 1)
     assert traces_from_batch({"Traces": []}) == []
@@ -560,7 +562,18 @@ def test_traces_from_batch_takes_every_shape_of_batch_get_traces_output() -> Non
     assert not_a_list.node_count == 0 and "Segments is 'nope'" in not_a_list.warnings[0]
 
 
-@pytest.mark.parametrize("data", [{"TraceSummaries": []}, 42, "text", [1], {"Traces": "x"}, [{"Id": "x"}]])
+@pytest.mark.parametrize(
+    "data",
+    [
+        {"TraceSummaries": []},
+        42,
+        "text",
+        [1],
+        {"Traces": "x"},
+        [{"Id": "x"}],
+        {"traces": [{"trace_id": "1-a", "roots": []}]},  # xrayctl's own JSON: a tree, not documents
+    ],
+)
 def test_traces_from_batch_rejects_what_is_not_a_trace(data: Any) -> None:
     with pytest.raises(InputError) as raised:
         traces_from_batch(data)

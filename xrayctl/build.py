@@ -357,11 +357,14 @@ def _trace(entry: Mapping[str, Any]) -> Trace:
     return trace
 
 
-def _traces_in(entry: Any) -> list[Any]:
-    """An element of a list given as input: one trace, or a whole output whose Traces are taken."""
-    if isinstance(entry, Mapping) and isinstance(entry.get("Traces"), list):
-        return list(entry["Traces"])
-    return [entry]
+def _trace_list(data: Any) -> list[Any] | None:
+    """The traces an output object holds: BatchGetTraces' `Traces`, or `traces` as harnesses save them."""
+    if not isinstance(data, Mapping):
+        return None
+    for key in ("Traces", "traces"):
+        if isinstance(data.get(key), list):
+            return list(data[key])
+    return None
 
 
 def traces_from_batch(data: Any) -> list[Trace]:
@@ -372,14 +375,14 @@ def traces_from_batch(data: Any) -> list[Trace]:
     """
     if isinstance(data, Mapping) and "Segments" in data:
         return [_trace(data)]
-    entries = data.get("Traces") if isinstance(data, Mapping) else data
-    if not isinstance(entries, list):
+    entries = data if isinstance(data, list) else _trace_list(data)
+    if entries is None:
         raise InputError(
             f"The input is {describe(data)} without traces, not BatchGetTraces output.",
             "Give the JSON that `aws xray batch-get-traces --trace-ids ...` prints, or one of its Traces.",
         )
     if isinstance(data, list):  # a list of whole outputs, as saved page by page
-        entries = [trace for entry in entries for trace in _traces_in(entry)]
+        entries = [trace for entry in entries for trace in (_trace_list(entry) or [entry])]
     traces = []
     for position, entry in enumerate(entries):
         if not (isinstance(entry, Mapping) and "Segments" in entry):
