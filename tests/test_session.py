@@ -351,6 +351,13 @@ def test_debug_log_shows_requests_without_secrets(server: RecordingServer) -> No
         assert secret not in result.stderr
 
 
+def test_a_later_command_without_debug_logs_nothing(server: RecordingServer) -> None:
+    server.respond = lambda request: Response.json(200, {"Traces": []})
+    args = ["show-trace", TRACE_ID, "--no-wait", "--endpoint-url", server.url]
+    assert "botocore" in run_cli(["--debug", *args], env=SECRET_ENV).stderr
+    assert "botocore" not in run_cli(args, env=SECRET_ENV).stderr  # same process, as in these tests
+
+
 ASSUME_ROLE_RESPONSE = b"""<AssumeRoleResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/">
   <AssumeRoleResult>
     <AssumedRoleUser>

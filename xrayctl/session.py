@@ -202,6 +202,7 @@ def translate_errors() -> Iterator[None]:
 def enable_debug_logging() -> None:
     """Log botocore's requests and retries to stderr, escaped (responses carry untrusted trace text) and with
     secrets redacted. Calling it again (one process, many commands: tests) adds no second handler."""
+    _DEBUG_HANDLER.stream = sys.stderr
     for name in ("botocore", "boto3", "urllib3"):
         logger = logging.getLogger(name)
         logger.setLevel(logging.DEBUG)
@@ -236,20 +237,16 @@ class _EscapingFormatter(logging.Formatter):
         return "\n".join(clean_lines(redact(super().format(record)), max_len=20_000))
 
 
-class _StderrHandler(logging.StreamHandler):
-    """Writes to whatever `sys.stderr` is when a record comes, as `logging.lastResort` does: a handler that
-    kept the stream it was made with would write to a stale one once the stream is swapped (CliRunner)."""
+class _DebugHandler(logging.StreamHandler):
+    """Writes to the stderr of the command that asked for --debug, and nowhere once stderr is another stream:
+    a later command in the same process (tests run many) did not ask, and the loggers stay at DEBUG."""
 
-    @property
-    def stream(self) -> Any:
-        return sys.stderr
-
-    @stream.setter
-    def stream(self, value: Any) -> None:
-        pass
+    def emit(self, record: logging.LogRecord) -> None:
+        if self.stream is sys.stderr:
+            super().emit(record)
 
 
-_DEBUG_HANDLER = _StderrHandler()
+_DEBUG_HANDLER = _DebugHandler()
 _DEBUG_HANDLER.setFormatter(_EscapingFormatter("%(asctime)s %(name)s %(levelname)s %(message)s"))
 
 
