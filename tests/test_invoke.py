@@ -137,10 +137,20 @@ def test_the_same_root_with_a_parent_is_no_news(fake_lambda: FakeLambda) -> None
     assert (result.trace_id, result.warnings) == (TRACE_ID, [])
 
 
-def test_unsampled_answer_is_a_warning(fake_lambda: FakeLambda) -> None:
-    fake_lambda.answer_trace = lambda sent: f"Root={TRACE_ID};Sampled=0"
+@pytest.mark.parametrize(
+    "header", [f"Root={TRACE_ID};Sampled=0", f"root={TRACE_ID};sampled=0;lineage=a87bd80c:0"]
+)
+def test_unsampled_answer_is_a_warning(fake_lambda: FakeLambda, header: str) -> None:
+    fake_lambda.answer_trace = lambda sent: header
     result = invoke(lambda_client(fake_lambda.http.url), "xray-demo", b"{}", trace_id=TRACE_ID)
     assert result.warnings == ["Lambda did not sample this invocation: X-Ray will have no trace of it."]
+
+
+def test_a_lower_case_root_is_read_too(fake_lambda: FakeLambda) -> None:
+    other = "1-6b04c915-00000000000000000000abcd"
+    fake_lambda.answer_trace = lambda sent: f"root={other};parent=53995c3f42cd8ad8;sampled=1"
+    result = invoke(lambda_client(fake_lambda.http.url), "xray-demo", b"{}", trace_id=TRACE_ID)
+    assert result.trace_id == other
 
 
 def test_function_error_is_returned_not_raised(fake_lambda: FakeLambda) -> None:

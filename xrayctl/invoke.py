@@ -153,10 +153,11 @@ def _recorded_trace(headers: dict[str, str], sent_id: str, warnings: list[str]) 
     returned = headers.get("x-amzn-trace-id")
     if not returned:
         return sent_id
-    fields = parse_trace_header(returned)
-    if fields.get("Sampled") == "0":
+    # Field names are case-insensitive, and Lambda has been seen answering `root=...;sampled=0`.
+    fields = {key.lower(): value for key, value in parse_trace_header(returned).items()}
+    if fields.get("sampled") == "0":
         warnings.append("Lambda did not sample this invocation: X-Ray will have no trace of it.")
-    root = fields.get("Root")
+    root = fields.get("root")
     if not root:
         return sent_id
     try:
