@@ -65,18 +65,6 @@ def test_aws_label_resource_fields(aws: dict[str, Any], expected: str) -> None:
     assert labels.label(node) == expected
 
 
-def test_call_label_leaves_out_the_service_the_name_already_gives() -> None:
-    ddb = {node.label: labels.call_label(node) for node in from_file(SEGMENTS / "ddbSample.txt").walk()}
-    assert ddb["DynamoDB PutItem does_not_exist"] == "PutItem does_not_exist"
-    [events] = from_file(DERIVED / "internal__pkg__xray__segment_test__doc3.json").roots
-    assert labels.call_label(events) == "PutEvents"
-    bare = Node(id="x", name="s3", kind="subsegment", namespace="aws")
-    bare.label = labels.label(bare)
-    assert labels.call_label(bare) == "S3"  # nothing but the service: the label itself
-    [server] = from_file(SEGMENTS / "serverSample.txt").roots
-    assert labels.call_label(server) == server.label == "GET http://localhost:8000/"
-
-
 def test_http_sql_origin_and_name_labels() -> None:
     [remote] = from_file(SEGMENTS / "indepSubsegment.txt").roots
     assert remote.label == "POST https://api.example.com/health"

@@ -110,7 +110,7 @@ def test_lambda_trace_details_golden() -> None:
 def test_sdk_trace_shows_labels_annotations_and_orphan_warnings() -> None:
     text = render(trace_view(sdk_trace()), 120)
     assert_golden("sdk_trace_120", text)
-    assert "└─ s3  PutObject demo-bucket/hello.txt" in text  # the service once, not `s3  S3 PutObject`
+    assert "└─ S3 PutObject demo-bucket/hello.txt" in text  # the service once, not `s3  S3 PutObject`
     assert "put_response=200" in text
     assert "⚠ put_object" in text  # the orphan warning is listed, not lost
 

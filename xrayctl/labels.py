@@ -219,8 +219,7 @@ def _service_name(node: Node) -> str:
     return _SERVICE_NAMES.get(node.name.lower(), node.name)
 
 
-def _aws_parts(node: Node) -> tuple[str, str, str]:
-    """Service, operation and resource: `("S3", "PutObject", "my-bucket/key")`; parts may be empty."""
+def _aws_label(node: Node) -> str:
     aws = node.aws
     resource = ""
     bucket = aws.get("bucket_name")
@@ -232,11 +231,8 @@ def _aws_parts(node: Node) -> tuple[str, str, str]:
             if aws.get(field) is not None:
                 resource = text(aws[field])
                 break
-    return _service_name(node), text(aws.get("operation")), resource
-
-
-def _is_aws_call(node: Node) -> bool:
-    return node.namespace == "aws" or (node.kind == "inferred" and bool(node.aws.get("operation")))
+    parts = (_service_name(node), text(aws.get("operation")), resource)
+    return " ".join(part for part in parts if part)
 
 
 def _http_label(request: dict[str, Any]) -> str:
@@ -258,8 +254,8 @@ def label(node: Node) -> str:
     """One readable line for `node`: `S3 PutObject bucket/key`, `GET https://host/path`, `SQL db: query`,
     a segment's origin (`AWS::Lambda::Function`), or else its name. Needs `name`, `kind`, `origin`,
     `namespace`, `aws`, `http` and `sql` already set."""
-    if _is_aws_call(node):
-        return " ".join(part for part in _aws_parts(node) if part)
+    if node.namespace == "aws" or (node.kind == "inferred" and node.aws.get("operation")):
+        return _aws_label(node)
     if node.sql:
         return _sql_label(node)
     request = node.http.get("request")
@@ -268,15 +264,6 @@ def label(node: Node) -> str:
     if node.kind != "subsegment" and node.origin:
         return node.origin
     return node.name
-
-
-def call_label(node: Node) -> str:
-    """The label without the service an AWS call's name or origin already gives (`PutObject bucket/key`
-    next to the name `s3`), for a view that shows them side by side; else the label itself."""
-    if not _is_aws_call(node):
-        return node.label
-    _, operation, resource = _aws_parts(node)
-    return " ".join(part for part in (operation, resource) if part) or node.label
 
 
 def _frame(frame: Any) -> str:

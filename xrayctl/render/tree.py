@@ -24,7 +24,6 @@ from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
 
-from xrayctl.labels import call_label
 from xrayctl.model import AnnotationValue, ExceptionInfo, Node, Trace
 from xrayctl.render.format import (
     DIM,
@@ -198,10 +197,11 @@ def _guides(depth: int, guides: str, window: int) -> list[Part]:
 
 
 def _node_parts(node: Node) -> list[Part]:
-    parts: list[Part] = [(clean(node.name, NAME_MAX), NAME_STYLES.get(node.kind))]
+    title, descriptions = _title(node)
+    parts: list[Part] = [(title, NAME_STYLES.get(node.kind))]
     if node.kind == "inferred":
         parts.append((" (inferred)", DIM))
-    parts.extend(("  " + description, DIM) for description in _descriptions(node))
+    parts.extend(("  " + description, DIM) for description in descriptions)
     mark = status_mark(node)
     if mark is not None:
         parts.append(("  " + mark[0], mark[1]))
@@ -211,16 +211,20 @@ def _node_parts(node: Node) -> list[Part]:
     return parts
 
 
-def _descriptions(node: Node) -> list[str]:
-    """Origin (for segments: it tells `AWS::Lambda` from `AWS::Lambda::Function`), then the label, each
-    left out when the line already says it."""
-    said = {node.name.lower()}
-    found: list[str] = []
-    for text in (node.origin if node.kind != "subsegment" else None, call_label(node)):
+def _title(node: Node) -> tuple[str, list[str]]:
+    """The name, then the origin (for segments: it tells `AWS::Lambda` from `AWS::Lambda::Function`) and the
+    label, each left out when the line already says it. An AWS call's label starts with the service its name
+    gives (`s3`: `S3 PutObject bucket/key`), so it takes the name's place rather than repeat it."""
+    title, label = node.name, node.label
+    if label.split(" ", 1)[0].lower() == title.lower():
+        title, label = label, ""
+    said = {title.lower()}
+    descriptions: list[str] = []
+    for text in (node.origin if node.kind != "subsegment" else None, label):
         if text and text.lower() not in said:
             said.add(text.lower())
-            found.append(clean(text, NAME_MAX))
-    return found
+            descriptions.append(clean(text, NAME_MAX))
+    return clean(title, NAME_MAX), descriptions
 
 
 def _annotation(key: str, value: AnnotationValue) -> str:
