@@ -10,10 +10,8 @@ the local stack is just other endpoints and fixed credentials.
 
 from __future__ import annotations
 
-import logging
 import os
 import re
-import sys
 import threading
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -23,7 +21,6 @@ from typing import TYPE_CHECKING, Any
 
 from xrayctl import __version__
 from xrayctl.errors import AccessDenied, ConfigError, Throttled, Unreachable, UsageError, XrayctlError
-from xrayctl.sanitize import clean_lines
 
 if TYPE_CHECKING:
     import boto3
@@ -199,17 +196,6 @@ def translate_errors() -> Iterator[None]:
         raise translated from exc
 
 
-def enable_debug_logging() -> None:
-    """Log botocore's requests and retries to stderr, escaped (responses carry untrusted trace text) and with
-    secrets redacted. Calling it again (one process, many commands: tests) adds no second handler."""
-    _DEBUG_HANDLER.stream = sys.stderr
-    for name in ("botocore", "boto3", "urllib3"):
-        logger = logging.getLogger(name)
-        logger.setLevel(logging.DEBUG)
-        if _DEBUG_HANDLER not in logger.handlers:
-            logger.addHandler(_DEBUG_HANDLER)
-
-
 # What botocore's DEBUG log holds that would let a reader of a pasted log act as the user: the session token
 # (a request header, and a line of the canonical request), the request signature (replayable for minutes),
 # and the keys and tokens that credential calls send and receive (STS XML, SSO JSON) for a profile's role.
@@ -230,24 +216,6 @@ def redact(text: str) -> str:
     for pattern in _SECRET_PATTERNS:
         text = pattern.sub(rf"\1{REDACTED}", text)
     return text
-
-
-class _EscapingFormatter(logging.Formatter):
-    def format(self, record: logging.LogRecord) -> str:
-        return "\n".join(clean_lines(redact(super().format(record)), max_len=20_000))
-
-
-class _DebugHandler(logging.StreamHandler):
-    """Writes to the stderr of the command that asked for --debug, and nowhere once stderr is another stream:
-    a later command in the same process (tests run many) did not ask, and the loggers stay at DEBUG."""
-
-    def emit(self, record: logging.LogRecord) -> None:
-        if self.stream is sys.stderr:
-            super().emit(record)
-
-
-_DEBUG_HANDLER = _DebugHandler()
-_DEBUG_HANDLER.setFormatter(_EscapingFormatter("%(asctime)s %(name)s %(levelname)s %(message)s"))
 
 
 def _translate_client_error(exc: Any) -> XrayctlError:

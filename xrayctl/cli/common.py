@@ -8,8 +8,9 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from xrayctl.cli.logs import configure_logging
 from xrayctl.cli.options import AppState
-from xrayctl.cli.terminal import configure_logging, consoles
+from xrayctl.cli.terminal import consoles
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -24,10 +25,6 @@ def backend(state: AppState, **stack_options: Any) -> Iterator[Backend]:
     from xrayctl.session import AwsOptions
 
     configure_logging(state.debug)
-    if state.debug:
-        from xrayctl.session import enable_debug_logging
-
-        enable_debug_logging()
     options = AwsOptions(profile=state.profile, region=state.region, endpoint_url=state.endpoint_url)
     with connect(options, local=state.local, home=state.xrayctl_home, **stack_options) as connected:
         yield connected

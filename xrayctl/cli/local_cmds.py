@@ -10,8 +10,9 @@ from types import FrameType
 import click
 
 from xrayctl.cli.invoke_cmd import stack_options
+from xrayctl.cli.logs import configure_logging
 from xrayctl.cli.options import global_options, state
-from xrayctl.cli.terminal import configure_logging, consoles
+from xrayctl.cli.terminal import consoles
 
 
 @click.group("local")

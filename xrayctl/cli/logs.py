@@ -1,0 +1,59 @@
+"""Where log records go: stderr, escaped and with secrets redacted, at the level the command asked for.
+
+xrayctl's own loggers (the local daemon's rejections, a part of the stack failing to stop) show warnings
+always and everything with --debug; botocore's request log shows only with --debug. Log records carry trace
+text (a rejected datagram, a service response), so they pass through the sanitizer like any output, and
+credentials (session tokens, request signatures, keys in STS answers) are redacted before they are written.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from typing import TextIO
+
+from xrayctl.sanitize import clean_lines
+from xrayctl.session import redact
+
+_AWS_LOGGERS = ("botocore", "boto3", "urllib3")
+
+
+class _Formatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        return "\n".join(clean_lines(redact(super().format(record)), max_len=20_000))
+
+
+class _StderrHandler(logging.StreamHandler):
+    """Writes to whatever sys.stderr is when the record is emitted (a test runner swaps it per command)."""
+
+    @property
+    def stream(self) -> TextIO:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value: TextIO) -> None:
+        pass
+
+
+_OWN = _StderrHandler()
+_OWN.setFormatter(_Formatter("xrayctl: %(levelname)s %(name)s: %(message)s"))
+_AWS = _StderrHandler()
+_AWS.setFormatter(_Formatter("%(asctime)s %(name)s %(levelname)s %(message)s"))
+
+
+def configure_logging(debug: bool) -> None:
+    """Set the loggers for this command; called again (one process, many commands) it replaces, never adds."""
+    own = logging.getLogger("xrayctl")
+    own.propagate = False
+    own.setLevel(logging.DEBUG if debug else logging.WARNING)
+    if _OWN not in own.handlers:
+        own.addHandler(_OWN)
+    for name in _AWS_LOGGERS:
+        logger = logging.getLogger(name)
+        if debug:
+            logger.setLevel(logging.DEBUG)
+            if _AWS not in logger.handlers:
+                logger.addHandler(_AWS)
+        else:
+            logger.setLevel(logging.NOTSET)
+            logger.removeHandler(_AWS)
