@@ -47,7 +47,9 @@ def print_traces(
     else:
         # Warnings go to stderr (below), so a pipe of the tree holds only the tree.
         (out or consoles(state)[0]).print(traces_view(traces, details=details, with_warnings=False))
-    warn_about(state, [w for trace in traces for w in trace.warnings])
+    # With several traces, say which trace each warning is about.
+    prefix = len(traces) > 1
+    warn_about(state, [f"{t.id}: {w}" if prefix else w for t in traces for w in t.warnings])
 
 
 def warn_about(state: AppState, warnings: Sequence[str]) -> None:

@@ -74,7 +74,7 @@ def header_view(trace: Trace) -> Group:
     if trace.warnings:
         count = len(trace.warnings)
         noun = "warning" if count == 1 else "warnings"
-        lines.append(Text(f"{count} {noun} (listed below the tree)", WARNING_STYLE))
+        lines.append(Text(f"{count} {noun}", WARNING_STYLE))
     return Group(*lines)
 
 
