@@ -215,6 +215,10 @@ def _title(node: Node) -> tuple[str, list[str]]:
     """The name, then the origin (for segments: it tells `AWS::Lambda` from `AWS::Lambda::Function`) and the
     label, each left out when the line already says it. An AWS call's label starts with the service its name
     gives (`s3`: `S3 PutObject bucket/key`), so it takes the name's place rather than repeat it."""
+    if node.kind == "inferred":
+        # X-Ray copies the call's fields into the inferred segment, so its label would repeat the line above;
+        # what this line adds is the resource type on the far side of the call.
+        return clean(node.name, NAME_MAX), [clean(node.origin, NAME_MAX)] if node.origin else []
     title, label = node.name, node.label
     if label.split(" ", 1)[0].lower() == title.lower():
         title, label = label, ""
