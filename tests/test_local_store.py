@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import subprocess
+import sys
+import textwrap
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from xrayctl.local.stitch import walk
-from xrayctl.local.store import StoreVersionError, TraceStore
+from xrayctl.local.store import StoreError, StoreVersionError, TraceStore
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
@@ -139,6 +142,73 @@ def test_parent_arriving_later_and_in_progress_replaced(store: TraceStore) -> No
     top = [s for s in segments if not s.get("inferred")]
     assert len(top) == 1 and "in_progress" not in top[0] and top[0]["end_time"] == function["end_time"]
     assert len(list(walk(top[0]))) == 2 + len(children)  # the segment, Invocation, and every child
+
+
+def test_a_replaced_version_leaves_nothing_in_the_summary(store: TraceStore) -> None:
+    # The service summarizes each document's latest version: what an in-progress version said and the
+    # complete one no longer says (an annotation value, a fault, an earlier start) must not stay.
+    trace_id = "1-6b04c914-000000000000000000000005"
+    base = {"id": "00000000000000a1", "name": "api", "trace_id": trace_id}
+    started = {
+        **base,
+        "start_time": 10.0,
+        "in_progress": True,
+        "fault": True,
+        "annotations": {"stage": "open"},
+    }
+    done = {**base, "start_time": 11.0, "end_time": 12.5, "annotations": {"stage": "done"}}
+    store.put_documents([json.dumps(started)])
+    store.put_documents([json.dumps(done)])
+    summary = store.summary(trace_id)
+    assert summary is not None
+    assert summary["Annotations"]["stage"] == [
+        {"AnnotationValue": {"StringValue": "done"}, "ServiceIds": [{"Name": "api", "Names": ["api"]}]}
+    ]
+    assert (summary["HasFault"], summary["IsPartial"]) == (False, False)
+    assert (summary["StartTime"], summary["Duration"], summary["ResponseTime"]) == (11.0, 1.5, 1.5)
+    assert summary["Revision"] == 2
+    # Both versions in one batch: the later one counts.
+    other = {**base, "trace_id": "1-6b04c914-000000000000000000000006"}
+    store.put_documents([json.dumps({**started, **other}), json.dumps({**done, **other})])
+    assert store.summary(other["trace_id"]) == {**summary, "Id": other["trace_id"], "Revision": 1}
+
+
+def test_an_unusable_store_is_a_clear_error_naming_the_file(tmp_path: Path) -> None:
+    with pytest.raises(StoreError, match=f"{tmp_path}.* could not open: unable to open database file"):
+        TraceStore(tmp_path)  # a directory, not a database
+
+
+def test_a_full_disk_is_a_clear_error_and_keeps_what_was_acknowledged(tmp_path: Path) -> None:
+    # A file size limit makes the disk "full" for one child process, for real, without a special mount.
+    script = textwrap.dedent(
+        f"""
+        import json, resource, signal
+        from pathlib import Path
+        from xrayctl.local.store import StoreError, TraceStore
+        store = TraceStore(Path({str(tmp_path / "traces.db")!r}))
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # so that writing past the limit fails with EFBIG
+        resource.setrlimit(resource.RLIMIT_FSIZE, (256 * 1024, 256 * 1024))
+        stored = 0
+        try:
+            for i in range(10_000):
+                doc = {{"id": f"{{i:016x}}", "name": "x", "trace_id": f"1-6b04c914-{{i:024x}}",
+                        "start_time": 1.0, "annotations": {{"big": "x" * 2000}}}}
+                store.put_documents([json.dumps(doc)])
+                stored += 1
+        except StoreError as exc:
+            print(json.dumps({{"stored": stored, "error": str(exc)}}))
+        """
+    )
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+    outcome = json.loads(result.stdout)
+    # SQLite says "disk I/O error" for EFBIG, "database or disk is full" for ENOSPC.
+    assert f"{tmp_path / 'traces.db'} could not store segment documents: " in outcome["error"]
+    assert "writable directory on a disk with free space" in outcome["error"]
+    reopened = TraceStore(tmp_path / "traces.db")
+    try:
+        assert reopened.stats()["traces"] == outcome["stored"] > 0
+    finally:
+        reopened.close()
 
 
 def test_orphans_and_cycles_stay_as_their_own_documents(store: TraceStore) -> None:

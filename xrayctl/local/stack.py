@@ -17,7 +17,6 @@ import http.client
 import importlib.util
 import logging
 import socket
-import sqlite3
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -163,14 +162,7 @@ class LocalStack:
         self._stops.append(s3.stop)
         s3.start()
 
-        store_path = self.home / STORE_FILE
-        try:
-            store = TraceStore(store_path)
-        except sqlite3.Error as exc:
-            raise LocalStackError(
-                f"Cannot open the local trace store {store_path}: {exc}.",
-                "Check that XRAYCTL_HOME is a writable directory, or empty it with `xrayctl local reset`.",
-            ) from exc
+        store = TraceStore(self.home / STORE_FILE)
         self._stops.append(store.close)
 
         try:

@@ -8,20 +8,26 @@ segments) happens when a trace is read: writes stay proportional to the batch, a
 trace it returns. Filters are evaluated on the summaries of the rows in the window, in key order, until a page
 is full.
 
+A document that replaces a stored one (the complete version of an `in_progress` segment, or a resend) makes
+its trace's aggregate be folded again from the trace's current documents, so a summary never keeps what a
+replaced version said (its annotations, flags, or times): the service summarizes the latest versions only.
+
 One connection behind a lock serves every thread; WAL and a busy timeout let a second process (another
 `xrayctl local serve`) read while this one writes, and write after it. A batch is acknowledged only after
-its transaction commits.
+its transaction commits. SQLite's failures (a full disk, a read-only directory, a lock held too long) become
+`StoreError`, a LocalStackError that names the file.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
 import json
 import re
 import sqlite3
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -71,6 +77,10 @@ _WINDOWS = {
 
 class StoreVersionError(LocalStackError):
     """The database was written by a newer xrayctl."""
+
+
+class StoreError(LocalStackError):
+    """SQLite failed: a full disk, a read-only directory, a damaged file, a lock held too long."""
 
 
 class InvalidNextToken(UsageError):
@@ -135,15 +145,28 @@ def _decode_token(token: str) -> tuple[float, str]:
 
 class TraceStore:
     def __init__(self, path: Path) -> None:
+        self.path = path
         self._lock = threading.Lock()
-        self._db = sqlite3.connect(path, timeout=30.0, isolation_level=None, check_same_thread=False)
+        with self._errors("open"):
+            self._db = sqlite3.connect(path, timeout=30.0, isolation_level=None, check_same_thread=False)
+            try:
+                self._db.execute("PRAGMA journal_mode=WAL")
+                self._db.execute("PRAGMA synchronous=NORMAL")
+                self._migrate(path)
+            except BaseException:
+                self._db.close()
+                raise
+
+    @contextlib.contextmanager
+    def _errors(self, doing: str) -> Iterator[None]:
         try:
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA synchronous=NORMAL")
-            self._migrate(path)
-        except BaseException:
-            self._db.close()
-            raise
+            yield
+        except sqlite3.Error as exc:
+            raise StoreError(
+                f"The local trace store {self.path} could not {doing}: {exc}.",
+                "Check that XRAYCTL_HOME is a writable directory on a disk with free space, or point it at "
+                "another one.",
+            ) from exc
 
     def _migrate(self, path: Path) -> None:
         with self._transaction():
@@ -165,26 +188,29 @@ class TraceStore:
     def put_documents(self, docs: Sequence[str | bytes]) -> list[dict[str, str]]:
         """Store the valid documents in one transaction; return the rejected as UnprocessedTraceSegments."""
         unprocessed: list[dict[str, str]] = []
-        by_trace: dict[str, list[tuple[dict[str, Any], str | bytes]]] = {}
+        by_trace: dict[str, list[tuple[dict[str, Any], str]]] = {}
         for raw in docs:
             try:
                 document = validate(raw)
             except _Rejected as rejected:
                 unprocessed.append(rejected.entry)
                 continue
-            by_trace.setdefault(document["trace_id"], []).append((document, raw))
+            body = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else raw
+            by_trace.setdefault(document["trace_id"], []).append((document, body))
         if not by_trace:
             return unprocessed
-        document_rows: list[tuple[Any, ...]] = []
-        with self._lock, self._transaction():
+        with self._lock, self._errors("store segment documents"), self._transaction():
             existing = self._trace_rows(list(by_trace))
+            document_rows: list[tuple[Any, ...]] = []
             trace_rows: list[tuple[Any, ...]] = []
             for trace_id, entries in by_trace.items():
                 revision, aggregate = existing.get(trace_id, (0, TraceAggregate()))
-                for document, raw in entries:
+                if self._replaces(trace_id, [document["id"] for document, _ in entries]):
+                    aggregate = TraceAggregate()
+                    entries = self._current_documents(trace_id, entries)
+                for document, body in entries:
                     facts = doc_facts(document)
                     aggregate.add(facts)
-                    body = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else raw
                     service = json.dumps(facts.service) if facts.service else None
                     parent_id = (
                         document.get("parent_id") if isinstance(document.get("parent_id"), str) else None
@@ -197,6 +223,34 @@ class TraceStore:
             self._db.executemany("INSERT OR REPLACE INTO documents VALUES (?, ?, ?, ?, ?, ?)", document_rows)
             self._db.executemany("INSERT OR REPLACE INTO traces VALUES (?, ?, ?, ?, ?, ?)", trace_rows)
         return unprocessed
+
+    def _replaces(self, trace_id: str, ids: list[str]) -> bool:
+        """Whether storing documents `ids` of the trace replaces one already stored or repeats one."""
+        if len(set(ids)) < len(ids):
+            return True
+        for offset in range(0, len(ids), 500):  # stay under SQLite's bound on query parameters
+            chunk = ids[offset : offset + 500]
+            marks = ",".join("?" * len(chunk))
+            query = f"SELECT 1 FROM documents WHERE trace_id = ? AND id IN ({marks}) LIMIT 1"
+            if self._db.execute(query, [trace_id, *chunk]).fetchone() is not None:
+                return True
+        return False
+
+    def _current_documents(
+        self, trace_id: str, entries: Iterable[tuple[dict[str, Any], str]]
+    ) -> list[tuple[dict[str, Any], str]]:
+        """The trace's documents once `entries` are stored: the stored ones, each replaced by a newer version
+        of the same id (the latest in `entries` wins), and the new ones."""
+        current: dict[str, tuple[dict[str, Any], str]] = {}
+        for doc_id, body in self._db.execute(
+            "SELECT id, body FROM documents WHERE trace_id = ?", (trace_id,)
+        ):
+            # Stored documents passed validate() when they arrived (and so parse without recursion trouble).
+            current[doc_id] = (json.loads(body), body)
+        for document, body in entries:
+            current.pop(document["id"], None)  # a replacement folds in at the end, as it arrived last
+            current[document["id"]] = (document, body)
+        return list(current.values())
 
     def _trace_rows(self, trace_ids: list[str]) -> dict[str, tuple[int, TraceAggregate]]:
         rows: dict[str, tuple[int, TraceAggregate]] = {}
@@ -213,7 +267,7 @@ class TraceStore:
         traces: list[dict[str, Any]] = []
         unprocessed: list[str] = []
         for trace_id in dict.fromkeys(ids):
-            with self._lock:
+            with self._lock, self._errors("read a trace"):
                 row = self._db.execute(
                     "SELECT aggregate FROM traces WHERE trace_id = ?", (trace_id,)
                 ).fetchone()
@@ -255,27 +309,33 @@ class TraceStore:
         page: list[tuple[str, int, TraceAggregate, dict[str, Any]]] = []
         processed = 0
         last = (0.0, "")
-        for trace_id, revision, start_time, aggregate in self._scan(time_range_type, start, end, position):
-            processed += 1
-            summary = aggregate.summary(trace_id, revision)
-            if matches is not None and not matches(summary):
-                continue
-            if len(page) == page_size:
-                return SummaryPage(self._finish(page), _encode_token(*last), processed)
-            page.append((trace_id, revision, aggregate, summary))
-            last = (start_time, trace_id)
-        return SummaryPage(self._finish(page), None, processed)
+        token: str | None = None
+        with self._errors("read trace summaries"):
+            for trace_id, revision, start_time, aggregate in self._scan(
+                time_range_type, start, end, position
+            ):
+                processed += 1
+                summary = aggregate.summary(trace_id, revision)
+                if matches is not None and not matches(summary):
+                    continue
+                if len(page) == page_size:
+                    token = _encode_token(*last)
+                    break
+                page.append((trace_id, revision, aggregate, summary))
+                last = (start_time, trace_id)
+            return SummaryPage(self._finish(page), token, processed)
 
     def summary(self, trace_id: str) -> dict[str, Any] | None:
         """The trace's summary, or None if no document of it is stored."""
-        with self._lock:
-            row = self._db.execute(
-                "SELECT revision, aggregate FROM traces WHERE trace_id = ?", (trace_id,)
-            ).fetchone()
-        if row is None:
-            return None
-        aggregate = TraceAggregate.from_json(row[1])
-        return self._finish([(trace_id, row[0], aggregate, aggregate.summary(trace_id, row[0]))])[0]
+        with self._errors("read a trace summary"):
+            with self._lock:
+                row = self._db.execute(
+                    "SELECT revision, aggregate FROM traces WHERE trace_id = ?", (trace_id,)
+                ).fetchone()
+            if row is None:
+                return None
+            aggregate = TraceAggregate.from_json(row[1])
+            return self._finish([(trace_id, row[0], aggregate, aggregate.summary(trace_id, row[0]))])[0]
 
     def summaries(
         self,
@@ -367,12 +427,12 @@ class TraceStore:
         return resolve
 
     def reset(self) -> None:
-        with self._lock, self._transaction():
+        with self._lock, self._errors("empty itself"), self._transaction():
             self._db.execute("DELETE FROM documents")
             self._db.execute("DELETE FROM traces")
 
     def stats(self) -> dict[str, int]:
-        with self._lock:
+        with self._lock, self._errors("count its traces"):
             traces = self._db.execute("SELECT count(*) FROM traces").fetchone()[0]
             documents = self._db.execute("SELECT count(*) FROM documents").fetchone()[0]
         return {"traces": traces, "documents": documents}
@@ -393,4 +453,7 @@ class _Transaction:
         self._db.execute("BEGIN IMMEDIATE")
 
     def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
-        self._db.execute("COMMIT" if exc_type is None else "ROLLBACK")
+        if exc_type is None:
+            self._db.execute("COMMIT")
+        elif self._db.in_transaction:  # SQLite has already rolled back after some errors (a full disk)
+            self._db.execute("ROLLBACK")

@@ -2,8 +2,10 @@
 
 Each stored document contributes `DocFacts` (times, flags, annotations, services, users, ARNs, and, for a
 segment, what the summary needs if it is the root). A `TraceAggregate` folds facts in as documents arrive,
-so a write costs what its own documents cost, however large the trace already is; `TraceAggregate.summary`
-turns the fold into a `TraceSummary` in the service's JSON shape. Documents are walked without recursion.
+so a write costs what its own documents cost, however large the trace already is; a document that replaces
+one already folded in makes the store fold the trace again from scratch (see `store`), so each document id
+is folded at most once. `TraceAggregate.summary` turns the fold into a `TraceSummary` in the service's JSON
+shape. Documents are walked without recursion.
 """
 
 from __future__ import annotations
@@ -148,7 +150,7 @@ class TraceAggregate:
 
     start: float | None = None
     end: float | None = None
-    in_progress: list[str] = field(default_factory=list)  # ids of documents whose latest version is open
+    in_progress: list[str] = field(default_factory=list)  # ids of documents that are still open
     error: bool = False
     fault: bool = False
     throttle: bool = False
@@ -173,10 +175,8 @@ class TraceAggregate:
         self.start = facts.start if self.start is None else min(self.start, facts.start)
         if facts.end is not None:
             self.end = facts.end if self.end is None else max(self.end, facts.end)
-        if facts.in_progress and facts.id not in self.in_progress:
+        if facts.in_progress:
             self.in_progress.append(facts.id)
-        elif not facts.in_progress and facts.id in self.in_progress:
-            self.in_progress.remove(facts.id)
         self.error |= facts.error
         self.fault |= facts.fault
         self.throttle |= facts.throttle
@@ -216,7 +216,7 @@ class TraceAggregate:
             facts.http,
             list(facts.service or ()),
         ]
-        if self.root is None or self.root[3] == facts.id or candidate[:2] < self.root[:2]:
+        if self.root is None or candidate[:2] < self.root[:2]:
             self.root = candidate
 
     @property
