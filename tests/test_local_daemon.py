@@ -146,7 +146,9 @@ def test_counts_what_the_store_refuses_with_its_message(sender: socket.socket) -
     assert stats.recent_rejections[0].detail == "bad: InvalidSegment: refused for the test"
 
 
-def test_a_failing_store_loses_one_batch_counted_and_the_daemon_goes_on(sender: socket.socket) -> None:
+def test_a_failing_store_loses_one_batch_counted_and_the_daemon_goes_on(
+    sender: socket.socket, caplog: pytest.LogCaptureFixture
+) -> None:
     calls: list[int] = []
 
     def flaky_sink(batch: Sequence[str]) -> list[dict[str, Any]]:
@@ -161,6 +163,12 @@ def test_a_failing_store_loses_one_batch_counted_and_the_daemon_goes_on(sender: 
     assert (stats.stored, stats.rejected) == (1, 1)
     assert stats.rejected_by_reason == {Reason.STORE_FAILED: 1}
     assert stats.recent_rejections[0].detail == "OSError: disk full"
+    # Logged with its reason, and without a traceback unless debugging: a full disk is not a bug.
+    warnings = [record for record in caplog.records if record.levelno >= logging.WARNING]
+    assert [record.getMessage() for record in warnings] == [
+        "rejected 1 segment document(s): store failed: OSError: disk full"
+    ]
+    assert warnings[0].exc_info is None
 
 
 def test_a_document_too_deep_for_the_json_module_reaches_the_store(sender: socket.socket) -> None:

@@ -263,7 +263,8 @@ class Daemon:
         try:
             unprocessed = list(self._sink(batch))
         except Exception as exc:  # the store failing must not stop the daemon: count the batch as lost
-            logger.exception("the trace store failed on a batch of %d documents", len(batch))
+            # _reject logs the reason; a traceback only at debug level: a full disk is not a bug.
+            logger.debug("the trace store failed on a batch of %d documents", len(batch), exc_info=True)
             self._reject(
                 Rejection(Reason.STORE_FAILED, f"{type(exc).__name__}: {clean(exc, 200)}"), len(batch)
             )
@@ -297,7 +298,7 @@ def parse_datagram(datagram: bytes, max_document_bytes: int = MAX_DOCUMENT_BYTES
         text = body.decode("utf-8")
         json.loads(text)
     except RecursionError:
-        # Too deep for the json module, yet maybe valid: the store parses without recursion and decides.
+        # Valid JSON, only too deep for the json module: the store decides what it accepts, and says why.
         return text
     except ValueError as exc:  # UnicodeDecodeError and JSONDecodeError are both ValueErrors
         return Rejection(Reason.BAD_JSON, f"{clean(exc, 200)}: {_preview(body)}")

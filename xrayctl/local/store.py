@@ -100,7 +100,9 @@ def validate(raw: str | bytes) -> dict[str, Any]:
         raise _Rejected("", "DocumentTooLarge", f"Segment document is {size} bytes; the limit is 64 KB.")
     try:
         document = json.loads(raw)
-    except (ValueError, RecursionError) as exc:
+    except RecursionError:
+        raise _Rejected("", "InvalidSegment", "Segment document is nested too deeply.") from None
+    except ValueError as exc:
         raise _Rejected("", "InvalidSegment", f"Segment document is not valid JSON: {exc}.") from None
     if not isinstance(document, dict):
         raise _Rejected("", "InvalidSegment", "Segment document is not a JSON object.")
