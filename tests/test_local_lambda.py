@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import json
+import logging
 import os
 import signal
 import socket
@@ -173,13 +174,19 @@ def function_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @contextmanager
-def running_service(function_dir: Path, handler: str = "handler.main") -> Iterator[Harness]:
+def running_service(
+    function_dir: Path, handler: str = "handler.main", failure: Exception | None = None
+) -> Iterator[Harness]:
+    """The service on the test's function; Lambda's segments go to `harness.documents`, or, given `failure`,
+    to a store that raises it."""
     udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     udp.bind(("127.0.0.1", 0))
     udp.settimeout(10)
     documents: list[str] = []
 
     def sink(batch: list[str]) -> list[dict[str, Any]]:
+        if failure is not None:
+            raise failure
         documents.extend(batch)
         return []
 
@@ -400,6 +407,17 @@ def test_init_error_is_reported_on_initialization(function_dir: Path) -> None:
         _, function_doc = harness.segments(request_id(response))
         assert subsegment_names(function_doc) == ["Initialization"]
         assert function_doc["fault"] is True and function_doc["subsegments"][0]["fault"] is True
+
+
+def test_segments_the_store_cannot_take_are_logged_and_the_call_still_answers(
+    function_dir: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.WARNING, logger="xrayctl.local.lambda_service")
+    with running_service(function_dir, failure=OSError("disk full")) as harness:
+        response = harness.invoke({"n": 1}, trace_header=f"Root={TRACE_ROOT};Sampled=1")
+    assert response["StatusCode"] == 200 and response["Payload"]["n"] == 1
+    messages = [record.getMessage() for record in caplog.records]
+    assert messages == [f"Lambda's segment (all) of trace {TRACE_ROOT} was not stored: OSError: disk full"]
 
 
 def test_stop_kills_the_runtime_and_what_the_function_started(function_dir: Path) -> None:

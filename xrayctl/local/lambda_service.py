@@ -27,6 +27,7 @@ import base64
 import binascii
 import importlib.util
 import json
+import logging
 import math
 import os
 import re
@@ -54,6 +55,8 @@ from xrayctl.local.lambda_segments import (
     new_segment_id,
 )
 from xrayctl.local.runtime import Outcome, RuntimeRequest, Sandbox
+
+logger = logging.getLogger(__name__)
 
 Sink = Callable[[list[str]], list[dict[str, Any]]]
 
@@ -133,9 +136,6 @@ class LambdaService:
         self._sandboxes: set[Sandbox] = set()
         self._background: set[threading.Thread] = set()
         self._closed = False
-        # What the sink refused or failed to store ({Id, ErrorCode, Message}), kept so that nothing is lost
-        # without a trace: the stack reports it.
-        self.sink_failures: list[dict[str, Any]] = []
 
     @property
     def url(self) -> str:
@@ -327,16 +327,21 @@ class LambdaService:
         return payload, failure is not None, log
 
     def _emit(self, record: InvocationRecord) -> None:
+        """Store Lambda's segments; what cannot be stored is logged (the invocation itself succeeded)."""
         documents = lambda_segments(record)
         try:
             refused = self._sink(documents)
-        except Exception as exc:  # noqa: BLE001 - a failing trace store must not fail the invocation
-            refused = [
-                {"Id": record.function_segment_id, "ErrorCode": type(exc).__name__, "Message": str(exc)}
-            ]
-        if refused:
-            with self._pool:
-                self.sink_failures.extend(refused)
+        except Exception as exc:
+            logger.debug("the trace store failed on Lambda's segments", exc_info=True)
+            refused = [{"Id": "", "ErrorCode": type(exc).__name__, "Message": str(exc)}]
+        for entry in refused:
+            logger.warning(
+                "Lambda's segment %s of trace %s was not stored: %s: %s",
+                entry.get("Id") or "(all)",
+                record.trace_id,
+                entry.get("ErrorCode"),
+                entry.get("Message"),
+            )
 
     # -- the pool --
 
