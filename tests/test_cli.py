@@ -135,3 +135,36 @@ def test_input_file_that_is_not_a_trace_is_a_clear_error(tmp_path) -> None:
     assert result.exit_code == 1
     assert "bad.json" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_input_without_traces_is_not_found(tmp_path) -> None:
+    saved = tmp_path / "empty.json"
+    saved.write_text('{"Traces": [], "UnprocessedTraceIds": ["1-6b04d87a-00000000000000000000beef"]}')
+    result = run_cli(["show-trace", "--input", str(saved)])
+    assert result.exit_code == 3
+    assert "1-6b04d87a-00000000000000000000beef" in result.stderr
+    assert result.stdout == ""
+
+
+def test_found_traces_are_drawn_when_another_is_missing() -> None:
+    missing = "1-6b04d87a-00000000000000000000beef"
+    result = run_cli(
+        [
+            "-o",
+            "json",
+            "show-trace",
+            "1-654c0557-5611b044040fc7224c4790b6",
+            missing,
+            "--input",
+            str(LAMBDA_TRACE),
+        ]
+    )
+    assert result.exit_code == 3
+    assert [t["trace_id"] for t in result.json()["traces"]] == ["1-654c0557-5611b044040fc7224c4790b6"]
+    assert missing in result.stderr
+
+
+def test_payload_and_event_fields_together_are_a_usage_error() -> None:
+    result = run_cli(["invoke", "--function", "f", "--payload", "{}", "--key", "k"])
+    assert result.exit_code == 2
+    assert "--payload replaces --key" in result.stderr

@@ -140,6 +140,17 @@ def test_show_trace_in_a_new_process_draws_the_stored_tree(serve: Serve, invoked
     assert "put_response=200" in result.stdout and "get_response=200" in result.stdout
 
 
+def test_show_trace_draws_what_it_found_and_names_what_it_did_not(
+    serve: Serve, invoked: dict[str, Any]
+) -> None:
+    trace_id = invoked["invocations"][0]["trace_id"]
+    unknown = trace_id[:-4] + "beef"
+    result = run(serve.home, "--local", "show-trace", trace_id, unknown, "--timeout", "1", "-o", "json")
+    assert result.returncode == 3
+    assert [t["trace_id"] for t in json.loads(result.stdout)["traces"]] == [trace_id]
+    assert unknown in result.stderr and "not found" in result.stderr
+
+
 def test_list_annotations_in_a_new_process(serve: Serve, invoked: dict[str, Any]) -> None:
     trace_id = invoked["invocations"][0]["trace_id"]
     result = run(serve.home, "--local", "list-annotations", "--since", "15m", "--output", "json")

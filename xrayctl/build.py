@@ -397,8 +397,9 @@ def traces_from_batch(data: Any) -> list[Trace]:
 def load_batch(text: str, *, source: str, only: Sequence[str] | None = None) -> list[Trace]:
     """The traces in a saved BatchGetTraces response (`text`, read from `source`), or only those in `only`.
 
-    Raises InputError when the text is not JSON or holds no traces, TraceNotFound when an id in `only` is
-    not in it.
+    Raises InputError when the text is not JSON or not a BatchGetTraces answer, TraceNotFound when it holds
+    no trace at all (X-Ray answers `"Traces": []` for a trace it does not have yet) or when an id in `only` is
+    not in it (carrying the ones that are).
     """
     try:
         data = jsonload.loads(text)
@@ -411,12 +412,21 @@ def load_batch(text: str, *, source: str, only: Sequence[str] | None = None) -> 
     except InputError as error:
         raise InputError(f"{source}: {error.message}", error.fix) from None
     if only is None:
+        if not traces:
+            unprocessed = data.get("UnprocessedTraceIds") if isinstance(data, dict) else None
+            said = f" (X-Ray could not return {', '.join(map(str, unprocessed))})" if unprocessed else ""
+            raise TraceNotFound(
+                f"{source} holds no trace{said}.",
+                "X-Ray answers with no trace while it is still ingesting one: fetch it again later.",
+            )
         return traces
-    found = {trace.id for trace in traces}
-    missing = [trace_id for trace_id in only if trace_id not in found]
+    wanted = [trace for trace in traces if trace.id in only]
+    present = {trace.id for trace in wanted}
+    missing = [trace_id for trace_id in only if trace_id not in present]
     if missing:
         raise TraceNotFound(
             f"{source} has no trace {', '.join(missing)}.",
             "Leave out the trace ids to draw every trace in the file.",
+            found=wanted,
         )
-    return [trace for trace in traces if trace.id in only]
+    return wanted

@@ -6,7 +6,9 @@ The core raises these; the CLI's single error boundary prints `message` and `fix
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from enum import IntEnum
+from typing import Any
 
 
 class ExitCode(IntEnum):
@@ -49,7 +51,13 @@ class InvalidTraceId(UsageError):
 
 
 class TraceNotFound(XrayctlError):
+    """Some traces are not there. `found` holds the ones that are, so a caller can still show them."""
+
     exit_code = ExitCode.NOT_FOUND
+
+    def __init__(self, message: str, fix: str | None = None, found: Sequence[Any] = ()) -> None:
+        super().__init__(message, fix)
+        self.found = list(found)
 
 
 class ConfigError(XrayctlError):

@@ -13,6 +13,7 @@ import base64
 import binascii
 import json
 import re
+import sys
 import time
 from contextvars import ContextVar
 from dataclasses import dataclass, field
@@ -55,12 +56,13 @@ def encode_event(event: dict[str, Any]) -> bytes:
 
 
 def load_payload(text: str) -> bytes:
-    """The Invoke payload from `--payload`: inline JSON, or `@path` for a file's; InputError if not JSON."""
+    """The Invoke payload from `--payload`: inline JSON, `@path` for a file's, `@-` for standard input's;
+    InputError if it cannot be read or is not JSON."""
     source = "--payload"
     if text.startswith("@"):
         source = text[1:]
         try:
-            data = Path(source).read_bytes()
+            data = sys.stdin.buffer.read() if source == "-" else Path(source).read_bytes()
         except OSError as exc:
             raise InputError(
                 f"Cannot read the payload file {source!r}: {exc.strerror or exc}.",

@@ -102,14 +102,15 @@ class XRayReader:
             return self._fetch(ids, deadline=None)
 
     def fetch_traces(self, ids: Sequence[str], *, with_summary: bool = False) -> list[Trace]:
-        """The traces as X-Ray has them now; raises TraceNotFound naming any it does not have."""
+        """The traces as X-Ray has them now; raises TraceNotFound naming any it does not have (carrying the
+        ones it found, for the caller to show)."""
         with translate_errors():
             result = self._fetch(ids, deadline=None)
-            if result.missing:
-                raise self._not_found(result.missing, waited=None)
             traces = [_build(raw) for raw in result.traces.values()]
             if with_summary:
                 self._attach_summaries(traces)
+            if result.missing:
+                raise self._not_found(result.missing, waited=None, found=traces)
         return traces
 
     def wait_for_traces(
@@ -168,11 +169,11 @@ class XRayReader:
                     break
                 self._sleep(min(remaining, self._backoff(polls - 1)))
             missing = [i for i in wanted if i not in latest]
-            if missing:
-                raise self._not_found(missing, waited=timeout)
-            traces = [complete.get(i) or _unfinished(latest[i], i in orphaned) for i in wanted]
+            traces = [complete.get(i) or _unfinished(latest[i], i in orphaned) for i in wanted if i in latest]
             if with_summary:
                 self._attach_summaries(traces)
+            if missing:
+                raise self._not_found(missing, waited=timeout, found=traces)
         return traces
 
     def get_summary(self, trace_id: str) -> dict[str, Any] | None:
@@ -324,7 +325,9 @@ class XRayReader:
     def _is_old(self, trace_id: str) -> bool:
         return self._wall_clock() - trace_epoch(trace_id) > SETTLED_AGE
 
-    def _not_found(self, missing: list[str], *, waited: float | None) -> TraceNotFound:
+    def _not_found(
+        self, missing: list[str], *, waited: float | None, found: Sequence[Trace] = ()
+    ) -> TraceNotFound:
         # An id with no trace yet may come back as unprocessed (the local stack does so): no reason apart.
         which = (
             f"Trace {missing[0]}" if len(missing) == 1 else f"{len(missing)} traces ({', '.join(missing)})"
@@ -336,6 +339,7 @@ class XRayReader:
                 "Retrieve the traces with StartTraceRetrieval and ListRetrievedTraces (`aws xray "
                 "start-trace-retrieval --trace-ids ... --start-time ... --end-time ...`), or open them in "
                 "CloudWatch's Transaction Search.",
+                found=found,
             )
         # The id says when the trace started, so its age tells which reasons can apply.
         ages = [self._wall_clock() - trace_epoch(i) for i in missing]
@@ -355,7 +359,7 @@ class XRayReader:
         reasons.append("the request may not have been sampled (only sampled requests are recorded)")
         reasons.append("or it was recorded in another region or account (check --region and --profile)")
         fix = "; ".join(reasons)
-        return TraceNotFound(message, f"{fix[0].upper()}{fix[1:]}.")
+        return TraceNotFound(message, f"{fix[0].upper()}{fix[1:]}.", found=found)
 
     def _transaction_search_active(self) -> bool:
         """Whether segments go to CloudWatch Logs (asked only once a trace is missing; any error means no)."""

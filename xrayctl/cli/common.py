@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
@@ -36,6 +36,19 @@ def echo_json(data: Any) -> None:
     click.echo(dumps(data))
 
 
+@contextmanager
+def showing_found(state: AppState, *, details: bool) -> Iterator[None]:
+    """When some traces are missing, still draw the ones that were found before the error is reported."""
+    from xrayctl.errors import TraceNotFound
+
+    try:
+        yield
+    except TraceNotFound as exc:
+        if exc.found:
+            print_traces(state, exc.found, details=details)
+        raise
+
+
 def print_traces(
     state: AppState, traces: Sequence[Trace], *, details: bool, out: Console | None = None
 ) -> None:
@@ -61,15 +74,12 @@ def warn_about(state: AppState, warnings: Sequence[str]) -> None:
 
 
 @contextmanager
-def waiting(state: AppState, what: str) -> Iterator[Any]:
-    """A spinner on stderr while waiting (only on a terminal); yields the callback that updates its text."""
+def progress(state: AppState, text: str) -> Iterator[Callable[[str], None]]:
+    """A spinner on stderr (only on a terminal, never with --output json); yields `say(text)` to change its
+    text. Output printed while it spins appears above it (rich redirects stdout during a live display)."""
     err = consoles(state)[1]
     if not err.is_terminal or state.output == "json":
-        yield lambda status: None
+        yield lambda text: None
         return
-    with err.status(what) as spinner:
-
-        def on_poll(status: Any) -> None:
-            spinner.update(f"{what}: {status}")
-
-        yield on_poll
+    with err.status(text) as spinner:
+        yield spinner.update

@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
-from xrayctl.cli.common import backend, echo_json, print_traces, waiting
+from xrayctl.cli.common import backend, echo_json, print_traces, progress, showing_found
 from xrayctl.cli.options import details_option, global_options, state, timeout_option
 from xrayctl.cli.terminal import consoles
 from xrayctl.errors import FunctionError, UsageError
+
+if TYPE_CHECKING:
+    from xrayctl.model import Trace
+
+_DEFAULT = click.core.ParameterSource.DEFAULT
 
 
 def stack_options(func: click.decorators.FC) -> click.decorators.FC:
@@ -81,6 +87,12 @@ def invoke(
     from xrayctl.render.jsonout import invocation_to_dict
 
     app = state()
+    ctx = click.get_current_context()
+    given = [f"--{p}" for p in ("bucket", "key", "body") if ctx.get_parameter_source(p) is not _DEFAULT]
+    if payload and given:
+        raise UsageError(
+            f"--payload replaces {', '.join(given)}.", "Give either --payload or the event fields."
+        )
     event = (
         invoking.load_payload(payload)
         if payload
@@ -88,7 +100,12 @@ def invoke(
     )
     local_options = {"code_dir": code_dir, "handler": handler, "timeout": function_timeout}
     out, err = consoles(app)
-    with backend(app, **{k: v for k, v in local_options.items() if v is not None}) as connected:
+    results = []
+    traces: list[Trace] = []
+    with (
+        progress(app, "starting the local stack" if app.local else "connecting") as say,
+        backend(app, **{k: v for k, v in local_options.items() if v is not None}) as connected,
+    ):
         name = function_name or (connected.local.function_name if connected.local else None)
         if stack_name and not function_name:
             name = invoking.function_from_stack(connected.clients.cloudformation, stack_name)
@@ -96,17 +113,20 @@ def invoke(
             raise UsageError(
                 "no function given.", "Pass --function NAME, set XRAYCTL_FUNCTION, or --stack STACK."
             )
-        results = []
-        for _ in range(count):
+        for number in range(1, count + 1):
+            say(f"invoking {name}" + (f" ({number}/{count})" if count > 1 else ""))
             result = invoking.invoke(connected.clients.lambda_, name, event)
             results.append(result)
             if app.output == "text":
                 out.print(invocation_view(result))
-        traces = []
         if show:
-            with waiting(app, "waiting for the traces") as on_poll:
+            say("waiting for the traces")
+            with showing_found(app, details=details):
                 traces = connected.reader().wait_for_traces(
-                    [r.trace_id for r in results], timeout=timeout, on_poll=on_poll, with_summary=True
+                    [r.trace_id for r in results],
+                    timeout=timeout,
+                    on_poll=lambda status: say(f"waiting for the traces: {status}"),
+                    with_summary=True,
                 )
     if app.output == "json":
         from xrayctl.render.jsonout import trace_to_dict

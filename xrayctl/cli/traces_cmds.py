@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
-from typing import IO
+from typing import IO, TYPE_CHECKING
 
 import click
 
-from xrayctl.cli.common import backend, echo_json, print_traces, waiting
-from xrayctl.cli.options import details_option, global_options, state, timeout_option
+from xrayctl.cli.common import backend, echo_json, print_traces, progress, showing_found
+from xrayctl.cli.options import AppState, details_option, global_options, state, timeout_option
 from xrayctl.cli.terminal import consoles
 from xrayctl.errors import UsageError
+
+if TYPE_CHECKING:
+    from xrayctl.model import Trace
 
 
 @click.command("show-trace")
@@ -42,20 +45,32 @@ def show_trace(
 
     app = state()
     ids = [normalize_trace_id(text) for text in trace_ids]  # rejects a bad id before any call
+    if input_file is None and not ids:
+        raise UsageError("no trace id given.", "Pass one or more trace ids, or --input FILE.")
+    with showing_found(app, details=details):
+        traces = _read_traces(app, ids, input_file, wait=wait, timeout=timeout)
+    print_traces(app, traces, details=details)
+
+
+def _read_traces(
+    app: AppState, ids: list[str], input_file: IO[str] | None, *, wait: bool, timeout: float
+) -> list[Trace]:
     if input_file is not None:
         from xrayctl.build import load_batch
 
-        traces = load_batch(input_file.read(), source=input_file.name, only=ids or None)
-    elif not ids:
-        raise UsageError("no trace id given.", "Pass one or more trace ids, or --input FILE.")
-    else:
-        with backend(app) as connected, waiting(app, "waiting for X-Ray") as on_poll:
-            reader = connected.reader()
-            if wait:
-                traces = reader.wait_for_traces(ids, timeout=timeout, on_poll=on_poll, with_summary=True)
-            else:
-                traces = reader.fetch_traces(ids, with_summary=True)
-    print_traces(app, traces, details=details)
+        return load_batch(input_file.read(), source=input_file.name, only=ids or None)
+    with progress(app, "connecting") as say, backend(app) as connected:
+        reader = connected.reader()
+        if wait:
+            say("waiting for X-Ray")
+            return reader.wait_for_traces(
+                ids,
+                timeout=timeout,
+                on_poll=lambda status: say(f"waiting for X-Ray: {status}"),
+                with_summary=True,
+            )
+        say("reading from X-Ray")
+        return reader.fetch_traces(ids, with_summary=True)
 
 
 @click.command("list-annotations")
@@ -87,7 +102,8 @@ def list_annotations(
 
     app = state()
     window_start, window_end = resolve_window(since=since, start=start, end=end)
-    with backend(app) as connected, waiting(app, "reading trace summaries"):
+    with progress(app, "connecting") as say, backend(app) as connected:
+        say("reading trace summaries")
         reader = connected.reader()
         rows = [
             annotations.from_summary(s)
