@@ -17,6 +17,7 @@ import pytest
 
 from xrayctl.local.store import TraceStore
 from xrayctl.local.xray_api import XRayApiServer
+from xrayctl.traces import XRayReader
 
 FIXTURES = Path(__file__).parent / "fixtures"
 OK_TRACE = "1-6b04c914-ea7beef5edbcb95e43b8d27c"
@@ -58,15 +59,19 @@ def server(tmp_path: Path) -> Iterator[XRayApiServer]:
     store.close()
 
 
-@pytest.fixture
-def client(server: XRayApiServer) -> Any:
-    xray = boto3.client(
+def xray_client(url: str) -> Any:
+    return boto3.client(
         "xray",
-        endpoint_url=server.url,
+        endpoint_url=url,
         region_name="us-east-1",
         aws_access_key_id="testing",
         aws_secret_access_key="testing",
     )
+
+
+@pytest.fixture
+def client(server: XRayApiServer) -> Any:
+    xray = xray_client(server.url)
     result = xray.put_trace_segments(TraceSegmentDocuments=[json.dumps(doc) for doc in lambda_documents()])
     assert result["UnprocessedTraceSegments"] == []
     return xray
@@ -86,6 +91,28 @@ def test_batch_get_traces_returns_stitched_segments(client: Any) -> None:
     inferred = [d for d in documents.values() if d.get("inferred")]
     assert s3_call["id"] in {d["parent_id"] for d in inferred}
     assert {d["origin"] for d in inferred} == {"AWS::S3::Bucket"}
+
+
+def test_batch_get_traces_pages_split_traces_that_a_reader_merges_back(tmp_path: Path) -> None:
+    store = TraceStore(tmp_path / "traces.db")
+    store.put_documents([json.dumps(doc) for doc in lambda_documents()])
+    trace_ids = sorted({doc["trace_id"] for doc in lambda_documents()})
+    whole, _ = store.batch_get(trace_ids)
+    api = XRayApiServer(store, segments_per_page=2).start()
+    try:
+        client = xray_client(api.url)
+        pages = list(client.get_paginator("batch_get_traces").paginate(TraceIds=trace_ids))
+        merged = XRayReader(client).get_traces(trace_ids).traces
+        with pytest.raises(client.exceptions.InvalidRequestException, match="NextToken"):
+            client.batch_get_traces(TraceIds=trace_ids, NextToken="bogus")
+    finally:
+        api.stop()
+        store.close()
+    assert len(pages) > 1 and all(len(t["Segments"]) <= 2 for p in pages for t in p["Traces"])
+    assert all(p["UnprocessedTraceIds"] == [] for p in pages)
+    assert {t["Id"]: sorted(s["Id"] for s in t["Segments"]) for t in whole} == {
+        trace_id: sorted(s["Id"] for s in trace["Segments"]) for trace_id, trace in merged.items()
+    }
 
 
 def test_summaries_page_through_every_trace_exactly_once(client: Any) -> None:

@@ -1,14 +1,19 @@
 """The local X-Ray service: the REST-JSON operations xrayctl, the AWS CLI and `sam traces` call, on a store.
 
 Paths, shapes and error codes follow botocore's model of X-Ray (2016-04-12), so botocore parses every answer
-as it would the real service's: PutTraceSegments (POST /TraceSegments), BatchGetTraces (POST /Traces, at most
-5 ids), GetTraceSummaries (POST /TraceSummaries, NextToken paging, FilterExpression), GetServiceGraph and
-GetTraceGraph (services only, no edges or statistics), GetTraceSegmentDestination (always X-Ray, ACTIVE), and
-GET /health for the stack's own readiness checks. `Sampling` is accepted and ignored: every trace is returned.
+as it would the real service's: PutTraceSegments (POST /TraceSegments); BatchGetTraces (POST /Traces, at most
+5 ids, in pages of `segments_per_page` segments: a large trace is split over pages, as the service may split
+it, and a client merges pages by trace id); GetTraceSummaries (POST /TraceSummaries, NextToken paging,
+FilterExpression); GetServiceGraph and GetTraceGraph (services only, no edges or statistics);
+GetTraceSegmentDestination (always X-Ray, ACTIVE); and GET /health for the stack's own readiness checks.
+`Sampling` is accepted and ignored: every trace is returned.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
+import json
 import time
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -18,6 +23,7 @@ from xrayctl.local.httpserver import LoopbackHTTPServer, Request, Response
 from xrayctl.local.store import DEFAULT_PAGE_SIZE, TIME_RANGE_TYPES, TraceStore
 
 MAX_BATCH_TRACE_IDS = 5
+DEFAULT_SEGMENTS_PER_PAGE = 100
 
 
 class _BadRequest(Exception):
@@ -47,6 +53,19 @@ def _optional_string(body: dict[str, Any], field: str) -> str | None:
     return value
 
 
+def _segment_offset(token: str | None) -> int:
+    """How many segments of the batch earlier pages returned, from BatchGetTraces' NextToken."""
+    if token is None:
+        return 0
+    try:
+        offset = json.loads(base64.urlsafe_b64decode(token.encode()))["segments"]
+    except (ValueError, TypeError, KeyError, binascii.Error):
+        offset = None
+    if not isinstance(offset, int) or isinstance(offset, bool) or offset < 0:
+        raise _BadRequest(f"NextToken {token[:40]!r} was not issued by this service.")
+    return offset
+
+
 def _services(summaries: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
     """The Service entries of a graph: each service once, `Root` for entry points, no edges or statistics."""
     services: dict[tuple[Any, ...], dict[str, Any]] = {}
@@ -64,11 +83,18 @@ def _services(summaries: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
 
 class XRayApiServer:
     def __init__(
-        self, store: TraceStore, *, port: int = 0, delay: float = 0.0, page_size: int = DEFAULT_PAGE_SIZE
+        self,
+        store: TraceStore,
+        *,
+        port: int = 0,
+        delay: float = 0.0,
+        page_size: int = DEFAULT_PAGE_SIZE,
+        segments_per_page: int = DEFAULT_SEGMENTS_PER_PAGE,
     ) -> None:
         self._store = store
         self._delay = delay
         self._page_size = page_size
+        self._segments_per_page = segments_per_page
         self._routes: dict[tuple[str, str], Callable[[dict[str, Any]], dict[str, Any]]] = {
             ("POST", "/TraceSegments"): self._put_trace_segments,
             ("POST", "/Traces"): self._batch_get_traces,
@@ -124,8 +150,21 @@ class XRayApiServer:
             raise _BadRequest(
                 f"TraceIds holds {len(trace_ids)} ids; at most {MAX_BATCH_TRACE_IDS} are allowed."
             )
+        start = _segment_offset(_optional_string(body, "NextToken"))
+        end = start + self._segments_per_page
         traces, unprocessed = self._store.batch_get(trace_ids)
-        return {"Traces": traces, "UnprocessedTraceIds": unprocessed}
+        page: list[dict[str, Any]] = []
+        seen = 0  # segments of the batch before the current trace
+        for trace in traces:
+            segments = trace["Segments"]
+            part = segments[max(0, start - seen) : max(0, end - seen)]
+            if part:
+                page.append({**trace, "Segments": part})
+            seen += len(segments)
+        result: dict[str, Any] = {"Traces": page, "UnprocessedTraceIds": unprocessed}
+        if seen > end:
+            result["NextToken"] = base64.urlsafe_b64encode(json.dumps({"segments": end}).encode()).decode()
+        return result
 
     def _get_trace_summaries(self, body: dict[str, Any]) -> dict[str, Any]:
         start, end = _time(body, "StartTime"), _time(body, "EndTime")
