@@ -175,6 +175,16 @@ def test_bad_event_is_a_clear_error_result(serve: Serve) -> None:
     assert payload["ok"] is False
     assert payload["error"]["type"] == "InvalidEvent"
     assert "bucket_key" in payload["error"]["message"]
+    # Its trace has no annotations (nothing reached S3), and list-annotations still lists it: the failed
+    # requests are the ones a reader is looking for.
+    trace_id = json.loads(result.stdout)["invocations"][0]["trace_id"]
+    listed = run(serve.home, "--local", "list-annotations", "--since", "15m", "-o", "json")
+    rows = {row["trace_id"]: row for row in json.loads(listed.stdout)["traces"]}
+    assert rows[trace_id]["annotations"] == {}
+    keyed = run(
+        serve.home, "--local", "list-annotations", "--since", "15m", "-o", "json", "--key", "put_response"
+    )
+    assert trace_id not in {row["trace_id"] for row in json.loads(keyed.stdout)["traces"]}
 
 
 def test_stored_lambda_trace_has_the_shape_of_a_real_one(serve: Serve, invoked: dict[str, Any]) -> None:

@@ -67,12 +67,15 @@ def all_keys(rows: Iterable[AnnotatedTrace]) -> list[str]:
     return sorted(counts, key=lambda key: (-counts[key], key))
 
 
-def select_keys(rows: Iterable[AnnotatedTrace], keys: Sequence[str]) -> list[AnnotatedTrace]:
-    """The rows that carry at least one of `keys`, each with only those keys, in the order of `keys`."""
+def select_keys(
+    rows: Iterable[AnnotatedTrace], keys: Sequence[str], *, keep_all: bool = False
+) -> list[AnnotatedTrace]:
+    """Each row with only `keys`, in the order of `keys`; rows that carry none of them are left out unless
+    `keep_all`."""
     selected = []
     for row in rows:
         kept = {key: row.annotations[key] for key in keys if key in row.annotations}
-        if kept:
+        if kept or keep_all:
             selected.append(
                 AnnotatedTrace(
                     row.trace_id, row.start_time, row.duration, row.response_time, row.status, kept

@@ -109,8 +109,11 @@ def list_annotations(
             annotations.from_summary(s)
             for s in reader.iter_summaries(window_start, window_end, filter_expression=filter_expression)
         ]
+    scanned = len(rows)
     chosen = list(keys) or annotations.all_keys(rows)
-    rows = annotations.select_keys(rows, chosen)
+    # Every trace of the window is a row (a failed request often has no annotations, and is the one a reader
+    # looks for); --key narrows the rows to the traces that carry one of those keys.
+    rows = annotations.select_keys(rows, chosen, keep_all=not keys)
     if summary:
         stats = annotations.summarize(rows, chosen)
         if app.output == "json":
@@ -139,8 +142,15 @@ def list_annotations(
 
         out, err = consoles(app)
         out.print(annotations_table(rows, chosen))
+        annotated = sum(1 for row in rows if row.annotations)
+        window = f"{window_start:%Y-%m-%d %H:%M:%S} to {window_end:%Y-%m-%d %H:%M:%S} UTC"
         err.print(
-            f"{len(rows)} traces from {window_start:%Y-%m-%d %H:%M:%S} to {window_end:%Y-%m-%d %H:%M:%S} UTC",
+            f"{_count(scanned, 'trace')} from {window}; {annotated} with "
+            + (", ".join(chosen) if keys else "annotations"),
             style="dim",
             markup=False,
         )
+
+
+def _count(number: int, noun: str) -> str:
+    return f"{number} {noun}" + ("" if number == 1 else "s")
