@@ -45,13 +45,14 @@ def serve(
     configure_logging(app.debug)
     options = {"code_dir": code_dir, "handler": handler, "timeout": function_timeout, "api_delay": api_delay}
     err = consoles(app)[1]
-    # SIGTERM (kill, a supervisor) must stop the stack as cleanly as Ctrl-C: no orphan runtime process.
+    # Ctrl-C is how serve is meant to stop, and SIGTERM (kill, a supervisor) must stop it as cleanly: both end
+    # the loop below, the stack stops (no orphan runtime process) and serve exits 0.
     stop = threading.Event()
 
     def on_signal(signum: int, frame: FrameType | None) -> None:
         stop.set()
 
-    previous = signal.signal(signal.SIGTERM, on_signal)
+    previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
         with serving(app.xrayctl_home, **{k: v for k, v in options.items() if v is not None}) as stack:
             for line in stack.env_lines():
@@ -70,7 +71,8 @@ def serve(
                     markup=False,
                 )
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for sig, old_handler in previous.items():
+            signal.signal(sig, old_handler)
 
 
 @local.command("reset")
