@@ -71,8 +71,8 @@ class Serve:
             aws_secret_access_key=self.env["AWS_SECRET_ACCESS_KEY"],
         )
 
-    def stop(self) -> int:
-        self.process.send_signal(signal.SIGTERM)
+    def stop(self, sig: int = signal.SIGTERM) -> int:
+        self.process.send_signal(sig)
         code = self.process.wait(timeout=30)
         self.stderr = self.process.stderr.read() if self.process.stderr else ""
         return code
@@ -265,7 +265,7 @@ def test_restarted_serve_keeps_its_traces(home: Path, serve: Serve, invoked: dic
         missing = run(other_home, "--local", "show-trace", trace_id, "--no-wait")
         assert missing.returncode == 3
     finally:
-        second.stop()
+        assert second.stop(signal.SIGINT) == 0  # Ctrl-C is the normal way to stop serve
 
 
 def _handler_dir(tmp_path: Path, source: str) -> Path:
