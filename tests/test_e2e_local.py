@@ -33,9 +33,16 @@ def _env(home: Path, **extra: str) -> dict[str, str]:
     return env
 
 
-def run(home: Path, *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+def run(
+    home: Path, *args: str, timeout: float = 120, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [*XRAYCTL, *args], env=_env(home), capture_output=True, text=True, timeout=timeout, check=False
+        [*XRAYCTL, *args],
+        env={**_env(home), **(env or {})},
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
     )
 
 
@@ -164,6 +171,14 @@ def test_list_annotations_in_a_new_process(serve: Serve, invoked: dict[str, Any]
     )  # fmt: skip
     assert filtered.returncode == 0, filtered.stderr
     assert trace_id not in {row["trace_id"] for row in json.loads(filtered.stdout)["traces"]}
+
+
+def test_local_mode_ignores_the_users_aws_configuration(serve: Serve, tmp_path: Path) -> None:
+    config = tmp_path / "config"
+    config.write_text("[default]\nregion = eu-west-3\nmax_attempts = nonsense\n")
+    user_env = {"AWS_PROFILE": "no-such-profile", "AWS_CONFIG_FILE": str(config), "AWS_REGION": "ap-south-1"}
+    result = run(serve.home, "--local", "list-annotations", "--since", "1m", "-o", "json", env=user_env)
+    assert result.returncode == 0, result.stderr
 
 
 def test_bad_event_is_a_clear_error_result(serve: Serve) -> None:

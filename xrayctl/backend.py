@@ -58,5 +58,6 @@ def connect(options: AwsOptions, *, local: bool, home: Path, **stack_options: An
             endpoint_url=None,
             service_endpoints=dict(endpoints.endpoints),
             credentials=endpoints.credentials,
+            isolated=True,
         )
         yield Backend(Clients(local_options), endpoints)

@@ -42,11 +42,28 @@ class AwsOptions:
     endpoint_url: str | None = None
     service_endpoints: Mapping[str, str] = field(default_factory=dict)
     credentials: tuple[str, str] | None = None  # (access key id, secret key), for the local stack
+    # The local stack's calls: the user's profile and config files play no part (a bad AWS_PROFILE, or a
+    # profile's settings, must not break or change a stack that needs no account).
+    isolated: bool = False
     connect_timeout: float = 5.0
     read_timeout: float = 30.0
     # Attempts in all, the first included (as AWS_MAX_ATTEMPTS counts them, which wins when set); botocore's
     # "standard" mode retries throttles, 5xx and connection errors with its own back-off.
     max_attempts: int = 5
+
+
+def _isolated_botocore_session() -> Any:
+    import botocore.session
+
+    # botocore's own table of session variables: (config key, env vars, default, converter). No env var and
+    # no file: nothing of the user's AWS configuration is read.
+    return botocore.session.Session(
+        session_vars={
+            "profile": (None, None, None, None),
+            "config_file": (None, None, os.devnull, None),
+            "credentials_file": (None, None, os.devnull, None),
+        }
+    )
 
 
 class Clients:
@@ -68,6 +85,7 @@ class Clients:
         access_key, secret_key = options.credentials or (None, None)
         with translate_errors():
             return boto3.session.Session(
+                botocore_session=_isolated_botocore_session() if options.isolated else None,
                 profile_name=options.profile,
                 # botocore reads only AWS_DEFAULT_REGION; the AWS CLI v2 and other SDKs read AWS_REGION first.
                 region_name=options.region or os.environ.get("AWS_REGION") or None,
