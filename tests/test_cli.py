@@ -168,3 +168,16 @@ def test_payload_and_event_fields_together_are_a_usage_error() -> None:
     result = run_cli(["invoke", "--function", "f", "--payload", "{}", "--key", "k"])
     assert result.exit_code == 2
     assert "--payload replaces --key" in result.stderr
+
+
+def test_a_trace_with_no_readable_segment_claims_no_status(tmp_path) -> None:
+    saved = tmp_path / "broken.json"
+    trace_id = "1-654c0557-5611b044040fc7224c4790b6"
+    saved.write_text(
+        json.dumps({"Traces": [{"Id": trace_id, "Segments": [{"Id": "a", "Document": "{not json"}]}]})
+    )
+    result = run_cli(["--no-color", "show-trace", "--input", str(saved)])
+    assert result.exit_code == 0, result.stderr
+    header = result.stdout.splitlines()[0]
+    assert trace_id in header and "OK" not in header
+    assert "warning" in result.stderr.lower()

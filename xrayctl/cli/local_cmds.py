@@ -79,10 +79,11 @@ def serve(
 @global_options
 def reset() -> None:
     """Delete every trace in the local store."""
+    from xrayctl.local.stack import STORE_FILE
     from xrayctl.local.store import TraceStore
 
     app = state()
-    store = TraceStore(app.xrayctl_home / "traces.sqlite3")
+    store = TraceStore(app.xrayctl_home / STORE_FILE)
     try:
         removed = store.stats()["traces"]
         store.reset()

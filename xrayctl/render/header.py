@@ -42,7 +42,8 @@ def header_view(trace: Trace) -> Group:
     title = Text()
     title.append("Trace ", LABEL)
     title.append(clean(trace.id, MAX_VALUE), BOLD)
-    for status in _statuses(trace, summary):
+    # A trace with no readable segment has no status to speak of: saying OK would claim what nobody saw.
+    for status in _statuses(trace, summary) if trace.node_count or summary else []:
         title.append("  ")
         title.append(status_word(status), STATUS_STYLES[status])
     nodes = Text(f"{trace.node_count:,} node{'s' if trace.node_count != 1 else ''}")
@@ -116,10 +117,11 @@ def _entry_line(summary: Mapping[str, Any] | None, entry: Node | None) -> Flow |
     if kind and kind != name:
         entry_field.append(f" ({clean(kind, MAX_VALUE)})", DIM)
     parts = [clean(http[key], MAX_VALUE) for key in ("HttpMethod", "HttpURL") if http.get(key)]
-    request = Text(" ".join(parts))
     if http.get("HttpStatus") is not None:
-        request.append(f" → {clean(http['HttpStatus'], 20)}")
-    return Flow([entry_field, request], Text(SEPARATOR, DIM))
+        status = clean(http["HttpStatus"], 20)
+        parts.append(f"→ {status}" if parts else f"HTTP {status}")
+    fields = [entry_field, Text(" ".join(parts))] if parts else [entry_field]
+    return Flow(fields, Text(SEPARATOR, DIM))
 
 
 def _field(label: str, value: str) -> Text:
