@@ -20,5 +20,6 @@ def consoles(state: AppState) -> tuple[Console, Console]:
 
     no_color = True if state.no_color else None  # None: let rich read NO_COLOR and the stream's tty-ness
     out = Console(no_color=no_color, highlight=False, soft_wrap=False)
-    err = Console(stderr=True, no_color=no_color, highlight=False)
+    # soft_wrap: a warning or progress line is one line however long; the terminal wraps it, a log keeps it.
+    err = Console(stderr=True, no_color=no_color, highlight=False, soft_wrap=True)
     return out, err
