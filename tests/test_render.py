@@ -386,6 +386,17 @@ def test_invocation_golden() -> None:
     assert "… 10 earlier lines" in text and "log line 29" in text and "log line 9\n" not in text
 
 
+def test_invocation_payload_and_log_wrap_instead_of_losing_their_end() -> None:
+    message = "bucket_name: not a valid S3 bucket name " * 3 + "THE-END"
+    result = Invocation(
+        payload=json.dumps({"ok": False, "error": {"message": message}}),
+        log_tail="REPORT RequestId: r\tDuration: 1.00 ms\tBilled Duration: 1 ms\tInit Duration: 99.99 ms",
+    )
+    text = render(invocation_view(result), 40)
+    assert 'THE-END"' in text and "Init Duration: 99.99 ms" in text.replace("\n  ", " ")
+    assert all(len(line) <= 40 for line in text.splitlines())
+
+
 def test_invocation_json_parses_the_payload_when_it_is_json() -> None:
     assert invocation_to_dict(Invocation())["payload_json"]["errorType"] == "TypeError"
     assert invocation_to_dict(Invocation(payload="not json"))["payload_json"] is None

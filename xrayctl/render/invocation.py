@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Protocol
 
-from rich.console import Group
+from rich.console import Console, ConsoleOptions, Group, RenderableType, RenderResult
 from rich.style import Style
 from rich.text import Text
 
@@ -52,7 +52,7 @@ def invocation_view(result: InvocationResult) -> Group:
     title.append("  ")
     ok = 200 <= result.status_code < 300 and not result.function_error
     title.append(f"status {result.status_code}", STATUS_STYLES["ok" if ok else "fault"])
-    lines: list[Text] = [title]
+    lines: list[RenderableType] = [title]
     # Ids on lines of their own: a wrapped id cannot be copied in one go.
     for label, value in (("trace", result.trace_id), ("request", result.request_id)):
         if value:
@@ -65,15 +65,14 @@ def invocation_view(result: InvocationResult) -> Group:
     text = payload_text(result.payload)
     if text:
         lines.append(Text("payload", LABEL))
-        lines += [_indented(line) for line in _payload_lines(text)]
+        lines.append(_Indented([Text(line) for line in _payload_lines(text)]))
     if result.log_tail:
         log = result.log_tail.splitlines()
         lines.append(Text("log tail", LABEL))
         if len(log) > LOG_LINES:
-            lines.append(_indented(f"… {len(log) - LOG_LINES} earlier lines", DIM))
-        # Lambda's REPORT line is tab-separated; a tab would otherwise show as an escaped \x09. Log lines wrap
-        # rather than being cut: their ends (durations, memory) are what the reader came for.
-        lines += [Text(INDENT + clean(line.expandtabs(2)), DIM) for line in log[-LOG_LINES:]]
+            lines.append(_Indented([Text(f"… {len(log) - LOG_LINES} earlier lines", DIM)]))
+        # Lambda's REPORT line is tab-separated; a tab would otherwise show as an escaped \x09.
+        lines.append(_Indented([Text(clean(line.expandtabs(2)), DIM) for line in log[-LOG_LINES:]]))
     return Group(*lines)
 
 
@@ -101,5 +100,16 @@ def _first_lines(chunks: Iterator[str], count: int) -> Iterator[str]:
     yield pending
 
 
-def _indented(text: str, style: Style | None = None) -> Text:
-    return Text(INDENT + text, style or "", no_wrap=True, overflow="ellipsis")
+class _Indented:
+    """Indented lines that wrap under their indent rather than being cut (the end of a payload string or of
+    Lambda's REPORT line, with the durations and memory, is what the reader came for), with no trailing
+    padding for a pipe to keep."""
+
+    def __init__(self, lines: list[Text]) -> None:
+        self.lines = lines
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        width = max(1, options.max_width - len(INDENT))
+        for text in self.lines:
+            for line in text.wrap(console, width, overflow="fold"):
+                yield Text(INDENT) + line
