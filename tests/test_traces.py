@@ -262,6 +262,17 @@ def test_wait_until_the_trace_exists_and_stops_changing(xray: tuple[Any, Stubber
     assert fake.sleeps == [0.25, 0.5, 1.0]
 
 
+def test_a_trace_that_ended_minutes_ago_needs_no_settling_poll(xray: tuple[Any, Stubber]) -> None:
+    client, stubber = xray
+    stubber.add_response("batch_get_traces", {"Traces": [GUIDE_TRACE]}, {"TraceIds": [GUIDE_ID]})
+    ended = build_trace(GUIDE_ID, GUIDE_TRACE["Segments"]).end_time
+    assert ended is not None
+    fake = FakeTime(ended + 120)  # two minutes after its last segment closed; the id is still recent
+    (trace,) = reader(client, fake).wait_for_traces([GUIDE_ID], timeout=0)
+    assert not any("wait ended" in w for w in trace.warnings)
+    assert fake.sleeps == []
+
+
 def test_wait_gives_up_at_the_deadline_without_sleeping_past_it(xray: tuple[Any, Stubber]) -> None:
     client, stubber = xray
     fake = FakeTime(NOW_2017)

@@ -36,6 +36,7 @@ SETTLE_TIME = 1.0
 ORPHAN_SETTLE_FACTOR = 10
 # A trace whose id is older than this has been ingested long ago: whatever X-Ray has is all there will be.
 SETTLED_AGE = 15 * 60.0
+ENDED_AGE = 60.0
 RETENTION_DAYS = 30
 # GetTraceSummaries with TimeRangeType=TraceId filters on the time in the id; the margin covers the clock
 # skew of whoever chose the id, and the window stays far below the 6 h the console scans at a time.
@@ -160,7 +161,10 @@ class XRayReader:
                         settle *= ORPHAN_SETTLE_FACTOR
                     else:
                         orphaned.discard(trace_id)
-                    if self._is_old(trace_id) or (not trace.in_progress and now - since >= settle):
+                    quiet = now - since >= settle or (
+                        trace_id not in orphaned and self._ended_long_ago(trace)
+                    )
+                    if self._is_old(trace_id) or (not trace.in_progress and quiet):
                         complete[trace_id] = trace
                 remaining = deadline - now
                 if on_poll is not None:
@@ -324,6 +328,11 @@ class XRayReader:
 
     def _is_old(self, trace_id: str) -> bool:
         return self._wall_clock() - trace_epoch(trace_id) > SETTLED_AGE
+
+    def _ended_long_ago(self, trace: Trace) -> bool:
+        """Everything in the trace ended a minute ago or more: segments are sent when they close, so nothing
+        more is on its way (a trace read long after the request needs no settling poll)."""
+        return trace.end_time is not None and self._wall_clock() - trace.end_time > ENDED_AGE
 
     def _not_found(
         self, missing: list[str], *, waited: float | None, found: Sequence[Trace] = ()
