@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import signal
 import subprocess
 import sys
@@ -242,7 +243,12 @@ def test_stored_lambda_trace_has_the_shape_of_a_real_one(serve: Serve, invoked: 
 def test_aws_cli_reads_the_local_api(serve: Serve, invoked: dict[str, Any]) -> None:
     trace_id = invoked["invocations"][0]["trace_id"]
     aws = str(Path(sys.executable).with_name("aws"))
-    env = {**_env(serve.home), **serve.env}
+    # What a user pastes into a shell: eval "$(xrayctl local env)".
+    exported = run(serve.home, "local", "env")
+    assert exported.returncode == 0, exported.stderr
+    lines = [shlex.split(line) for line in exported.stdout.splitlines()]
+    assert all(words[0] == "export" for words in lines)
+    env = {**_env(serve.home), **dict(words[1].split("=", 1) for words in lines)}
     got = subprocess.run(
         [aws, "xray", "batch-get-traces", "--trace-ids", trace_id, "--output", "json"],
         env=env, capture_output=True, text=True, timeout=60, check=False,

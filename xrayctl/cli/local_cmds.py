@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shlex
 import signal
 import threading
 from pathlib import Path
@@ -73,6 +74,28 @@ def serve(
     finally:
         for sig, old_handler in previous.items():
             signal.signal(sig, old_handler)
+
+
+@local.command("env")
+@global_options
+def env() -> None:
+    """Print `export` lines for the running `local serve`: eval "$(xrayctl local env)".
+
+    They point the AWS CLI, `sam traces`, boto3 and the X-Ray SDK at the local stack.
+    """
+    from xrayctl.errors import LocalStackError
+    from xrayctl.local.state import find_running
+
+    app = state()
+    running = find_running(app.xrayctl_home)
+    if running is None:
+        raise LocalStackError(
+            f"no `xrayctl local serve` is running for {app.xrayctl_home}.",
+            "Start one in another terminal: xrayctl local serve",
+        )
+    for line in running.env_lines():
+        name, _, value = line.partition("=")
+        click.echo(f"export {name}={shlex.quote(value)}")
 
 
 @local.command("reset")
