@@ -15,7 +15,16 @@ from typing import TextIO
 from xrayctl.sanitize import clean_lines
 from xrayctl.session import redact
 
-_AWS_LOGGERS = ("botocore", "boto3", "urllib3")
+# The botocore loggers that say what a user debugging a call needs: which credentials were found, each request
+# sent (with its endpoint and parameters), each retry and why, and the connections. The rest of botocore's
+# DEBUG output (event hooks, signing steps, model loading) runs to thousands of lines a command.
+_AWS_LOGGERS = (
+    "botocore.credentials",
+    "botocore.endpoint",
+    "botocore.retries",
+    "botocore.retryhandler",
+    "urllib3.connectionpool",
+)
 
 
 class _Formatter(logging.Formatter):
