@@ -412,7 +412,7 @@ def test_debug_log_hides_the_credentials_of_an_assumed_role(server: RecordingSer
     ]
     result = run_cli(args, env=env)
     assert result.exit_code == ExitCode.NOT_FOUND, result.stderr
-    assert "OperationModel(name=AssumeRole)" in result.stderr  # the credential call is in the log  # STS's answer is logged ...
+    assert "OperationModel(name=AssumeRole)" in result.stderr  # the credential call is logged ...
     xray_calls = [r for r in server.seen if b"Action=AssumeRole" not in r.body]
     assert "ASIAROLEKEYID" in {k.lower(): v for k, v in xray_calls[0].headers.items()}["authorization"]
     for secret in ("BASESECRET", "ROLESECRETROLESECRET", "ROLETOKENROLETOKEN"):
