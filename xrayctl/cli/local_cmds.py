@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import shlex
 import signal
 import threading
@@ -44,6 +45,7 @@ def serve(
 
     app = state()
     configure_logging(app.debug)
+    logging.getLogger("xrayctl.local.lambda_service").setLevel(logging.DEBUG if app.debug else logging.INFO)
     options = {"code_dir": code_dir, "handler": handler, "timeout": function_timeout, "api_delay": api_delay}
     err = consoles(app)[1]
     # Ctrl-C is how serve is meant to stop, and SIGTERM (kill, a supervisor) must stop it as cleanly: both end

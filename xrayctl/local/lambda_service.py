@@ -26,9 +26,7 @@ from __future__ import annotations
 import base64
 import binascii
 import importlib.util
-import json
 import logging
-import math
 import os
 import re
 import secrets
@@ -45,16 +43,16 @@ from urllib.parse import parse_qs, unquote
 
 from xrayctl.errors import InvalidTraceId, LocalStackError
 from xrayctl.ids import new_trace_id, normalize_trace_id, parse_trace_header
+from xrayctl.local import lambda_results
 from xrayctl.local.httpserver import LoopbackHTTPServer, Request, Response
 from xrayctl.local.lambda_segments import (
     LOCAL_ACCOUNT_ID,
-    FunctionFailure,
     InvocationRecord,
     function_arn,
     lambda_segments,
     new_segment_id,
 )
-from xrayctl.local.runtime import Outcome, RuntimeRequest, Sandbox
+from xrayctl.local.runtime import RuntimeRequest, Sandbox
 
 logger = logging.getLogger(__name__)
 
@@ -241,7 +239,7 @@ class LambdaService:
         if failed:
             response_headers["X-Amz-Function-Error"] = "Unhandled"
         if call.tail:
-            response_headers["X-Amz-Log-Result"] = _log_result(log)
+            response_headers["X-Amz-Log-Result"] = lambda_results.log_result(log)
         return Response(200, payload, response_headers)
 
     def _is_our_function(self, requested: str, qualifier: str | None) -> bool:
@@ -297,13 +295,32 @@ class LambdaService:
             outcome = sandbox.invoke(request)
         finally:
             self._release(sandbox)
-        failure = _failure(outcome, call.request_id, self.config.timeout)
+        failure = lambda_results.failure(outcome, call.request_id, self.config.timeout)
+        # One line per invocation: what `local serve` shows while it runs.
+        logger.info(
+            "invoked %s: request %s, trace %s, %s%s%s",
+            self.config.name,
+            call.request_id,
+            call.trace.root,
+            "ok" if failure is None else f"failed ({outcome.kind})",
+            f", {1000 * (outcome.invocation[1] - outcome.invocation[0]):.1f} ms"
+            if outcome.invocation
+            else "",
+            ", cold start" if outcome.init else "",
+        )
         payload = (
             outcome.body
             if failure is None or outcome.kind in ("error", "init_error")
-            else _error_document(failure)
+            else lambda_results.error_document(failure)
         )
-        log = _log_text(call, outcome, failure, self.config, function_segment_id)
+        log = lambda_results.log_text(
+            call.request_id,
+            outcome,
+            failure,
+            timeout=self.config.timeout,
+            memory_mb=self.config.memory_mb,
+            xray=(call.trace.root, function_segment_id) if call.trace.sampled else None,
+        )
         if call.trace.sampled:
             self._emit(
                 InvocationRecord(
@@ -439,86 +456,6 @@ def _caller_trace(value: str | None) -> _TraceContext:
     parent = fields.get("Parent", "").lower()
     valid_parent = len(parent) == 16 and set(parent) <= _SEGMENT_ID_CHARS
     return _TraceContext(root, parent if valid_parent else None, fields.get("Sampled") != "0")
-
-
-def _failure(outcome: Outcome, request_id: str, timeout: float) -> FunctionFailure | None:
-    if outcome.kind == "response":
-        return None
-    if outcome.kind == "timeout":
-        return FunctionFailure(
-            "Sandbox.Timedout", f"RequestId: {request_id} Error: Task timed out after {timeout:.2f} seconds"
-        )
-    if outcome.kind == "exit":
-        status = outcome.exit_status or "signal: killed"
-        return FunctionFailure(
-            "Runtime.ExitError", f"RequestId: {request_id} Error: Runtime exited with error: {status}"
-        )
-    error_type, message = _error_fields(outcome.body)
-    return FunctionFailure(error_type, message, outcome.xray_cause, in_init=outcome.kind == "init_error")
-
-
-def _error_fields(body: bytes) -> tuple[str, str]:
-    """errorType and errorMessage of the error document the runtime posted (untrusted: checked)."""
-    try:
-        document = json.loads(body)
-    except (ValueError, RecursionError):
-        document = None
-    if not isinstance(document, dict):
-        return "Runtime.Unknown", body.decode("utf-8", "replace")
-    error_type, message = document.get("errorType"), document.get("errorMessage")
-    return (
-        error_type if isinstance(error_type, str) and error_type else "Runtime.Unknown",
-        message if isinstance(message, str) else "",
-    )
-
-
-def _error_document(failure: FunctionFailure) -> bytes:
-    return json.dumps({"errorMessage": failure.message, "errorType": failure.error_type}).encode()
-
-
-def _log_text(
-    call: _Call, outcome: Outcome, failure: FunctionFailure | None, config: LambdaConfig, segment: str
-) -> str:
-    """The invocation's log as CloudWatch shows it: START, what the function wrote, END, REPORT."""
-    request_id = call.request_id
-    lines = [f"START RequestId: {request_id} Version: $LATEST\n"]
-    if outcome.log:
-        # awslambdaric writing to stdout joins the lines of one error with a bare CR, so that CloudWatch keeps
-        # them as one event; CloudWatch shows them as lines, and so does this log.
-        output = _BARE_CR.sub("\n", outcome.log)
-        lines.append(output if output.endswith("\n") else output + "\n")
-    if outcome.kind == "timeout":
-        stamp = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
-        lines.append(f"{stamp} {request_id} Task timed out after {config.timeout:.2f} seconds\n")
-    elif outcome.kind == "exit" and failure is not None:
-        lines.append(f"{failure.message}\n{failure.error_type}\n")
-    lines.append(f"END RequestId: {request_id}\n")
-    duration = (outcome.invocation[1] - outcome.invocation[0]) * 1000 if outcome.invocation else 0.0
-    report = [
-        f"REPORT RequestId: {request_id}",
-        f"Duration: {duration:.2f} ms",
-        f"Billed Duration: {max(1, math.ceil(duration))} ms",
-        f"Memory Size: {config.memory_mb} MB",
-    ]
-    if outcome.max_memory_mb is not None:
-        report.append(f"Max Memory Used: {outcome.max_memory_mb} MB")
-    if outcome.init is not None:
-        report.append(f"Init Duration: {(outcome.init[1] - outcome.init[0]) * 1000:.2f} ms")
-    if outcome.kind == "timeout":
-        report.append("Status: timeout")
-    lines.append("\t".join(report) + "\t\n")
-    if call.trace.sampled:
-        lines.append(f"XRAY TraceId: {call.trace.root}\tSegmentId: {segment}\tSampled: true\n")
-    return "".join(lines)
-
-
-def _log_result(log: str) -> str:
-    """X-Amz-Log-Result: the last 4 KB of the log, base64, cut on a character boundary."""
-    data = log.encode()[-_LOG_TAIL_BYTES:]
-    start = 0
-    while start < len(data) and data[start] & 0xC0 == 0x80:  # skip a split character's continuation bytes
-        start += 1
-    return base64.b64encode(data[start:]).decode("ascii")
 
 
 def _as_arn(requested: str, config: LambdaConfig) -> str:
