@@ -193,7 +193,7 @@ def translate(exc: BaseException) -> XrayctlError | None:
         return ConfigError("No AWS region is set.", "Pass --region or set AWS_REGION.")
     if isinstance(exc, bx.ProfileNotFound):
         return ConfigError(
-            f"{exc}.", "Check the name with `aws configure list-profiles`, or unset AWS_PROFILE."
+            f"{exc}.", "Check the name (--profile or AWS_PROFILE) with `aws configure list-profiles`."
         )
     if isinstance(exc, (bx.ConnectionError, bx.HTTPClientError)):
         return _translate_connection_error(exc)
