@@ -296,6 +296,25 @@ def _handler_dir(tmp_path: Path, source: str) -> Path:
     return code
 
 
+def test_another_handler_gets_its_own_stack_and_says_so(serve: Serve, tmp_path: Path) -> None:
+    code = _handler_dir(tmp_path, "def handler(event, context):\n    return {'mine': True}\n")
+    result = run(
+        serve.home,
+        "--local",
+        "invoke",
+        "--no-show",
+        "-o",
+        "json",
+        "--code",
+        str(code),
+        "--handler",
+        "handler.handler",
+    )
+    assert result.returncode == 0, result.stderr
+    assert json.loads(json.loads(result.stdout)["invocations"][0]["payload"]) == {"mine": True}
+    assert "starts a local stack of its own" in result.stderr
+
+
 def test_function_error_is_reported_and_marks_the_trace(tmp_path: Path) -> None:
     code = _handler_dir(
         tmp_path,
@@ -331,3 +350,14 @@ def test_function_timeout_is_task_timed_out(tmp_path: Path) -> None:
     assert result.returncode == 8, result.stderr
     invocation = json.loads(result.stdout)["invocations"][0]
     assert "Task timed out after 1.00 seconds" in invocation["payload"]
+
+
+def test_reset_empties_the_store(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    invoked = run(home, "--local", "invoke", "--no-show", "-o", "json")
+    assert invoked.returncode == 0, invoked.stderr
+    trace_id = json.loads(invoked.stdout)["invocations"][0]["trace_id"]
+    reset = run(home, "local", "reset")
+    assert reset.returncode == 0, reset.stderr
+    assert "(1 trace removed)" in reset.stderr
+    assert run(home, "--local", "show-trace", trace_id, "--no-wait").returncode == 3

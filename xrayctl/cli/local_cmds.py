@@ -114,4 +114,5 @@ def reset() -> None:
         store.reset()
     finally:
         store.close()
-    consoles(app)[1].print(f"local store emptied ({removed} traces removed)", markup=False)
+    noun = "trace" if removed == 1 else "traces"
+    consoles(app)[1].print(f"local store emptied ({removed} {noun} removed)", markup=False)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import http.client
 import json
+import logging
 import os
 import tempfile
 from collections.abc import Iterator, Mapping
@@ -24,6 +25,8 @@ from xrayctl.errors import LocalStackError
 
 if TYPE_CHECKING:
     from xrayctl.local.stack import LocalStack
+
+logger = logging.getLogger(__name__)
 
 SERVE_FILE = "serve.json"
 _FORMAT = 1
@@ -78,6 +81,8 @@ def local_endpoints(home: Path, **stack_options: Any) -> Iterator[LocalEndpoints
         if all(serving_function.get(key) == value for key, value in wanted.items()):
             yield endpoints
             return
+        # Say so: the user may expect the serve's warm runtime, or to see this call in its window.
+        logger.warning("`local serve` runs another function: this command starts a local stack of its own")
     from xrayctl.local.stack import LocalStack
 
     with LocalStack(home, **stack_options) as stack:
