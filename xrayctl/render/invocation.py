@@ -73,6 +73,7 @@ def invocation_view(result: InvocationResult) -> Group:
             lines.append(_Indented([Text(f"… {len(log) - LOG_LINES} earlier lines", DIM)]))
         # Lambda's REPORT line is tab-separated; a tab would otherwise show as an escaped \x09.
         lines.append(_Indented([Text(clean(line.expandtabs(2)), DIM) for line in log[-LOG_LINES:]]))
+    lines.append(Text(""))  # a blank line before whatever follows (the next invocation, the trace)
     return Group(*lines)
 
 
