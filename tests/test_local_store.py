@@ -173,6 +173,104 @@ def test_a_replaced_version_leaves_nothing_in_the_summary(store: TraceStore) -> 
     assert store.summary(other["trace_id"]) == {**summary, "Id": other["trace_id"], "Revision": 1}
 
 
+def test_a_function_error_has_its_fault_root_cause(store: TraceStore) -> None:
+    # What Lambda records for an unhandled exception: the Function segment faults with the cause, Invocation
+    # faults naming that exception by id; the function's own subsegment under Invocation is fine.
+    trace_id = "1-6b04c914-000000000000000000000007"
+    service = {"id": "00000000000000a1", "name": "fn", "origin": "AWS::Lambda", "trace_id": trace_id}
+    exception = {"id": "00000000000000e1", "type": "KeyError", "message": "'bucket_name'"}
+    function = {
+        "id": "00000000000000a2",
+        "name": "fn",
+        "origin": "AWS::Lambda::Function",
+        "trace_id": trace_id,
+        "parent_id": service["id"],
+        "aws": {"account_id": "123456789012"},
+        "fault": True,
+        "cause": {"exceptions": [exception]},
+        "subsegments": [
+            {"id": "00000000000000a3", "name": "Initialization", "start_time": 1.0, "end_time": 1.5},
+            {"id": "00000000000000a4", "name": "Invocation", "fault": True, "cause": exception["id"]},
+        ],
+    }
+    handler = {
+        "id": "00000000000000a5",
+        "name": "work",
+        "type": "subsegment",
+        "parent_id": "00000000000000a4",
+    }
+    times = {"start_time": 1.0, "end_time": 2.0}
+    store.put_documents([json.dumps({**times, **doc}) for doc in (service, function, handler)])
+    summary = store.summary(trace_id)
+    assert summary is not None and summary["ErrorRootCauses"] == []
+    no_exceptions: list[Any] = []
+    assert summary["FaultRootCauses"] == [
+        {
+            "Services": [
+                {
+                    "Name": "fn",
+                    "Names": ["fn"],
+                    "Type": "AWS::Lambda",
+                    "EntityPath": [{"Name": "fn", "Exceptions": no_exceptions, "Remote": False}],
+                    "Inferred": False,
+                },
+                {
+                    "Name": "fn",
+                    "Names": ["fn"],
+                    "AccountId": "123456789012",
+                    "Type": "AWS::Lambda::Function",
+                    "EntityPath": [
+                        {
+                            "Name": "fn",
+                            "Exceptions": [{"Name": "KeyError", "Message": "'bucket_name'"}],
+                            "Remote": False,
+                        },
+                        {
+                            "Name": "Invocation",
+                            "Exceptions": [{"Name": "KeyError", "Message": "'bucket_name'"}],
+                            "Remote": False,
+                        },
+                    ],
+                    "Inferred": False,
+                },
+            ],
+            "ClientImpacting": False,  # the AWS::Lambda segment, what the caller saw, has no fault
+        }
+    ]
+
+
+def test_a_failed_aws_call_is_the_root_cause_down_to_the_inferred_service(store: TraceStore) -> None:
+    store.put_documents([json.dumps(doc) for doc in lambda_documents()])
+    summary = store.summary("1-6b04c914-c05b7aa443a4ff42f3feb14e")  # PutObject into a missing bucket
+    assert summary is not None
+    for field in ("FaultRootCauses", "ErrorRootCauses"):  # the SDK marks the 404 as both
+        (cause,) = summary[field]
+        function, bucket = cause["Services"]
+        assert [e["Name"] for e in function["EntityPath"]] == ["s3-demo", "Invocation", "put_object", "s3"]
+        assert function["EntityPath"][-1]["Remote"] and function["EntityPath"][-1]["Exceptions"] == [
+            {
+                "Name": "NoSuchBucket",
+                "Message": "An error occurred (NoSuchBucket) when calling the PutObject operation: "
+                "The specified bucket does not exist",
+            }
+        ]
+        assert (bucket["Name"], bucket["Type"], bucket["Inferred"]) == ("S3", "AWS::S3::Bucket", True)
+    ok = store.summary("1-6b04c914-ea7beef5edbcb95e43b8d27c")
+    assert ok is not None and ok["FaultRootCauses"] == ok["ErrorRootCauses"] == []
+
+
+def test_root_causes_survive_segments_that_call_each_other(store: TraceStore) -> None:
+    trace_id = "1-6b04c914-000000000000000000000008"
+    a = {"id": "00000000000000b1", "name": "a", "parent_id": "00000000000000b4", "fault": True}
+    b = {"id": "00000000000000b2", "name": "b", "parent_id": "00000000000000b3", "fault": True}
+    a["subsegments"] = [{"id": "00000000000000b3", "name": "call-b", "fault": True}]
+    b["subsegments"] = [{"id": "00000000000000b4", "name": "call-a", "fault": True}]
+    times = {"trace_id": trace_id, "start_time": 1.0, "end_time": 2.0}
+    store.put_documents([json.dumps({**times, **doc}) for doc in (a, b)])
+    summary = store.summary(trace_id)
+    assert summary is not None and summary["HasFault"] and summary["FaultRootCauses"] == []
+
+
 def test_an_unusable_store_is_a_clear_error_naming_the_file(tmp_path: Path) -> None:
     with pytest.raises(StoreError, match=f"{tmp_path}.* could not open: unable to open database file"):
         TraceStore(tmp_path)  # a directory, not a database

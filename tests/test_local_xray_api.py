@@ -134,6 +134,9 @@ def test_summary_fields_and_revision(client: Any) -> None:
     assert ok["ResponseTime"] > 0 and ok["Duration"] >= ok["ResponseTime"] and not ok["IsPartial"]
     failed = summaries["1-6b04c914-c05b7aa443a4ff42f3feb14e"]
     assert failed["HasFault"] and failed["HasError"] and not failed["HasThrottle"]
+    (cause,) = failed["FaultRootCauses"]
+    assert [(s["Name"], s["Inferred"]) for s in cause["Services"]] == [("s3-demo", False), ("S3", True)]
+    assert cause["Services"][0]["EntityPath"][-1]["Exceptions"][0]["Name"] == "NoSuchBucket"
     late = {
         "id": "00000000000000ee",
         "name": "late",
@@ -208,3 +211,5 @@ def test_the_aws_cli_reads_it(server: XRayApiServer, client: Any) -> None:
     assert [t["Id"] for t in aws("batch-get-traces", "--trace-ids", OK_TRACE)["Traces"]] == [OK_TRACE]
     summaries = aws("get-trace-summaries", "--start-time", "0", "--end-time", "2000000000")
     assert len(summaries["TraceSummaries"]) == 3  # the CLI follows NextToken itself
+    causes = [c for s in summaries["TraceSummaries"] for c in s["FaultRootCauses"]]
+    assert [s["EntityPath"][-1]["Name"] for c in causes for s in c["Services"]] == ["s3", "S3"]

@@ -34,6 +34,7 @@ from typing import Any
 
 from xrayctl.errors import LocalStackError, UsageError
 from xrayctl.local.filters import parse_filter
+from xrayctl.local.rootcauses import root_causes
 from xrayctl.local.stitch import dumps, stitch, walk
 from xrayctl.local.summaries import ServiceKey, TraceAggregate, doc_facts
 
@@ -386,47 +387,27 @@ class TraceStore:
             position = (rows[-1][2], rows[-1][0])
 
     def _finish(self, page: list[tuple[str, int, TraceAggregate, dict[str, Any]]]) -> list[dict[str, Any]]:
-        """The page's summaries, with the ServiceIds of annotations and users that came from independent
-        subsegments: their segment is found only by following parent ids through the trace's documents."""
+        """The page's summaries, completed from the trace's documents where the fold cannot say it all: the
+        ServiceIds of annotations and users that came from independent subsegments (their segment is found
+        only by following parent ids), and the root causes of a trace with a fault or an error (found only in
+        the stitched tree). A trace with neither, the usual case, costs no document read."""
         finished: list[dict[str, Any]] = []
         for trace_id, revision, aggregate, summary in page:
             sources = [s for values in aggregate.annotations.values() for v in values for s in v[2]]
             sources += [source for _, source in aggregate.users]
-            if any(isinstance(source, str) for source in sources):
-                summary = aggregate.summary(trace_id, revision, self._resolver(trace_id))
+            unresolved = any(isinstance(source, str) for source in sources)
+            if unresolved or aggregate.fault or aggregate.error:
+                with self._lock:
+                    rows = self._db.execute(
+                        "SELECT id, parent_id, is_segment, service, body FROM documents WHERE trace_id = ?",
+                        (trace_id,),
+                    ).fetchall()
+                if unresolved:
+                    summary = aggregate.summary(trace_id, revision, _resolver(rows))
+                if aggregate.fault or aggregate.error:
+                    summary.update(root_causes(stitch(trace_id, [json.loads(row[4]) for row in rows])))
             finished.append(summary)
         return finished
-
-    def _resolver(self, trace_id: str) -> Callable[[str], ServiceKey | None]:
-        with self._lock:
-            rows = self._db.execute(
-                "SELECT id, parent_id, is_segment, service, body FROM documents WHERE trace_id = ?",
-                (trace_id,),
-            ).fetchall()
-        parents: dict[str, str] = {}
-        segment_of: dict[str, ServiceKey] = {}
-        for doc_id, parent_id, is_segment, service, body in rows:
-            if not is_segment:
-                parents[doc_id] = parent_id
-                continue
-            name, type_, account = json.loads(service)
-            key: ServiceKey = (name, type_, account)
-            for node in walk(json.loads(body)):
-                if isinstance(node.get("id"), str):
-                    segment_of[node["id"]] = key
-
-        def resolve(doc_id: str) -> ServiceKey | None:
-            current: str | None = doc_id
-            for _ in range(len(parents) + 1):  # bounded: parent ids can form a cycle
-                parent_id = parents.get(current or "")
-                if parent_id is None:
-                    return None
-                if parent_id in segment_of:
-                    return segment_of[parent_id]
-                current = parent_id
-            return None
-
-        return resolve
 
     def reset(self) -> None:
         with self._lock, self._errors("empty itself"), self._transaction():
@@ -442,6 +423,34 @@ class TraceStore:
     def close(self) -> None:
         with self._lock:
             self._db.close()
+
+
+def _resolver(rows: list[Any]) -> Callable[[str], ServiceKey | None]:
+    """Document id -> the service of the segment it is nested under, from the trace's document rows."""
+    parents: dict[str, str] = {}
+    segment_of: dict[str, ServiceKey] = {}
+    for doc_id, parent_id, is_segment, service, body in rows:
+        if not is_segment:
+            parents[doc_id] = parent_id
+            continue
+        name, type_, account = json.loads(service)
+        key: ServiceKey = (name, type_, account)
+        for node in walk(json.loads(body)):
+            if isinstance(node.get("id"), str):
+                segment_of[node["id"]] = key
+
+    def resolve(doc_id: str) -> ServiceKey | None:
+        current: str | None = doc_id
+        for _ in range(len(parents) + 1):  # bounded: parent ids can form a cycle
+            parent_id = parents.get(current or "")
+            if parent_id is None:
+                return None
+            if parent_id in segment_of:
+                return segment_of[parent_id]
+            current = parent_id
+        return None
+
+    return resolve
 
 
 class _Transaction:
