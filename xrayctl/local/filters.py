@@ -2,8 +2,11 @@
 
 Covers the part of the real syntax a terminal user reaches for: `annotation.KEY` (alone: the key exists; or
 compared with =, !=, <, <=, >, >=, CONTAINS, BEGINSWITH, ENDSWITH), `service("name")`, `service()`,
-`http.status|url|method`, `responsetime`, `duration`, the flags `ok`, `error`, `fault`, `throttle`, `partial`
-(bare or `= true|false`), and `AND`, `OR`, `!`, parentheses. Keywords are case-insensitive; values are not.
+`service(id(name: "x", type: "AWS::Lambda", account.id: "123"))` (any of the three keys),
+`http.status|url|method|useragent|clientip`, `responsetime`, `duration`, the flags `ok`, `error`, `fault`,
+`throttle`, `partial` (bare or `= true|false`), and `AND`, `OR`, `!`, parentheses. Keywords are
+case-insensitive; values are not. The rest of the real syntax (`edge()`, `service() { filter }`,
+`rootcause.*`, `user`, `group.*`, ...) is rejected by name.
 
 The expression comes from a request, so the parser is recursive descent with a hard nesting bound instead of
 an unbounded recursion, and every rejection names the position and the token it could not read.
@@ -26,8 +29,8 @@ _TOKEN = re.compile(
     (?P<space>\s+)
   | (?P<string>"(?:[^"\\]|\\.)*")
   | (?P<number>-?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?)
-  | (?P<op><=|>=|!=|=|<|>|!|\(|\)|\{|\}|\[|\]|,)
-  | (?P<word>[A-Za-z_][A-Za-z0-9_.:\-]*)
+  | (?P<op><=|>=|!=|=|<|>|!|\(|\)|\{|\}|\[|\]|,|:)
+  | (?P<word>[A-Za-z_][A-Za-z0-9_.\-]*)
     """,
     re.VERBOSE,
 )
@@ -37,7 +40,18 @@ _COMPARISONS = ("=", "!=", "<", "<=", ">", ">=")
 _STRING_OPS = ("contains", "beginswith", "endswith")
 _FLAGS = ("ok", "error", "fault", "throttle", "partial")
 _NUMBER_FIELDS = ("responsetime", "duration", "http.status")
-_STRING_FIELDS = ("http.url", "http.method")
+_STRING_FIELDS = ("http.url", "http.method", "http.useragent", "http.clientip")
+_HTTP_FIELDS = {
+    "http.status": "HttpStatus",
+    "http.url": "HttpURL",
+    "http.method": "HttpMethod",
+    "http.useragent": "UserAgent",
+    "http.clientip": "ClientIp",
+}
+_ID_FIELDS = {"name": "Name", "type": "Type", "account.id": "AccountId"}  # id(...) key -> ServiceId field
+# Real keywords (and keyword prefixes) this evaluator does not have: rejected by name, not as unreadable.
+_UNSUPPORTED = ("edge", "user", "json", "availabilityzone", "instance.id", "resource.arn")
+_UNSUPPORTED_PREFIXES = ("group.", "rootcause.")
 
 Value = str | float | bool
 Summary = Mapping[str, Any]
@@ -109,10 +123,7 @@ def _field_value(summary: Summary, field: str) -> Value | None:
     elif field == "duration":
         value = summary.get("Duration")
     else:
-        http = summary.get("Http") or {}
-        value = http.get(
-            {"http.status": "HttpStatus", "http.url": "HttpURL", "http.method": "HttpMethod"}[field]
-        )
+        value = (summary.get("Http") or {}).get(_HTTP_FIELDS[field])
     if value is None:
         return None
     return float(value) if field in _NUMBER_FIELDS else str(value)
@@ -125,11 +136,15 @@ def _flag(summary: Summary, name: str) -> bool:
     return bool(summary.get(key))
 
 
-def _service_names(summary: Summary) -> set[str]:
-    names: set[str] = set()
-    for service in summary.get("ServiceIds", []):
-        names.update(n for n in [service.get("Name"), *service.get("Names", [])] if isinstance(n, str))
-    return names
+def _is_service(service: Mapping[str, Any], wanted: Mapping[str, str]) -> bool:
+    """Whether a ServiceId is the one `wanted` names: by Name or any of its Names, Type, AccountId."""
+    for field, value in wanted.items():
+        if field == "Name":
+            if value != service.get("Name") and value not in service.get("Names", []):
+                return False
+        elif service.get(field) != value:
+            return False
+    return True
 
 
 Predicate = Callable[[Summary], bool]
@@ -232,6 +247,11 @@ class _Parser:
             or word.startswith("annotation.")
             or word in ("service", *_FLAGS, *_NUMBER_FIELDS, *_STRING_FIELDS)
         )
+        if token.kind == "word" and (word in _UNSUPPORTED or word.startswith(_UNSUPPORTED_PREFIXES)):
+            raise FilterError(
+                f"Filter expression: {token.text!r} at position {token.pos} is X-Ray syntax that the local "
+                "X-Ray API does not evaluate."
+            )
         if token.kind != "word" or not known:
             raise self.fail("a condition (annotation.KEY, service(...), http.status, responsetime, ok, ...)")
         self.advance()
@@ -280,15 +300,46 @@ class _Parser:
             return lambda s: key in s.get("Annotations", {}) and value not in _annotation_values(s, key)
         return lambda s: any(_compare(op, v, value) for v in _annotation_values(s, key))
 
+    def parse_string(self) -> str:
+        if self.current.kind != "string":
+            raise self.fail('a "string"')
+        return _UNESCAPE.sub(r"\1", self.advance().text[1:-1])
+
     def parse_service(self) -> Predicate:
         self.expect("op", "(")
-        name: str | None = None
+        wanted: dict[str, str] = {}
         if self.current.kind == "string":
-            name = _UNESCAPE.sub(r"\1", self.advance().text[1:-1])
+            wanted["Name"] = self.parse_string()
+        elif self.current.kind == "word" and self.current.keyword == "id":
+            self.advance()
+            wanted = self.parse_id()
         self.expect("op", ")")
-        if name is None:
+        if self.current.kind == "op" and self.current.text == "{":
+            raise FilterError(
+                f"Filter expression: a service's own filter ({{ ... }} at position {self.current.pos}) "
+                "is X-Ray syntax that the local X-Ray API does not evaluate."
+            )
+        if not wanted:
             return lambda s: bool(s.get("ServiceIds"))
-        return lambda s: name in _service_names(s)
+        return lambda s: any(_is_service(service, wanted) for service in s.get("ServiceIds", []))
+
+    def parse_id(self) -> dict[str, str]:
+        """`id(name: "x", type: "T", account.id: "N")`, any of the keys, each once, in any order."""
+        self.expect("op", "(")
+        wanted: dict[str, str] = {}
+        while True:
+            token = self.current
+            field = _ID_FIELDS.get(token.keyword) if token.kind == "word" else None
+            if field is None or field in wanted:
+                raise self.fail("name, type or account.id, each once")
+            self.advance()
+            self.expect("op", ":")
+            wanted[field] = self.parse_string()
+            if self.current.kind != "op" or self.current.text != ",":
+                break
+            self.advance()
+        self.expect("op", ")")
+        return wanted
 
 
 def parse_filter(text: str) -> Predicate:
