@@ -271,6 +271,23 @@ def test_root_causes_survive_segments_that_call_each_other(store: TraceStore) ->
     assert summary is not None and summary["HasFault"] and summary["FaultRootCauses"] == []
 
 
+def test_the_event_window_holds_every_trace_active_in_it(store: TraceStore) -> None:
+    spans = {"before": (10.0, 20.0), "into": (20.0, 105.0), "inside": (110.0, 120.0), "across": (50.0, 250.0)}
+    spans |= {"out of": (150.0, 300.0), "after": (210.0, 220.0)}
+    for number, (name, (start, end)) in enumerate(spans.items()):
+        trace_id = f"1-00000064-{number:024x}"
+        document = {"id": f"{number + 1:016x}", "name": name, "trace_id": trace_id, "start_time": start}
+        store.put_documents([json.dumps({**document, "end_time": end})])
+
+    def names(summaries: list[dict[str, Any]]) -> list[str]:
+        return [s["ServiceIds"][0]["Name"] for s in summaries]
+
+    # Newest first; "across" started before the window and ended after it. The longest trace ("across") widens
+    # the part of the index that is read, not what is returned: "before" ended before the window.
+    assert names(store.summaries(100.0, 200.0)) == ["out of", "inside", "across", "into"]
+    assert names(store.summaries(100.0, 200.0, time_range_type="Service")) == ["inside", "into"]
+
+
 def test_an_unusable_store_is_a_clear_error_naming_the_file(tmp_path: Path) -> None:
     with pytest.raises(StoreError, match=f"{tmp_path}.* could not open: unable to open database file"):
         TraceStore(tmp_path)  # a directory, not a database
