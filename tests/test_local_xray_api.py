@@ -9,6 +9,7 @@ import sys
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -122,6 +123,11 @@ def test_summaries_page_through_every_trace_exactly_once(client: Any) -> None:
     assert sorted(ids) == sorted({doc["trace_id"] for doc in lambda_documents()})
     starts = [summary["StartTime"] for page in pages for summary in page["TraceSummaries"]]
     assert starts == sorted(starts, reverse=True)  # botocore parsed them into datetimes; newest first
+    # ApproximateTime is how far back each page reached: its oldest trace, then the window's start.
+    assert [page["ApproximateTime"] for page in pages] == [
+        pages[0]["TraceSummaries"][-1]["StartTime"],
+        datetime.fromtimestamp(0, timezone.utc),
+    ]
 
 
 def test_summary_fields_and_revision(client: Any) -> None:

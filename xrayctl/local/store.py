@@ -138,6 +138,9 @@ class SummaryPage:
     summaries: list[dict[str, Any]]
     next_token: str | None
     processed: int  # traces in the window looked at, matched or not (TracesProcessedCount)
+    # How far back in time this page's scan reached (ApproximateTime, "the start time of this page of
+    # results"): the window's start on the last page, else the start of the oldest trace returned.
+    scanned_to: float
 
 
 def _encode_token(start_time: float, trace_id: str) -> str:
@@ -332,7 +335,8 @@ class TraceStore:
                     break
                 page.append((trace_id, revision, aggregate, summary))
                 last = (start_time, trace_id)
-            return SummaryPage(self._finish(page), token, processed)
+            scanned_to = start if token is None else max(start, last[0])
+            return SummaryPage(self._finish(page), token, processed, scanned_to)
 
     def summary(self, trace_id: str) -> dict[str, Any] | None:
         """The trace's summary, or None if no document of it is stored."""

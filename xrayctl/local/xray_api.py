@@ -183,7 +183,7 @@ class XRayApiServer:
         )
         result: dict[str, Any] = {
             "TraceSummaries": page.summaries,
-            "ApproximateTime": page.summaries[0]["StartTime"] if page.summaries else end,
+            "ApproximateTime": page.scanned_to,
             "TracesProcessedCount": page.processed,
         }
         if page.next_token is not None:
