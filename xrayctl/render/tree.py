@@ -18,6 +18,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from rich.cells import chop_cells
 from rich.console import Console, ConsoleOptions, Group, RenderableType, RenderResult
 from rich.rule import Rule
 from rich.segment import Segment
@@ -49,6 +50,9 @@ DURATION_WIDTH = 8
 NAME_MAX = 300  # longer names are cut by `clean` (visibly, with `…`) before measuring
 EXCEPTIONS_SHOWN = 3  # per node without --details; the rest are counted
 FRAMES_SHOWN = 30
+WRAP_ROWS = 12  # rows an exception message or a detail may take before it is cut (--output json has it all)
+CONTINUATION = "  "
+ELLIPSIS_PAD = " …"
 EIGHTHS = " ▏▎▍▌▋▊▉█"  # index n: the left n eighths of a cell
 
 NAME_STYLES: dict[str, Style] = {
@@ -67,6 +71,7 @@ class _Line:
     parts: list[Part]
     node: Node | None = None  # set on a node's own line: it gets a bar and a duration
     width: int = 0  # cells the parts take, for node lines
+    guides: int = 0  # on an extra line (exception, detail): how many leading parts are tree guides
 
 
 def trace_view(trace: Trace, *, details: bool = False, with_warnings: bool = True) -> RenderableType:
@@ -126,9 +131,13 @@ class TraceTree:
         plain = console.color_system is None and not console.record
         new_line = Segment.line()
         for line in _lines(self.trace, guide_levels, self.details):
-            segments = fit(line.parts, left if line.node else width)
-            if line.node is not None:
-                segments += self._columns(line.node, timeline)
+            if line.node is None:
+                # An exception message or a detail is read to its end: it wraps under its guides.
+                for row in _wrapped(line, width):
+                    yield from _merged(row) if plain else row
+                    yield new_line
+                continue
+            segments = fit(line.parts, left) + self._columns(line.node, timeline)
             yield from _merged(segments) if plain else segments
             yield new_line
 
@@ -140,6 +149,33 @@ class TraceTree:
             return [Segment(" " + duration)]
         before, bar, style, after = _bar(self.trace, node, timeline)
         return [Segment(" " + before), Segment(bar, style), Segment(after + " " + duration)]
+
+
+def _wrapped(line: _Line, width: int) -> Iterator[list[Segment]]:
+    """An extra line as rows of at most `width` cells, each under the same guides; continuation rows are
+    indented, and a line longer than WRAP_ROWS rows ends with `…` (the full text is in --output json)."""
+    guides, text = line.parts[: line.guides], line.parts[line.guides :]
+    room = width - sum(cells(part) for part, _ in guides)
+    if room < 10 or sum(cells(part) for part, _ in text) <= room:
+        yield fit(line.parts, width)
+        return
+    rows: list[list[Part]] = [[]]
+    used = 0
+    for part, style in text:
+        while part:
+            available = room - used if len(rows) == 1 else room - used - len(CONTINUATION)
+            if available <= 0:
+                rows.append([])
+                used = 0
+                continue
+            head = chop_cells(part, available)[0]
+            rows[-1].append((head, style))
+            used += cells(head)
+            part = part[len(head) :]
+    for index, row in enumerate(rows[:WRAP_ROWS]):
+        lead = [] if index == 0 else [(CONTINUATION, None)]
+        cut = index == WRAP_ROWS - 1 and len(rows) > WRAP_ROWS
+        yield fit([*guides, *lead, *row, *([(ELLIPSIS_PAD, DIM)] if cut else [])], width)
 
 
 def _merged(segments: list[Segment]) -> Iterator[Segment]:
@@ -175,7 +211,7 @@ def _lines(trace: Trace, guide_levels: int, details: bool) -> Iterator[_Line]:
         child_lead = child_lead[-window:]
         under = _guides(depth + 1, child_lead + (PIPE if node.children else SPACE), window)
         for extra in _extra_lines(node, details):
-            yield _Line([*under, *extra])
+            yield _Line([*under, *extra], guides=len(under))
 
         last = len(node.children) - 1
         stack.extend(
