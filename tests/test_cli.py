@@ -181,3 +181,75 @@ def test_a_trace_with_no_readable_segment_claims_no_status(tmp_path) -> None:
     header = result.stdout.splitlines()[0]
     assert trace_id in header and "OK" not in header
     assert "segment a: document left out" in result.stderr
+
+
+DESCRIBE_STACKS = b"""<DescribeStacksResponse xmlns="http://cloudformation.amazonaws.com/doc/2010-05-15/">
+<DescribeStacksResult><Stacks><member><StackName>demo</StackName><StackId>id</StackId>
+<CreationTime>2026-11-23T00:00:00Z</CreationTime><StackStatus>CREATE_COMPLETE</StackStatus>
+<Outputs><member><OutputKey>FunctionName</OutputKey><OutputValue>from-the-stack</OutputValue></member></Outputs>
+</member></Stacks></DescribeStacksResult></DescribeStacksResponse>"""
+
+
+class FakeAws:
+    """One loopback endpoint answering as Lambda (Invoke) and as an X-Ray that has no trace yet."""
+
+    def __init__(self) -> None:
+        from xrayctl.local.httpserver import LoopbackHTTPServer
+
+        self.server = LoopbackHTTPServer(self.handle).start()
+
+    def handle(self, request):  # type: ignore[no-untyped-def]
+        from xrayctl.local.httpserver import Response
+
+        if request.path.endswith("/invocations"):
+            return Response(200, b'{"ok": true}', {"Content-Type": "application/json"})
+        if b"Action=DescribeStacks" in request.body:
+            return Response(200, DESCRIBE_STACKS, {"Content-Type": "text/xml"})
+        if request.path == "/GetTraceSegmentDestination":
+            return Response.json(200, {"Destination": "XRay", "Status": "ACTIVE"})
+        return Response.json(200, {"Traces": [], "UnprocessedTraceIds": []})
+
+
+@pytest.fixture
+def fake_aws():  # type: ignore[no-untyped-def]
+    fake = FakeAws()
+    yield fake.server.url
+    fake.server.stop()
+
+
+def test_invoke_json_keeps_the_invocations_when_the_trace_is_not_found(fake_aws: str) -> None:
+    result = run_cli(
+        ["invoke", "--function", "f", "-o", "json", "--timeout", "0", "--endpoint-url", fake_aws]
+    )
+    assert result.exit_code == 3, result.stderr
+    (invocation,) = result.json()["invocations"]
+    assert invocation["payload_json"] == {"ok": True}
+    assert invocation["trace_id"] in result.stderr  # the trace the error is about is the one invoked
+
+
+def test_local_only_options_need_local(fake_aws: str) -> None:
+    result = run_cli(["invoke", "--function", "f", "--handler", "m.h", "--endpoint-url", fake_aws])
+    assert result.exit_code == 2
+    assert "--local" in result.stderr
+
+
+def test_stack_and_local_do_not_mix() -> None:
+    result = run_cli(["--local", "invoke", "--stack", "s", "--no-show"])
+    assert result.exit_code == 2
+    assert "--stack" in result.stderr
+
+
+def test_the_command_line_wins_over_the_environment() -> None:
+    args = ["--output", "text", "show-trace", "--input", str(LAMBDA_TRACE), "--no-color"]
+    result = run_cli(args, env={"XRAYCTL_OUTPUT": "json"})
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout.startswith("Trace 1-654c0557")
+
+
+def test_stack_on_the_command_line_wins_over_xrayctl_function(fake_aws: str) -> None:
+    result = run_cli(
+        ["invoke", "--stack", "demo", "--no-show", "--endpoint-url", fake_aws],
+        env={"XRAYCTL_FUNCTION": "other"},
+    )
+    assert result.exit_code == 0, result.stderr
+    assert "Invoked from-the-stack" in result.stdout

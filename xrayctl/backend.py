@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from xrayctl.errors import UsageError
 from xrayctl.session import AwsOptions, Clients
 
 if TYPE_CHECKING:
@@ -46,6 +47,11 @@ class Backend:
 @contextmanager
 def connect(options: AwsOptions, *, local: bool, home: Path, **stack_options: Any) -> Iterator[Backend]:
     if not local:
+        if stack_options:
+            raise UsageError(
+                "--code, --handler and --function-timeout shape the function of the local stack.",
+                "Add --local, or leave them out to invoke a deployed function.",
+            )
         yield Backend(Clients(options))
         return
     from xrayctl.local.state import local_endpoints

@@ -15,6 +15,7 @@ import json
 import re
 import sys
 import time
+from collections.abc import Callable
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -120,6 +121,25 @@ def invoke(
         warnings=warnings,
         duration_ms=duration_ms,
     )
+
+
+def resolve_function(
+    name: str | None, stack: str | None, *, local_function: str | None, cloudformation: Callable[[], Any]
+) -> str:
+    """The function to invoke: `name`, the function output of the SAM `stack` (read through the client that
+    `cloudformation()` returns), or the local stack's function (`local_function`, with --local)."""
+    if name and stack:
+        raise UsageError("--function and --stack both name the function.", "Give one of them.")
+    if stack and local_function:
+        raise UsageError(
+            "--stack reads a CloudFormation stack in AWS, and --local invokes the local function.",
+            "Leave out --stack (or --local).",
+        )
+    if stack:
+        return function_from_stack(cloudformation(), stack)
+    if name or local_function:
+        return str(name or local_function)
+    raise UsageError("no function given.", "Pass --function NAME, set XRAYCTL_FUNCTION, or --stack STACK.")
 
 
 def function_from_stack(client: Any, stack_name: str) -> str:

@@ -7,7 +7,6 @@ cannot leak a raw `ClientError` to the user.
 
 from __future__ import annotations
 
-import errno
 import os
 import sys
 import traceback
@@ -48,22 +47,17 @@ def run(group: click.Group, args: list[str] | None = None) -> NoReturn:
         _say("interrupted.")
         code = ExitCode.INTERRUPTED
     except BrokenPipeError:
-        # `xrayctl ... | head`: the reader left; say nothing and keep Python from complaining at exit.
+        # `xrayctl ... | head`: the reader took what it wanted and left. Not a failure; say nothing, and keep
+        # Python from complaining about the closed stdout at exit.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        code = ExitCode.ERROR
+        code = ExitCode.OK
     except OSError as exc:
-        if exc.errno == errno.EPIPE:
-            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-            code = ExitCode.ERROR
-        else:
-            code = _fail(
-                state, exc, XrayctlError(f"{exc.strerror or exc}: {exc.filename or ''}".rstrip(": "))
-            )
+        code = _fail(state, exc, XrayctlError(f"{exc.strerror or exc}: {exc.filename or ''}".rstrip(": ")))
     except Exception as exc:  # noqa: BLE001 - the boundary: every failure must become one line
         translated = _translate_aws(exc)
         if translated is None:
             translated = XrayctlError(
-                f"unexpected error: {type(exc).__name__}: {exc}.",
+                f"unexpected error: {type(exc).__name__}: {str(exc).rstrip('.')}.",
                 "This is a bug in xrayctl; run again with --debug for the traceback and report it.",
             )
         code = _fail(state, exc, translated)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
@@ -14,9 +14,13 @@ from xrayctl.cli.terminal import consoles
 
 if TYPE_CHECKING:
     from rich.console import Console
+    from rich.status import Status
 
     from xrayctl.backend import Backend
     from xrayctl.model import Trace
+
+
+WARNINGS_SHOWN = 5
 
 
 @contextmanager
@@ -60,9 +64,20 @@ def print_traces(
     else:
         # Warnings go to stderr (below), so a pipe of the tree holds only the tree.
         (out or consoles(state)[0]).print(traces_view(traces, details=details, with_warnings=False))
-    # With several traces, say which trace each warning is about.
-    prefix = len(traces) > 1
-    warn_about(state, [f"{t.id}: {w}" if prefix else w for t in traces for w in t.warnings])
+    warn_about(state, trace_warnings(traces))
+
+
+def trace_warnings(traces: Sequence[Trace]) -> list[str]:
+    """The traces' warnings for stderr: at most WARNINGS_SHOWN a trace (a broken file can hold thousands; the
+    JSON output has them all), each prefixed with its trace id when there are several traces."""
+    shown: list[str] = []
+    for trace in traces:
+        prefix = f"{trace.id}: " if len(traces) > 1 else ""
+        shown += [prefix + warning for warning in trace.warnings[:WARNINGS_SHOWN]]
+        hidden = len(trace.warnings) - WARNINGS_SHOWN
+        if hidden > 0:
+            shown.append(f"{prefix}… and {hidden} more warnings (--output json lists them all)")
+    return shown
 
 
 def warn_about(state: AppState, warnings: Sequence[str]) -> None:
@@ -73,13 +88,32 @@ def warn_about(state: AppState, warnings: Sequence[str]) -> None:
     consoles(state)[1].print(warnings_view(warnings))
 
 
+class Progress:
+    """A spinner on stderr while something runs; `say` changes its text, `show` prints data to stdout with
+    the spinner out of the way (two consoles on one terminal would otherwise write over each other)."""
+
+    def __init__(self, status: Status | None = None) -> None:
+        self._status = status
+
+    def say(self, text: str) -> None:
+        if self._status is not None:
+            self._status.update(text)
+
+    def show(self, console: Console, renderable: Any) -> None:
+        if self._status is None:
+            console.print(renderable)
+            return
+        self._status.stop()
+        console.print(renderable)
+        self._status.start()
+
+
 @contextmanager
-def progress(state: AppState, text: str) -> Iterator[Callable[[str], None]]:
-    """A spinner on stderr (only on a terminal, never with --output json); yields `say(text)` to change its
-    text. Output printed while it spins appears above it (rich redirects stdout during a live display)."""
+def progress(state: AppState, text: str) -> Iterator[Progress]:
+    """A Progress that spins only on a terminal, and never with --output json."""
     err = consoles(state)[1]
     if not err.is_terminal or state.output == "json":
-        yield lambda text: None
+        yield Progress()
         return
-    with err.status(text) as spinner:
-        yield spinner.update
+    with err.status(text) as status:
+        yield Progress(status)

@@ -6,37 +6,18 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
+from click.core import ParameterSource
 
-from xrayctl.cli.common import backend, echo_json, print_traces, progress, showing_found
-from xrayctl.cli.options import details_option, global_options, state, timeout_option
+from xrayctl.cli.common import backend, echo_json, print_traces, progress, trace_warnings, warn_about
+from xrayctl.cli.options import AppState, details_option, global_options, stack_options, state, timeout_option
 from xrayctl.cli.terminal import consoles
-from xrayctl.errors import FunctionError, UsageError
+from xrayctl.errors import FunctionError, TraceNotFound, UsageError, XrayctlError
 
 if TYPE_CHECKING:
+    from xrayctl.invoke import InvocationResult
     from xrayctl.model import Trace
 
-_DEFAULT = click.core.ParameterSource.DEFAULT
-
-
-def stack_options(func: click.decorators.FC) -> click.decorators.FC:
-    """Options that shape the local stack's function (used by `invoke --local` and `local serve`)."""
-    func = click.option(
-        "--handler",
-        metavar="MODULE.FUNCTION",
-        help="With --local: the handler to run (default lambda_function.lambda_handler).",
-    )(func)
-    func = click.option(
-        "--code",
-        "code_dir",
-        type=click.Path(exists=True, file_okay=False, path_type=Path),
-        help="With --local: run the Python handler in this folder instead of xrayctl's function.",
-    )(func)
-    return click.option(
-        "--function-timeout",
-        type=click.FloatRange(min=0.1),
-        metavar="SECONDS",
-        help="With --local: the function timeout (default 3 s, as in Lambda).",
-    )(func)
+_DEFAULT = ParameterSource.DEFAULT
 
 
 @click.command("invoke")
@@ -84,7 +65,6 @@ def invoke(
     """Invoke the function with a trace id of our choosing, then draw its trace."""
     from xrayctl import invoke as invoking
     from xrayctl.render.invocation import invocation_view
-    from xrayctl.render.jsonout import invocation_to_dict
 
     app = state()
     ctx = click.get_current_context()
@@ -93,58 +73,70 @@ def invoke(
         raise UsageError(
             f"--payload replaces {', '.join(given)}.", "Give either --payload or the event fields."
         )
+    if stack_name and ctx.get_parameter_source("function_name") is ParameterSource.ENVIRONMENT:
+        function_name = None  # --stack on the command line wins over XRAYCTL_FUNCTION from the environment
     event = (
         invoking.load_payload(payload)
         if payload
         else invoking.encode_event(invoking.build_event(bucket, key, body))
     )
-    local_options = {"code_dir": code_dir, "handler": handler, "timeout": function_timeout}
-    out, err = consoles(app)
-    results = []
+    stack = {"code_dir": code_dir, "handler": handler, "timeout": function_timeout}
+    out = consoles(app)[0]
+    results: list[InvocationResult] = []
     traces: list[Trace] = []
-    with (
-        progress(app, "starting the local stack" if app.local else "connecting") as say,
-        backend(app, **{k: v for k, v in local_options.items() if v is not None}) as connected,
-    ):
-        name = function_name or (connected.local.function_name if connected.local else None)
-        if stack_name and not function_name:
-            name = invoking.function_from_stack(connected.clients.cloudformation, stack_name)
-        if not name:
-            raise UsageError(
-                "no function given.", "Pass --function NAME, set XRAYCTL_FUNCTION, or --stack STACK."
+    try:
+        with (
+            progress(app, "starting the local stack" if app.local else "connecting") as spinner,
+            backend(app, **{k: v for k, v in stack.items() if v is not None}) as connected,
+        ):
+            name = invoking.resolve_function(
+                function_name,
+                stack_name,
+                local_function=connected.local.function_name if connected.local else None,
+                cloudformation=lambda: connected.clients.cloudformation,
             )
-        for number in range(1, count + 1):
-            say(f"invoking {name}" + (f" ({number}/{count})" if count > 1 else ""))
-            result = invoking.invoke(connected.clients.lambda_, name, event)
-            results.append(result)
-            if app.output == "text":
-                out.print(invocation_view(result))
-        if show:
-            say("waiting for the traces")
-            with showing_found(app, details=details):
+            for number in range(1, count + 1):
+                spinner.say(f"invoking {name}" + (f" ({number}/{count})" if count > 1 else ""))
+                result = invoking.invoke(connected.clients.lambda_, name, event)
+                results.append(result)
+                if app.output == "text":
+                    spinner.show(out, invocation_view(result))
+            if show:
+                spinner.say("waiting for the traces")
                 traces = connected.reader().wait_for_traces(
                     [r.trace_id for r in results],
                     timeout=timeout,
-                    on_poll=lambda status: say(f"waiting for the traces: {status}"),
+                    on_poll=lambda status: spinner.say(f"waiting for the traces: {status}"),
                     with_summary=True,
                 )
-    if app.output == "json":
-        from xrayctl.render.jsonout import trace_to_dict
-
-        echo_json(
-            {
-                "invocations": [invocation_to_dict(r) for r in results],
-                "traces": [trace_to_dict(t) for t in traces],
-            }
-        )
-    elif traces:
-        print_traces(app, traces, details=details, out=out)
-    for result in results:
-        for warning in result.warnings:
-            err.print(f"warning: {warning}", style="yellow", markup=False)
+    except (XrayctlError, KeyboardInterrupt) as exc:
+        # What already happened is reported before the error: an invocation ran, whatever failed after it.
+        found = exc.found if isinstance(exc, TraceNotFound) else []
+        _report(app, results, found, details=details)
+        raise
+    _report(app, results, traces, details=details)
     failed = [r for r in results if r.function_error]
     if failed:
         raise FunctionError(
             f"{len(failed)} of {len(results)} invocations failed ({failed[0].function_error}).",
             "The error payload is shown above.",
         )
+
+
+def _report(app: AppState, results: list[InvocationResult], traces: list[Trace], *, details: bool) -> None:
+    """The invocations (text mode printed them as they came) and their traces, in the chosen format."""
+    from xrayctl.render.jsonout import invocation_to_dict, trace_to_dict
+
+    if app.output == "json":
+        if results:
+            echo_json(
+                {
+                    "invocations": [invocation_to_dict(r) for r in results],
+                    "traces": [trace_to_dict(t) for t in traces],
+                }
+            )
+        warn_about(app, trace_warnings(traces))
+    elif traces:
+        print_traces(app, traces, details=details)
+    for result in results:
+        warn_about(app, result.warnings)

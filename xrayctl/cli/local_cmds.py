@@ -11,9 +11,8 @@ from types import FrameType
 
 import click
 
-from xrayctl.cli.invoke_cmd import stack_options
 from xrayctl.cli.logs import configure_logging
-from xrayctl.cli.options import global_options, state
+from xrayctl.cli.options import global_options, stack_options, state
 from xrayctl.cli.terminal import consoles
 
 

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import click
+from click.core import ParameterSource
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -28,8 +29,9 @@ class AppState:
     debug: bool = False
     local: bool = False
     home: Path | None = None
-    # Set by the commands that pick the global options up, so the error boundary knows how to speak.
-    extra: dict[str, Any] = field(default_factory=dict)
+    # Where each recorded value came from: a value typed on the command line is never replaced by one the
+    # environment supplies to the same option on the other side of the command name.
+    sources: dict[str, int] = field(default_factory=dict, repr=False)
 
     @property
     def xrayctl_home(self) -> Path:
@@ -39,83 +41,64 @@ class AppState:
         return Path(env) if env else Path(click.get_app_dir("xrayctl"))
 
 
+# Command line over environment; a default never records anything.
+_RANK = {ParameterSource.COMMANDLINE: 2, ParameterSource.ENVIRONMENT: 1}
+
+
 def _record(name: str) -> Callable[[click.Context, click.Parameter, Any], None]:
     def callback(ctx: click.Context, param: click.Parameter, value: Any) -> None:
-        source = ctx.get_parameter_source(param.name or name)
-        # Defaults never overwrite: the option may already have been given on the other side of the command.
-        if value is None or source in (click.core.ParameterSource.DEFAULT, None):
+        rank = _RANK.get(ctx.get_parameter_source(param.name or name), 0)  # type: ignore[arg-type]
+        state = ctx.ensure_object(AppState)
+        # Equal rank: the later one (after the command name) wins, as the module docstring says.
+        if value is None or rank == 0 or rank < state.sources.get(name, 0):
             return
-        setattr(ctx.ensure_object(AppState), name, value)
+        setattr(state, name, value)
+        state.sources[name] = rank
 
     return callback
 
 
-def _flag(name: str) -> Callable[[click.Context, click.Parameter, Any], None]:
-    def callback(ctx: click.Context, param: click.Parameter, value: Any) -> None:
-        if value:
-            setattr(ctx.ensure_object(AppState), name, True)
-
-    return callback
+def _option(*decls: str, name: str, help: str, **kwargs: Any) -> Callable[[F], F]:
+    return click.option(
+        *decls, expose_value=False, is_eager=True, callback=_record(name), help=help, **kwargs
+    )
 
 
 _OPTIONS: list[Callable[[F], F]] = [
-    click.option(
-        "--profile",
-        metavar="NAME",
-        expose_value=False,
-        is_eager=True,
-        callback=_record("profile"),
-        help="AWS profile (default: AWS_PROFILE or the default chain).",
+    _option(
+        "--profile", name="profile", metavar="NAME", help="AWS profile (default: AWS_PROFILE or the chain)."
     ),
-    click.option(
+    _option(
         "--region",
+        name="region",
         metavar="REGION",
-        expose_value=False,
-        is_eager=True,
-        callback=_record("region"),
         help="AWS region (default: AWS_REGION / AWS_DEFAULT_REGION / the profile's).",
     ),
-    click.option(
+    _option(
         "--endpoint-url",
+        name="endpoint_url",
         metavar="URL",
-        expose_value=False,
-        is_eager=True,
-        callback=_record("endpoint_url"),
         help="Send X-Ray and Lambda calls to this endpoint (AWS_ENDPOINT_URL_XRAY etc. also work).",
     ),
-    click.option(
+    _option(
         "--output",
         "-o",
+        name="output",
         type=click.Choice(["text", "json"]),
-        expose_value=False,
-        is_eager=True,
         envvar="XRAYCTL_OUTPUT",
-        callback=_record("output"),
-        help="text for people (default), json for programs.",
+        help="text for people (default), json for programs. Env: XRAYCTL_OUTPUT.",
     ),
-    click.option(
-        "--no-color",
-        is_flag=True,
-        expose_value=False,
-        is_eager=True,
-        callback=_flag("no_color"),
-        help="No colour (NO_COLOR is honoured too).",
+    _option(
+        "--no-color", name="no_color", is_flag=True, default=None, help="No colour (NO_COLOR works too)."
     ),
-    click.option(
-        "--debug",
-        is_flag=True,
-        expose_value=False,
-        is_eager=True,
-        callback=_flag("debug"),
-        help="Show tracebacks and log AWS calls on stderr.",
+    _option(
+        "--debug", name="debug", is_flag=True, default=None, help="Tracebacks, and the AWS calls on stderr."
     ),
-    click.option(
-        "--local",
-        is_flag=True,
-        expose_value=False,
-        is_eager=True,
+    _option(
+        "--local/--no-local",
+        name="local",
+        default=None,
         envvar="XRAYCTL_LOCAL",
-        callback=_flag("local"),
         help="Use the embedded local stack (a running `xrayctl local serve`, or one started for this "
         "command). Env: XRAYCTL_LOCAL=1.",
     ),
@@ -147,3 +130,24 @@ def timeout_option(default: float, help: str) -> Callable[[F], F]:
 details_option: Callable[[F], F] = click.option(
     "--details", is_flag=True, help="Add http, aws, sql, metadata and exception stacks under each node."
 )
+
+
+def stack_options(func: F) -> F:
+    """Options that shape the local stack's function (`invoke --local` and `local serve`)."""
+    func = click.option(
+        "--handler",
+        metavar="MODULE.FUNCTION",
+        help="Local stack: the handler to run (default lambda_function.lambda_handler).",
+    )(func)
+    func = click.option(
+        "--code",
+        "code_dir",
+        type=click.Path(exists=True, file_okay=False, path_type=Path),
+        help="Local stack: run the Python handler in this folder instead of xrayctl's function.",
+    )(func)
+    return click.option(
+        "--function-timeout",
+        type=click.FloatRange(min=0.1),
+        metavar="SECONDS",
+        help="Local stack: the function timeout (default 3 s, as in Lambda).",
+    )(func)

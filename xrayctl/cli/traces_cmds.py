@@ -59,17 +59,17 @@ def _read_traces(
         from xrayctl.build import load_batch
 
         return load_batch(input_file.read(), source=input_file.name, only=ids or None)
-    with progress(app, "connecting") as say, backend(app) as connected:
+    with progress(app, "connecting") as spinner, backend(app) as connected:
         reader = connected.reader()
         if wait:
-            say("waiting for X-Ray")
+            spinner.say("waiting for X-Ray")
             return reader.wait_for_traces(
                 ids,
                 timeout=timeout,
-                on_poll=lambda status: say(f"waiting for X-Ray: {status}"),
+                on_poll=lambda status: spinner.say(f"waiting for X-Ray: {status}"),
                 with_summary=True,
             )
-        say("reading from X-Ray")
+        spinner.say("reading from X-Ray")
         return reader.fetch_traces(ids, with_summary=True)
 
 
@@ -102,8 +102,8 @@ def list_annotations(
 
     app = state()
     window_start, window_end = resolve_window(since=since, start=start, end=end)
-    with progress(app, "connecting") as say, backend(app) as connected:
-        say("reading trace summaries")
+    with progress(app, "connecting") as spinner, backend(app) as connected:
+        spinner.say("reading trace summaries")
         reader = connected.reader()
         rows = [
             annotations.from_summary(s)
