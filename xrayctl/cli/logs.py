@@ -32,6 +32,23 @@ class _Formatter(logging.Formatter):
         return "\n".join(clean_lines(redact(super().format(record)), max_len=20_000))
 
 
+class _OwnFormatter(_Formatter):
+    """xrayctl's own records read as messages to the user (`xrayctl: warning: ...`, and info lines such as
+    `local serve`'s one line per invocation as they are); with --debug, each names its level and module."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.debug = False
+
+    def formatMessage(self, record: logging.LogRecord) -> str:
+        message = record.getMessage()
+        if self.debug:
+            return f"xrayctl: {record.levelname.lower()} {record.name}: {message}"
+        if record.levelno >= logging.WARNING:
+            return f"xrayctl: {record.levelname.lower()}: {message}"
+        return message
+
+
 class _StderrHandler(logging.StreamHandler):
     """Writes to whatever sys.stderr is when the record is emitted (a test runner swaps it per command)."""
 
@@ -44,14 +61,16 @@ class _StderrHandler(logging.StreamHandler):
         pass
 
 
+_OWN_FORMAT = _OwnFormatter()
 _OWN = _StderrHandler()
-_OWN.setFormatter(_Formatter("xrayctl: %(levelname)s %(name)s: %(message)s"))
+_OWN.setFormatter(_OWN_FORMAT)
 _AWS = _StderrHandler()
 _AWS.setFormatter(_Formatter("%(asctime)s %(name)s %(levelname)s %(message)s"))
 
 
 def configure_logging(debug: bool) -> None:
     """Set the loggers for this command; called again (one process, many commands) it replaces, never adds."""
+    _OWN_FORMAT.debug = debug
     own = logging.getLogger("xrayctl")
     own.propagate = False
     own.setLevel(logging.DEBUG if debug else logging.WARNING)
