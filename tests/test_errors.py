@@ -8,6 +8,7 @@ botocore's own retries run for real, cut to two attempts with AWS_MAX_ATTEMPTS, 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
 
@@ -158,3 +159,62 @@ def test_a_filter_x_ray_cannot_read(aws: FakeAws) -> None:
 )
 def test_message_and_fix_are_two_sentences(message: str, fix: str | None, said: str) -> None:
     assert str(XrayctlError(message, fix)) == said
+
+
+# ------------------------------------------------------------------- bad settings, caught as clients are made
+
+
+@pytest.mark.parametrize(
+    ("command", "env", "said"),
+    [
+        (
+            [*SHOW, "--region", "us east 1"],
+            {},
+            "'us east 1' is not an AWS region name. Give a region such as",
+        ),
+        (INVOKE, {"AWS_REGION": "us_east_1!"}, "'us_east_1!' is not an AWS region name."),
+        (
+            SHOW,
+            {"AWS_MAX_ATTEMPTS": "abc"},
+            "AWS_MAX_ATTEMPTS (or max_attempts in the profile) is not a whole",
+        ),
+        (
+            INVOKE,
+            {"AWS_MAX_ATTEMPTS": "abc"},
+            "AWS_MAX_ATTEMPTS (or max_attempts in the profile) is not a whole",
+        ),
+        (LIST, {"AWS_MAX_ATTEMPTS": "0"}, '"max_attempts": 0 must be an integer greater than or equal to 1'),
+        (SHOW, {"AWS_RETRY_MODE": "bogus"}, 'Invalid value provided to "mode": "bogus"'),
+        (INVOKE, {"AWS_RETRY_MODE": "bogus"}, 'Invalid value provided to "mode": "bogus"'),
+        (SHOW, {"AWS_DEFAULTS_MODE": "bogus"}, "invalid defaults mode: bogus"),
+        (
+            SHOW,
+            {"AWS_ACCOUNT_ID_ENDPOINT_MODE": "bogus"},
+            "'bogus' for 'account_id_endpoint_mode' is invalid",
+        ),
+        (SHOW, {"AWS_METADATA_SERVICE_TIMEOUT": "abc"}, "A setting of the AWS configuration is not valid"),
+    ],
+)
+def test_a_bad_aws_setting_is_a_config_error(
+    aws: FakeAws, command: list[str], env: dict[str, str], said: str
+) -> None:
+    line = one_line(run(command, aws, **env), ExitCode.CONFIG)
+    assert said in line
+    assert "This is a bug" not in line
+
+
+@pytest.mark.parametrize(
+    ("args", "env"),
+    [(["--endpoint-url", "notaurl"], {}), ([], {"AWS_ENDPOINT_URL_XRAY": "notaurl"})],
+    ids=["option", "env"],
+)
+def test_an_endpoint_that_is_not_a_url_is_a_config_error(args: list[str], env: dict[str, str]) -> None:
+    line = one_line(run([*SHOW, *args], **env), ExitCode.CONFIG)
+    assert "'notaurl' is not an endpoint URL. Give a whole URL, such as https://" in line
+
+
+def test_an_unreadable_config_file_is_a_config_error(aws: FakeAws, tmp_path: Path) -> None:
+    config = tmp_path / "config"
+    config.write_text("[default\nregion = us-east-1\n")
+    line = one_line(run(SHOW, aws, AWS_CONFIG_FILE=str(config)), ExitCode.CONFIG)
+    assert f"Unable to parse config file: {config}" in line and "~/.aws/config" in line

@@ -297,8 +297,19 @@ def test_connection_closed_is_unreachable() -> None:
 
 def test_non_aws_errors_are_left_alone() -> None:
     assert translate(ValueError("x")) is None
-    with pytest.raises(bx.ParamValidationError), translate_errors():
-        boto3.client("xray", region_name="us-east-1").batch_get_traces()  # type: ignore[call-arg]
+
+
+def test_a_request_botocore_refuses_to_send_is_a_usage_error() -> None:
+    client: Any = boto3.client(
+        "lambda", region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x"
+    )
+    with pytest.raises(UsageError) as caught, translate_errors():
+        client.invoke(FunctionName="")
+    assert caught.value.message == (
+        "AWS would refuse the request: "
+        "Invalid length for parameter FunctionName, value: 0, valid min length: 1"
+    )
+    assert isinstance(caught.value.__cause__, bx.ParamValidationError)
 
 
 class socket_port:

@@ -83,7 +83,7 @@ class Clients:
 
         options = self.options
         access_key, secret_key = options.credentials or (None, None)
-        with translate_errors():
+        with _reading_config():
             return boto3.session.Session(
                 botocore_session=_isolated_botocore_session() if options.isolated else None,
                 profile_name=options.profile,
@@ -115,23 +115,55 @@ class Clients:
         from botocore.config import Config
 
         options = self.options
-        # Invoke is not idempotent: a retry after a read timeout or a 5xx can run the function twice (and
-        # write to S3 twice). A failed invoke is reported instead; the user decides whether to run it again.
-        # Other calls take the user's AWS_MAX_ATTEMPTS (or max_attempts in the profile) if set, else ours; the
-        # retry mode is botocore's choice (AWS_RETRY_MODE, the profile, or "standard").
-        with translate_errors():
-            configured = self.session._session.get_config_variable("max_attempts")
-        attempts = 1 if service == "lambda" else configured or options.max_attempts
-        config = Config(
-            retries={"total_max_attempts": attempts},
-            connect_timeout=options.connect_timeout,
-            read_timeout=LAMBDA_READ_TIMEOUT if service == "lambda" else options.read_timeout,
-            user_agent_extra=f"xrayctl/{__version__}",
-        )
-        # None lets botocore apply AWS_ENDPOINT_URL_<SERVICE>, AWS_ENDPOINT_URL and the config file.
-        endpoint_url = options.service_endpoints.get(service) or options.endpoint_url
-        with translate_errors():
+        # botocore reads the user's configuration here (region, endpoints, retry settings, credential
+        # sources): a bad value in it is the user's to fix, not a bug.
+        with _reading_config():
+            # Invoke is not idempotent: a retry after a read timeout or a 5xx can run the function twice (and
+            # write to S3 twice). A failed invoke is reported instead; the user decides whether to run it
+            # again. Other calls take the user's AWS_MAX_ATTEMPTS (or max_attempts in the profile) if set,
+            # else ours; the retry mode is botocore's choice (AWS_RETRY_MODE, the profile, or "standard").
+            try:
+                configured = self.session._session.get_config_variable("max_attempts")
+            except ValueError as exc:
+                raise ConfigError(
+                    f"AWS_MAX_ATTEMPTS (or max_attempts in the profile) is not a whole number: {exc}.",
+                    "Set it to the number of attempts, such as 3, or unset it.",
+                ) from exc
+            attempts = (
+                1 if service == "lambda" else options.max_attempts if configured is None else configured
+            )
+            config = Config(
+                retries={"total_max_attempts": attempts},
+                connect_timeout=options.connect_timeout,
+                read_timeout=LAMBDA_READ_TIMEOUT if service == "lambda" else options.read_timeout,
+                user_agent_extra=f"xrayctl/{__version__}",
+            )
+            # None lets botocore apply AWS_ENDPOINT_URL_<SERVICE>, AWS_ENDPOINT_URL and the config file.
+            endpoint_url = options.service_endpoints.get(service) or options.endpoint_url
             return self.session.client(service, endpoint_url=endpoint_url, config=config)  # type: ignore[call-overload]
+
+
+@contextmanager
+def _reading_config() -> Iterator[None]:
+    """Translate what botocore raises while it reads the configuration and builds a session or a client.
+
+    Most bad settings raise a botocore error (`translate` knows them); a few raise a bare ValueError: an
+    endpoint that is not a URL, a number setting that is not a number (AWS_METADATA_SERVICE_TIMEOUT=abc).
+    """
+    try:
+        with translate_errors():
+            yield
+    except ValueError as exc:
+        message = str(exc)
+        if message.startswith("Invalid endpoint: "):
+            raise ConfigError(
+                f"{message.removeprefix('Invalid endpoint: ')!r} is not an endpoint URL.",
+                "Give a whole URL, such as https://xray.us-east-1.amazonaws.com or http://127.0.0.1:4566, "
+                "to --endpoint-url (or AWS_ENDPOINT_URL, AWS_ENDPOINT_URL_XRAY, AWS_ENDPOINT_URL_LAMBDA).",
+            ) from exc
+        raise ConfigError(
+            f"A setting of the AWS configuration is not valid: {message}.", _CONFIG_FIX
+        ) from exc
 
 
 # The IAM action behind each operation xrayctl calls: what an AccessDenied tells the user to grant.
@@ -166,6 +198,7 @@ _BAD_REQUEST_CODES = {
     "ValidationException",
     "ValidationError",
 }
+_CONFIG_FIX = "Check the AWS_* environment variables and the profile's settings in ~/.aws/config."
 _CREDENTIALS_FIX = (
     "Configure credentials: run `aws configure` (or `aws sso login`), set AWS_PROFILE or pass --profile, "
     "or set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY."
@@ -189,6 +222,20 @@ def translate(exc: BaseException) -> XrayctlError | None:
             f"AWS credentials could not be loaded: {exc}",
             "Refresh them (`aws sso login` for SSO profiles) or check the profile's settings.",
         )
+    if isinstance(exc, bx.InvalidRegionError):
+        return ConfigError(
+            f"{exc.kwargs.get('region_name')!r} is not an AWS region name.",
+            "Give a region such as us-east-1 with --region, AWS_REGION or the profile's region.",
+        )
+    if isinstance(exc, bx.ParamValidationError):
+        # botocore checks a request against the service model before sending it: a value the user gave
+        # (an empty name, a wrong type) that AWS would refuse.
+        report = "; ".join(line.strip() for line in str(exc.kwargs.get("report", exc)).splitlines())
+        return UsageError(
+            f"AWS would refuse the request: {report}", "Check the values given on the command line."
+        )
+    if isinstance(exc, _config_error_types(bx)):
+        return ConfigError(f"The AWS configuration is not valid: {exc}", _CONFIG_FIX)
     if isinstance(exc, bx.NoRegionError):
         return ConfigError("No AWS region is set.", "Pass --region or set AWS_REGION.")
     if isinstance(exc, bx.ProfileNotFound):
@@ -198,6 +245,27 @@ def translate(exc: BaseException) -> XrayctlError | None:
     if isinstance(exc, (bx.ConnectionError, bx.HTTPClientError)):
         return _translate_connection_error(exc)
     return None
+
+
+def _config_error_types(bx: Any) -> tuple[type[Exception], ...]:
+    """botocore's errors for a setting it cannot use (env var, profile, or an option), as it reads them."""
+    return (
+        bx.InvalidConfigError,  # and InfiniteLoopConfigError: a profile whose source_profile loops
+        bx.ConfigParseError,
+        bx.InvalidRetryConfigurationError,  # AWS_RETRY_MODE, AWS_MAX_ATTEMPTS below 1
+        bx.InvalidDefaultsMode,
+        bx.InvalidSTSRegionalEndpointsConfigError,
+        bx.InvalidChecksumConfigError,
+        bx.InvalidEndpointConfigurationError,
+        bx.InvalidEndpointDiscoveryConfigurationError,
+        bx.InvalidIMDSEndpointError,
+        bx.InvalidIMDSEndpointModeError,
+        bx.InvalidProxiesConfigError,
+        bx.UnknownSignatureVersionError,
+        bx.UnknownRegionError,
+        bx.UnknownFIPSEndpointError,
+        bx.EndpointResolutionError,  # FIPS or dual-stack asked where no such endpoint exists
+    )
 
 
 @contextmanager
