@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import shlex
 import signal
+import sys
 import threading
 from pathlib import Path
 from types import FrameType
@@ -100,18 +101,17 @@ def env() -> None:
 
 
 @local.command("reset")
+@click.option("--yes", "-y", is_flag=True, help="Do not ask (asked only when stdin is a terminal).")
 @global_options
-def reset() -> None:
-    """Delete every trace in the local store."""
+def reset(yes: bool) -> None:
+    """Delete every trace in the local store (also the one a running `local serve` uses)."""
     from xrayctl.local.stack import STORE_FILE
-    from xrayctl.local.store import TraceStore
+    from xrayctl.local.store import empty_store
 
     app = state()
-    store = TraceStore(app.xrayctl_home / STORE_FILE)
-    try:
-        removed = store.stats()["traces"]
-        store.reset()
-    finally:
-        store.close()
+    path = app.xrayctl_home / STORE_FILE
+    if not yes and sys.stdin.isatty():
+        click.confirm(f"Delete every trace in {path}?", abort=True, err=True)
+    removed = empty_store(path)
     noun = "trace" if removed == 1 else "traces"
     consoles(app)[1].print(f"local store emptied ({removed} {noun} removed)", markup=False)

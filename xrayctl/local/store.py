@@ -421,10 +421,13 @@ class TraceStore:
             finished.append(summary)
         return finished
 
-    def reset(self) -> None:
+    def reset(self) -> int:
+        """Delete every trace; return how many there were."""
         with self._lock, self._errors("empty itself"), self._transaction():
+            removed = int(self._db.execute("SELECT count(*) FROM traces").fetchone()[0])
             self._db.execute("DELETE FROM documents")
             self._db.execute("DELETE FROM traces")
+        return removed
 
     def stats(self) -> dict[str, int]:
         with self._lock, self._errors("count its traces"):
@@ -435,6 +438,17 @@ class TraceStore:
     def close(self) -> None:
         with self._lock:
             self._db.close()
+
+
+def empty_store(path: Path) -> int:
+    """Delete every trace of the store at `path` (none there: nothing to do); return how many there were."""
+    if not path.exists():
+        return 0
+    store = TraceStore(path)
+    try:
+        return store.reset()
+    finally:
+        store.close()
 
 
 def _resolver(rows: list[Any]) -> Callable[[str], ServiceKey | None]:
