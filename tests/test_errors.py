@@ -102,14 +102,14 @@ def test_expired_token_says_to_refresh(aws: FakeAws) -> None:
 
 
 @pytest.mark.parametrize(
-    ("args", "code", "status", "operation"),
+    ("args", "code", "status", "operation", "advice"),
     [
-        (SHOW, "ThrottledException", 429, "BatchGetTraces"),
-        (LIST, "ThrottlingException", 400, "GetTraceSummaries"),
+        (SHOW, "ThrottledException", 429, "BatchGetTraces", "ask for fewer trace ids at a time."),
+        (LIST, "ThrottlingException", 400, "GetTraceSummaries", "ask for a shorter time window."),
     ],
 )
 def test_throttled_after_the_retries(
-    aws: FakeAws, args: list[str], code: str, status: int, operation: str
+    aws: FakeAws, args: list[str], code: str, status: int, operation: str, advice: str
 ) -> None:
     calls: list[str] = []
 
@@ -119,8 +119,28 @@ def test_throttled_after_the_retries(
 
     aws.respond = throttle
     line = one_line(run(args, aws), ExitCode.THROTTLED)
-    assert f"AWS throttled {operation} ({code}) after 2 attempts." in line
+    assert f"AWS throttled {operation} ({code}) after 2 attempts. Wait a minute and run it again, " in line
+    assert line.endswith(advice)
     assert len(calls) == 2
+
+
+def test_a_throttled_invoke_is_told_about_lambda_concurrency_not_time_windows(aws: FakeAws) -> None:
+    aws.respond = lambda request: Response.aws_error(429, "TooManyRequestsException", "Rate Exceeded.")
+    line = one_line(run(INVOKE, aws), ExitCode.THROTTLED)
+    assert "AWS throttled Invoke (TooManyRequestsException) after 1 attempt." in line
+    assert "Lambda is limiting this function's invocations" in line and "try again later" in line
+    assert "time window" not in line and "trace ids" not in line
+
+
+def test_an_endpoint_on_this_machine_that_does_not_answer_mentions_the_local_stack() -> None:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    line = one_line(run(["--endpoint-url", f"http://127.0.0.1:{port}", *SHOW]), ExitCode.UNREACHABLE)
+    assert f"Could not connect to http://127.0.0.1:{port}/Traces." in line
+    assert "for --local, the local stack" in line and "--region" not in line
 
 
 def test_trace_not_found_after_waiting_gives_the_reasons(aws: FakeAws) -> None:

@@ -176,6 +176,7 @@ def test_closed_port_is_unreachable_naming_the_endpoint() -> None:
         clients.xray.batch_get_traces(TraceIds=[TRACE_ID])
     assert caught.value.exit_code == ExitCode.UNREACHABLE
     assert isinstance(caught.value.__cause__, bx.EndpointConnectionError)
+    assert "local stack" in (caught.value.fix or "")
 
 
 def test_stalled_server_is_a_timeout(server: RecordingServer) -> None:
@@ -266,7 +267,11 @@ def test_rejected_credentials_say_to_refresh_them(code: str) -> None:
 def test_throttling_codes(call: Call, code: str, status: int) -> None:
     error = _stubbed_error(call, code, status, "Rate exceeded")
     assert isinstance(error, Throttled)
-    assert code in error.message and "Wait" in (error.fix or "")
+    assert code in error.message
+    if call is LAMBDA_INVOKE:
+        assert "concurrency" in (error.fix or "") and "time window" not in (error.fix or "")
+    else:
+        assert "Wait a minute" in (error.fix or "")
 
 
 def test_missing_function_names_it() -> None:
@@ -293,6 +298,13 @@ def test_connection_closed_is_unreachable() -> None:
     error = translate(bx.ConnectionClosedError(endpoint_url="https://xray.us-east-1.amazonaws.com/Traces"))
     assert isinstance(error, Unreachable)
     assert "xray.us-east-1.amazonaws.com" in error.message and "closed" in error.message
+    assert error.fix == "Check the network, the region (--region) and any --endpoint-url / AWS_ENDPOINT_URL."
+
+
+def test_a_timeout_talking_to_aws_does_not_mention_the_local_stack() -> None:
+    error = translate(bx.ConnectTimeoutError(endpoint_url="https://lambda.eu-west-1.amazonaws.com/x"))
+    assert isinstance(error, Unreachable) and "Timed out" in error.message
+    assert "local" not in (error.fix or "") and "--region" in (error.fix or "")
 
 
 def test_non_aws_errors_are_left_alone() -> None:

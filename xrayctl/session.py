@@ -198,6 +198,16 @@ _BAD_REQUEST_CODES = {
     "ValidationException",
     "ValidationError",
 }
+# What to do about throttling depends on what was throttled: X-Ray's read quotas are per account and region,
+# Lambda's limit is the function's (or the account's) concurrency.
+_THROTTLE_FIXES = {
+    "BatchGetTraces": "Wait a minute and run it again, or ask for fewer trace ids at a time.",
+    "GetTraceSummaries": "Wait a minute and run it again, or ask for a shorter time window.",
+    "Invoke": (
+        "Lambda is limiting this function's invocations (its concurrency or invocation rate): try again "
+        "later, or raise the function's reserved concurrency or the account's concurrency quota."
+    ),
+}
 _CONFIG_FIX = "Check the AWS_* environment variables and the profile's settings in ~/.aws/config."
 _CREDENTIALS_FIX = (
     "Configure credentials: run `aws configure` (or `aws sso login`), set AWS_PROFILE or pass --profile, "
@@ -325,7 +335,7 @@ def _translate_client_error(exc: Any) -> XrayctlError:
         attempts = exc.response.get("ResponseMetadata", {}).get("RetryAttempts", 0) + 1
         return Throttled(
             f"AWS throttled {operation} ({code}) after {attempts} attempt{'s' if attempts != 1 else ''}.",
-            "Wait a minute and run it again, or ask for less (a shorter time window, fewer trace ids).",
+            _THROTTLE_FIXES.get(operation, "Wait a minute and run it again."),
         )
     if code == "ResourceNotFoundException" and operation == "Invoke":
         return ResourceNotFound(
@@ -355,8 +365,23 @@ def _translate_connection_error(exc: Any) -> Unreachable:
         what = f"{endpoint} closed the connection."
     else:
         what = f"Could not connect to {endpoint}."
-    return Unreachable(
-        what,
-        "Check the network, the region (--region) and any --endpoint-url / AWS_ENDPOINT_URL; "
-        "with --local, check that the local stack is running.",
-    )
+    if _is_loopback(endpoint):
+        # Only a server on this machine can be the local stack; for AWS the advice would mislead.
+        fix = (
+            "Check that the server on this machine is running (for --local, the local stack: "
+            "`xrayctl local serve`) and any --endpoint-url / AWS_ENDPOINT_URL."
+        )
+    else:
+        fix = "Check the network, the region (--region) and any --endpoint-url / AWS_ENDPOINT_URL."
+    return Unreachable(what, fix)
+
+
+def _is_loopback(url: str) -> bool:
+    import ipaddress
+    from urllib.parse import urlsplit
+
+    try:
+        host = urlsplit(url).hostname
+        return host == "localhost" or (host is not None and ipaddress.ip_address(host).is_loopback)
+    except ValueError:  # not a URL, or a host name
+        return False
