@@ -159,3 +159,24 @@ def _stats(key: str, value: AnnotationValue, traces: int, durations: list[float]
     # Nearest rank: p90 is a duration some trace really had.
     p90 = ordered[math.ceil(0.9 * len(ordered)) - 1]
     return ValueStats(key, value, traces, ordered[0], statistics.median(ordered), p90, ordered[-1])
+
+
+@dataclass(frozen=True)
+class Listing:
+    """What list-annotations shows: the rows, the keys (columns), and how many traces the window held."""
+
+    rows: list[AnnotatedTrace]
+    keys: list[str]
+    scanned: int
+
+    @property
+    def annotated(self) -> int:
+        return sum(1 for row in self.rows if row.annotations)
+
+
+def listing(summaries: Iterable[Mapping[str, Any]], keys: Sequence[str] = ()) -> Listing:
+    """Every trace of the window as a row (a failed request often has no annotation, and is the row a reader
+    looks for), with all its keys; given `keys`, only those columns and the traces that carry one of them."""
+    rows = [from_summary(summary) for summary in summaries]
+    chosen = list(keys) or all_keys(rows)
+    return Listing(select_keys(rows, chosen, keep_all=not keys), chosen, len(rows))

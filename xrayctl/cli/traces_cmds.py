@@ -12,6 +12,7 @@ from xrayctl.cli.terminal import consoles
 from xrayctl.errors import UsageError
 
 if TYPE_CHECKING:
+    from xrayctl.annotations import Listing, ValueStats
     from xrayctl.model import Trace
 
 
@@ -104,52 +105,34 @@ def list_annotations(
     window_start, window_end = resolve_window(since=since, start=start, end=end)
     with progress(app, "connecting") as spinner, backend(app) as connected:
         spinner.say("reading trace summaries")
-        reader = connected.reader()
-        rows = [
-            annotations.from_summary(s)
-            for s in reader.iter_summaries(window_start, window_end, filter_expression=filter_expression)
-        ]
-    scanned = len(rows)
-    chosen = list(keys) or annotations.all_keys(rows)
-    # Every trace of the window is a row (a failed request often has no annotations, and is the one a reader
-    # looks for); --key narrows the rows to the traces that carry one of those keys.
-    rows = annotations.select_keys(rows, chosen, keep_all=not keys)
-    if summary:
-        stats = annotations.summarize(rows, chosen)
-        if app.output == "json":
-            echo_json(
-                {
-                    "start": window_start.isoformat(),
-                    "end": window_end.isoformat(),
-                    "values": [annotations.stats_to_dict(s) for s in stats],
-                }
-            )
-        else:
-            from xrayctl.render.tables import annotations_summary
-
-            consoles(app)[0].print(annotations_summary(stats))
-        return
+        summaries = connected.reader().iter_summaries(
+            window_start, window_end, filter_expression=filter_expression
+        )
+        found = annotations.listing(summaries, keys)
     if app.output == "json":
-        echo_json(
-            {
-                "start": window_start.isoformat(),
-                "end": window_end.isoformat(),
-                "traces": [annotations.row_to_dict(r) for r in rows],
-            }
-        )
-    else:
-        from xrayctl.render.tables import annotations_table
+        window = {"start": window_start.isoformat(), "end": window_end.isoformat()}
+        if summary:
+            echo_json({**window, "values": [annotations.stats_to_dict(s) for s in _stats(found)]})
+        else:
+            echo_json({**window, "traces": [annotations.row_to_dict(row) for row in found.rows]})
+        return
+    from xrayctl.render.tables import annotations_summary, annotations_table
 
-        out, err = consoles(app)
-        out.print(annotations_table(rows, chosen))
-        annotated = sum(1 for row in rows if row.annotations)
-        window = f"{window_start:%Y-%m-%d %H:%M:%S} to {window_end:%Y-%m-%d %H:%M:%S} UTC"
-        err.print(
-            f"{_count(scanned, 'trace')} from {window}; {annotated} with "
-            + (", ".join(chosen) if keys else "annotations"),
-            style="dim",
-            markup=False,
-        )
+    out, err = consoles(app)
+    out.print(annotations_summary(_stats(found)) if summary else annotations_table(found.rows, found.keys))
+    which = f"any of {', '.join(found.keys)}" if keys and len(keys) > 1 else ", ".join(keys) or "annotations"
+    err.print(
+        f"{_count(found.scanned, 'trace')} from {window_start:%Y-%m-%d %H:%M:%S} to "
+        f"{window_end:%Y-%m-%d %H:%M:%S} UTC; {found.annotated} with {which}",
+        style="dim",
+        markup=False,
+    )
+
+
+def _stats(found: Listing) -> list[ValueStats]:
+    from xrayctl.annotations import summarize
+
+    return summarize(found.rows, found.keys)
 
 
 def _count(number: int, noun: str) -> str:
