@@ -253,3 +253,20 @@ def test_stack_on_the_command_line_wins_over_xrayctl_function(fake_aws: str) -> 
     )
     assert result.exit_code == 0, result.stderr
     assert "Invoked from-the-stack" in result.stdout
+
+
+def test_a_terminal_that_is_not_utf8_gets_escapes_not_a_crash() -> None:
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "PYTHONIOENCODING": "ascii", "COLUMNS": "100"}
+    done = subprocess.run(
+        [sys.executable, "-m", "xrayctl", "show-trace", "--input", str(LAMBDA_TRACE)],
+        env=env,
+        capture_output=True,
+        check=False,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    assert b"xray-stuff-ProducerA" in done.stdout and b"\\u2514" in done.stdout

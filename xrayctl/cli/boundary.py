@@ -7,6 +7,7 @@ cannot leak a raw `ClientError` to the user.
 
 from __future__ import annotations
 
+import io
 import os
 import sys
 import traceback
@@ -33,6 +34,11 @@ def _translate_aws(exc: Exception) -> XrayctlError | None:
 
 
 def run(group: click.Group, args: list[str] | None = None) -> NoReturn:
+    # A terminal or pipe that is not UTF-8 (LANG=C, PYTHONIOENCODING=ascii) cannot take the tree's box
+    # characters: write what it cannot encode as escapes rather than fail on the first one.
+    for stream in (sys.stdout, sys.stderr):
+        if isinstance(stream, io.TextIOWrapper) and stream.errors == "strict":
+            stream.reconfigure(errors="backslashreplace")
     state = AppState()
     code: int = ExitCode.OK
     try:
