@@ -33,14 +33,16 @@ lint: $(STAMP) ## ruff, and cfn-lint on the SAM template
 	$(BIN)/cfn-lint function/template.yaml
 
 typecheck: $(STAMP) ## mypy on the package
-	$(BIN)/mypy xrayctl
+	$(BIN)/mypy xrayctl function/lambda_function.py
 
 bench: $(STAMP) ## benchmarks against the AWS CLI and SAM CLI (prints figures, asserts nothing)
 	$(BIN)/python tests/bench/run.py
 
 package: $(STAMP) ## zip the function with its requirements for Lambda (function.zip)
 	rm -rf build/function function.zip
-	$(BIN)/pip install --quiet --target build/function -r function/requirements.txt
+	# Wheels for Lambda's platform and the template's runtime (python3.12), not this machine's Python.
+	$(BIN)/pip install --quiet --target build/function --platform manylinux2014_x86_64 \
+		--python-version 3.12 --implementation cp --only-binary=:all: --no-compile -r function/requirements.txt
 	cp function/lambda_function.py build/function/
 	cd build/function && $(CURDIR)/$(BIN)/python -m zipfile -c ../../function.zip .
 
