@@ -9,6 +9,7 @@ import click
 import pytest
 
 from tests.conftest import fixture_path, run_cli
+from xrayctl import __version__
 from xrayctl.cli import cli
 
 LAMBDA_TRACE = fixture_path("xray-real", "traces", "iatk-lambda-traceWithLinks01.json")
@@ -34,7 +35,7 @@ def test_every_command_has_help(path: tuple[str, ...]) -> None:
 def test_version() -> None:
     result = run_cli(["--version"])
     assert result.exit_code == 0
-    assert result.stdout.startswith("xrayctl ")
+    assert result.stdout == f"xrayctl {__version__}\n"
 
 
 def _closed_port() -> int:

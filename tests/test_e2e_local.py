@@ -14,6 +14,7 @@ import signal
 import subprocess
 import sys
 import textwrap
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -174,12 +175,16 @@ def test_list_annotations_in_a_new_process(serve: Serve, invoked: dict[str, Any]
     assert trace_id not in {row["trace_id"] for row in json.loads(filtered.stdout)["traces"]}
 
 
-def test_local_mode_ignores_the_users_aws_configuration(serve: Serve, tmp_path: Path) -> None:
+def test_local_mode_ignores_the_users_aws_configuration(
+    serve: Serve, invoked: dict[str, Any], tmp_path: Path
+) -> None:
     config = tmp_path / "config"
     config.write_text("[default]\nregion = eu-west-3\nmax_attempts = nonsense\n")
     user_env = {"AWS_PROFILE": "no-such-profile", "AWS_CONFIG_FILE": str(config), "AWS_REGION": "ap-south-1"}
-    result = run(serve.home, "--local", "list-annotations", "--since", "1m", "-o", "json", env=user_env)
+    result = run(serve.home, "--local", "list-annotations", "--since", "15m", "-o", "json", env=user_env)
     assert result.returncode == 0, result.stderr
+    listed = {row["trace_id"] for row in json.loads(result.stdout)["traces"]}
+    assert invoked["invocations"][0]["trace_id"] in listed  # the same stack, reached as without the config
 
 
 def test_bad_event_is_a_clear_error_result(serve: Serve) -> None:
@@ -256,8 +261,8 @@ def test_aws_cli_reads_the_local_api(serve: Serve, invoked: dict[str, Any]) -> N
     assert got.returncode == 0, got.stderr
     assert json.loads(got.stdout)["Traces"][0]["Id"] == trace_id
     summaries = subprocess.run(
-        [aws, "xray", "get-trace-summaries", "--start-time", str(int(__import__("time").time()) - 900),
-         "--end-time", str(int(__import__("time").time()) + 60), "--output", "json"],
+        [aws, "xray", "get-trace-summaries", "--start-time", str(int(time.time()) - 900),
+         "--end-time", str(int(time.time()) + 60), "--output", "json"],
         env=env, capture_output=True, text=True, timeout=60, check=False,
     )  # fmt: skip
     assert summaries.returncode == 0, summaries.stderr
