@@ -14,6 +14,7 @@ import pytest
 
 from tests.conftest import CliResult, run_cli
 from xrayctl.errors import ExitCode, XrayctlError
+from xrayctl.ids import new_trace_id
 from xrayctl.local.httpserver import LoopbackHTTPServer, Request, Response
 
 TRACE_ID = "1-654c0557-5611b044040fc7224c4790b6"  # from 2023: far past X-Ray's retention
@@ -144,9 +145,15 @@ def test_an_endpoint_on_this_machine_that_does_not_answer_mentions_the_local_sta
 
 
 def test_trace_not_found_after_waiting_gives_the_reasons(aws: FakeAws) -> None:
-    line = one_line(run(["show-trace", TRACE_ID, "--timeout", "0"], aws), ExitCode.NOT_FOUND)
-    assert f"Trace {TRACE_ID} not found after waiting 0 s. X-Ray keeps traces 30 days" in line
+    fresh = new_trace_id()
+    line = one_line(run(["show-trace", fresh, "--timeout", "0"], aws), ExitCode.NOT_FOUND)
+    assert f"Trace {fresh} not found after waiting 0 s. X-Ray may still be ingesting it" in line
     assert "sampled" in line and "--region" in line
+
+
+def test_a_trace_past_retention_is_not_waited_for(aws: FakeAws) -> None:
+    line = one_line(run(["show-trace", TRACE_ID, "--timeout", "2"], aws), ExitCode.NOT_FOUND)
+    assert f"Trace {TRACE_ID} not found. X-Ray keeps traces 30 days and {TRACE_ID} is older" in line
 
 
 def test_trace_not_found_with_transaction_search_on(aws: FakeAws) -> None:

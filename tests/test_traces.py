@@ -287,6 +287,58 @@ def test_wait_gives_up_at_the_deadline_without_sleeping_past_it(xray: tuple[Any,
     assert "try a longer --timeout" in (caught.value.fix or "")
 
 
+def test_a_trace_past_retention_is_asked_for_once_not_waited_for(xray: tuple[Any, Stubber]) -> None:
+    client, stubber = xray
+    stubber.add_response("batch_get_traces", {"Traces": []}, {"TraceIds": [GUIDE_ID]})
+    destination(stubber)
+    fake = FakeTime(NOW_2017 + 31 * 86400)
+    with pytest.raises(TraceNotFound) as caught:
+        reader(client, fake).wait_for_traces([GUIDE_ID], timeout=30)
+    assert fake.sleeps == []
+    assert caught.value.message == f"Trace {GUIDE_ID} not found."
+    assert (caught.value.fix or "").startswith(f"X-Ray keeps traces 30 days and {GUIDE_ID} is older;")
+
+
+def test_an_id_from_the_future_is_asked_for_once_and_called_a_bad_id(xray: tuple[Any, Stubber]) -> None:
+    client, stubber = xray
+    stubber.add_response("batch_get_traces", {"Traces": []}, {"TraceIds": [GUIDE_ID]})
+    destination(stubber)
+    fake = FakeTime(NOW_2017 - 3600)  # the id says an hour from now
+    with pytest.raises(TraceNotFound) as caught:
+        reader(client, fake).wait_for_traces([GUIDE_ID], timeout=30)
+    assert fake.sleeps == []
+    assert caught.value.message == f"Trace {GUIDE_ID} not found."
+    assert (
+        caught.value.fix
+        == f"{GUIDE_ID}'s timestamp (2017-07-08 00:23:31 UTC) is in the future: check the id."
+    )
+
+
+def test_a_few_minutes_of_clock_skew_is_still_waited_for(xray: tuple[Any, Stubber]) -> None:
+    client, stubber = xray
+    for _ in range(2):  # polls at 0 and 0.25 s, the deadline
+        stubber.add_response("batch_get_traces", {"Traces": []}, {"TraceIds": [GUIDE_ID]})
+    destination(stubber)
+    fake = FakeTime(NOW_2017 - 60)  # this machine's clock a minute behind whoever chose the id
+    with pytest.raises(TraceNotFound) as caught:
+        reader(client, fake).wait_for_traces([GUIDE_ID], timeout=0.25)
+    assert fake.now == 0.25
+    assert "ingesting" in (caught.value.fix or "") and "future" not in (caught.value.fix or "")
+
+
+def test_found_traces_are_kept_when_a_hopeless_id_is_missing(xray: tuple[Any, Stubber]) -> None:
+    client, stubber = xray
+    future = "1-7fffffff-0123456789abcdef01234567"
+    stubber.add_response("batch_get_traces", {"Traces": [GUIDE_TRACE]}, {"TraceIds": [GUIDE_ID, future]})
+    destination(stubber)
+    fake = FakeTime(NOW_2017 + 86400)  # the guide's trace is a day old: complete at once
+    with pytest.raises(TraceNotFound) as caught:
+        reader(client, fake).wait_for_traces([GUIDE_ID, future], timeout=30)
+    assert fake.sleeps == []
+    assert [trace.id for trace in caught.value.found] == [GUIDE_ID]
+    assert "2038-01-19 03:14:07 UTC) is in the future" in (caught.value.fix or "")
+
+
 def test_trace_still_in_progress_at_the_deadline_is_returned_flagged(xray: tuple[Any, Stubber]) -> None:
     client, stubber = xray
     open_trace = step_functions_trace()

@@ -7,7 +7,8 @@ botocore parses every response; this module only decides what to ask for and whe
   on one thread-safe client, then merged newest first without duplicates (a trace can fall in two slices).
 - Ingestion has no documented bound, so `wait_for_traces` polls, with capped exponential back-off and full
   jitter, until each trace exists, has nothing in progress and has stopped changing; it never sleeps past the
-  deadline, and each call is bounded by the client's connect/read timeouts and retries.
+  deadline, and each call is bounded by the client's connect/read timeouts and retries. An id whose time is
+  past X-Ray's retention or in the future is asked for once: waiting cannot bring its trace.
 """
 
 from __future__ import annotations
@@ -38,6 +39,8 @@ ORPHAN_SETTLE_FACTOR = 10
 SETTLED_AGE = 15 * 60.0
 ENDED_AGE = 60.0
 RETENTION_DAYS = 30
+# An id stamped further ahead of this machine's clock than any clock skew explains names no trace X-Ray has.
+FUTURE_SKEW = 5 * 60.0
 # GetTraceSummaries with TimeRangeType=TraceId filters on the time in the id; the margin covers the clock
 # skew of whoever chose the id, and the window stays far below the 6 h the console scans at a time.
 SUMMARY_WINDOW_BEFORE = timedelta(minutes=5)
@@ -128,7 +131,8 @@ class XRayReader:
         (ORPHAN_SETTLE_FACTOR times as long while an entity's parent is missing), or the trace is older than
         SETTLED_AGE. At the deadline, a trace that exists but is not complete is still returned, with
         `in_progress` set when a node is open and a warning saying so, for the caller to decide; a trace
-        not found at all raises TraceNotFound with the reasons it may be missing.
+        not found at all raises TraceNotFound with the reasons it may be missing. A trace missing at the
+        first poll whose id is past retention or in the future is not waited for.
         """
         wanted = list(dict.fromkeys(ids))
         deadline = self._clock() + timeout
@@ -136,13 +140,16 @@ class XRayReader:
         complete: dict[str, Trace] = {}
         orphaned: set[str] = set()
         unchanged_since: dict[str, tuple[tuple[tuple[str, str], ...], float]] = {}
+        given_up: set[str] = set()  # missing, and no wait can bring them
         polls = 0
         with translate_errors():
             while True:
+                asked = [i for i in wanted if i not in complete and i not in given_up]
                 # No retries of unprocessed ids inside a poll: the next poll asks again anyway.
-                result = self._fetch([i for i in wanted if i not in complete], deadline=deadline, retries=0)
+                result = self._fetch(asked, deadline=deadline, retries=0)
                 polls += 1
                 now = self._clock()
+                given_up.update(i for i in result.missing if i not in latest and self._cannot_appear(i))
                 for trace_id, raw in result.traces.items():
                     latest[trace_id] = trace = _build(raw)
                     fingerprint = tuple(
@@ -169,7 +176,7 @@ class XRayReader:
                 remaining = deadline - now
                 if on_poll is not None:
                     on_poll(_status(wanted, complete, latest, polls, remaining))
-                if len(complete) == len(wanted) or remaining <= 0:
+                if len(complete) + len(given_up) == len(wanted) or remaining <= 0:
                     break
                 self._sleep(min(remaining, self._backoff(polls - 1)))
             missing = [i for i in wanted if i not in latest]
@@ -177,7 +184,8 @@ class XRayReader:
             if with_summary:
                 self._attach_summaries(traces)
             if missing:
-                raise self._not_found(missing, waited=timeout, found=traces)
+                waited = None if given_up.issuperset(missing) else timeout
+                raise self._not_found(missing, waited=waited, found=traces)
         return traces
 
     def get_summary(self, trace_id: str) -> dict[str, Any] | None:
@@ -326,8 +334,17 @@ class XRayReader:
         # long wait never overflows nor, as in sam-cli, squares the delay.
         return self._rng.uniform(0, min(BACKOFF_CAP, BACKOFF_BASE * 2 ** min(attempt, 16)))
 
+    def _age(self, trace_id: str) -> float:
+        """Seconds since the time in the id (negative for an id stamped in the future)."""
+        return self._wall_clock() - trace_epoch(trace_id)
+
     def _is_old(self, trace_id: str) -> bool:
-        return self._wall_clock() - trace_epoch(trace_id) > SETTLED_AGE
+        return self._age(trace_id) > SETTLED_AGE
+
+    def _cannot_appear(self, trace_id: str) -> bool:
+        """X-Ray will not have this trace later if it does not now: past retention, or from the future."""
+        age = self._age(trace_id)
+        return age > RETENTION_DAYS * 86400 or age < -FUTURE_SKEW
 
     def _ended_long_ago(self, trace: Trace) -> bool:
         """Everything in the trace ended a minute ago or more: segments are sent when they close, so nothing
@@ -351,22 +368,29 @@ class XRayReader:
                 found=found,
             )
         # The id says when the trace started, so its age tells which reasons can apply.
-        ages = [self._wall_clock() - trace_epoch(i) for i in missing]
-        expired = [i for i, age in zip(missing, ages, strict=True) if age > RETENTION_DAYS * 86400]
+        ages = {i: self._age(i) for i in missing}
+        expired = [i for i, age in ages.items() if age > RETENTION_DAYS * 86400]
+        future = [i for i, age in ages.items() if age < -FUTURE_SKEW]
         reasons = []
         if expired:
             verb = "is" if len(expired) == 1 else "are"
             reasons.append(f"X-Ray keeps traces {RETENTION_DAYS} days and {', '.join(expired)} {verb} older")
+        for trace_id in future:
+            when = datetime.fromtimestamp(trace_epoch(trace_id), tz=timezone.utc).strftime(
+                "%Y-%m-%d %H:%M:%S"
+            )
+            reasons.append(f"{trace_id}'s timestamp ({when} UTC) is in the future: check the id")
         if waited is None:
             message = f"{which} not found."
             ingesting = "X-Ray may still be ingesting it (wait a few seconds, or use --wait)"
         else:
             message = f"{which} not found after waiting {waited:g} s."
             ingesting = "X-Ray may still be ingesting it (try a longer --timeout)"
-        if any(age <= SETTLED_AGE for age in ages):
-            reasons.append(ingesting)
-        reasons.append("the request may not have been sampled (only sampled requests are recorded)")
-        reasons.append("or it was recorded in another region or account (check --region and --profile)")
+        if len(future) < len(missing):  # for a mistyped id alone, the other reasons would only mislead
+            if any(-FUTURE_SKEW <= age <= SETTLED_AGE for age in ages.values()):
+                reasons.append(ingesting)
+            reasons.append("the request may not have been sampled (only sampled requests are recorded)")
+            reasons.append("or it was recorded in another region or account (check --region and --profile)")
         fix = "; ".join(reasons)
         return TraceNotFound(message, f"{fix[0].upper()}{fix[1:]}.", found=found)
 
