@@ -55,6 +55,26 @@ def clean(value: object, max_len: int = DEFAULT_MAX_LEN) -> str:
 
 
 def clean_lines(value: object, max_len: int = DEFAULT_MAX_LEN) -> list[str]:
-    """Like `clean`, but keep line breaks as separate lines (for stack traces and multi-line messages)."""
+    """Like `clean`, but keep line breaks as separate lines (for stack traces and multi-line messages).
+
+    Only `\n` and `\r\n` break a line: the other characters `str.splitlines` breaks on (`\r`, `\v`, `\f`,
+    `\x1c`-`\x1e`, `\x85`, `\u2028`, `\u2029`) are shown as escapes, like any control character. About
+    `max_len * 4` characters are read; a longer text ends with a line that says how many lines were left.
+    """
     text = value if isinstance(value, str) else str(value)
-    return [clean(line, max_len) for line in text[: max_len * 4].splitlines()] or [""]
+    budget = max_len * 4
+    lines: list[str] = []
+    start = 0
+    while start < len(text) and start < budget:
+        end = text.find("\n", start)
+        if end == -1:
+            end = stop = len(text)
+        else:
+            stop = end - 1 if end > start and text[end - 1] == "\r" else end
+        # Never slice out more of a long line than `clean` would read.
+        lines.append(clean(text[start : min(stop, start + budget)], max_len))
+        start = end + 1
+    if start < len(text):
+        left = text.count("\n", start) + (not text.endswith("\n"))
+        lines.append(f"… ({left} more line{'s' if left != 1 else ''})")
+    return lines or [""]
