@@ -2,6 +2,9 @@
 
 All results are aware datetimes in UTC. A time without a zone is read as UTC (not the local zone): X-Ray and
 its console speak UTC, and a command that means different windows on different laptops is a trap.
+
+ISO 8601 is parsed here rather than by `datetime.fromisoformat`, which on Python 3.10 knows only what
+`isoformat()` writes (no `Z`, no `.5`, no basic `20261123T100000`) and on 3.11 much more: one grammar for all.
 """
 
 from __future__ import annotations
@@ -17,6 +20,13 @@ _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 _DURATION = re.compile(r"(?:\d{1,9}[smhdw])+")
 _DURATION_PART = re.compile(r"(\d+)([smhdw])")
 _EPOCH = re.compile(r"\d{1,15}(?:\.\d{1,9})?")
+# Extended (2026-11-23T10:00:05.5+02:00) or basic (20261123T100005Z) form; T, t or a space between date and
+# time; a fraction of any length after `.` or `,`; zone Z or ±HH[:MM] (±HHMM).
+_ISO = re.compile(
+    r"(?P<year>\d{4})-?(?P<month>\d\d)-?(?P<day>\d\d)"
+    r"(?:[Tt ](?P<hour>\d\d)(?::?(?P<minute>\d\d)(?::?(?P<second>\d\d)(?:[.,](?P<fraction>\d+))?)?)?)?"
+    r" ?(?:(?P<utc>[Zz])|(?P<sign>[+-])(?P<zone_hours>\d\d)(?::?(?P<zone_minutes>\d\d))?)?"
+)
 
 DURATION_FORMS = "a duration such as 90s, 15m, 2h, 1d or 1h30m"
 TIME_FORMS = (
@@ -52,15 +62,35 @@ def parse_time(text: str, now: datetime) -> datetime:
             return datetime.fromtimestamp(float(value), tz=timezone.utc)
         except (OverflowError, OSError, ValueError):
             raise UsageError(f"{text!r} is out of range as epoch seconds.", f"Give {TIME_FORMS}.") from None
-    # Python 3.10's fromisoformat does not know the `Z` suffix.
-    iso = value[:-1] + "+00:00" if value[-1:] in ("Z", "z") else value
+    match = _ISO.fullmatch(value)
     try:
-        parsed = datetime.fromisoformat(iso)
-    except ValueError:
+        if match is None:
+            raise ValueError(value)
+        return _iso_time(match).astimezone(timezone.utc)
+    except (ValueError, OverflowError):  # no such form, or no such day, hour or offset
         raise UsageError(f"{text!r} is not a time.", f"Give {TIME_FORMS}.") from None
-    if parsed.tzinfo is None:
-        return parsed.replace(tzinfo=timezone.utc)
-    return parsed.astimezone(timezone.utc)
+
+
+def _iso_time(match: re.Match[str]) -> datetime:
+    part = match.group
+    zone = timezone.utc  # no zone means UTC
+    if part("sign"):
+        offset = timedelta(hours=int(part("zone_hours")), minutes=int(part("zone_minutes") or 0))
+        zone = timezone(-offset if part("sign") == "-" else offset)
+    return datetime(
+        int(part("year")),
+        int(part("month")),
+        int(part("day")),
+        int(part("hour") or 0),
+        int(part("minute") or 0),
+        int(part("second") or 0),
+        int((part("fraction") or "0")[:6].ljust(6, "0")),  # microseconds; finer digits are dropped
+        tzinfo=zone,
+    )
+
+
+def _shown(moment: datetime) -> str:
+    return moment.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
 def _before(moment: datetime, delta: timedelta, text: str | None) -> datetime:
@@ -89,7 +119,7 @@ def resolve_window(
         start_time = _before(end_time, parse_since(since) if since is not None else DEFAULT_SINCE, since)
     if start_time >= end_time:
         raise UsageError(
-            f"The window starts ({start_time.isoformat()}) at or after it ends ({end_time.isoformat()}).",
+            f"The window starts ({_shown(start_time)}) at or after it ends ({_shown(end_time)}).",
             "Give a start before the end.",
         )
     return start_time, end_time
