@@ -247,17 +247,34 @@ def test_independent_subsegments_arriving_before_their_parents_nest_in_order() -
     assert trace.warnings == []
 
 
-def test_children_are_ordered_by_start_with_missing_times_last_in_document_order() -> None:
+def test_children_are_ordered_by_start_with_missing_times_last() -> None:
     children = [
-        doc("x", start_time=None),
-        doc("late", start_time=5.0),
         doc("y", start_time=None),
+        doc("late", start_time=5.0),
+        doc("x", start_time=None),
         doc("early", start_time=1.0),
     ]
     for child in children[::2]:
         del child["start_time"]
     trace = build_trace("t", [doc("p", start_time=0.0, end_time=10.0, subsegments=children)])
     assert [child.id for child in trace.roots[0].children] == ["early", "late", "x", "y"]
+
+
+def test_siblings_starting_together_are_in_natural_name_order_then_by_id() -> None:
+    # As Step Functions records a Map state: every iteration starts at once, in no particular order.
+    names = ["Iteration 28", "Iteration 5", "iteration 100", "Iteration 24", "Iteration 5", "Iteration 0"]
+    iterations = [doc(f"{n:016x}", name=name) for n, name in zip([6, 5, 4, 3, 2, 1], names, strict=True)]
+    trace = build_trace("t", [doc("p", start_time=100.0, end_time=102.0, subsegments=iterations)])
+    assert [(child.name, child.id[-1]) for child in trace.roots[0].children] == [
+        ("Iteration 0", "1"),
+        ("Iteration 5", "2"),
+        ("Iteration 5", "5"),
+        ("Iteration 24", "3"),
+        ("Iteration 28", "6"),
+        ("iteration 100", "4"),
+    ]
+    roots = build_trace("t", [doc("b", name="svc 10"), doc("a", name="svc 9"), doc("c", name="svc 9")]).roots
+    assert [root.id for root in roots] == ["a", "c", "b"]
 
 
 def test_child_starting_before_its_parent_keeps_its_times() -> None:

@@ -312,7 +312,8 @@ def test_json_keeps_the_data_intact_and_valid() -> None:
     text = dumps(trace_to_dict(trace))
     assert not CONTROL.search(text.replace("\n", ""))  # JSON \\u-escapes what a terminal would act on
     data = json.loads(text)
-    assert data["roots"][0]["annotations"]["k"] == HOSTILE  # and the data is intact
+    (segment,) = (root for root in data["roots"] if root["id"] == "00000000000000a1")
+    assert segment["annotations"]["k"] == HOSTILE  # and the data is intact
     assert data["summary"] == {"StartTime": "2023-11-08T00:00:00+00:00", "Duration": None}
     lone_surrogate = json.loads('"\\ud800x"')
     assert json.loads(dumps({"s": lone_surrogate})) == {"s": lone_surrogate}
