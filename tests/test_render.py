@@ -147,6 +147,21 @@ def test_narrow_console_drops_the_timeline() -> None:
     assert_fits(text, 50)
 
 
+def test_a_fault_mark_survives_a_narrow_line() -> None:
+    doc = {
+        "id": "1111111111111111",
+        "name": "checkout-service-with-a-long-name",
+        "origin": "AWS::Lambda::Function",
+        "start_time": START,
+        "end_time": START + 1,
+        "fault": True,
+        "trace_id": TRACE_ID,
+    }
+    text = render(trace_view(build_trace(TRACE_ID, [doc])), 60)
+    line = next(line for line in text.splitlines() if line.startswith("checkout-service"))
+    assert "✗" in line
+
+
 @pytest.mark.parametrize("width", [30, 59, 60, 61, 100, 200])
 def test_every_line_fits_the_width(width: int) -> None:
     traces = [lambda_trace(), sdk_trace(), load_batch("iatk-stepfunctions-trace01.json")[0]]

@@ -237,10 +237,11 @@ def _node_parts(node: Node) -> list[Part]:
     parts: list[Part] = [(title, NAME_STYLES.get(node.kind))]
     if node.kind == "inferred":
         parts.append((" (inferred)", DIM))
-    parts.extend(("  " + description, DIM) for description in descriptions)
+    # The status mark right after the name: when the line is cut to fit, a fault must not be what goes.
     mark = status_mark(node)
     if mark is not None:
         parts.append(("  " + mark[0], mark[1]))
+    parts.extend(("  " + description, DIM) for description in descriptions)
     if node.annotations:
         shown = " ".join(_annotation(key, value) for key, value in node.annotations.items())
         parts.append(("  " + shown, ANNOTATION_STYLE))
