@@ -72,6 +72,7 @@ class _Line:
     node: Node | None = None  # set on a node's own line: it gets a bar and a duration
     width: int = 0  # cells the parts take, for node lines
     guides: int = 0  # on an extra line (exception, detail): how many leading parts are tree guides
+    mark: int = -1  # on a node line: the index of its status mark, which fitting must keep
 
 
 def trace_view(trace: Trace, *, details: bool = False, with_warnings: bool = True) -> RenderableType:
@@ -137,7 +138,7 @@ class TraceTree:
                     yield from _merged(row) if plain else row
                     yield new_line
                 continue
-            segments = fit(line.parts, left) + self._columns(line.node, timeline)
+            segments = _fit_keeping_mark(line, left) + self._columns(line.node, timeline)
             yield from _merged(segments) if plain else segments
             yield new_line
 
@@ -149,6 +150,18 @@ class TraceTree:
             return [Segment(" " + duration)]
         before, bar, style, after = _bar(self.trace, node, timeline)
         return [Segment(" " + before), Segment(bar, style), Segment(after + " " + duration)]
+
+
+def _fit_keeping_mark(line: _Line, width: int) -> list[Segment]:
+    """A node line cut to `width`; when the name itself is too long, it is the name that gives way, not the
+    status mark after it (a fault must stay visible on a narrow terminal, colour or not)."""
+    if line.mark < 0 or line.width <= width:
+        return fit(line.parts, width)
+    head, (mark, style) = line.parts[: line.mark], line.parts[line.mark]
+    room = width - cells(mark)
+    if sum(cells(text) for text, _ in head) <= room or room < 4:
+        return fit(line.parts, width)
+    return [*fit(head, room), Segment(mark, style)]
 
 
 def _wrapped(line: _Line, width: int) -> Iterator[list[Segment]]:
@@ -203,8 +216,10 @@ def _lines(trace: Trace, guide_levels: int, details: bool) -> Iterator[_Line]:
     stack: list[tuple[Node, int, str, str]] = [(root, 0, "", "") for root in reversed(trace.roots)]
     while stack:
         node, depth, lead, connector = stack.pop()
-        parts = [*_guides(depth, lead + connector, window), *_node_parts(node)]
-        yield _Line(parts, node, sum(cells(text) for text, _ in parts))
+        own, marks = _node_parts(node)
+        parts = [*_guides(depth, lead + connector, window), *own]
+        mark = next((i for i, part in enumerate(parts) if part in marks), -1) if marks else -1
+        yield _Line(parts, node, sum(cells(text) for text, _ in parts), mark=mark)
 
         # Lead for this node's children, and for its own extra lines (which line up with its children).
         child_lead = lead + (PIPE if connector == BRANCH else SPACE if connector == LAST else "")
@@ -232,20 +247,21 @@ def _guides(depth: int, guides: str, window: int) -> list[Part]:
     return [("⋮", DIM), (label + guides[-(keep + len(PIPE)) : -len(PIPE)] + connector, DIM)]
 
 
-def _node_parts(node: Node) -> list[Part]:
+def _node_parts(node: Node) -> tuple[list[Part], list[Part]]:
+    """The parts of a node's line, and among them the status mark (empty when there is none)."""
     title, descriptions = _title(node)
     parts: list[Part] = [(title, NAME_STYLES.get(node.kind))]
     if node.kind == "inferred":
         parts.append((" (inferred)", DIM))
     # The status mark right after the name: when the line is cut to fit, a fault must not be what goes.
     mark = status_mark(node)
-    if mark is not None:
-        parts.append(("  " + mark[0], mark[1]))
+    marks: list[Part] = [] if mark is None else [("  " + mark[0], mark[1])]
+    parts.extend(marks)
     parts.extend(("  " + description, DIM) for description in descriptions)
     if node.annotations:
         shown = " ".join(_annotation(key, value) for key, value in node.annotations.items())
         parts.append(("  " + shown, ANNOTATION_STYLE))
-    return parts
+    return parts, marks
 
 
 def _title(node: Node) -> tuple[str, list[str]]:
