@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import socket
 
 import click
@@ -271,3 +272,43 @@ def test_a_terminal_that_is_not_utf8_gets_escapes_not_a_crash() -> None:
     )
     assert done.returncode == 0, done.stderr
     assert b"xray-stuff-ProducerA" in done.stdout and b"\\u2514" in done.stdout
+
+
+def _on_a_terminal(extra_env: dict[str, str]) -> bytes:
+    """Run show-trace with stdout on a pseudo-terminal, as a shell gives it; return what it wrote."""
+    import os
+    import pty
+    import subprocess
+    import sys
+
+    leader, follower = pty.openpty()
+    env = {k: v for k, v in os.environ.items() if k not in ("NO_COLOR", "FORCE_COLOR", "TERM")}
+    env.update({"TERM": "xterm-256color", "COLUMNS": "100", **extra_env})
+    process = subprocess.Popen(
+        [sys.executable, "-m", "xrayctl", "show-trace", "--input", str(LAMBDA_TRACE)],
+        stdout=follower,
+        stderr=subprocess.DEVNULL,
+        env=env,
+    )
+    os.close(follower)
+    chunks = []
+    while True:
+        try:
+            chunk = os.read(leader, 65536)
+        except OSError:  # the terminal closes when the process exits
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    os.close(leader)
+    assert process.wait(timeout=60) == 0
+    return b"".join(chunks)
+
+
+COLOUR = re.compile(rb"\x1b\[[0-9;]*(3[0-9]|9[0-7])(;[0-9;]*)?m")
+
+
+def test_colour_only_on_a_terminal_and_never_with_no_color() -> None:
+    assert COLOUR.search(_on_a_terminal({}))  # a terminal gets colour (the status, the bars)
+    assert not COLOUR.search(_on_a_terminal({"NO_COLOR": "1"}))
+    assert "\x1b" not in run_cli(["show-trace", "--input", str(LAMBDA_TRACE)]).stdout  # a pipe gets none
