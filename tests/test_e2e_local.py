@@ -251,7 +251,8 @@ def test_aws_cli_reads_the_local_api(serve: Serve, invoked: dict[str, Any]) -> N
     # What a user pastes into a shell: eval "$(xrayctl local env)".
     exported = run(serve.home, "local", "env")
     assert exported.returncode == 0, exported.stderr
-    lines = [shlex.split(line) for line in exported.stdout.splitlines()]
+    unset, *lines = [shlex.split(line) for line in exported.stdout.splitlines()]
+    assert unset == ["unset", "AWS_PROFILE", "AWS_DEFAULT_PROFILE"]  # a profile would send aws to ~/.aws
     assert all(words[0] == "export" for words in lines)
     env = {**_env(serve.home), **dict(words[1].split("=", 1) for words in lines)}
     got = subprocess.run(

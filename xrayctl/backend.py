@@ -8,6 +8,7 @@ when there is one, or starts a stack for the length of the `with` block.
 from __future__ import annotations
 
 import dataclasses
+import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -21,6 +22,8 @@ if TYPE_CHECKING:
     from xrayctl.local.state import LocalEndpoints
     from xrayctl.traces import XRayReader
 
+
+logger = logging.getLogger(__name__)
 
 # How long a trace's documents must stay unchanged before it counts as complete. X-Ray ingests each segment
 # on its own schedule (seconds, unbounded), so against AWS a quiet second is the evidence; the local stack
@@ -56,6 +59,17 @@ def connect(options: AwsOptions, *, local: bool, home: Path, **stack_options: An
         return
     from xrayctl.local.state import local_endpoints
 
+    ignored = [
+        name
+        for name, value in (
+            ("--profile", options.profile),
+            ("--region", options.region),
+            ("--endpoint-url", options.endpoint_url),
+        )
+        if value
+    ]
+    if ignored:
+        logger.warning("%s: no effect with --local (the local stack has its own)", ", ".join(ignored))
     with local_endpoints(home, **stack_options) as endpoints:
         local_options = dataclasses.replace(
             options,

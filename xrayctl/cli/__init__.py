@@ -27,7 +27,7 @@ def cli() -> None:
     """See AWS X-Ray traces from a terminal.
 
     \b
-    Exit codes: 0 ok, 1 error, 2 usage, 3 trace not found, 4 no credentials/region,
+    Exit codes: 0 ok, 1 error, 2 usage, 3 trace not found, 4 configuration (credentials, region, profile),
     5 access denied, 6 throttled, 7 endpoint unreachable, 8 function error (invoke), 130 interrupted.
     """
 

@@ -12,6 +12,7 @@ from types import FrameType
 
 import click
 
+from xrayctl.cli.common import echo_json
 from xrayctl.cli.logs import configure_logging
 from xrayctl.cli.options import global_options, stack_options, state
 from xrayctl.cli.terminal import consoles
@@ -81,7 +82,7 @@ def serve(
 @local.command("env")
 @global_options
 def env() -> None:
-    """Print `export` lines for the running `local serve`: eval "$(xrayctl local env)".
+    """Print `export` lines for the running `local serve`: eval "$(xrayctl local env)" (-o json: an object).
 
     They point the AWS CLI, `sam traces`, boto3 and the X-Ray SDK at the local stack.
     """
@@ -95,8 +96,13 @@ def env() -> None:
             f"no `xrayctl local serve` is running for {app.xrayctl_home}.",
             "Start one in another terminal: xrayctl local serve",
         )
-    for line in running.env_lines():
-        name, _, value = line.partition("=")
+    values = dict(line.split("=", 1) for line in running.env_lines())
+    if app.output == "json":
+        echo_json(values)
+        return
+    # A profile in the environment would send the AWS CLI and sam looking for it in ~/.aws/config.
+    click.echo("unset AWS_PROFILE AWS_DEFAULT_PROFILE")
+    for name, value in values.items():
         click.echo(f"export {name}={shlex.quote(value)}")
 
 
@@ -110,8 +116,9 @@ def reset(yes: bool) -> None:
 
     app = state()
     path = app.xrayctl_home / STORE_FILE
-    if not yes and sys.stdin.isatty():
-        click.confirm(f"Delete every trace in {path}?", abort=True, err=True)
+    if not yes and sys.stdin.isatty() and not click.confirm(f"Delete every trace in {path}?", err=True):
+        consoles(app)[1].print("nothing deleted", markup=False)
+        return
     removed = empty_store(path)
     noun = "trace" if removed == 1 else "traces"
     consoles(app)[1].print(f"local store emptied ({removed} {noun} removed)", markup=False)

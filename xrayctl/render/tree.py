@@ -182,9 +182,17 @@ def _wrapped(line: _Line, width: int) -> Iterator[list[Segment]]:
                 used = 0
                 continue
             head = chop_cells(part, available)[0]
+            if len(head) < len(part):
+                # Break after the last space if there is one in the second half: words stay whole.
+                space = head.rfind(" ")
+                if space >= len(head) // 2:
+                    head = head[: space + 1]
             rows[-1].append((head, style))
             used += cells(head)
             part = part[len(head) :]
+            if part:  # the row is full (or ends at a word): the rest starts the next one
+                rows.append([])
+                used = 0
     for index, row in enumerate(rows[:WRAP_ROWS]):
         lead = [] if index == 0 else [(CONTINUATION, None)]
         cut = index == WRAP_ROWS - 1 and len(rows) > WRAP_ROWS
