@@ -16,6 +16,7 @@ from typing import Any
 import boto3
 import pytest
 
+from xrayctl.local.lambda_segments import InvocationRecord, lambda_segments
 from xrayctl.local.store import TraceStore
 from xrayctl.local.xray_api import XRayApiServer
 from xrayctl.traces import XRayReader
@@ -48,6 +49,34 @@ def lambda_documents() -> list[dict[str, Any]]:
                 ],
             }
         )
+    return documents
+
+
+def demo_documents() -> list[dict[str, Any]]:
+    """awslambdaric's UDP documents plus the AWS::Lambda and AWS::Lambda::Function segments the local Lambda
+    service records around them: the documents `xrayctl --local invoke` stores for the demo function."""
+    documents: list[dict[str, Any]] = json.loads(
+        (FIXTURES / "sdk-captured/udp_documents_awslambdaric.json").read_text()
+    )
+    for put_object in [d for d in documents if d["name"] == "put_object"]:
+        trace = [d for d in documents if d["trace_id"] == put_object["trace_id"]]
+        first, last = min(d["start_time"] for d in trace), max(d["end_time"] for d in trace)
+        record = InvocationRecord(
+            trace_id=put_object["trace_id"],
+            caller_parent_id=None,
+            function_name="s3-demo",
+            region="us-east-1",
+            request_id="74ba6aea-2855-490a-a20d-d6dd1c39916c",
+            service_segment_id="a" + put_object["parent_id"][1:],
+            function_segment_id="f" + put_object["parent_id"][1:],
+            invocation_id=put_object["parent_id"],
+            received=first - 0.01,
+            responded=last + 0.01,
+            init=None,
+            invocation=(first - 0.002, last + 0.002),
+            overhead_end=last + 0.005,
+        )
+        documents.extend(json.loads(text) for text in lambda_segments(record))
     return documents
 
 
@@ -219,3 +248,111 @@ def test_the_aws_cli_reads_it(server: XRayApiServer, client: Any) -> None:
     assert len(summaries["TraceSummaries"]) == 3  # the CLI follows NextToken itself
     causes = [c for s in summaries["TraceSummaries"] for c in s["FaultRootCauses"]]
     assert [s["EntityPath"][-1]["Name"] for c in causes for s in c["Services"]] == ["s3", "S3"]
+    services = aws("get-service-graph", "--start-time", "0", "--end-time", "2000000000")["Services"]
+    graph = by_type(services)
+    (edge,) = graph["AWS::Lambda::Function"]["Edges"]
+    assert callees(graph["AWS::Lambda::Function"], services) == ["S3 AWS::S3::Bucket"]
+    assert (
+        edge["SummaryStatistics"]["TotalCount"] == graph["AWS::S3::Bucket"]["SummaryStatistics"]["TotalCount"]
+    )
+
+
+def by_type(services: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Services by Type, after checking every edge names a service of the graph and every id is unique."""
+    references = [service["ReferenceId"] for service in services]
+    assert len(set(references)) == len(references)
+    assert {edge["ReferenceId"] for s in services for edge in s["Edges"]} <= set(references)
+    return {service["Type"]: service for service in services}
+
+
+def callees(service: dict[str, Any], services: list[dict[str, Any]]) -> list[str]:
+    """`Name Type` of each service `service` has an edge to."""
+    names = {s["ReferenceId"]: f"{s['Name']} {s.get('Type', '')}".strip() for s in services}
+    return [names[edge["ReferenceId"]] for edge in service["Edges"]]
+
+
+def test_service_graph_has_lambda_to_function_to_bucket_edges_with_statistics(server: XRayApiServer) -> None:
+    documents = demo_documents()
+    client = xray_client(server.url)
+    result = client.put_trace_segments(TraceSegmentDocuments=[json.dumps(d) for d in documents])
+    assert result["UnprocessedTraceSegments"] == []
+    services = client.get_service_graph(StartTime=0, EndTime=2e9)["Services"]
+    graph = by_type(services)
+    assert graph.keys() == {"AWS::Lambda", "AWS::Lambda::Function", "AWS::S3::Bucket"}
+    lambda_, function, bucket = graph["AWS::Lambda"], graph["AWS::Lambda::Function"], graph["AWS::S3::Bucket"]
+    assert [s["Root"] for s in (lambda_, function, bucket)] == [True, False, False]
+    assert callees(lambda_, services) == ["s3-demo AWS::Lambda::Function"]
+    assert callees(function, services) == ["S3 AWS::S3::Bucket"] and bucket["Edges"] == []
+
+    # Every S3 call the SDK recorded is one request on the function -> bucket edge, by its own status.
+    calls = [d for d in documents if d["name"] == "s3"]
+    (to_bucket,) = function["Edges"]
+    stats = to_bucket["SummaryStatistics"]
+    faults = sum(1 for call in calls if call.get("fault"))
+    assert faults and stats["FaultStatistics"] == {"OtherCount": faults, "TotalCount": faults}
+    assert (stats["TotalCount"], stats["OkCount"]) == (len(calls), len(calls) - faults)
+    assert stats["ErrorStatistics"] == {"ThrottleCount": 0, "OtherCount": 0, "TotalCount": 0}
+    assert stats["TotalResponseTime"] == pytest.approx(sum(c["end_time"] - c["start_time"] for c in calls))
+    assert to_bucket["StartTime"].timestamp() == pytest.approx(min(c["start_time"] for c in calls))
+    assert sum(entry["Count"] for entry in to_bucket["ResponseTimeHistogram"]) == len(calls)
+    assert to_bucket["Aliases"] == [] and bucket["SummaryStatistics"] == stats
+    traces = len({d["trace_id"] for d in documents})
+    (to_function,) = lambda_["Edges"]
+    assert to_function["SummaryStatistics"]["OkCount"] == traces == lambda_["SummaryStatistics"]["TotalCount"]
+
+    # A trace graph counts the requests of its traces only; ids with no trace are skipped.
+    one = client.get_trace_graph(TraceIds=[OK_TRACE, "1-6b04c914-000000000000000000000000"])["Services"]
+    (edge,) = by_type(one)["AWS::Lambda::Function"]["Edges"]
+    in_trace = [c for c in calls if c["trace_id"] == OK_TRACE]
+    assert (edge["SummaryStatistics"]["TotalCount"], edge["SummaryStatistics"]["OkCount"]) == (
+        len(in_trace),
+    ) * 2
+
+
+def test_a_segment_called_from_a_subsegment_is_an_edge_and_open_requests_are_not_counted(
+    server: XRayApiServer,
+) -> None:
+    trace_id = "1-6b04c914-0000000000000000000000ed"
+
+    def call(number: int) -> dict[str, Any]:
+        return {"id": f"{number:016x}", "name": "GET", "namespace": "remote", "start_time": 10.0 + number}
+
+    front = {
+        "id": "00000000000000f0",
+        "name": "front",
+        "origin": "AWS::EC2::Instance",
+        "trace_id": trace_id,
+        "start_time": 10.0,
+        "end_time": 20.0,
+        "subsegments": [{**call(n), "end_time": 11.0 + n} for n in (1, 2)] + [call(3)],
+    }
+    backends = [  # instrumented, so X-Ray infers nothing for the calls: their own segments are the callees
+        {"id": "00000000000000b1", "parent_id": f"{1:016x}", "start_time": 11.0, "end_time": 11.5},
+        {"id": "00000000000000b2", "parent_id": f"{2:016x}", "start_time": 12.0, "end_time": 12.25},
+        {"id": "00000000000000b3", "parent_id": f"{3:016x}", "start_time": 13.0, "in_progress": True},
+    ]
+    backends[1]["throttle"] = backends[1]["error"] = True
+    documents = [front] + [{**b, "name": "api", "trace_id": trace_id} for b in backends]
+    client = xray_client(server.url)
+    client.put_trace_segments(TraceSegmentDocuments=[json.dumps(d) for d in documents])
+    services = client.get_trace_graph(TraceIds=[trace_id])["Services"]
+    front_service, api = sorted(services, key=lambda s: s["Name"] != "front")
+    assert (front_service["Name"], front_service["Root"], callees(front_service, services)) == (
+        "front",
+        True,
+        ["api"],
+    )
+    assert (api["Root"], api["Edges"]) == (False, [])
+    (edge,) = front_service["Edges"]
+    assert (
+        edge["SummaryStatistics"]
+        == api["SummaryStatistics"]
+        == {
+            "OkCount": 1,
+            "ErrorStatistics": {"ThrottleCount": 1, "OtherCount": 0, "TotalCount": 1},
+            "FaultStatistics": {"OtherCount": 0, "TotalCount": 0},
+            "TotalCount": 2,
+            "TotalResponseTime": 0.75,
+        }
+    )
+    assert [e["Count"] for e in edge["ResponseTimeHistogram"]] == [1, 1]

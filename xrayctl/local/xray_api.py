@@ -4,9 +4,9 @@ Paths, shapes and error codes follow botocore's model of X-Ray (2016-04-12), so 
 as it would the real service's: PutTraceSegments (POST /TraceSegments); BatchGetTraces (POST /Traces, at most
 5 ids, in pages of `segments_per_page` segments: a large trace is split over pages, as the service may split
 it, and a client merges pages by trace id); GetTraceSummaries (POST /TraceSummaries, NextToken paging,
-FilterExpression); GetServiceGraph and GetTraceGraph (services only, no edges or statistics);
-GetTraceSegmentDestination (always X-Ray, ACTIVE); and GET /health for the stack's own readiness checks.
-`Sampling` is accepted and ignored: every trace is returned.
+FilterExpression); GetServiceGraph and GetTraceGraph (services, edges and their statistics from the stored
+segments, in one page: see `graph`); GetTraceSegmentDestination (always X-Ray, ACTIVE); and GET /health for
+the stack's own readiness checks. `Sampling` is accepted and ignored: every trace is returned.
 """
 
 from __future__ import annotations
@@ -15,14 +15,17 @@ import base64
 import binascii
 import json
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 from xrayctl.errors import UsageError
+from xrayctl.jsonload import loads
+from xrayctl.local.graph import service_graph
 from xrayctl.local.httpserver import LoopbackHTTPServer, Request, Response
 from xrayctl.local.store import DEFAULT_PAGE_SIZE, TIME_RANGE_TYPES, TraceStore
 
 MAX_BATCH_TRACE_IDS = 5
+_GRAPH_CHUNK = 100  # traces read at a time for a graph, so a long window is never all in memory
 DEFAULT_SEGMENTS_PER_PAGE = 100
 
 
@@ -64,21 +67,6 @@ def _segment_offset(token: str | None) -> int:
     if not isinstance(offset, int) or isinstance(offset, bool) or offset < 0:
         raise _BadRequest(f"NextToken {token[:40]!r} was not issued by this service.")
     return offset
-
-
-def _services(summaries: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The Service entries of a graph: each service once, `Root` for entry points, no edges or statistics."""
-    services: dict[tuple[Any, ...], dict[str, Any]] = {}
-    for summary in summaries:
-        entry = summary.get("EntryPoint")
-        for service_id in summary.get("ServiceIds", []):
-            key = (service_id["Name"], service_id.get("Type"), service_id.get("AccountId"))
-            service = services.setdefault(
-                key,
-                {**service_id, "ReferenceId": len(services), "Root": False, "State": "active", "Edges": []},
-            )
-            service["Root"] = service["Root"] or service_id == entry
-    return list(services.values())
 
 
 class XRayApiServer:
@@ -192,15 +180,21 @@ class XRayApiServer:
 
     def _get_service_graph(self, body: dict[str, Any]) -> dict[str, Any]:
         start, end = _time(body, "StartTime"), _time(body, "EndTime")
-        summaries = self._store.summaries(start, end)
+        trace_ids = [summary["Id"] for summary in self._store.summaries(start, end)]
         return {
             "StartTime": start,
             "EndTime": end,
-            "Services": _services(summaries),
+            "Services": service_graph(self._segments(trace_ids)),
             "ContainsOldGroupVersions": False,
         }
 
     def _get_trace_graph(self, body: dict[str, Any]) -> dict[str, Any]:
-        trace_ids = _string_list(body, "TraceIds")
-        summaries = [s for s in map(self._store.summary, trace_ids) if s is not None]
-        return {"Services": _services(summaries)}
+        return {"Services": service_graph(self._segments(_string_list(body, "TraceIds")))}
+
+    def _segments(self, trace_ids: Sequence[str]) -> Iterator[list[dict[str, Any]]]:
+        """The stitched segments of each stored trace of `trace_ids`, a trace at a time; unknown ids are
+        skipped, as the service skips them."""
+        for offset in range(0, len(trace_ids), _GRAPH_CHUNK):
+            traces, _ = self._store.batch_get(trace_ids[offset : offset + _GRAPH_CHUNK])
+            for trace in traces:
+                yield [loads(segment["Document"]) for segment in trace["Segments"]]
