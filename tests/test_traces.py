@@ -574,3 +574,39 @@ def test_slices_are_read_concurrently_over_http() -> None:
     ]
     # One trace per hour of the window, newest first, the hours on slice boundaries only once.
     assert got == [f"1-{int(end.timestamp()) - n * 3600:08x}-{0:024x}" for n in range(31)]
+
+
+@pytest.mark.parametrize("wait", [False, True], ids=["fetch", "wait"])
+def test_the_summary_is_read_alongside_the_documents_not_after_them(wait: bool) -> None:
+    """Against AWS each call is a round trip: show-trace pays for one, not two. A stand-in X-Ray on 127.0.0.1
+    holds both answers until both requests have arrived, which only happens if they are in flight together."""
+    both_in = threading.Barrier(2, timeout=5)
+    paths: list[str] = []
+
+    def handle(request: Request) -> Response:
+        paths.append(request.path)
+        both_in.wait()
+        if request.path == "/Traces":
+            return Response.json(200, {"Traces": [GUIDE_TRACE], "UnprocessedTraceIds": []})
+        return Response.json(200, GUIDE_SUMMARIES)
+
+    http = LoopbackHTTPServer(handle).start()
+    try:
+        client = boto3.client(
+            "xray",
+            region_name="us-east-1",
+            endpoint_url=http.url,
+            aws_access_key_id="x",
+            aws_secret_access_key="x",
+        )
+        xray_reader = XRayReader(client, max_workers=5)
+        if wait:
+            (trace,) = xray_reader.wait_for_traces([GUIDE_ID], timeout=5, with_summary=True)
+        else:
+            (trace,) = xray_reader.fetch_traces([GUIDE_ID], with_summary=True)
+    finally:
+        http.stop()
+    assert sorted(paths) == ["/TraceSummaries", "/Traces"]
+    assert trace.summary is not None
+    assert trace.summary["Id"] == GUIDE_ID
+    assert not trace.warnings

@@ -1,6 +1,8 @@
-"""The boto3 session and clients xrayctl talks through, and what botocore's failures mean to a user.
+"""The botocore session and clients xrayctl talks through, and what botocore's failures mean to a user.
 
-boto3 is imported only when a client is first needed: `xrayctl --help` must not pay ~0.3 s for it. Profile,
+botocore is imported only when a client is first needed: `xrayctl --help` must not pay ~0.15 s for it, and
+boto3 is not imported at all: its session adds only resources and S3 transfers (s3transfer, multiprocessing),
+which xrayctl never uses, for ~25 ms of every command's start. Profile,
 region, endpoint and credentials come from the standard AWS chain (AWS_PROFILE, AWS_REGION /
 AWS_DEFAULT_REGION, AWS_ENDPOINT_URL, AWS_ENDPOINT_URL_XRAY, ~/.aws/config) unless an option overrides them;
 the local stack is just other endpoints and fixed credentials.
@@ -21,15 +23,18 @@ from typing import TYPE_CHECKING, Any
 
 from xrayctl import __version__
 from xrayctl.errors import AccessDenied, ConfigError, Throttled, Unreachable, UsageError, XrayctlError
+from xrayctl.resilience import retry_cut_answers, timeout_setting
 
 if TYPE_CHECKING:
-    import boto3
+    import botocore.session
     from mypy_boto3_cloudformation import CloudFormationClient
     from mypy_boto3_lambda import LambdaClient
     from mypy_boto3_xray import XRayClient
 
 # A function may run for up to 15 minutes and Invoke answers only when it is done.
 LAMBDA_READ_TIMEOUT = 900.0
+CONNECT_TIMEOUT = 5.0
+READ_TIMEOUT = 30.0
 
 
 @dataclass(frozen=True)
@@ -45,8 +50,9 @@ class AwsOptions:
     # The local stack's calls: the user's profile and config files play no part (a bad AWS_PROFILE, or a
     # profile's settings, must not break or change a stack that needs no account).
     isolated: bool = False
-    connect_timeout: float = 5.0
-    read_timeout: float = 30.0
+    # None: XRAYCTL_CONNECT_TIMEOUT / XRAYCTL_READ_TIMEOUT (seconds) if set, else the defaults below.
+    connect_timeout: float | None = None
+    read_timeout: float | None = None
     # Attempts in all, the first included (as AWS_MAX_ATTEMPTS counts them, which wins when set); botocore's
     # "standard" mode retries throttles, 5xx and connection errors with its own back-off.
     max_attempts: int = 5
@@ -67,7 +73,7 @@ def _isolated_botocore_session() -> Any:
 
 
 class Clients:
-    """One boto3 session and one cached client per service, all created on first use.
+    """One botocore session and one cached client per service, all created on first use.
 
     botocore clients are thread-safe, so one client serves the concurrent summary reads.
     """
@@ -78,20 +84,21 @@ class Clients:
         self._lock = threading.Lock()
 
     @cached_property
-    def session(self) -> boto3.session.Session:
-        import boto3.session
+    def session(self) -> botocore.session.Session:
+        import botocore.session
 
         options = self.options
-        access_key, secret_key = options.credentials or (None, None)
         with _reading_config():
-            return boto3.session.Session(
-                botocore_session=_isolated_botocore_session() if options.isolated else None,
-                profile_name=options.profile,
-                # botocore reads only AWS_DEFAULT_REGION; the AWS CLI v2 and other SDKs read AWS_REGION first.
-                region_name=options.region or os.environ.get("AWS_REGION") or None,
-                aws_access_key_id=access_key,
-                aws_secret_access_key=secret_key,
-            )
+            session = _isolated_botocore_session() if options.isolated else botocore.session.Session()
+            if options.profile:
+                session.set_config_variable("profile", options.profile)
+            # botocore reads only AWS_DEFAULT_REGION; the AWS CLI v2 and other SDKs read AWS_REGION first.
+            region = options.region or os.environ.get("AWS_REGION")
+            if region:
+                session.set_config_variable("region", region)
+            if options.credentials is not None:
+                session.set_credentials(*options.credentials)
+            return session
 
     def client(self, service: str) -> Any:
         with self._lock:
@@ -123,7 +130,7 @@ class Clients:
             # again. Other calls take the user's AWS_MAX_ATTEMPTS (or max_attempts in the profile) if set,
             # else ours; the retry mode is botocore's choice (AWS_RETRY_MODE, the profile, or "standard").
             try:
-                configured = self.session._session.get_config_variable("max_attempts")
+                configured = self.session.get_config_variable("max_attempts")
             except ValueError as exc:
                 raise ConfigError(
                     f"AWS_MAX_ATTEMPTS (or max_attempts in the profile) is not a whole number: {exc}.",
@@ -134,13 +141,20 @@ class Clients:
             )
             config = Config(
                 retries={"total_max_attempts": attempts},
-                connect_timeout=options.connect_timeout,
-                read_timeout=LAMBDA_READ_TIMEOUT if service == "lambda" else options.read_timeout,
+                connect_timeout=timeout_setting(
+                    options.connect_timeout, "XRAYCTL_CONNECT_TIMEOUT", CONNECT_TIMEOUT
+                ),
+                # Invoke's answer takes as long as the function runs, whatever the other calls are allowed.
+                read_timeout=LAMBDA_READ_TIMEOUT
+                if service == "lambda"
+                else timeout_setting(options.read_timeout, "XRAYCTL_READ_TIMEOUT", READ_TIMEOUT),
                 user_agent_extra=f"xrayctl/{__version__}",
             )
             # None lets botocore apply AWS_ENDPOINT_URL_<SERVICE>, AWS_ENDPOINT_URL and the config file.
             endpoint_url = options.service_endpoints.get(service) or options.endpoint_url
-            return self.session.client(service, endpoint_url=endpoint_url, config=config)  # type: ignore[call-overload]
+            client = self.session.create_client(service, endpoint_url=endpoint_url, config=config)
+            retry_cut_answers(client, attempts)
+            return client
 
 
 @contextmanager

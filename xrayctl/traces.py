@@ -16,7 +16,8 @@ from __future__ import annotations
 import random
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any
@@ -79,6 +80,29 @@ class WaitStatus:
         return f"{', '.join(parts)} (poll {self.polls}, {max(self.remaining, 0):.0f} s left)"
 
 
+class _PendingSummaries:
+    """Summaries being read on threads (`XRayReader._summaries_alongside`), attached once the traces exist."""
+
+    def __init__(self, futures: Mapping[str, Future[tuple[dict[str, Any] | None, str | None]]]) -> None:
+        self._futures = futures
+
+    @property
+    def started(self) -> bool:
+        return bool(self._futures)
+
+    def attach(self, traces: Sequence[Trace]) -> None:
+        for trace in traces:
+            future = self._futures.get(trace.id)
+            if future is not None:
+                trace.summary, warning = future.result()
+                if warning:
+                    trace.warnings.append(warning)
+
+    def cancel(self) -> None:
+        for future in self._futures.values():
+            future.cancel()
+
+
 class XRayReader:
     def __init__(
         self,
@@ -108,10 +132,12 @@ class XRayReader:
     def fetch_traces(self, ids: Sequence[str], *, with_summary: bool = False) -> list[Trace]:
         """The traces as X-Ray has them now; raises TraceNotFound naming any it does not have (carrying the
         ones it found, for the caller to show)."""
-        with translate_errors():
+        with translate_errors(), self._summaries_alongside(ids if with_summary else ()) as summaries:
             result = self._fetch(ids, deadline=None)
             traces = [_build(raw) for raw in result.traces.values()]
-            if with_summary:
+            if summaries.started:
+                summaries.attach(traces)
+            elif with_summary:
                 self._attach_summaries(traces)
             if result.missing:
                 raise self._not_found(result.missing, waited=None, found=traces)
@@ -142,7 +168,8 @@ class XRayReader:
         unchanged_since: dict[str, tuple[tuple[tuple[str, str], ...], float]] = {}
         given_up: set[str] = set()  # missing, and no wait can bring them
         polls = 0
-        with translate_errors():
+        # Most traces asked for are complete at the first poll: their summaries are read alongside it.
+        with translate_errors(), self._summaries_alongside(wanted if with_summary else ()) as early:
             while True:
                 asked = [i for i in wanted if i not in complete and i not in given_up]
                 # No retries of unprocessed ids inside a poll: the next poll asks again anyway.
@@ -181,8 +208,10 @@ class XRayReader:
                 self._sleep(min(remaining, self._backoff(polls - 1)))
             missing = [i for i in wanted if i not in latest]
             traces = [complete.get(i) or _unfinished(latest[i], i in orphaned) for i in wanted if i in latest]
-            if with_summary:
-                self._attach_summaries(traces)
+            if polls == 1 and early.started:
+                early.attach(traces)
+            elif with_summary:
+                self._attach_summaries(traces)  # the summaries read at the first poll are out of date
             if missing:
                 waited = None if given_up.issuperset(missing) else timeout
                 raise self._not_found(missing, waited=waited, found=traces)
@@ -323,11 +352,34 @@ class XRayReader:
             list(pool.map(self._attach_summary, traces))
 
     def _attach_summary(self, trace: Trace) -> None:
+        trace.summary, warning = self._summary_or_warning(trace.id)
+        if warning:
+            trace.warnings.append(warning)
+
+    def _summary_or_warning(self, trace_id: str) -> tuple[dict[str, Any] | None, str | None]:
         # The summary only adds X-Ray's own figures to the header: the trace is worth showing without it.
         try:
-            trace.summary = self.get_summary(trace.id)
+            return self.get_summary(trace_id), None
         except (AccessDenied, Throttled) as exc:
-            trace.warnings.append(f"no trace summary: {exc.message}")
+            return None, f"no trace summary: {exc.message}"
+
+    @contextmanager
+    def _summaries_alongside(self, ids: Sequence[str]) -> Iterator[_PendingSummaries]:
+        """Read the summaries of `ids` on threads while the caller reads the documents.
+
+        Against AWS each call is a network round trip; the two do not depend on each other, so `show-trace`
+        pays for one instead of two. Leaving the block waits for the threads (each call has its timeouts).
+        """
+        if not ids or self._max_workers <= 1:  # one request at a time: read after the documents
+            yield _PendingSummaries({})
+            return
+        workers = min(len(ids), self._max_workers)
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="xray-summary") as pool:
+            pending = _PendingSummaries({i: pool.submit(self._summary_or_warning, i) for i in ids})
+            try:
+                yield pending
+            finally:
+                pending.cancel()
 
     def _backoff(self, attempt: int) -> float:
         # Full jitter over a capped exponential (AWS's recommended back-off). The exponent stops growing, so a
