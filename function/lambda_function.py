@@ -5,7 +5,9 @@ so every S3 call becomes an `s3` subsegment, the PutObject sits in a manually op
 annotated with `put_response`, and the GetObject in a decorated one `get_object` annotated with
 `get_response`.
 
-The event is validated before S3 is touched, and every failure comes back as a result, never a stack trace:
+The event is validated before S3 is touched, and every failure comes back as a result, never a stack trace
+(and is recorded in the trace: a refused event as a `parse_event` subsegment marked as an error whose cause
+names the problems, an S3 failure on the subsegment it happened in):
 
     {"ok": true, "bucket": ..., "key": ..., "put_status": 200, "get_status": 200,
      "bytes_written": n, "bytes_read": n, "round_trip_ok": true}
@@ -25,6 +27,8 @@ from __future__ import annotations
 import logging
 import os
 import re
+import time
+import traceback
 import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -42,6 +46,10 @@ if TYPE_CHECKING:
 # enough to hold twice in the smallest memory setting.
 MAX_BODY_BYTES = 256 * 1024
 MAX_KEY_BYTES = 1024  # S3's own limit on an object key, in UTF-8 bytes
+# A 6 MB event of one-letter unknown fields would otherwise make a message three times its size: over Lambda's
+# 6 MB response limit, and far over X-Ray's 64 KB segment limit for the cause that records it.
+MAX_LISTED_FIELDS = 5
+MAX_SHOWN_NAME = 64
 
 _BUCKET_CHARS = re.compile(r"[a-z0-9][a-z0-9.-]*[a-z0-9]")
 _IPV4_LIKE = re.compile(r"\d+\.\d+\.\d+\.\d+")
@@ -74,9 +82,11 @@ class InvalidEvent(ValueError):
 
 
 def lambda_handler(event: object, context: object) -> dict[str, Any]:
+    started = time.time()
     try:
         request = parse_event(event, os.environ.get("BUCKET_NAME"))
     except InvalidEvent as exc:
+        _record_refusal(exc, started)
         return {"ok": False, "error": {"type": "InvalidEvent", "message": str(exc)}}
 
     put_status: int | None = None
@@ -113,7 +123,10 @@ def parse_event(event: object, default_bucket: str | None) -> Request:
         values["bucket_name"] = default_bucket
 
     # An unknown field is most likely a misspelt one: acting without it would write somewhere unintended.
-    problems = [f"{name}: unknown field" for name in values if name not in _CHECKS]
+    unknown = [name for name in values if name not in _CHECKS]
+    problems = [f"{_shown(name)}: unknown field" for name in unknown[:MAX_LISTED_FIELDS]]
+    if len(unknown) > MAX_LISTED_FIELDS:
+        problems.append(f"{len(unknown) - MAX_LISTED_FIELDS} more unknown fields")
     for name, check in _CHECKS.items():
         value = values.get(name)
         if name not in values:
@@ -153,6 +166,20 @@ def get_object_from_s3(bucket: str, key: str) -> tuple[int, bytes]:
     with response["Body"] as stream:
         data = stream.read(MAX_BODY_BYTES + 1)
     return status, data
+
+
+def _record_refusal(exc: InvalidEvent, started: float) -> None:
+    """A `parse_event` subsegment, from `started` to now, marked as an error with `exc` as its cause."""
+    # Only a refused event gets one: a successful trace keeps the guide's shape (put_object, get_object).
+    subsegment = xray_recorder.begin_subsegment("parse_event")
+    if subsegment is None:  # no trace context, e.g. run outside Lambda without a trace header
+        return
+    subsegment.start_time = started
+    subsegment.add_exception(exc, traceback.extract_tb(exc.__traceback__))
+    # add_exception marks a fault, the function's own failure (5xx); a refused event is the caller's (4xx).
+    subsegment.fault = False
+    subsegment.add_error_flag()
+    xray_recorder.end_subsegment()
 
 
 def _annotate(key: str, value: int) -> None:
@@ -207,6 +234,11 @@ _CHECKS: dict[str, Callable[[str], str | None]] = {
 }
 _MISSING_HINTS = {"bucket_name": ", and the function has no BUCKET_NAME default"}
 _FORBIDDEN_IN_KEY = {"Cc": "a control character", "Cs": "an unpaired surrogate"}
+
+
+def _shown(name: object) -> str:
+    text = str(name)
+    return text if len(text) <= MAX_SHOWN_NAME else f"{text[:MAX_SHOWN_NAME]}... ({len(text)} characters)"
 
 
 def _json_type(value: object) -> str:

@@ -288,6 +288,23 @@ BAD_EVENTS: list[tuple[object, str]] = [
         {"bucket": UNTOUCHED, "bucket_name": UNTOUCHED, **OK_KEY},
         "bucket: unknown field",
     ),
+    (None, "the event must be a JSON object with the fields bucket_name, bucket_key, body"),
+    (7, "the event must be a JSON object with the fields bucket_name, bucket_key, body"),
+    (
+        {"bucket_name": UNTOUCHED, "bucket_key": ["k"], "body": True},
+        "bucket_key: must be a string, not an array; body: must be a string, not a boolean",
+    ),
+    # However many unknown fields, and however long their names, the message stays short: it is the result
+    # (Lambda answers at most 6 MB) and the cause in a segment document (X-Ray takes at most 64 KB).
+    (
+        {"bucket_name": UNTOUCHED, **OK_KEY, **{f"x{i}": i for i in range(100_000)}},
+        "x0: unknown field; x1: unknown field; x2: unknown field; x3: unknown field; x4: unknown field; "
+        "99995 more unknown fields",
+    ),
+    (
+        {"bucket_name": UNTOUCHED, **OK_KEY, "n" * 100_000: 1},
+        f"{'n' * 64}... (100000 characters): unknown field",
+    ),
 ]
 _NAME_RULES = "3-63 lowercase letters, digits, dots and hyphens, starting and ending with a letter or digit"
 for name, rule in [
@@ -347,10 +364,19 @@ def test_invalid_event_is_refused_with_a_clear_message(bad_run: Run, index: int,
     assert result == {"ok": False, "error": {"type": "InvalidEvent", "message": message}}
 
 
-def test_invalid_events_touch_nothing(bad_run: Run, s3: Any) -> None:
+def test_invalid_events_write_nothing_and_their_trace_says_why(bad_run: Run, s3: Any) -> None:
     assert objects_in(s3, UNTOUCHED) == {}
     for invocation in bad_run.invocations[: len(BAD_EVENTS)]:
-        assert bad_run.documents_of(invocation) == []
+        assert invocation.result is not None
+        # One subsegment and no S3 call: the refusal, a client error (not a fault) caused by the problems.
+        [refusal] = bad_run.documents_of(invocation)
+        assert refusal["name"] == "parse_event" and refusal["parent_id"] == invocation.parent
+        assert refusal["error"] is True and refusal.get("fault") is not True
+        assert refusal["in_progress"] is False and refusal["start_time"] <= refusal["end_time"]
+        [exception] = refusal["cause"]["exceptions"]
+        assert exception["type"] == "InvalidEvent"
+        assert exception["message"] == invocation.result["error"]["message"]
+        assert exception["stack"][-1]["label"] == "parse_event"
     assert "Traceback" not in bad_run.stderr
 
 
@@ -438,3 +464,93 @@ def test_template_grants_only_put_and_get_on_the_bucket_objects() -> None:
     )
     [encryption] = bucket["BucketEncryption"]["ServerSideEncryptionConfiguration"]
     assert encryption["ServerSideEncryptionByDefault"]["SSEAlgorithm"] in ("AES256", "aws:kms")
+
+
+# --- the same failures through the local stack: what the daemon passed on and the store kept ---------------
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    from xrayctl.local.stack import LocalStack
+
+    with LocalStack(tmp_path_factory.mktemp("function-home")) as running:
+        yield running
+
+
+def _client(stack: Any, service: str) -> Any:
+    endpoints = stack.local_endpoints
+    return boto3.client(  # type: ignore[call-overload]
+        service,
+        endpoint_url=endpoints.endpoints[service],
+        region_name=endpoints.region,
+        aws_access_key_id=endpoints.credentials[0],
+        aws_secret_access_key=endpoints.credentials[1],
+    )
+
+
+def _invoke_and_read_back(stack: Any, event: object) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """Invoke through the local Lambda API; return the result and every entity of its stored trace."""
+    answer = _client(stack, "lambda").invoke(
+        FunctionName=stack.local_endpoints.function_name, Payload=json.dumps(event).encode()
+    )
+    assert "FunctionError" not in answer  # a clear result, not an unhandled exception
+    result = json.loads(answer["Payload"].read())
+    header = answer["ResponseMetadata"]["HTTPHeaders"]["x-amzn-trace-id"]
+    trace_id = header.split(";")[0].removeprefix("Root=")
+    xray = _client(stack, "xray")
+    deadline = time.monotonic() + 20
+    while True:
+        traces = xray.batch_get_traces(TraceIds=[trace_id])["Traces"]
+        entities = []
+        pending = [json.loads(s["Document"]) for trace in traces for s in trace["Segments"]]
+        while pending:
+            entity = pending.pop()
+            entities.append(entity)
+            # The store nests each subsegment in its parent, as X-Ray does: give it its parent_id back.
+            pending.extend({**child, "parent_id": entity["id"]} for child in entity.get("subsegments", []))
+        names = {entity["name"] for entity in entities}
+        # The function's subsegments come from the SDK in the runtime child through the UDP daemon.
+        if {"parse_event", "put_object"} & names or time.monotonic() > deadline:
+            return result, entities
+        time.sleep(0.05)
+
+
+def test_a_refused_event_reaches_the_store_as_an_error_subsegment(stack: Any) -> None:
+    event = {"bucket_key": "", "body": "x", "bucket": "other"}
+    result, entities = _invoke_and_read_back(stack, event)
+    message = "bucket: unknown field; bucket_key: must not be empty"
+    assert result == {"ok": False, "error": {"type": "InvalidEvent", "message": message}}
+    by_name = {entity["name"]: entity for entity in entities}
+    refusal = by_name["parse_event"]
+    assert refusal["error"] is True and refusal.get("fault") is not True
+    assert [(e["type"], e["message"]) for e in refusal["cause"]["exceptions"]] == [("InvalidEvent", message)]
+    # It hangs under Lambda's Invocation subsegment, and S3 was never called.
+    assert refusal["parent_id"] == by_name["Invocation"]["id"]
+    assert not {"put_object", "get_object", "S3"} & by_name.keys()
+    listing = _client(stack, "s3").list_objects_v2(Bucket=stack.local_endpoints.bucket)
+    assert listing["KeyCount"] == 0
+
+
+def test_a_missing_bucket_reaches_the_store_as_a_faulted_put_object(stack: Any) -> None:
+    event = {"bucket_name": MISSING_BUCKET, "bucket_key": "hello.txt", "body": "hello"}
+    result, entities = _invoke_and_read_back(stack, event)
+    assert result["ok"] is False and result["put_status"] is None
+    assert result["error"]["code"] == "NoSuchBucket"
+    by_name: dict[str, list[dict[str, Any]]] = {}
+    for entity in entities:
+        by_name.setdefault(entity["name"], []).append(entity)
+    [put] = by_name["put_object"]
+    [call] = by_name["s3"]
+    assert "get_object" not in by_name
+    assert call["parent_id"] == put["id"] and put["parent_id"] == by_name["Invocation"][0]["id"]
+    assert call["fault"] is True and call["http"]["response"]["status"] == 404
+    [exception] = call["cause"]["exceptions"]
+    assert exception["type"] == "NoSuchBucket" and exception["remote"] is True
+    assert put["fault"] is True and put["cause"] == exception["id"]
+    # The segment the store infers for the bucket carries the failure too, as X-Ray's does.
+    [inferred] = by_name["S3"]
+    assert inferred["parent_id"] == call["id"] and inferred["fault"] is True
+    buckets = [b["Name"] for b in _client(stack, "s3").list_buckets()["Buckets"]]
+    assert MISSING_BUCKET not in buckets
+    listing = _client(stack, "s3").list_objects_v2(Bucket=stack.local_endpoints.bucket)
+    assert listing["KeyCount"] == 0
