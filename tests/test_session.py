@@ -7,6 +7,8 @@ codes, which it raises as the same ClientError a real response would.
 
 from __future__ import annotations
 
+import gzip
+import json
 import os
 import subprocess
 import sys
@@ -86,6 +88,17 @@ def test_importing_the_module_does_not_import_boto3() -> None:
     assert out.split() == ["False", "False"]
 
 
+def test_clients_never_import_boto3() -> None:
+    """boto3 adds s3transfer and multiprocessing to every command's start for nothing xrayctl uses."""
+    code = (
+        "import sys; from xrayctl.session import AwsOptions, Clients; "
+        "c = Clients(AwsOptions(region='us-east-1', credentials=('a', 'b'))); c.xray; c.lambda_; "
+        "print('boto3' in sys.modules, 's3transfer' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.split() == ["False", "False"]
+
+
 def test_clients_are_created_once_and_configured() -> None:
     clients = _local("http://127.0.0.1:1")
     assert clients.xray is clients.xray
@@ -96,6 +109,33 @@ def test_clients_are_created_once_and_configured() -> None:
     assert lambda_config.read_timeout == 900.0  # Invoke waits for the function to finish
     assert "xrayctl/0.1.0" in config.user_agent_extra
     assert clients.cloudformation.meta.service_model.service_name == "cloudformation"
+
+
+def test_models_in_aws_data_path_are_used_as_botocore_would(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """xrayctl's own data loader skips botocore's scan of every service, not the user's AWS_DATA_PATH."""
+    import botocore
+
+    version = "2016-04-12"
+    shipped = Path(botocore.__file__).parent / "data" / "xray" / version
+    gzipped = shipped / "service-2.json.gz"  # how recent botocore ships its models
+    raw = (
+        gzip.decompress(gzipped.read_bytes())
+        if gzipped.exists()
+        else (shipped / "service-2.json").read_bytes()
+    )
+    model = json.loads(raw)
+    model["operations"]["XrayctlProbe"] = {
+        "name": "XrayctlProbe",
+        "http": {"method": "POST", "requestUri": "/XrayctlProbe"},
+    }
+    (tmp_path / "xray" / version).mkdir(parents=True)
+    (tmp_path / "xray" / version / "service-2.json").write_text(json.dumps(model))
+    monkeypatch.setenv("AWS_DATA_PATH", str(tmp_path))
+    clients = _local("http://127.0.0.1:1")
+    assert hasattr(clients.xray, "xrayctl_probe")
+    assert not hasattr(clients.lambda_, "xrayctl_probe")
 
 
 def test_endpoint_from_the_environment_is_used(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -87,9 +87,12 @@ class Clients:
     def session(self) -> botocore.session.Session:
         import botocore.session
 
+        from xrayctl import botodata
+
         options = self.options
         with _reading_config():
             session = _isolated_botocore_session() if options.isolated else botocore.session.Session()
+            botodata.install(session)
             if options.profile:
                 session.set_config_variable("profile", options.profile)
             # botocore reads only AWS_DEFAULT_REGION; the AWS CLI v2 and other SDKs read AWS_REGION first.

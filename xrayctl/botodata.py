@@ -1,0 +1,74 @@
+"""botocore's data loader, without the scan of every service that costs each command ~25 ms.
+
+Before botocore loads a service's model it lists every service it has data for, only to check that the one
+asked for is among them: a walk over ~400 directories of botocore/data (~900 listdir and ~2,700 stat calls),
+about a tenth of `show-trace`. This loader hands botocore a list that answers `in` by looking for that one
+service where botocore would (AWS_DATA_PATH, ~/.aws/models, then its own data), and does the full scan only
+if something reads the whole list (botocore's error for an unknown service name does). Any service still
+works: credential providers create sts, sso and sso-oidc clients through the same session. Everything else
+is botocore's own loading. Imported only where botocore is.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator, Sequence
+from functools import cached_property
+from typing import overload
+
+from botocore.exceptions import DataNotFoundError
+from botocore.loaders import Loader
+from botocore.session import Session
+
+
+class ServiceNames(Sequence[str]):
+    """The services `loader` has `type_name` data for: `in` checks one name, anything else lists them all."""
+
+    def __init__(self, loader: LazyListingLoader, type_name: str) -> None:
+        self._loader = loader
+        self._type_name = type_name
+
+    def __contains__(self, name: object) -> bool:
+        if not isinstance(name, str):
+            return False
+        try:
+            self._loader.list_api_versions(name, self._type_name)
+        except DataNotFoundError:
+            return False
+        return True
+
+    @cached_property
+    def _names(self) -> list[str]:
+        return self._loader.scan_services(self._type_name)
+
+    @overload
+    def __getitem__(self, index: int) -> str: ...
+    @overload
+    def __getitem__(self, index: slice) -> Sequence[str]: ...
+    def __getitem__(self, index: int | slice) -> str | Sequence[str]:
+        return self._names[index]
+
+    def __len__(self) -> int:
+        return len(self._names)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._names)
+
+
+class LazyListingLoader(Loader):
+    def __init__(self, data_path: str | None) -> None:
+        # As botocore.loaders.create_loader reads the data_path setting (AWS_DATA_PATH).
+        paths = data_path.split(os.pathsep) if data_path else []
+        super().__init__(extra_search_paths=[os.path.expanduser(os.path.expandvars(p)) for p in paths])
+
+    def list_available_services(self, type_name: str) -> list[str]:
+        return ServiceNames(self, type_name)  # type: ignore[return-value]  # a list in all but its type
+
+    def scan_services(self, type_name: str) -> list[str]:
+        """botocore's own listing: every service directory on the search path."""
+        return list(super().list_available_services(type_name))
+
+
+def install(session: Session) -> None:
+    """Make `session` load its data through a LazyListingLoader."""
+    session.register_component("data_loader", LazyListingLoader(session.get_config_variable("data_path")))
