@@ -13,9 +13,12 @@ next one). The runtime flushes its output before it posts a result, so when a re
 output is already in the pipes; `_drain` waits until they are empty, which makes the log tail complete.
 
 No orphans: the child runs in its own session (Ctrl-C at the terminal reaches only xrayctl, which then stops
-it) and is always killed as a whole process group, with whatever the function started. If xrayctl dies without
-stopping it (SIGKILL, a crash), a watchdog thread in the child sees EOF on its stdin, a pipe that only the
-parent holds open, and kills its own process group. Chosen over prctl(PR_SET_PDEATHSIG), which fires when the
+it) and is always killed as a whole process group, with whatever the function started. A process the function
+started in a session of its own (a daemon, `start_new_session=True`) has left that group, so every process of
+a sandbox also carries a mark in its environment (`_XRAYCTL_SANDBOX`), and the processes that bear it are
+found in /proc and killed too (Linux; a process that drops the mark from its environment escapes). If xrayctl
+dies without stopping it (SIGKILL, a crash), a watchdog thread in the child sees EOF on its stdin, a pipe that
+only the parent holds open, and does the same. Chosen over prctl(PR_SET_PDEATHSIG), which fires when the
 *thread* that spawned the child exits (here a short-lived HTTP request thread: it would kill warm runtimes),
 needs a preexec_fn (unsafe in a threaded parent), exists only on Linux, and reaches only the direct child.
 """
@@ -29,6 +32,7 @@ import fcntl
 import math
 import os
 import re
+import secrets
 import selectors
 import signal
 import subprocess
@@ -44,6 +48,7 @@ from typing import Literal
 from xrayctl.errors import LocalStackError
 from xrayctl.local.httpserver import LoopbackHTTPServer, Request, Response
 
+_MARK_VARIABLE = "_XRAYCTL_SANDBOX"  # not XRAYCTL_*: the function sees none of the user's settings
 INIT_TIMEOUT = 10.0  # Lambda's limit on the init phase, before the function's own timeout starts
 _NEXT_AFTER_RESULT = 0.5  # how long to wait for the runtime to ask for its next event (the Overhead)
 _DRAIN_LIMIT = 1.0  # a child that never stops writing must not hold up the answer
@@ -62,9 +67,19 @@ import awslambdaric.bootstrap, awslambdaric.lambda_config, awslambdaric.lambda_r
 if not os.read(0, 1):  # EOF before the go: the parent is gone
     os._exit(0)
 
+_MARK = b"\\0_XRAYCTL_SANDBOX=" + os.environ.get("_XRAYCTL_SANDBOX", "-").encode() + b"\\0"
+
 def _watch_parent():
     while os.read(0, 512):
         pass
+    # What the function started in a session of its own has left the group: found by the mark it inherited.
+    for pid in [p for p in os.listdir("/proc") if p.isdigit()] if os.path.isdir("/proc") else []:
+        try:
+            with open(f"/proc/{pid}/environ", "rb") as environ:
+                if int(pid) != os.getpid() and _MARK in b"\\0" + environ.read() + b"\\0":
+                    os.kill(int(pid), signal.SIGKILL)
+        except OSError:
+            pass
     os.killpg(0, signal.SIGKILL)
 
 threading.Thread(target=_watch_parent, name="xrayctl-parent-watch", daemon=True).start()
@@ -145,7 +160,8 @@ class Sandbox:
     def __init__(self, handler: str, code_dir: Path, env: Mapping[str, str]) -> None:
         self._argv = [sys.executable, "-c", _CHILD_MAIN, handler]
         self._code_dir = code_dir
-        self._env = dict(env)
+        self._mark = secrets.token_hex(8)  # inherited by every process the function starts: see _kill
+        self._env = {**env, _MARK_VARIABLE: self._mark}
         self._cond = threading.Condition()
         self._server = LoopbackHTTPServer(self._route)
         self._proc: subprocess.Popen[bytes] | None = None
@@ -335,6 +351,7 @@ class Sandbox:
         # on macOS while its leader is a zombie.
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(proc.pid, signal.SIGKILL)
+        _kill_marked(self._mark)
         # Only an uninterruptible sleep delays SIGKILL; the waiter thread reaps the child in any case.
         with contextlib.suppress(subprocess.TimeoutExpired):
             proc.wait(timeout=5)
@@ -435,6 +452,26 @@ class Sandbox:
             self._init_error = _Posted("init_error", request.body, _xray_cause(request), time.time())
             self._cond.notify_all()
         return Response.json(202, {"status": "OK"})
+
+
+def _kill_marked(mark: str) -> None:
+    """SIGKILL every process whose environment holds the sandbox's mark: what the function started in a
+    session of its own, outside the process group. Repeated while some are found, as one may have forked
+    while it was being looked for. Linux only (/proc); elsewhere the process group is all there is."""
+    needle = f"\0{_MARK_VARIABLE}={mark}\0".encode()
+    proc = Path("/proc")
+    for _ in range(5):
+        found = False
+        for entry in proc.glob("[0-9]*") if proc.is_dir() else ():
+            try:
+                environ = (entry / "environ").read_bytes()
+                if needle in b"\0" + environ + b"\0":
+                    os.kill(int(entry.name), signal.SIGKILL)
+                    found = True
+            except (OSError, ValueError):
+                continue  # gone meanwhile, or another user's
+        if not found:
+            return
 
 
 def _runtime_error(status: int, error_type: str, message: str) -> Response:
