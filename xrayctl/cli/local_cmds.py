@@ -9,6 +9,7 @@ import sys
 import threading
 from pathlib import Path
 from types import FrameType
+from typing import TYPE_CHECKING
 
 import click
 
@@ -16,6 +17,9 @@ from xrayctl.cli.common import echo_json
 from xrayctl.cli.logs import configure_logging
 from xrayctl.cli.options import global_options, stack_options, state
 from xrayctl.cli.terminal import consoles
+
+if TYPE_CHECKING:
+    from xrayctl.local.stack import LocalStack
 
 
 @click.group("local")
@@ -57,26 +61,31 @@ def serve(
         stop.set()
 
     previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
+    served: list[LocalStack] = []
     try:
         with serving(app.xrayctl_home, **{k: v for k, v in options.items() if v is not None}) as stack:
+            served.append(stack)
             for line in stack.env_lines():
                 click.echo(line)
             err.print(
                 f"local stack running (store: {app.xrayctl_home}); Ctrl-C to stop", style="dim", markup=False
             )
-            try:
-                while not stop.wait(0.5):
-                    pass
-            finally:
-                stats = stack.daemon_stats
-                err.print(
-                    f"daemon: received {stats.received}, stored {stats.stored}, rejected {stats.rejected}"
-                    + (f", lost by the kernel {stats.dropped_by_kernel}" if stats.dropped_by_kernel else ""),
-                    markup=False,
-                )
+            while not stop.wait(0.5):
+                pass
     finally:
         for sig, old_handler in previous.items():
             signal.signal(sig, old_handler)
+        # Counted once the stack has stopped: the daemon has drained its queue into the store by then, so
+        # received = stored + rejected (a count taken before would miss the last batch).
+        for stack in served:
+            stats = stack.daemon_stats
+            reasons = ", ".join(f"{n} {reason.value}" for reason, n in stats.rejected_by_reason.items())
+            err.print(
+                f"daemon: received {stats.received}, stored {stats.stored}, rejected {stats.rejected}"
+                + (f" ({reasons})" if reasons else "")
+                + (f", lost by the kernel {stats.dropped_by_kernel}" if stats.dropped_by_kernel else ""),
+                markup=False,
+            )
 
 
 @local.command("env")

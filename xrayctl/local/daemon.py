@@ -80,7 +80,7 @@ class DaemonStats:
     received: int = 0
     stored: int = 0
     rejected: int = 0
-    rejected_by_reason: Mapping[Reason, int] = field(default_factory=dict)
+    rejected_by_reason: Mapping[Reason, int] = field(default_factory=dict)  # in the order Reason lists them
     recent_rejections: tuple[Rejection, ...] = ()
     dropped_by_kernel: int = 0  # lost before we could read them (Linux only; elsewhere always 0)
 
@@ -128,7 +128,7 @@ class Daemon:
                 received=self._received,
                 stored=self._stored,
                 rejected=sum(self._rejections.values()),
-                rejected_by_reason=dict(self._rejections),
+                rejected_by_reason={r: self._rejections[r] for r in Reason if self._rejections[r]},
                 recent_rejections=tuple(self._recent),
                 dropped_by_kernel=self._dropped_by_kernel,
             )

@@ -113,6 +113,7 @@ class LocalStack:
 
     @property
     def daemon_stats(self) -> DaemonStats:
+        """The daemon's counts; after stop(), the final ones (its queue drained into the store)."""
         if self._daemon is None:
             raise RuntimeError("the local stack is not started")
         return self._daemon.stats
@@ -145,8 +146,7 @@ class LocalStack:
             except BaseException as exc:  # one part failing to stop must not leave the others running
                 logger.exception("a part of the local stack failed to stop")
                 failure = failure or exc
-        self._endpoints = None
-        self._daemon = None
+        self._endpoints = None  # the daemon is kept: its final counts stay readable (daemon_stats)
         if failure is not None:
             raise failure
 
