@@ -14,6 +14,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import logging
 import time
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
@@ -22,7 +23,9 @@ from xrayctl.errors import UsageError
 from xrayctl.jsonload import loads
 from xrayctl.local.graph import service_graph
 from xrayctl.local.httpserver import LoopbackHTTPServer, Request, Response
-from xrayctl.local.store import DEFAULT_PAGE_SIZE, TIME_RANGE_TYPES, TraceStore
+from xrayctl.local.store import DEFAULT_PAGE_SIZE, TIME_RANGE_TYPES, StoreError, TraceStore
+
+logger = logging.getLogger(__name__)
 
 MAX_BATCH_TRACE_IDS = 5
 _GRAPH_CHUNK = 100  # traces read at a time for a graph, so a long window is never all in memory
@@ -127,6 +130,9 @@ class XRayApiServer:
             return Response.aws_error(400, exc.code, str(exc))
         except UsageError as exc:  # a filter expression or NextToken the store cannot read
             return Response.aws_error(400, "InvalidRequestException", exc.message)
+        except StoreError as exc:  # a full disk, a read-only file: nothing was stored, and the caller is told
+            logger.warning("%s failed: %s", request.path.strip("/"), exc)
+            return Response.aws_error(500, "ServiceException", str(exc))
 
     def _put_trace_segments(self, body: dict[str, Any]) -> dict[str, Any]:
         documents = _string_list(body, "TraceSegmentDocuments")
