@@ -14,7 +14,10 @@ replaced version said (its annotations, flags, or times): the service summarizes
 
 One connection behind a lock serves every thread; WAL and a busy timeout let a second process (another
 `xrayctl local serve`) read while this one writes, and write after it. A batch is acknowledged only after
-its transaction commits. SQLite's failures (a full disk, a read-only directory, a lock held too long) become
+its transaction commits, and a commit survives the process being killed (`kill -9` in the middle of a write:
+the WAL is in the OS's hands); with synchronous=NORMAL only a power loss or an OS crash could roll back the
+last commits, which for a local store is worth not paying an fsync per batch (FULL: ~4x the cost of a small
+write). SQLite's failures (a full disk, a read-only directory, a lock held too long) become
 `StoreError`, a LocalStackError that names the file.
 """
 
