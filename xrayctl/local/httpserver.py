@@ -2,8 +2,9 @@
 
 Loopback only, always: the stack has no authentication, so it must never listen on another interface.
 Request bodies are bounded (`max_body`) and refused with 413 before they are read, so a client cannot make the
-stack hold an arbitrary amount of memory. Each request runs on its own daemon thread so one slow handler (a
-Lambda invocation that runs for seconds) does not block the X-Ray reads that watch it.
+stack hold an arbitrary amount of memory; so is a body without one plain Content-Length (chunked, negative,
+repeated). Each request runs on its own daemon thread so one slow handler (a Lambda invocation that runs for
+seconds) does not block the X-Ray reads that watch it.
 """
 
 from __future__ import annotations
@@ -112,12 +113,10 @@ class LoopbackHTTPServer:
                 pass  # the stack reports through its own counters, not a line per request on stderr
 
             def _serve(self) -> None:
-                length = int(self.headers.get("Content-Length") or 0)
-                if length > outer._max_body:
+                length = self._body_length()
+                if isinstance(length, Response):
                     self.close_connection = True  # the unread body would otherwise be parsed as a request
-                    self._send(
-                        Response.aws_error(413, "RequestEntityTooLarge", f"body over {outer._max_body} bytes")
-                    )
+                    self._send(length)
                     return
                 body = self.rfile.read(length) if length else b""
                 path, _, query = self.path.partition("?")
@@ -127,6 +126,22 @@ class LoopbackHTTPServer:
                 except Exception as exc:  # noqa: BLE001 - one bad request must not take the server down
                     response = Response.aws_error(500, "ServiceException", f"{type(exc).__name__}: {exc}")
                 self._send(response)
+
+            def _body_length(self) -> int | Response:
+                """The body's size from a single, plain Content-Length, or the refusal to send instead."""
+                # A chunked body would be left unread and parsed as the next request; the AWS APIs served
+                # here always get a Content-Length from botocore.
+                if "Transfer-Encoding" in self.headers:
+                    return Response.aws_error(411, "LengthRequired", "a body needs a Content-Length")
+                declared = self.headers.get_all("Content-Length") or ["0"]
+                # Not int(): it takes "-1" (rfile.read(-1) reads until the client stops sending), "+5", " 5".
+                if len(declared) != 1 or not (declared[0].isascii() and declared[0].isdigit()):
+                    return Response.aws_error(400, "BadRequest", "Content-Length must be one byte count")
+                if int(declared[0]) > outer._max_body:
+                    return Response.aws_error(
+                        413, "RequestEntityTooLarge", f"body over {outer._max_body} bytes"
+                    )
+                return int(declared[0])
 
             def _send(self, response: Response) -> None:
                 self.send_response(response.status)
