@@ -9,7 +9,8 @@ parses, validates and batches them into `sink` (the trace store). Nothing is dro
 is stored or rejected with a reason, counted in `stats` and logged on the "xrayctl.local.daemon" logger.
 
 When the queue is full the receiver blocks rather than grow without bound: datagrams then wait in the
-socket's receive buffer (made as large as the OS allows), and only if that fills too does the kernel drop
+socket's receive buffer (64 MB where the process may pass net.core.rmem_max with SO_RCVBUFFORCE, as root
+can; else as large as the OS allows), and only if that fills too does the kernel drop
 any. On Linux the socket reports those drops (SO_RXQ_OVFL); they are counted in `stats.dropped_by_kernel` and
 logged, so even a loss we cannot prevent is never silent. Blocking keeps memory bounded when the store falls
 behind; growing would only trade a counted drop for an out-of-memory process.
@@ -47,10 +48,11 @@ RECENT_REJECTIONS = 20
 
 # Over IPv4 a datagram carries at most 65,507 bytes, so this buffer never truncates one.
 _RECV_BUFFER = 65536
-_SOCKET_BUFFER_WANTED = 16 * 1024 * 1024
+_SOCKET_BUFFER_WANTED = 32 * 1024 * 1024  # Linux doubles it for its bookkeeping: 64 MB in all
 _SOCKET_BUFFER_MINIMUM = 256 * 1024
 # Linux's SO_RXQ_OVFL (asm-generic/socket.h); Python's socket module does not export it.
 _SO_RXQ_OVFL = getattr(socket, "SO_RXQ_OVFL", 40) if sys.platform == "linux" else None
+_SO_RCVBUFFORCE = getattr(socket, "SO_RCVBUFFORCE", 33) if sys.platform == "linux" else None
 _ANCILLARY_SPACE = socket.CMSG_SPACE(4) if _SO_RXQ_OVFL is not None else 0
 _SDK_HEADER = b'{"format":"json","version":1}'  # what the SDKs send, checked without parsing
 _STOP = object()
@@ -326,12 +328,31 @@ def _preview(data: bytes) -> str:
 
 
 def _enlarge_receive_buffer(sock: socket.socket) -> None:
-    """Ask for the largest receive buffer the OS grants: a burst waits there instead of being dropped."""
+    """Ask for a receive buffer that holds a burst: it waits there while the receiver waits for the GIL.
+
+    Linux silently caps SO_RCVBUF at net.core.rmem_max (often 208 KB, 4 MB here), far less than a burst of
+    10,000 SDK documents takes in the kernel (each datagram costs its size plus about 1 KB of bookkeeping).
+    A process with CAP_NET_ADMIN (root, as in a container or CI) may pass the cap with SO_RCVBUFFORCE, as
+    rsyslog and the like do; the memory is only used while datagrams wait. Elsewhere the largest value the OS
+    grants is kept, and what the kernel still drops is counted (SO_RXQ_OVFL)."""
+    if _SO_RCVBUFFORCE is not None:
+        try:
+            sock.setsockopt(socket.SOL_SOCKET, _SO_RCVBUFFORCE, _SOCKET_BUFFER_WANTED)
+            return
+        except OSError:  # EPERM without CAP_NET_ADMIN
+            pass
     size = _SOCKET_BUFFER_WANTED
     while size >= _SOCKET_BUFFER_MINIMUM:
         try:
             # Linux silently caps the value at net.core.rmem_max; macOS refuses values over its maximum.
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, size)
-            return
+            break
         except OSError:
             size //= 2
+    granted = sock.getsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF)
+    if granted < _SOCKET_BUFFER_WANTED:
+        logger.debug(
+            "the X-Ray daemon's receive buffer is %d KB (net.core.rmem_max caps it): a large burst may be "
+            "dropped by the kernel, and is then counted",
+            granted // 1024,
+        )
