@@ -79,7 +79,11 @@ def serve(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Serve]:
         yield Serve(process, env)
     finally:
         process.terminate()
-        process.wait(timeout=30)
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()  # never leave a stack behind, even when the test found it broken
+            process.wait(timeout=30)
 
 
 def invoke_once(serve: Serve) -> None:
