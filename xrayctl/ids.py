@@ -7,7 +7,6 @@ An X-Ray id is `1-<8 hex: epoch seconds when the trace started>-<24 hex random>`
 from __future__ import annotations
 
 import re
-import secrets
 import time
 
 from xrayctl.errors import InvalidTraceId
@@ -38,6 +37,8 @@ def trace_epoch(trace_id: str) -> int:
 
 def new_trace_id(now: float | None = None) -> str:
     """A fresh X-Ray trace id that starts at `now` (epoch seconds; default: the current time)."""
+    import secrets  # here, not at the top: only `invoke` makes ids, and every command imports this module
+
     epoch = int(time.time() if now is None else now)
     return f"1-{epoch:08x}-{secrets.token_hex(12)}"
 

@@ -6,21 +6,42 @@ imported inside the commands that need them.
 
 from __future__ import annotations
 
+import importlib
 from typing import NoReturn
 
 import click
 
 from xrayctl import __version__
 from xrayctl.cli.boundary import run
-from xrayctl.cli.invoke_cmd import invoke
-from xrayctl.cli.local_cmds import local
 from xrayctl.cli.options import global_options
-from xrayctl.cli.traces_cmds import list_annotations, show_trace
 
 CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 110}
 
+# Command name -> "module:attribute". A command's module is imported when that command runs (or --help lists
+# them all), so `show-trace` does not pay for importing `invoke` and `local` (click's "lazily loading
+# subcommands" pattern).
+COMMANDS = {
+    "show-trace": "xrayctl.cli.traces_cmds:show_trace",
+    "list-annotations": "xrayctl.cli.traces_cmds:list_annotations",
+    "invoke": "xrayctl.cli.invoke_cmd:invoke",
+    "local": "xrayctl.cli.local_cmds:local",
+}
 
-@click.group(context_settings=CONTEXT_SETTINGS)
+
+class LazyGroup(click.Group):
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return list(COMMANDS)  # in this order in --help: the everyday commands first
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        target = COMMANDS.get(cmd_name)
+        if target is None:
+            return None
+        module, _, attribute = target.partition(":")
+        command: click.Command = getattr(importlib.import_module(module), attribute)
+        return command
+
+
+@click.group(cls=LazyGroup, context_settings=CONTEXT_SETTINGS)
 @click.version_option(__version__, "--version", prog_name="xrayctl", message="%(prog)s %(version)s")
 @global_options
 def cli() -> None:
@@ -30,12 +51,6 @@ def cli() -> None:
     Exit codes: 0 ok, 1 error, 2 usage, 3 trace not found, 4 configuration (credentials, region, profile),
     5 access denied, 6 throttled, 7 endpoint unreachable, 8 function error (invoke), 130 interrupted.
     """
-
-
-cli.add_command(show_trace)
-cli.add_command(list_annotations)
-cli.add_command(invoke)
-cli.add_command(local)
 
 
 def main(args: list[str] | None = None) -> NoReturn:
