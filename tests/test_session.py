@@ -329,9 +329,18 @@ def test_bad_filter_expression_carries_the_service_message() -> None:
 
 
 def test_other_service_errors_keep_code_and_message() -> None:
-    error = _stubbed_error(XRAY_BATCH, "ServiceUnavailable", 503, "try later")
+    error = _stubbed_error(XRAY_BATCH, "SomeNewException", 400, "not like that")
     assert type(error) is XrayctlError
-    assert "ServiceUnavailable" in error.message and "try later" in error.message
+    assert "SomeNewException" in error.message and "not like that" in error.message
+
+
+def test_a_5xx_after_the_retries_is_the_endpoint_failing_but_not_for_invoke() -> None:
+    error = _stubbed_error(XRAY_BATCH, "ServiceUnavailable", 503, "try later")
+    assert type(error) is Unreachable
+    assert all(part in error.message for part in ("ServiceUnavailable", "HTTP 503", "try later"))
+    # Lambda's 502s name the function's own problem (its VPC, its KMS key): no "try again later".
+    invoke = _stubbed_error(LAMBDA_INVOKE, "ENILimitReachedException", 502, "no ENI")
+    assert type(invoke) is XrayctlError and "ENILimitReachedException" in invoke.message
 
 
 def test_connection_closed_is_unreachable() -> None:

@@ -19,7 +19,7 @@ class ExitCode(IntEnum):
     CONFIG = 4  # no credentials, no region, unknown profile, an invalid region / endpoint URL / AWS setting
     ACCESS_DENIED = 5
     THROTTLED = 6  # still throttled after the retries
-    UNREACHABLE = 7  # endpoint unreachable or timed out
+    UNREACHABLE = 7  # endpoint unreachable, timed out, or failing (5xx, dropped connection) after the retries
     FUNCTION_ERROR = 8  # `invoke`: the function answered with X-Amz-Function-Error
     INTERRUPTED = 130  # Ctrl-C, as shells report SIGINT
 

@@ -348,11 +348,22 @@ def _translate_client_error(exc: Any) -> XrayctlError:
             "The credentials are expired or invalid: refresh them (`aws sso login`, `aws configure`) "
             "or pick another --profile.",
         )
+    metadata = exc.response.get("ResponseMetadata", {})
+    attempts = metadata.get("RetryAttempts", 0) + 1
+    tries = f"{attempts} attempt{'s' if attempts != 1 else ''}"
     if code in _THROTTLE_CODES:
-        attempts = exc.response.get("ResponseMetadata", {}).get("RetryAttempts", 0) + 1
         return Throttled(
-            f"AWS throttled {operation} ({code}) after {attempts} attempt{'s' if attempts != 1 else ''}.",
+            f"AWS throttled {operation} ({code}) after {tries}.",
             _THROTTLE_FIXES.get(operation, "Wait a minute and run it again."),
+        )
+    # A 5xx that outlived the retries is the endpoint failing, as a timeout is. Not for Invoke: Lambda's 5xx
+    # codes (ENILimitReachedException, KMSAccessDeniedException, ...) name the function's own problem.
+    status = metadata.get("HTTPStatusCode")
+    if isinstance(status, int) and status >= 500 and operation != "Invoke":
+        return Unreachable(
+            f"{operation} failed at the endpoint ({code}, HTTP {status}) after {tries}: {message}",
+            "The service, or a proxy on the way, is failing: try again in a minute, and check any "
+            "--endpoint-url / AWS_ENDPOINT_URL if it lasts.",
         )
     if code == "ResourceNotFoundException" and operation == "Invoke":
         return ResourceNotFound(

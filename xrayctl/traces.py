@@ -23,7 +23,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from xrayctl.build import build_trace, parse_document
-from xrayctl.errors import AccessDenied, Throttled, TraceNotFound
+from xrayctl.errors import TraceNotFound, XrayctlError
 from xrayctl.ids import trace_epoch
 from xrayctl.model import Trace
 from xrayctl.session import translate_errors
@@ -360,7 +360,7 @@ class XRayReader:
         # The summary only adds X-Ray's own figures to the header: the trace is worth showing without it.
         try:
             return self.get_summary(trace_id), None
-        except (AccessDenied, Throttled) as exc:
+        except XrayctlError as exc:  # denied, throttled, timed out, 5xx: the documents came, or will say so
             return None, f"no trace summary: {exc.message}"
 
     @contextmanager

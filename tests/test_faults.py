@@ -1,0 +1,396 @@
+"""Faults of the X-Ray API, met through the real CLI: throttles, 5xx, slow answers, dropped and reset
+connections, UnprocessedTraceIds, LimitExceeded, and traces that are partial and complete later.
+
+A `FaultProxy` on 127.0.0.1 stands in front of the local X-Ray API (a TraceStore holding the real documents
+of the demo function); the CLI reaches it as it reaches AWS (AWS_ENDPOINT_URL_XRAY, dummy credentials), with
+short timeouts and few attempts. Each command must either finish with the tree the API holds (the same JSON as
+a read with no fault) or exit with the documented code and one line on stderr; the proxy's request count
+shows that the retries were bounded, and pytest's timeout that nothing hung.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import time
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import CliResult, run_cli
+from tests.faultproxy import (
+    FaultProxy,
+    drop,
+    limit_exceeded,
+    reset_mid_body,
+    server_error,
+    slow,
+    throttle,
+    unprocessed,
+    withhold,
+)
+from tests.test_local_xray_api import OK_TRACE, demo_documents, xray_client
+from xrayctl.errors import ExitCode
+from xrayctl.local.store import TraceStore
+from xrayctl.local.xray_api import XRayApiServer
+from xrayctl.traces import UNPROCESSED_RETRIES
+
+pytestmark = pytest.mark.timeout(30)
+
+ATTEMPTS = 2  # AWS_MAX_ATTEMPTS for every command here: one retry
+READ_TIMEOUT = 1.0
+SLOW = 3 * READ_TIMEOUT  # an answer this late is past the read timeout
+TROTTLE_CODES = ["ThrottledException", "ThrottlingException"]
+GET = "BatchGetTraces"
+SUMMARIES = "GetTraceSummaries"
+
+
+@pytest.fixture(scope="module")
+def upstream(tmp_path_factory: pytest.TempPathFactory) -> Iterator[XRayApiServer]:
+    store = TraceStore(tmp_path_factory.mktemp("faults") / "traces.db")
+    assert store.put_documents([json.dumps(doc) for doc in demo_documents()]) == []
+    api = XRayApiServer(store).start()
+    yield api
+    api.stop()
+    store.close()
+
+
+@pytest.fixture
+def proxy(upstream: XRayApiServer) -> Iterator[FaultProxy]:
+    with FaultProxy(upstream.url) as running:
+        yield running
+
+
+def xrayctl(endpoint: str, *args: str, env: Mapping[str, str] | None = None) -> CliResult:
+    return run_cli(
+        list(args),
+        env={
+            "AWS_ENDPOINT_URL_XRAY": endpoint,
+            "AWS_MAX_ATTEMPTS": str(ATTEMPTS),
+            "AWS_RETRY_MODE": "standard",
+            "XRAYCTL_READ_TIMEOUT": str(READ_TIMEOUT),
+            "XRAYCTL_CONNECT_TIMEOUT": "1",
+            **(env or {}),
+        },
+    )
+
+
+def show(endpoint: str, trace_id: str = OK_TRACE, *flags: str) -> CliResult:
+    return xrayctl(endpoint, "-o", "json", "show-trace", trace_id, *flags)
+
+
+def one_clear_line(result: CliResult, code: ExitCode, *words: str) -> str:
+    assert result.exit_code == code, result.stderr
+    assert "Traceback" not in result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert all(word in lines[0] for word in words), lines[0]
+    return lines[0]
+
+
+@pytest.fixture(scope="module")
+def baseline(upstream: XRayApiServer) -> dict[str, Any]:
+    """show-trace's JSON read straight from the API, with no proxy: the right answer."""
+    result = show(upstream.url, OK_TRACE, "--no-wait")
+    assert result.exit_code == 0, result.stderr
+    (trace,) = result.json()["traces"]
+    # The demo trace as X-Ray stores it: Lambda's segment over the function's, S3 calls, inferred buckets.
+    (root,) = trace["roots"]
+    assert root["origin"] == "AWS::Lambda"
+    assert [c["origin"] for c in root["children"]] == ["AWS::Lambda::Function"]
+    assert trace["node_count"] == 10 and not trace["limit_exceeded"] and trace["summary"] is not None
+    return result.json()
+
+
+# ------------------------------------------------------------------------------------ throttles and 5xx
+
+
+@pytest.mark.parametrize("code", TROTTLE_CODES)
+@pytest.mark.parametrize("wait", ["--wait", "--no-wait"])
+def test_a_throttle_that_passes_is_retried_to_the_right_tree(
+    proxy: FaultProxy, baseline: dict[str, Any], code: str, wait: str
+) -> None:
+    proxy.script(GET, *[throttle(code)] * (ATTEMPTS - 1))
+    result = show(proxy.url, OK_TRACE, wait)
+    assert result.exit_code == 0, result.stderr
+    assert result.json() == baseline
+    assert proxy.count(GET) == ATTEMPTS
+
+
+@pytest.mark.parametrize("code", TROTTLE_CODES)
+@pytest.mark.parametrize("wait", ["--wait", "--no-wait"])
+def test_a_throttle_that_lasts_is_exit_6_after_the_attempts(proxy: FaultProxy, code: str, wait: str) -> None:
+    proxy.always(GET, throttle(code))
+    result = show(proxy.url, OK_TRACE, wait)
+    one_clear_line(result, ExitCode.THROTTLED, "BatchGetTraces", code, f"after {ATTEMPTS} attempts")
+    assert result.stdout == ""
+    assert proxy.count(GET) == ATTEMPTS
+
+
+@pytest.mark.parametrize("status", [500, 502, 503])
+def test_a_5xx_that_passes_is_retried_to_the_right_tree(
+    proxy: FaultProxy, baseline: dict[str, Any], status: int
+) -> None:
+    proxy.script(GET, server_error(status))
+    result = show(proxy.url, OK_TRACE, "--no-wait")
+    assert result.exit_code == 0, result.stderr
+    assert result.json() == baseline
+    assert proxy.count(GET) == 2
+
+
+@pytest.mark.parametrize("status", [500, 503])
+def test_a_5xx_that_lasts_ends_after_the_attempts(proxy: FaultProxy, status: int) -> None:
+    proxy.always(GET, server_error(status))
+    result = show(proxy.url, OK_TRACE, "--wait")
+    one_clear_line(result, ExitCode.UNREACHABLE, "BatchGetTraces", str(status), f"after {ATTEMPTS} attempts")
+    assert proxy.count(GET) == ATTEMPTS
+
+
+# ------------------------------------------------------------------------ slow, dropped, reset answers
+
+
+@pytest.mark.parametrize("fault", [slow(SLOW), drop(), reset_mid_body()], ids=["slow", "drop", "reset"])
+def test_a_network_fault_that_passes_is_retried_to_the_right_tree(
+    proxy: FaultProxy, baseline: dict[str, Any], fault: Any
+) -> None:
+    proxy.script(GET, fault)
+    result = show(proxy.url, OK_TRACE, "--no-wait")
+    assert result.exit_code == 0, result.stderr
+    assert result.json() == baseline
+    assert proxy.count(GET) == 2
+
+
+@pytest.mark.parametrize(
+    ("fault", "words"),
+    [
+        (slow(SLOW), ["Timed out talking to", "/Traces"]),
+        (drop(), ["closed the connection", "/Traces"]),
+        (reset_mid_body(), ["closed the connection", "/Traces"]),
+    ],
+    ids=["slow", "drop", "reset"],
+)
+@pytest.mark.parametrize("wait", ["--wait", "--no-wait"])
+def test_a_network_fault_that_lasts_is_exit_7_after_the_attempts(
+    proxy: FaultProxy, fault: Any, words: list[str], wait: str
+) -> None:
+    proxy.always(GET, fault)
+    result = show(proxy.url, OK_TRACE, wait)
+    one_clear_line(result, ExitCode.UNREACHABLE, *words)
+    assert result.stdout == ""
+    assert proxy.count(GET) == ATTEMPTS
+
+
+def test_the_read_timeout_setting_must_be_a_number(proxy: FaultProxy) -> None:
+    result = xrayctl(proxy.url, "show-trace", OK_TRACE, env={"XRAYCTL_READ_TIMEOUT": "soon"})
+    one_clear_line(result, ExitCode.CONFIG, "XRAYCTL_READ_TIMEOUT", "'soon'")
+    assert proxy.count(GET) == 0
+
+
+# ----------------------------------------------------------------- what X-Ray answers about the traces
+
+
+def test_unprocessed_ids_are_asked_again_to_the_right_tree(
+    proxy: FaultProxy, baseline: dict[str, Any]
+) -> None:
+    proxy.script(GET, unprocessed(), unprocessed())
+    result = show(proxy.url, OK_TRACE, "--no-wait")
+    assert result.exit_code == 0, result.stderr
+    assert result.json() == baseline
+    assert proxy.count(GET) == 3
+
+
+def test_ids_that_stay_unprocessed_are_not_found_after_bounded_retries(proxy: FaultProxy) -> None:
+    proxy.always(GET, unprocessed())
+    result = show(proxy.url, OK_TRACE, "--no-wait")
+    one_clear_line(result, ExitCode.NOT_FOUND, OK_TRACE, "not found")
+    assert proxy.count(GET) == UNPROCESSED_RETRIES + 1
+
+
+def test_waiting_on_unprocessed_ids_ends_at_the_deadline(proxy: FaultProxy) -> None:
+    proxy.always(GET, unprocessed())
+    result = show(proxy.url, fresh_trace_id(), "--wait", "--timeout", "1")
+    one_clear_line(result, ExitCode.NOT_FOUND, "not found after waiting 1 s")
+    # Capped, jittered back-off: a handful of polls in a second, not a busy loop.
+    assert 2 <= proxy.count(GET) <= 30
+
+
+def test_limit_exceeded_is_drawn_and_said(proxy: FaultProxy, baseline: dict[str, Any]) -> None:
+    proxy.always(GET, limit_exceeded())
+    result = show(proxy.url, OK_TRACE, "--no-wait")
+    assert result.exit_code == 0, result.stderr
+    (trace,) = result.json()["traces"]
+    assert trace["limit_exceeded"] is True
+    assert trace["roots"] == baseline["traces"][0]["roots"]
+    text = xrayctl(proxy.url, "--no-color", "show-trace", OK_TRACE, "--no-wait")
+    assert text.exit_code == 0 and "LIMIT EXCEEDED" in text.stdout
+
+
+# --------------------------------------------------------------------- partial traces that complete later
+
+
+def fresh_trace_id(salt: int = 0) -> str:
+    return f"1-{int(time.time()):08x}-{salt:024x}"
+
+
+def fresh_copy(
+    documents: list[dict[str, Any]], trace_id: str, new_id: str, salt: int
+) -> list[dict[str, Any]]:
+    """The documents of `trace_id` as if recorded just now under `new_id` (times shifted, ids renamed), so
+    that a wait treats the trace as one X-Ray may still be receiving."""
+    chosen = copy.deepcopy([d for d in documents if d["trace_id"] == trace_id])
+    shift = time.time() - 2 - min(d["start_time"] for d in chosen)
+
+    def renamed(segment_id: str) -> str:
+        return f"{int(segment_id, 16) ^ salt:016x}"
+
+    def move(entity: dict[str, Any]) -> None:
+        entity["id"] = renamed(entity["id"])
+        if entity.get("parent_id"):
+            entity["parent_id"] = renamed(entity["parent_id"])
+        for key in ("start_time", "end_time"):
+            if key in entity:
+                entity[key] += shift
+        for child in entity.get("subsegments", []):
+            move(child)
+
+    for document in chosen:
+        document["trace_id"] = new_id
+        move(document)
+    return chosen
+
+
+@pytest.fixture
+def fresh(upstream: XRayApiServer) -> tuple[str, list[dict[str, Any]]]:
+    """A trace of the demo function stored just now: (its id, its documents)."""
+    salt = time.monotonic_ns() & 0xFFFFFFFF
+    trace_id = fresh_trace_id(salt)
+    documents = fresh_copy(demo_documents(), OK_TRACE, trace_id, salt)
+    answer = xray_client(upstream.url).put_trace_segments(
+        TraceSegmentDocuments=[json.dumps(doc) for doc in documents]
+    )
+    assert answer["UnprocessedTraceSegments"] == []
+    return trace_id, documents
+
+
+def lambda_segment_id(documents: list[dict[str, Any]]) -> str:
+    return next(d["id"] for d in documents if d.get("origin") == "AWS::Lambda")
+
+
+def test_a_trace_that_is_partial_at_first_is_waited_for_until_complete(
+    proxy: FaultProxy, upstream: XRayApiServer, fresh: tuple[str, list[dict[str, Any]]]
+) -> None:
+    trace_id, documents = fresh
+    complete = show(upstream.url, trace_id, "--no-wait")
+    assert complete.exit_code == 0, complete.stderr
+    # Lambda sends its own segment after the function's: the first answers lack it.
+    proxy.script(GET, *[withhold([lambda_segment_id(documents)])] * 3)
+    result = show(proxy.url, trace_id, "--wait", "--timeout", "20")
+    assert result.exit_code == 0, result.stderr
+    assert result.json() == complete.json()
+    assert 4 <= proxy.count(GET) <= 40
+
+
+def test_without_wait_a_partial_trace_is_what_x_ray_had(
+    proxy: FaultProxy, fresh: tuple[str, list[dict[str, Any]]]
+) -> None:
+    trace_id, documents = fresh
+    proxy.script(GET, withhold([lambda_segment_id(documents)]))
+    result = show(proxy.url, trace_id, "--no-wait")
+    assert result.exit_code == 0, result.stderr
+    (trace,) = result.json()["traces"]
+    assert [root["origin"] for root in trace["roots"]] == ["AWS::Lambda::Function"]
+    assert proxy.count(GET) == 1
+
+
+def test_a_trace_that_stays_partial_is_shown_at_the_deadline_with_a_warning(
+    proxy: FaultProxy, fresh: tuple[str, list[dict[str, Any]]]
+) -> None:
+    trace_id, documents = fresh
+    proxy.always(GET, withhold([lambda_segment_id(documents)]))
+    result = show(proxy.url, trace_id, "--wait", "--timeout", "1.5")
+    assert result.exit_code == 0, result.stderr
+    (trace,) = result.json()["traces"]
+    assert [root["origin"] for root in trace["roots"]] == ["AWS::Lambda::Function"]
+    assert "a parent segment had not arrived when the wait ended" in result.stderr
+    assert 2 <= proxy.count(GET) <= 40
+
+
+# ------------------------------------------------------------------------------------ trace summaries
+
+
+@pytest.mark.parametrize(
+    "fault", [throttle(), server_error(503), slow(SLOW), drop()], ids=["throttle", "503", "slow", "drop"]
+)
+def test_a_summary_that_fails_leaves_the_tree_with_a_warning(
+    proxy: FaultProxy, baseline: dict[str, Any], fault: Any
+) -> None:
+    proxy.always(SUMMARIES, fault)
+    result = show(proxy.url, OK_TRACE, "--no-wait")
+    assert result.exit_code == 0, result.stderr
+    (trace,) = result.json()["traces"]
+    assert trace["roots"] == baseline["traces"][0]["roots"] and trace["summary"] is None
+    assert "no trace summary" in result.stderr
+    assert proxy.count(SUMMARIES) == ATTEMPTS and proxy.count(GET) == 1
+
+
+def annotations(endpoint: str) -> CliResult:
+    """list-annotations over the minutes of the demo documents (epoch seconds: the window is fixed)."""
+    start = min(doc["start_time"] for doc in demo_documents())
+    window = ["--start", f"{start - 600:.0f}", "--end", f"{start + 600:.0f}"]
+    return xrayctl(endpoint, "-o", "json", "list-annotations", *window)
+
+
+@pytest.fixture(scope="module")
+def listed(upstream: XRayApiServer) -> dict[str, Any]:
+    result = annotations(upstream.url)
+    assert result.exit_code == 0, result.stderr
+    assert {row["trace_id"] for row in result.json()["traces"]} == {d["trace_id"] for d in demo_documents()}
+    return result.json()
+
+
+@pytest.mark.parametrize(
+    "fault",
+    [throttle(), throttle("ThrottlingException"), server_error(500), slow(SLOW), drop(), reset_mid_body()],
+    ids=["throttled", "throttling", "500", "slow", "drop", "reset"],
+)
+def test_list_annotations_retries_a_passing_fault_to_the_right_rows(
+    proxy: FaultProxy, listed: dict[str, Any], fault: Any
+) -> None:
+    proxy.script(SUMMARIES, fault)
+    result = annotations(proxy.url)
+    assert result.exit_code == 0, result.stderr
+    assert result.json() == listed
+    assert proxy.count(SUMMARIES) == 2
+
+
+@pytest.mark.parametrize(
+    ("fault", "code", "words"),
+    [
+        (throttle(), ExitCode.THROTTLED, ["GetTraceSummaries", "ThrottledException", "shorter time window"]),
+        (throttle("ThrottlingException"), ExitCode.THROTTLED, ["GetTraceSummaries", "ThrottlingException"]),
+        (server_error(503), ExitCode.UNREACHABLE, ["GetTraceSummaries", "503"]),
+        (slow(SLOW), ExitCode.UNREACHABLE, ["Timed out", "/TraceSummaries"]),
+        (reset_mid_body(), ExitCode.UNREACHABLE, ["closed the connection", "/TraceSummaries"]),
+    ],
+    ids=["throttled", "throttling", "503", "slow", "reset"],
+)
+def test_list_annotations_ends_on_a_lasting_fault_with_its_exit_code(
+    proxy: FaultProxy, fault: Any, code: ExitCode, words: list[str]
+) -> None:
+    proxy.always(SUMMARIES, fault)
+    result = annotations(proxy.url)
+    one_clear_line(result, code, *words)
+    assert result.stdout == ""
+    assert proxy.count(SUMMARIES) == ATTEMPTS
+
+
+def test_the_proxy_passes_requests_untouched(
+    proxy: FaultProxy, baseline: dict[str, Any], tmp_path: Path
+) -> None:
+    # The faults above are the proxy's only effect: with none scripted it is the API itself.
+    result = show(proxy.url, OK_TRACE, "--wait")
+    assert result.exit_code == 0, result.stderr
+    assert result.json() == baseline
+    assert proxy.count(GET) == 1 and proxy.count(SUMMARIES) == 1
