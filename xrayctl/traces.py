@@ -3,8 +3,9 @@
 botocore parses every response; this module only decides what to ask for and when:
 - BatchGetTraces takes at most 5 ids a call, pages with NextToken and may answer `UnprocessedTraceIds`, which
   are asked again a few times. An id X-Ray does not return is reported, never dropped.
-- GetTraceSummaries over a long window is split into slices (6 h, as the X-Ray console does) read concurrently
-  on one thread-safe client, then merged newest first without duplicates (a trace can fall in two slices).
+- GetTraceSummaries is read in time slices on one thread-safe client, at most `max_workers` calls in flight
+  (`--max-concurrency`), then merged newest first without duplicates (a trace can fall in two slices). How
+  the slices are chosen, and why, is said at `iter_summaries`.
 - Ingestion has no documented bound, so `wait_for_traces` polls, with capped exponential back-off and full
   jitter, until each trace exists, has nothing in progress and has stopped changing; it never sleeps past the
   deadline, and each call is bounded by the client's connect/read timeouts and retries. An id whose time is
@@ -13,7 +14,10 @@ botocore parses every response; this module only decides what to ask for and whe
 
 from __future__ import annotations
 
+import json
+import math
 import random
+import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -46,7 +50,15 @@ FUTURE_SKEW = 5 * 60.0
 # skew of whoever chose the id, and the window stays far below the 6 h the console scans at a time.
 SUMMARY_WINDOW_BEFORE = timedelta(minutes=5)
 SUMMARY_WINDOW_AFTER = timedelta(minutes=15)
+# The longest window one GetTraceSummaries call may cover (the X-Ray console reads 6 h at a time too).
 SLICE_LENGTH = timedelta(hours=6)
+# Calls in flight at once by default. GetTraceSummaries' quota is a few calls a second per account (5 TPS):
+# five calls that each take 0.2 s or more (a scan of the service's index usually does) stay within it.
+MAX_CONCURRENCY = 5
+# A window found to hold more than a page is read as this many slices per worker: enough that a worker that
+# finishes early takes another instead of idling while one dense slice is still paging, and few enough
+# that the last, partly filled page of each slice (a call that returns less than a page) costs little.
+SLICES_PER_WORKER = 2
 
 
 @dataclass(frozen=True)
@@ -111,11 +123,21 @@ class XRayReader:
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.monotonic,
         wall_clock: Callable[[], float] = time.time,
-        max_workers: int = 5,
+        max_workers: int = MAX_CONCURRENCY,
         rng: random.Random | None = None,
         settle_time: float = SETTLE_TIME,
+        summaries_interval: float = 0.0,
     ) -> None:
+        """`max_workers`: calls in flight at once (1: one after another). `summaries_interval`: the least time
+        between the starts of two GetTraceSummaries calls, shared by all threads (the Backend sets it from
+        the account's quota against AWS; the local stack has none)."""
+        if max_workers < 1:
+            raise ValueError("max_workers must be at least 1")
         self._client = client
+        _parse_summaries_quickly(client)
+        self._summaries_interval = summaries_interval
+        self._pace_lock = threading.Lock()
+        self._next_call = 0.0
         self._settle_time = settle_time
         self._sleep = sleep
         self._clock = clock
@@ -241,35 +263,70 @@ class XRayReader:
         time_range_type: str = "Event",
         slice_length: timedelta = SLICE_LENGTH,
     ) -> Iterator[dict[str, Any]]:
-        """Every trace summary in [start, end], newest first, each trace once.
+        """Every trace summary in [start, end], each trace once, newest first (by StartTime; the service's
+        order where it gives none).
 
-        A window longer than `slice_length` is read as slices, up to `max_workers` at a time; the summaries of
-        a slice are yielded once all slices newer than it are done.
+        The window is cut into slices of at most `slice_length` (one call may not cover more). With one
+        worker, each slice's pages are followed one after another. Otherwise the first page of every slice
+        is read concurrently; a slice that fits in that page is done (a sparse window costs one call per
+        slice, as before). The slices that did not fit are dense, and following NextToken in each would read
+        them one page after another: a day of 10,000 traces is ~100 pages, and four 6 h slices are only four
+        streams, which cannot be four times faster than one. So the dense time is cut again, into
+        `SLICES_PER_WORKER` x `max_workers` slices of equal length on whole seconds (the API takes whole
+        seconds), each read to its last page on the pool: every worker stays busy, and only one partly
+        filled page per slice is added to the pages a single stream would read. Slices share their
+        boundaries, so nothing on a boundary is lost; what falls in two slices (a boundary, or a trace
+        active in both under the Event time range) and the first pages read again are yielded once.
+        Correctness never depends on the order the service returns summaries in.
         """
-        slices = []
+        slices = []  # the service's longest, from the end: the oldest holds what is left
         upper = end
         while upper > start:
-            lower = max(start, upper - slice_length)
-            slices.append((lower, upper))
-            upper = lower
-        seen: set[str] = set()
+            slices.append((max(start, upper - slice_length), upper))
+            upper = slices[-1][0]
+        found: list[dict[str, Any]] = []
         with translate_errors():
-            if len(slices) == 1:  # nothing to parallelise: stream the pages as they come
-                lower, upper = slices[0]
-                for page in self._summary_pages(lower, upper, time_range_type, filter_expression):
-                    yield from _unseen(page, seen)
-                return
-            pool = ThreadPoolExecutor(max_workers=self._max_workers, thread_name_prefix="xray-summaries")
-            try:
-                futures = [
-                    pool.submit(self._all_summaries, lo, hi, time_range_type, filter_expression)
-                    for lo, hi in slices
-                ]
-                for future in futures:
-                    yield from _unseen(future.result(), seen)
-            finally:
-                # A consumer that stops early (a --limit) must not wait for slices nobody will read.
-                pool.shutdown(wait=False, cancel_futures=True)
+            if self._max_workers <= 1:
+                for lower, upper in slices:
+                    for page in self._summary_pages(lower, upper, time_range_type, filter_expression):
+                        found += page
+            else:
+                found = self._concurrent_summaries(slices, time_range_type, filter_expression, slice_length)
+        seen: set[str] = set()
+        # sorted() is stable: summaries with the same StartTime (or none) keep the order they came in.
+        yield from sorted(_unseen(found, seen), key=_start_key, reverse=True)
+
+    def _concurrent_summaries(
+        self,
+        slices: list[tuple[datetime, datetime]],
+        time_range_type: str,
+        filter_expression: str | None,
+        slice_length: timedelta,
+    ) -> list[dict[str, Any]]:
+        pool = ThreadPoolExecutor(max_workers=self._max_workers, thread_name_prefix="xray-summaries")
+        try:
+            firsts = [
+                pool.submit(self._first_page, lower, upper, time_range_type, filter_expression)
+                for lower, upper in slices
+            ]
+            found: list[dict[str, Any]] = []
+            dense: list[tuple[datetime, datetime]] = []
+            for (lower, upper), first in zip(slices, firsts, strict=True):
+                page, more = first.result()
+                found += page
+                if more:
+                    dense.append((lower, upper))
+            parts = _split_dense(dense, self._max_workers * SLICES_PER_WORKER, slice_length)
+            rest = [
+                pool.submit(self._all_summaries, lower, upper, time_range_type, filter_expression)
+                for lower, upper in parts
+            ]
+            for part in rest:
+                found += part.result()
+            return found
+        finally:
+            # A failure must not leave the other slices' calls running after the error is reported.
+            pool.shutdown(wait=False, cancel_futures=True)
 
     # ------------------------------------------------------------------------------------------ helpers
 
@@ -319,16 +376,10 @@ class XRayReader:
     def _summary_pages(
         self, start: datetime, end: datetime, time_range_type: str, filter_expression: str | None
     ) -> Iterator[list[dict[str, Any]]]:
-        kwargs: dict[str, Any] = {
-            "StartTime": start,
-            "EndTime": end,
-            "TimeRangeType": time_range_type,
-            "Sampling": False,
-        }
-        if filter_expression:
-            kwargs["FilterExpression"] = filter_expression
+        kwargs = _summaries_request(start, end, time_range_type, filter_expression)
         tokens: set[str] = set()
         while True:
+            self._pace()
             response = self._client.get_trace_summaries(**kwargs)
             yield response.get("TraceSummaries", [])
             token = response.get("NextToken")
@@ -342,6 +393,27 @@ class XRayReader:
     ) -> list[dict[str, Any]]:
         pages = self._summary_pages(start, end, time_range_type, filter_expression)
         return [summary for page in pages for summary in page]
+
+    def _first_page(
+        self, start: datetime, end: datetime, time_range_type: str, filter_expression: str | None
+    ) -> tuple[list[dict[str, Any]], bool]:
+        """The first page of the window, and whether it has more (a NextToken, not followed)."""
+        self._pace()
+        response = self._client.get_trace_summaries(
+            **_summaries_request(start, end, time_range_type, filter_expression)
+        )
+        return response.get("TraceSummaries", []), bool(response.get("NextToken"))
+
+    def _pace(self) -> None:
+        """Wait for this call's turn, so calls start at most one per `summaries_interval` across threads."""
+        if self._summaries_interval <= 0:
+            return
+        with self._pace_lock:
+            now = self._clock()
+            turn = max(now, self._next_call)
+            self._next_call = turn + self._summaries_interval
+        if turn > now:
+            self._sleep(turn - now)
 
     def _attach_summaries(self, traces: list[Trace]) -> None:
         if len(traces) <= 1 or self._max_workers <= 1:
@@ -470,6 +542,117 @@ def _merge(found: dict[str, dict[str, Any]], trace: Mapping[str, Any]) -> None:
     ids = {segment.get("Id") for segment in known["Segments"]}
     known["Segments"].extend(s for s in trace["Segments"] if s.get("Id") not in ids)
     known["LimitExceeded"] = bool(known.get("LimitExceeded") or trace.get("LimitExceeded"))
+
+
+def _parse_summaries_quickly(client: Any) -> None:
+    """Have `client` read GetTraceSummaries' TraceSummaries with json instead of its modelled parser.
+
+    botocore visits every member of every summary against the model (~100 shape visits a summary with a few
+    annotations): 10,000 summaries cost it ~3 s of CPU, more than everything else `list-annotations` does.
+    The member is plain JSON whose only non-JSON types are two timestamps (StartTime, MatchedEventTime, epoch
+    seconds), converted here as botocore would (to aware datetimes); numbers, strings and booleans are what
+    botocore passes through. botocore still sends, signs, retries, parses the rest of the body and every
+    error response (the handler leaves anything but a 200 with a JSON body alone).
+    """
+    events = getattr(getattr(client, "meta", None), "events", None)
+    if events is not None:
+        events.register(
+            "before-parse.xray.GetTraceSummaries", _take_summaries, unique_id="xrayctl-trace-summaries"
+        )
+
+
+def _take_summaries(
+    response_dict: dict[str, Any], customized_response_dict: dict[str, Any], **_: Any
+) -> None:
+    body = response_dict.get("body")
+    if response_dict.get("status_code") != 200 or not isinstance(body, bytes):
+        return
+    try:
+        data = json.loads(body)
+    except ValueError:
+        return  # botocore's parser reports it
+    if not isinstance(data, dict) or not isinstance(data.get("TraceSummaries"), list):
+        return
+    summaries = data.pop("TraceSummaries")
+    for summary in summaries:
+        if isinstance(summary, dict):
+            for name in ("StartTime", "MatchedEventTime"):
+                value = summary.get(name)
+                if isinstance(value, (int, float)) and not isinstance(value, bool):
+                    summary[name] = datetime.fromtimestamp(value, tz=timezone.utc)
+    customized_response_dict["TraceSummaries"] = summaries
+    response_dict["body"] = json.dumps(data).encode()  # what is left: NextToken, ApproximateTime, counts
+
+
+def _summaries_request(
+    start: datetime, end: datetime, time_range_type: str, filter_expression: str | None
+) -> dict[str, Any]:
+    kwargs: dict[str, Any] = {
+        "StartTime": start,
+        "EndTime": end,
+        "TimeRangeType": time_range_type,
+        "Sampling": False,
+    }
+    if filter_expression:
+        kwargs["FilterExpression"] = filter_expression
+    return kwargs
+
+
+def _slices(
+    start: datetime, end: datetime, longest: timedelta, parts: int
+) -> list[tuple[datetime, datetime]]:
+    """[start, end] as at least `parts` slices of equal length, none longer than `longest`, newest first.
+
+    Inner boundaries fall on whole seconds: the API sends times as whole seconds, so a boundary inside a
+    second would make two slices overlap by up to a second instead of touching (no trace would be lost,
+    but some would be read twice). Neighbours share their boundary (the API includes both ends).
+    """
+    total = (end - start).total_seconds()
+    if total <= 0:
+        return [(start, end)] if total == 0 else []
+    count = max(parts, math.ceil(total / longest.total_seconds()))
+    # No slice shorter than a second: the boundaries could not tell them apart.
+    count = max(1, min(count, int(total)))
+    bounds = [end]
+    for index in range(1, count):
+        bound = end - timedelta(seconds=math.floor(total * index / count))
+        if start < bound < bounds[-1]:
+            bounds.append(bound)
+    bounds.append(start)
+    return list(zip(bounds[1:], bounds[:-1], strict=True))
+
+
+def _split_dense(
+    dense: list[tuple[datetime, datetime]], parts: int, longest: timedelta
+) -> list[tuple[datetime, datetime]]:
+    """The slices `dense` (newest first) cut into about `parts` slices of equal length, newest first.
+
+    Neighbouring dense slices are joined first, so the cuts need not fall on their old boundaries (four 6 h
+    slices read by ten workers' worth of slices become ten of 2.4 h, not twelve of 2 h, which would leave
+    workers idle while the last two finish).
+    """
+    runs: list[list[datetime]] = []
+    for lower, upper in dense:
+        if runs and runs[-1][0] == upper:
+            runs[-1][0] = lower
+        else:
+            runs.append([lower, upper])
+    total = sum((upper - lower).total_seconds() for lower, upper in runs)
+    result: list[tuple[datetime, datetime]] = []
+    for lower, upper in runs:
+        share = max(1, round(parts * (upper - lower).total_seconds() / total)) if total > 0 else 1
+        result += _slices(lower, upper, longest, share)
+    return result
+
+
+def _start_key(summary: Mapping[str, Any]) -> float:
+    """A summary's StartTime as seconds (botocore parses it into a datetime); one without sorts last."""
+    value = summary.get("StartTime")
+    if isinstance(value, datetime):
+        return value.timestamp()
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return float(value)
+    return -math.inf
 
 
 def _unseen(summaries: list[dict[str, Any]], seen: set[str]) -> Iterator[dict[str, Any]]:

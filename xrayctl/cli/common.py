@@ -31,6 +31,8 @@ def backend(state: AppState, **stack_options: Any) -> Iterator[Backend]:
     configure_logging(state.debug)
     options = AwsOptions(profile=state.profile, region=state.region, endpoint_url=state.endpoint_url)
     with connect(options, local=state.local, home=state.xrayctl_home, **stack_options) as connected:
+        if state.max_concurrency is not None:
+            connected.max_concurrency = state.max_concurrency
         yield connected
 
 

@@ -28,6 +28,7 @@ class AppState:
     no_color: bool = False
     debug: bool = False
     local: bool = False
+    max_concurrency: int | None = None  # None: the reader's default
     home: Path | None = None
     # Where each recorded value came from: a value typed on the command line is never replaced by one the
     # environment supplies to the same option on the other side of the command name.
@@ -101,6 +102,16 @@ _OPTIONS: list[Callable[[F], F]] = [
         envvar="XRAYCTL_LOCAL",
         help="Use the embedded local stack (a running `xrayctl local serve`, or one started for this "
         "command). Env: XRAYCTL_LOCAL=1.",
+    ),
+    _option(
+        "--max-concurrency",
+        name="max_concurrency",
+        # botocore keeps 10 connections per client: more threads than that would open and drop connections.
+        type=click.IntRange(1, 10),
+        metavar="N",
+        envvar="XRAYCTL_MAX_CONCURRENCY",
+        help="X-Ray calls in flight at once when reading a window of summaries (default 5; 1: one after "
+        "another). Env: XRAYCTL_MAX_CONCURRENCY.",
     ),
 ]
 

@@ -7,6 +7,9 @@ it, and a client merges pages by trace id); GetTraceSummaries (POST /TraceSummar
 FilterExpression); GetServiceGraph and GetTraceGraph (services, edges and their statistics from the stored
 segments, in one page: see `graph`); GetTraceSegmentDestination (always X-Ray, ACTIVE); and GET /health for
 the stack's own readiness checks. `Sampling` is accepted and ignored: every trace is returned.
+
+`delay` adds latency to every X-Ray operation (as a distant region would), and `/health` reports how many
+operations were in flight at once at most (`peak_in_flight`), so a benchmark can see a client's concurrency.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ import base64
 import binascii
 import json
 import logging
+import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
@@ -86,6 +90,9 @@ class XRayApiServer:
         self._delay = delay
         self._page_size = page_size
         self._segments_per_page = segments_per_page
+        self._counter_lock = threading.Lock()
+        self._in_flight = 0
+        self._peak_in_flight = 0
         self._routes: dict[tuple[str, str], Callable[[dict[str, Any]], dict[str, Any]]] = {
             ("POST", "/TraceSegments"): self._put_trace_segments,
             ("POST", "/Traces"): self._batch_get_traces,
@@ -93,7 +100,11 @@ class XRayApiServer:
             ("POST", "/ServiceGraph"): self._get_service_graph,
             ("POST", "/TraceGraph"): self._get_trace_graph,
             ("POST", "/GetTraceSegmentDestination"): lambda _: {"Destination": "XRay", "Status": "ACTIVE"},
-            ("GET", "/health"): lambda _: {"status": "ok", **self._store.stats()},
+            ("GET", "/health"): lambda _: {
+                "status": "ok",
+                **self._store.stats(),
+                "peak_in_flight": self._peak_in_flight,
+            },
         }
         self._http = LoopbackHTTPServer(self._handle, port=port)
 
@@ -109,8 +120,20 @@ class XRayApiServer:
         self._http.stop()
 
     def _handle(self, request: Request) -> Response:
-        if self._delay:
-            time.sleep(self._delay)
+        if request.path.startswith("/health"):  # the stack's own polling is not a client's operation
+            return self._route(request)
+        with self._counter_lock:
+            self._in_flight += 1
+            self._peak_in_flight = max(self._peak_in_flight, self._in_flight)
+        try:
+            if self._delay:
+                time.sleep(self._delay)
+            return self._route(request)
+        finally:
+            with self._counter_lock:
+                self._in_flight -= 1
+
+    def _route(self, request: Request) -> Response:
         route = self._routes.get((request.method, request.path.rstrip("/") or "/"))
         if route is None:
             return Response.aws_error(

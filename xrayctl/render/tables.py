@@ -154,19 +154,31 @@ class Grid:
             yield from self._line(row, widths)
 
     def _line(self, row: Sequence[Cell], widths: list[int]) -> RenderResult:
+        # Unstyled text is gathered into one Segment: rich's cost is per segment, and a 10,000-trace table
+        # drawn a segment per cell and gap took a second.
+        plain: list[str] = []
         for index, ((text, style), column, size) in enumerate(zip(row, self.columns, widths, strict=True)):
             if size <= 0:
                 continue
             if index:
-                yield Segment(GAP)
-            if column.right:
-                padding = size - cells(text)
-                if padding > 0:
-                    yield Segment(" " * padding)
-                    yield Segment(text, style)
+                plain.append(GAP)
+            padding = size - cells(text)
+            if padding < 0:
+                pieces = [(segment.text, segment.style) for segment in fit([(text, style)], size)]
+            elif column.right:
+                pieces = [(" " * padding, None), (text, style)]
+            else:
+                pieces = [(text, style), (" " * padding, None)]
+            for piece, piece_style in pieces:
+                if piece_style is None:
+                    plain.append(piece)
                     continue
-            yield from fit([(text, style)], size)
-        yield Segment.line()
+                if plain:
+                    yield Segment("".join(plain))
+                    plain = []
+                yield Segment(piece, piece_style)
+        plain.append("\n")
+        yield Segment("".join(plain))
 
 
 def _shrink(widths: list[int], columns: Sequence[Column], available: int) -> None:
