@@ -497,3 +497,32 @@ def test_two_stores_on_one_file_both_write(tmp_path: Path) -> None:
     finally:
         one.close()
         two.close()
+
+
+def test_a_trace_read_again_shows_every_later_write_from_this_or_another_connection(
+    store: TraceStore, tmp_path: Path
+) -> None:
+    # Reads of a trace are cached (a client pages through a large one); no write may leave a stale answer,
+    # not even one that brings the trace back to the revision that was read.
+    trace_id = "1-6b04c914-000000000000000000000007"
+    segment = {"id": "00000000000000b1", "name": "api", "trace_id": trace_id, "start_time": 1.0}
+    child = {"id": "00000000000000b2", "name": "work", "start_time": 1.1, "end_time": 1.2}
+
+    def names() -> list[str]:
+        traces, _ = store.batch_get([trace_id])
+        return sorted(node["name"] for s in segments_of(traces[0]) for node in walk(s))
+
+    store.put_documents([json.dumps({**segment, "in_progress": True})])
+    assert names() == ["api"]
+    store.reset()
+    store.put_documents([json.dumps({**segment, "end_time": 2.0, "name": "again"})])  # revision 1 again
+    assert names() == ["again"]
+    other = TraceStore(store.path)  # another process's connection: a second `local serve`, `local reset`
+    try:
+        other.reset()
+        other.put_documents([json.dumps({**segment, "end_time": 2.0, "name": "other"})])
+        assert names() == ["other"]
+    finally:
+        other.close()
+    store.put_documents([json.dumps({**segment, "end_time": 2.0, "subsegments": [child]})])
+    assert names() == ["api", "work"]

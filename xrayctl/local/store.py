@@ -30,6 +30,7 @@ import json
 import re
 import sqlite3
 import threading
+from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -44,6 +45,7 @@ from xrayctl.local.summaries import ServiceKey, TraceAggregate, doc_facts
 SCHEMA_VERSION = 2  # 2: traces_by_span
 MAX_DOCUMENT_BYTES = 64 * 1024
 DEFAULT_PAGE_SIZE = 100
+_READ_CACHE_TRACES = 16  # more than the 5 ids one BatchGetTraces call pages through
 TIME_RANGE_TYPES = ("Event", "TraceId", "Service")
 
 TRACE_ID = re.compile(r"1-[0-9a-f]{8}-[0-9a-f]{24}\Z")
@@ -162,6 +164,12 @@ class TraceStore:
     def __init__(self, path: Path) -> None:
         self.path = path
         self._lock = threading.Lock()
+        # Recently read traces as BatchGetTraces returns them, by trace id: (revision, trace). A client pages
+        # through a large trace a call per 100 segments, and each call would otherwise stitch and encode the
+        # whole trace again. Valid while the trace's revision (bumped by each of our writes) and SQLite's
+        # data_version (changed by another connection's commit, e.g. `local reset`) stay what they were.
+        self._read_cache: OrderedDict[str, tuple[int, dict[str, Any]]] = OrderedDict()
+        self._data_version: int | None = None
         with self._errors("open"):
             self._db = sqlite3.connect(path, timeout=30.0, isolation_level=None, check_same_thread=False)
             try:
@@ -283,9 +291,15 @@ class TraceStore:
         unprocessed: list[str] = []
         for trace_id in dict.fromkeys(ids):
             with self._lock, self._errors("read a trace"):
+                self._check_data_version()
                 row = self._db.execute(
-                    "SELECT aggregate FROM traces WHERE trace_id = ?", (trace_id,)
+                    "SELECT revision, aggregate FROM traces WHERE trace_id = ?", (trace_id,)
                 ).fetchone()
+                cached = self._read_cache.get(trace_id)
+                if row is not None and cached is not None and cached[0] == row[0]:
+                    self._read_cache.move_to_end(trace_id)
+                    traces.append(cached[1])
+                    continue
                 bodies = [
                     b
                     for (b,) in self._db.execute("SELECT body FROM documents WHERE trace_id = ?", (trace_id,))
@@ -294,16 +308,26 @@ class TraceStore:
                 unprocessed.append(trace_id)
                 continue
             segments = stitch(trace_id, [json.loads(body) for body in bodies])
-            aggregate = TraceAggregate.from_json(row[0])
-            traces.append(
-                {
-                    "Id": trace_id,
-                    "Duration": aggregate.duration if aggregate.duration is not None else 0.0,
-                    "LimitExceeded": False,
-                    "Segments": [{"Id": segment["id"], "Document": dumps(segment)} for segment in segments],
-                }
-            )
+            aggregate = TraceAggregate.from_json(row[1])
+            trace = {
+                "Id": trace_id,
+                "Duration": aggregate.duration if aggregate.duration is not None else 0.0,
+                "LimitExceeded": False,
+                "Segments": [{"Id": segment["id"], "Document": dumps(segment)} for segment in segments],
+            }
+            traces.append(trace)
+            with self._lock:
+                self._read_cache[trace_id] = (row[0], trace)
+                while len(self._read_cache) > _READ_CACHE_TRACES:
+                    self._read_cache.popitem(last=False)
         return traces, unprocessed
+
+    def _check_data_version(self) -> None:
+        """Forget the read cache if another connection has committed since the last look (lock held)."""
+        version = self._db.execute("PRAGMA data_version").fetchone()[0]
+        if version != self._data_version:
+            self._read_cache.clear()
+            self._data_version = version
 
     def summaries_page(
         self,
@@ -430,6 +454,7 @@ class TraceStore:
             removed = int(self._db.execute("SELECT count(*) FROM traces").fetchone()[0])
             self._db.execute("DELETE FROM documents")
             self._db.execute("DELETE FROM traces")
+            self._read_cache.clear()  # revisions start again at 1
         return removed
 
     def stats(self) -> dict[str, int]:
