@@ -188,7 +188,9 @@ def tmpfs(where: Path, size: str) -> Iterator[bool]:
     mounted = False
     if os.geteuid() == 0 and sys.platform == "linux":
         mounted = (
-            subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(where)]).returncode
+            subprocess.run(
+                ["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(where)], capture_output=True
+            ).returncode
             == 0
         )
     try:
@@ -234,12 +236,15 @@ def test_a_read_only_home_is_one_clear_line_and_exit_1(tmp_path: Path, existing_
             assert re.search(r"[Rr]ead-only|writable directory", line), line
 
 
-def test_a_full_disk_is_an_error_answer_never_an_acknowledgement(tmp_path: Path) -> None:
+@pytest.mark.parametrize("full", ["tmpfs", "file-size-limit"])
+def test_a_full_disk_is_an_error_answer_never_an_acknowledgement(tmp_path: Path, full: str) -> None:
     disk = tmp_path / "disk"
-    with tmpfs(disk, "1m") as mounted:
+    with tmpfs(disk, "1m") if full == "tmpfs" else contextlib.nullcontext(False) as mounted:
+        if full == "tmpfs" and not mounted:
+            pytest.skip("mounting a tmpfs takes root: the file-size-limit case fills the disk without one")
         home = disk / "home"
         limit: Callable[[], None] | None = None
-        if not mounted:  # the file-size limit makes the disk "full" for serve alone, for real
+        if not mounted:  # the file-size limit makes the disk "full" for serve alone, for real (EFBIG)
 
             def limit() -> None:
                 signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
@@ -265,7 +270,20 @@ def test_a_full_disk_is_an_error_answer_never_an_acknowledgement(tmp_path: Path)
             assert "full" in message or "disk I/O error" in message, message
             # Serve goes on: reads still work, and it stops cleanly.
             assert xray.batch_get_traces(TraceIds=[acknowledged[0]["trace_id"]])["Traces"]
+            with contextlib.suppress(ClientError):  # what is left is too small even for one small segment
+                for _ in range(10_000):
+                    doc = segment()
+                    assert xray.put_trace_segments(TraceSegmentDocuments=[json.dumps(doc)])
+                    acknowledged.append(doc)
+            # A command that waits for a trace the store could not take says why at once, in one line, instead
+            # of waiting out its --timeout and calling the trace "not found".
             xray.close()
+            result = run_xrayctl(home, "--local", "invoke", "--timeout", "60", "-o", "json")
+            assert result.returncode == ExitCode.UNREACHABLE, result.stderr
+            last = result.stderr.splitlines()[-1]
+            assert last.startswith("xrayctl: BatchGetTraces failed") and "could not store segment" in last
+            # The call itself worked, and its result is shown.
+            assert json.loads(result.stdout)["invocations"][0]["payload_json"]["ok"] is True
         finally:
             assert serve.stop() == 0, serve.stderr
         assert acknowledged

@@ -47,6 +47,7 @@ MAX_DOCUMENT_BYTES = 64 * 1024
 DEFAULT_PAGE_SIZE = 100
 _READ_CACHE_TRACES = 16  # more than the 5 ids one BatchGetTraces call pages through
 TIME_RANGE_TYPES = ("Event", "TraceId", "Service")
+_STORE_DOCUMENTS = "store segment documents"
 
 TRACE_ID = re.compile(r"1-[0-9a-f]{8}-[0-9a-f]{24}\Z")
 SEGMENT_ID = re.compile(r"[0-9a-f]{16}\Z")
@@ -163,6 +164,9 @@ def _decode_token(token: str) -> tuple[float, str]:
 class TraceStore:
     def __init__(self, path: Path) -> None:
         self.path = path
+        # Why the latest write failed (a full disk), until one succeeds: a trace that is not found meanwhile
+        # may be one the store could not take, and a reader is told so (see xray_api) instead of "not yet".
+        self.write_failure: StoreError | None = None
         self._lock = threading.Lock()
         # Recently read traces as BatchGetTraces returns them, by trace id: (revision, trace). A client pages
         # through a large trace a call per 100 segments, and each call would otherwise stitch and encode the
@@ -185,11 +189,14 @@ class TraceStore:
         try:
             yield
         except sqlite3.Error as exc:
-            raise StoreError(
+            error = StoreError(
                 f"The local trace store {self.path} could not {doing}: {exc}.",
                 "Check that XRAYCTL_HOME is a writable directory on a disk with free space, or point it at "
                 "another one.",
-            ) from exc
+            )
+            if doing == _STORE_DOCUMENTS:
+                self.write_failure = error
+            raise error from exc
 
     def _migrate(self, path: Path) -> None:
         with self._transaction():
@@ -222,7 +229,7 @@ class TraceStore:
             by_trace.setdefault(document["trace_id"], []).append((document, body))
         if not by_trace:
             return unprocessed
-        with self._lock, self._errors("store segment documents"), self._transaction():
+        with self._lock, self._errors(_STORE_DOCUMENTS), self._transaction():
             existing = self._trace_rows(list(by_trace))
             document_rows: list[tuple[Any, ...]] = []
             trace_rows: list[tuple[Any, ...]] = []
@@ -245,6 +252,7 @@ class TraceStore:
                 )
             self._db.executemany("INSERT OR REPLACE INTO documents VALUES (?, ?, ?, ?, ?, ?)", document_rows)
             self._db.executemany("INSERT OR REPLACE INTO traces VALUES (?, ?, ?, ?, ?, ?)", trace_rows)
+        self.write_failure = None
         return unprocessed
 
     def _replaces(self, trace_id: str, ids: list[str]) -> bool:

@@ -153,13 +153,17 @@ class XRayApiServer:
             return Response.aws_error(400, exc.code, str(exc))
         except UsageError as exc:  # a filter expression or NextToken the store cannot read
             return Response.aws_error(400, "InvalidRequestException", exc.message)
-        except StoreError as exc:  # a full disk, a read-only file: nothing was stored, and the caller is told
-            logger.warning("%s failed: %s", request.path.strip("/"), exc)
+        except StoreError as exc:  # a full disk, a read-only file: the caller is told why
             return Response.aws_error(500, "ServiceException", str(exc))
 
     def _put_trace_segments(self, body: dict[str, Any]) -> dict[str, Any]:
         documents = _string_list(body, "TraceSegmentDocuments")
-        return {"UnprocessedTraceSegments": self._store.put_documents(documents)}
+        try:
+            unprocessed = self._store.put_documents(documents)
+        except StoreError as exc:  # an error answer, and a line where `local serve` runs (as the daemon says)
+            logger.warning("PutTraceSegments: %d documents not stored: %s", len(documents), exc)
+            raise
+        return {"UnprocessedTraceSegments": unprocessed}
 
     def _batch_get_traces(self, body: dict[str, Any]) -> dict[str, Any]:
         trace_ids = _string_list(body, "TraceIds")
@@ -170,6 +174,9 @@ class XRayApiServer:
         start = _segment_offset(_optional_string(body, "NextToken"))
         end = start + self._segments_per_page
         traces, unprocessed = self._store.batch_get(trace_ids)
+        if unprocessed and self._store.write_failure is not None:
+            # The missing traces may be ones the store could not take (a full disk): say so, not "not yet".
+            raise self._store.write_failure
         page: list[dict[str, Any]] = []
         seen = 0  # segments of the batch before the current trace
         for trace in traces:
