@@ -167,6 +167,8 @@ def test_every_local_server_listens_on_127_0_0_1_only(serve: Serve) -> None:
     # ... and nothing the stack holds, listening or connected, is on another address or on IPv6's any.
     assert {(s.protocol, s.address) for s in held} == {("tcp", "127.0.0.1"), ("udp", "127.0.0.1")}
     # The runtime children (awslambdaric running the function) only connect out: no server of their own.
+    # (Their X-Ray SDK sends from an unbound UDP socket, which the kernel binds to 0.0.0.0 on the first send,
+    # as on Lambda; nothing ever reads from it.)
     for pid in runtimes:
         assert [s for s in sockets_of(pid) if s.state == TCP_LISTEN] == []
 
