@@ -235,7 +235,8 @@ class TraceStore:
             trace_rows: list[tuple[Any, ...]] = []
             for trace_id, entries in by_trace.items():
                 revision, aggregate = existing.get(trace_id, (0, TraceAggregate()))
-                if self._replaces(trace_id, [document["id"] for document, _ in entries]):
+                ids = [document["id"] for document, _ in entries]
+                if self._replaces(trace_id, ids, stored=trace_id in existing):
                     aggregate = TraceAggregate()
                     entries = self._current_documents(trace_id, entries)
                 for document, body in entries:
@@ -255,10 +256,13 @@ class TraceStore:
         self.write_failure = None
         return unprocessed
 
-    def _replaces(self, trace_id: str, ids: list[str]) -> bool:
-        """Whether storing documents `ids` of the trace replaces one already stored or repeats one."""
+    def _replaces(self, trace_id: str, ids: list[str], *, stored: bool) -> bool:
+        """Whether storing documents `ids` of the trace replaces one already stored or repeats one. A trace
+        not `stored` yet (no row) has no documents, and costs no query: the usual case of a new trace."""
         if len(set(ids)) < len(ids):
             return True
+        if not stored:
+            return False
         for offset in range(0, len(ids), 500):  # stay under SQLite's bound on query parameters
             chunk = ids[offset : offset + 500]
             marks = ",".join("?" * len(chunk))
