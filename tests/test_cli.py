@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import re
 import socket
+from pathlib import Path
+from typing import Any
 
 import click
 import pytest
@@ -12,6 +14,7 @@ import pytest
 from tests.conftest import fixture_path, run_cli
 from xrayctl import __version__
 from xrayctl.cli import cli
+from xrayctl.errors import ExitCode
 
 LAMBDA_TRACE = fixture_path("xray-real", "traces", "iatk-lambda-traceWithLinks01.json")
 
@@ -312,3 +315,77 @@ def test_colour_only_on_a_terminal_and_never_with_no_color() -> None:
     assert COLOUR.search(_on_a_terminal({}))  # a terminal gets colour (the status, the bars)
     assert not COLOUR.search(_on_a_terminal({"NO_COLOR": "1"}))
     assert "\x1b" not in run_cli(["show-trace", "--input", str(LAMBDA_TRACE)]).stdout  # a pipe gets none
+
+
+# ------------------------------------------------------------------------------------ --max-concurrency
+
+
+def _serve_summaries(tmp_path: Path, traces: int) -> tuple[Any, Any, int]:
+    """The local X-Ray API (pages of 5, 0.5 s a call) holding a trace every 30 minutes of the last 12 h."""
+    import time
+
+    from xrayctl.local.store import TraceStore
+    from xrayctl.local.xray_api import XRayApiServer
+
+    store = TraceStore(tmp_path / "traces.sqlite3")
+    end = int(time.time()) - 60
+    documents = [
+        json.dumps(
+            {
+                "id": f"{n + 1:016x}",
+                "trace_id": f"1-{end - n * 1800:08x}-{n:024x}",
+                "name": "svc",
+                "start_time": float(end - n * 1800),
+                "end_time": end - n * 1800 + 0.5,
+                "annotations": {"put_response": 200},
+            }
+        )
+        for n in range(traces)
+    ]
+    assert store.put_documents(documents) == []
+    api = XRayApiServer(store, page_size=5, delay=0.5).start()
+    return store, api, end
+
+
+def _peak(api: Any) -> int:
+    import urllib.request
+
+    with urllib.request.urlopen(f"{api.url}/health", timeout=5) as response:
+        return int(json.loads(response.read())["peak_in_flight"])
+
+
+@pytest.mark.parametrize(
+    ("args", "env", "most"),
+    [(["--max-concurrency", "2"], {}, 2), ([], {"XRAYCTL_MAX_CONCURRENCY": "1"}, 1)],
+)
+def test_max_concurrency_bounds_the_calls_in_flight(
+    tmp_path: Path, args: list[str], env: dict[str, str], most: int
+) -> None:
+    """Counted by the X-Ray API itself; the listing is the same whatever the bound."""
+    store, api, end = _serve_summaries(tmp_path, 24)
+    try:
+        window = ["--start", str(end - 12 * 3600), "--end", str(end + 1)]
+        result = run_cli(["--endpoint-url", api.url, "-o", "json", *args, "list-annotations", *window], env)
+        peak = _peak(api)
+    finally:
+        api.stop()
+        store.close()
+    assert result.exit_code == 0, result.stderr
+    ids = [row["trace_id"] for row in result.json()["traces"]]
+    assert len(ids) == len(set(ids)) == 24
+    assert ids == sorted(ids, key=lambda i: int(i[2:10], 16), reverse=True)
+    assert peak == most
+
+
+def test_max_concurrency_must_be_between_1_and_10() -> None:
+    for value in ("0", "11", "many"):
+        result = run_cli(["list-annotations", "--max-concurrency", value])
+        assert result.exit_code == ExitCode.USAGE
+        assert "--max-concurrency" in result.stderr
+    result = run_cli(["list-annotations"], {"XRAYCTL_MAX_CONCURRENCY": "0"})
+    assert result.exit_code == ExitCode.USAGE
+
+
+def test_help_documents_max_concurrency() -> None:
+    result = run_cli(["list-annotations", "--help"])
+    assert "--max-concurrency N" in result.stdout and "XRAYCTL_MAX_CONCURRENCY" in result.stdout

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import random
 import threading
+import urllib.request
 from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -23,6 +24,8 @@ from xrayctl.build import build_trace
 from xrayctl.errors import ExitCode, Throttled, TraceNotFound, UsageError
 from xrayctl.ids import trace_epoch
 from xrayctl.local.httpserver import LoopbackHTTPServer, Request, Response
+from xrayctl.local.store import TraceStore
+from xrayctl.local.xray_api import XRayApiServer
 from xrayctl.traces import BACKOFF_CAP, WaitStatus, XRayReader
 
 FIXTURES = Path(__file__).parent / "fixtures" / "xray-real"
@@ -610,3 +613,168 @@ def test_the_summary_is_read_alongside_the_documents_not_after_them(wait: bool) 
     assert trace.summary is not None
     assert trace.summary["Id"] == GUIDE_ID
     assert not trace.warnings
+
+
+# ------------------------------------------------------- summaries in time slices, over the local X-Ray API
+
+
+def _traces_every(step: int, start: int, end: int) -> list[str]:
+    """A trace starting at every `step` seconds from `end` back to `start` (both included), half a second
+    long, as the SDK would send it; returns the documents."""
+    documents = []
+    for number, at in enumerate(range(end, start - 1, -step)):
+        documents.append(
+            json.dumps(
+                {
+                    "id": f"{number + 1:016x}",
+                    "trace_id": f"1-{at:08x}-{number:024x}",
+                    "name": "svc",
+                    "start_time": float(at),
+                    "end_time": at + 0.5,
+                    "annotations": {"n": number},
+                }
+            )
+        )
+    return documents
+
+
+@pytest.fixture
+def local_xray(tmp_path: Path) -> Iterator[tuple[Any, XRayApiServer]]:
+    """The local X-Ray API on a fresh store, pages of 5 summaries, and a botocore client of it."""
+    store = TraceStore(tmp_path / "traces.sqlite3")
+    api = XRayApiServer(store, page_size=5, delay=0.02).start()
+    client = boto3.client(
+        "xray",
+        region_name="us-east-1",
+        endpoint_url=api.url,
+        aws_access_key_id="x",
+        aws_secret_access_key="x",
+    )
+    try:
+        yield client, api
+    finally:
+        api.stop()
+        store.close()
+
+
+def _peak_in_flight(api: XRayApiServer) -> int:
+    with urllib.request.urlopen(f"{api.url}/health", timeout=5) as response:
+        return int(json.loads(response.read())["peak_in_flight"])
+
+
+def test_a_dense_window_read_in_slices_loses_and_repeats_nothing(
+    local_xray: tuple[Any, XRayApiServer],
+) -> None:
+    """12 h, a trace every 10 minutes on the minute: every slice boundary (whole hours) holds a trace, which
+    both neighbouring slices return. Each comes out once, newest first, as one request at a time reads it."""
+    client, api = local_xray
+    end = 1_700_000_000 - 1_700_000_000 % 3600
+    start = end - 12 * 3600
+    documents = _traces_every(600, start, end)
+    assert client.put_trace_segments(TraceSegmentDocuments=documents)["UnprocessedTraceSegments"] == []
+    expected = [json.loads(document)["trace_id"] for document in documents]  # newest first
+    window = (datetime.fromtimestamp(start, UTC), datetime.fromtimestamp(end, UTC))
+
+    concurrent = [s["Id"] for s in XRayReader(client, max_workers=3).iter_summaries(*window)]
+    assert concurrent == expected
+    assert 1 < _peak_in_flight(api) <= 3
+    one_at_a_time = [s["Id"] for s in XRayReader(client, max_workers=1).iter_summaries(*window)]
+    assert one_at_a_time == expected
+
+
+def test_a_sparse_window_costs_one_call_per_six_hours(local_xray: tuple[Any, XRayApiServer]) -> None:
+    client, _ = local_xray
+    end = 1_700_000_000
+    documents = _traces_every(3 * 3600, end - 12 * 3600, end)[:4]  # fewer than a page in each 6 h slice
+    client.put_trace_segments(TraceSegmentDocuments=documents)
+    calls: list[dict[str, Any]] = []
+    client.meta.events.register(
+        "before-call.xray.GetTraceSummaries", lambda params, **_: calls.append(params)
+    )
+    got = XRayReader(client).iter_summaries(
+        datetime.fromtimestamp(end - 12 * 3600, UTC), datetime.fromtimestamp(end, UTC)
+    )
+    assert [s["Id"] for s in got] == [json.loads(d)["trace_id"] for d in documents]
+    assert len(calls) == 2
+
+
+def test_summaries_read_with_json_equal_what_botocore_parses(local_xray: tuple[Any, XRayApiServer]) -> None:
+    """The reader's quick reading of TraceSummaries gives what botocore's modelled parser gives, timestamps
+    included, on summaries the local store really produces (a real trace and its annotations)."""
+    client, api = local_xray
+    documents = json.loads(
+        (Path(__file__).parent / "fixtures/sdk-captured/udp_documents_awslambdaric.json").read_text()
+    )
+    client.put_trace_segments(TraceSegmentDocuments=[json.dumps(d) for d in documents])
+    epoch = min(d["start_time"] for d in documents)
+    request = {"StartTime": epoch - 60, "EndTime": epoch + 60}
+    plain = boto3.client(
+        "xray",
+        region_name="us-east-1",
+        endpoint_url=api.url,
+        aws_access_key_id="x",
+        aws_secret_access_key="x",
+    )
+    modelled = plain.get_trace_summaries(**request)
+    XRayReader(client)  # registers the quick reading on `client` only
+    quick = client.get_trace_summaries(**request)
+    assert any(summary["Annotations"] for summary in modelled["TraceSummaries"])
+    assert quick["TraceSummaries"] == modelled["TraceSummaries"]
+    assert isinstance(quick["TraceSummaries"][0]["StartTime"], datetime)
+    assert {k: v for k, v in quick.items() if k != "ResponseMetadata"} == {
+        k: v for k, v in modelled.items() if k != "ResponseMetadata"
+    }
+
+
+def test_calls_to_aws_are_paced_to_the_quota(xray: tuple[Any, Stubber]) -> None:
+    client, stubber = xray
+    end = datetime(2017, 7, 8, 12, 0, tzinfo=UTC)
+    for _ in range(3):
+        stubber.add_response("get_trace_summaries", {"TraceSummaries": []})
+    fake = FakeTime(NOW_2017)
+    list(reader(client, fake, summaries_interval=0.2).iter_summaries(end - timedelta(hours=18), end))
+    assert fake.sleeps == [pytest.approx(0.2), pytest.approx(0.2)]
+
+
+def test_max_workers_below_one_is_refused() -> None:
+    with pytest.raises(ValueError):
+        XRayReader(object(), max_workers=0)
+
+
+def test_quick_summaries_type_numbers_as_botocore_does() -> None:
+    """A service that sends 200 for 200.0 (JSON does not tell them apart) and epoch seconds as integers."""
+    body = {
+        "TraceSummaries": [
+            {
+                "Id": GUIDE_ID,
+                "StartTime": 1499408000,
+                "Duration": 3,
+                "ResponseTime": 1,
+                "Annotations": {
+                    "put_response": [{"AnnotationValue": {"NumberValue": 200}, "ServiceIds": []}]
+                },
+            }
+        ],
+        "TracesProcessedCount": 1,
+    }
+    http = LoopbackHTTPServer(lambda request: Response.json(200, body)).start()
+    try:
+        clients = [
+            boto3.client(
+                "xray",
+                region_name="us-east-1",
+                endpoint_url=http.url,
+                aws_access_key_id="x",
+                aws_secret_access_key="x",
+            )
+            for _ in range(2)
+        ]
+        XRayReader(clients[1])
+        modelled, quick = (client.get_trace_summaries(StartTime=0, EndTime=1) for client in clients)
+    finally:
+        http.stop()
+    (summary,) = quick["TraceSummaries"]
+    assert quick["TraceSummaries"] == modelled["TraceSummaries"]
+    assert type(summary["Duration"]) is float
+    assert type(summary["Annotations"]["put_response"][0]["AnnotationValue"]["NumberValue"]) is float
+    assert summary["StartTime"] == datetime(2017, 7, 7, 6, 13, 20, tzinfo=UTC)

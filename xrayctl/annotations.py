@@ -129,7 +129,14 @@ def _value(annotation_value: Mapping[str, Any]) -> AnnotationValue | None:
         value = annotation_value.get(member)
         if value is None:
             continue
-        if member == "NumberValue" and math.isfinite(value) and value.is_integer():
+        # JSON gives 200 as an int (botocore passes numbers through, and so does the reader's own parse);
+        # int.is_integer exists only from Python 3.12.
+        if (
+            member == "NumberValue"
+            and isinstance(value, float)
+            and math.isfinite(value)
+            and value.is_integer()
+        ):
             # X-Ray keeps every number as a double: show the HTTP status 200, not 200.0.
             return int(value) if abs(value) < _EXACT_INT_LIMIT else value
         return value

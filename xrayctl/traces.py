@@ -24,7 +24,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
-from typing import Any
+from typing import Any, TypeGuard
 
 from xrayctl.build import build_trace, parse_document
 from xrayctl.errors import TraceNotFound, XrayctlError
@@ -549,10 +549,11 @@ def _parse_summaries_quickly(client: Any) -> None:
 
     botocore visits every member of every summary against the model (~100 shape visits a summary with a few
     annotations): 10,000 summaries cost it ~3 s of CPU, more than everything else `list-annotations` does.
-    The member is plain JSON whose only non-JSON types are two timestamps (StartTime, MatchedEventTime, epoch
-    seconds), converted here as botocore would (to aware datetimes); numbers, strings and booleans are what
-    botocore passes through. botocore still sends, signs, retries, parses the rest of the body and every
-    error response (the handler leaves anything but a 200 with a JSON body alone).
+    The member is plain JSON, typed as botocore types it: the timestamps (StartTime, MatchedEventTime, epoch
+    seconds) become aware datetimes, and the doubles a summary's readers use (Duration, ResponseTime, an
+    annotation's NumberValue) become floats (JSON may send 200 for 200.0); strings and booleans pass as they
+    are. botocore still sends, signs, retries, parses the rest of the body and every error response (the
+    handler leaves anything but a 200 with a JSON body alone).
     """
     events = getattr(getattr(client, "meta", None), "events", None)
     if events is not None:
@@ -575,13 +576,26 @@ def _take_summaries(
         return
     summaries = data.pop("TraceSummaries")
     for summary in summaries:
-        if isinstance(summary, dict):
-            for name in ("StartTime", "MatchedEventTime"):
-                value = summary.get(name)
-                if isinstance(value, (int, float)) and not isinstance(value, bool):
-                    summary[name] = datetime.fromtimestamp(value, tz=timezone.utc)
+        if not isinstance(summary, dict):
+            continue
+        for name in ("StartTime", "MatchedEventTime"):
+            if _is_number(value := summary.get(name)):
+                summary[name] = datetime.fromtimestamp(value, tz=timezone.utc)
+        for name in ("Duration", "ResponseTime"):
+            if _is_number(value := summary.get(name)):
+                summary[name] = float(value)
+        annotations = summary.get("Annotations")
+        for entries in annotations.values() if isinstance(annotations, dict) else ():
+            for entry in entries if isinstance(entries, list) else ():
+                value = entry.get("AnnotationValue") if isinstance(entry, dict) else None
+                if isinstance(value, dict) and _is_number(value.get("NumberValue")):
+                    value["NumberValue"] = float(value["NumberValue"])
     customized_response_dict["TraceSummaries"] = summaries
     response_dict["body"] = json.dumps(data).encode()  # what is left: NextToken, ApproximateTime, counts
+
+
+def _is_number(value: Any) -> TypeGuard[float]:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
 def _summaries_request(
