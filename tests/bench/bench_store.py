@@ -16,6 +16,7 @@ Run: .venv/bin/python tests/bench/bench_store.py
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import socket
 import statistics
@@ -32,6 +33,7 @@ from benchlib import BENCH_DIR, Figure, Serve, clean_env, emit, say, seconds
 
 BATCH = 50
 PUT_DOCUMENTS = 20_000
+CLIENTS = (1, 4)  # one caller waiting for each answer; several, as the real daemon uploads (8 at most)
 BURST = 10_000
 BURST_RUNS = 5
 DATAGRAM_BYTES = 1000  # an SDK's segment with a few subsegments, or a subsegment with http, aws and metadata
@@ -114,6 +116,15 @@ def small_trace_documents(count: int, *, epoch: int) -> list[str]:
     return documents[:count]
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds a process has used so far (Linux /proc), 0.0 where unknown."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def put_rate(client: Any, documents: list[str], threads: int) -> tuple[float, int]:
     """Documents a second putting `documents` in batches of BATCH from `threads` threads, and how many the
     store refused."""
@@ -142,19 +153,21 @@ def bench_put_and_get() -> None:
     with Serve(home) as serve:
         client = serve.boto3_client("xray")
         client.put_trace_segments(TraceSegmentDocuments=small_trace_documents(BATCH, epoch=0x6B000000))
-        rates = {}
-        for threads in (1, 2):
+        assert serve.process is not None
+        for threads in CLIENTS:
             epoch = 0x6B100000 + threads * 0x1000
             say(f"PutTraceSegments: {PUT_DOCUMENTS:,} documents in batches of {BATCH}, {threads} client(s)")
-            rate, unprocessed = put_rate(client, small_trace_documents(PUT_DOCUMENTS, epoch=epoch), threads)
-            rates[threads] = (rate, unprocessed)
+            documents = small_trace_documents(PUT_DOCUMENTS, epoch=epoch)
+            server_cpu = cpu_seconds(serve.process.pid)
+            rate, unprocessed = put_rate(client, documents, threads)
+            per_document = (cpu_seconds(serve.process.pid) - server_cpu) / len(documents)
             say(f"  {rate:,.0f} documents/s, {unprocessed} unprocessed")
-        for threads, (rate, unprocessed) in rates.items():
+            cost = f"; server CPU {per_document * 1e6:.0f} us a document" if per_document else ""
             emit(
                 Figure(
                     f"PutTraceSegments over HTTP (boto3 -> local serve), batches of {BATCH}, "
-                    f"{threads} client{'s' if threads > 1 else ''}",
-                    f"{rate:,.0f} docs/s" + (f" ({unprocessed} unprocessed)" if unprocessed else ""),
+                    f"{threads} concurrent client{'s' if threads > 1 else ''}",
+                    f"{rate:,.0f} docs/s" + (f" ({unprocessed} unprocessed)" if unprocessed else "") + cost,
                     ">= 20,000 docs/s",
                     met=rate >= 20_000 and not unprocessed,
                 )
@@ -166,16 +179,29 @@ def bench_put_and_get() -> None:
             answer = client.put_trace_segments(TraceSegmentDocuments=documents[offset : offset + BATCH])
             if answer["UnprocessedTraceSegments"]:
                 raise RuntimeError(f"the store refused {answer['UnprocessedTraceSegments'][:3]}")
-        times, pages, count = [], 0, 0
-        for _ in range(6):
+        front = json.loads(documents[0])  # the trace's first segment
+        cold, warm, pages, count = [], [], 0, 0
+        for run in range(6):
+            # A late subsegment first: every read below is the first since a write, as a user's show-trace
+            # after the trace arrived is (the store keeps what it read until the trace changes).
+            late = {"id": f"{0xFEED0000 + run:016x}", "name": "late", "start_time": front["start_time"]}
+            late.update(
+                type="subsegment", parent_id=front["id"], trace_id=BIG_TRACE_ID, end_time=late["start_time"]
+            )
+            client.put_trace_segments(TraceSegmentDocuments=[json.dumps(late)])
             started = time.perf_counter()
             pages, count = fetch_trace(client, BIG_TRACE_ID)
-            times.append(time.perf_counter() - started)
-        median = statistics.median(times[1:])  # the first warms SQLite's page cache
+            cold.append(time.perf_counter() - started)
+            started = time.perf_counter()
+            fetch_trace(client, BIG_TRACE_ID)
+            warm.append(time.perf_counter() - started)
+        median = statistics.median(cold[1:])  # the first warms SQLite's page cache
         emit(
             Figure(
-                "BatchGetTraces of the 10,000-node trace from the store (client wall, all pages, parsed)",
-                f"{seconds(median)} ({pages} page{'s' if pages > 1 else ''}, {count:,} segments)",
+                "BatchGetTraces of the 10,000-node trace from the store (client wall, every page, parsed; "
+                "first read after a write)",
+                f"{seconds(median)} ({pages} pages, {count:,} segments; read again: "
+                f"{seconds(statistics.median(warm[1:]))})",
                 "< 0.5 s",
                 met=median < 0.5,
             )
