@@ -8,17 +8,22 @@ standing in for the X-Ray daemon.
 
 from __future__ import annotations
 
+import http.client
 import json
 import os
 import secrets
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import boto3
 import pytest
@@ -425,6 +430,95 @@ def test_unreachable_s3_is_an_error_result_and_a_failed_subsegment() -> None:
     [put] = [doc for doc in run.documents_of(invocation) if doc["name"] == "put_object"]
     assert put["fault"] is True
     assert [exc["type"] for exc in put["cause"]["exceptions"]] == ["EndpointConnectionError"]
+
+
+ACCESS_DENIED = (
+    b'<?xml version="1.0" encoding="UTF-8"?>\n'
+    b"<Error><Code>AccessDenied</Code><Message>Access Denied</Message>"
+    b"<RequestId>4442587FB7D0A2F9</RequestId></Error>"
+)
+
+
+@contextmanager
+def s3_that_denies_reads(s3_endpoint: str) -> Iterator[str]:
+    """An S3 endpoint that passes writes on to moto and answers every read 403 AccessDenied, as S3 does to
+    a role that may s3:PutObject but not s3:GetObject."""
+    upstream = urlsplit(s3_endpoint)
+
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+        def do_GET(self) -> None:
+            self.send_response(403)
+            self.send_header("Content-Type", "application/xml")
+            self.send_header("Content-Length", str(len(ACCESS_DENIED)))
+            self.end_headers()
+            self.wfile.write(ACCESS_DENIED)
+
+        def do_PUT(self) -> None:
+            body = self.rfile.read(int(self.headers["Content-Length"]))
+            forward = http.client.HTTPConnection(upstream.hostname, upstream.port, timeout=10)
+            forward.request("PUT", self.path, body, dict(self.headers.items()))
+            answer = forward.getresponse()
+            payload = answer.read()
+            forward.close()
+            self.send_response(answer.status)
+            for name, value in answer.getheaders():
+                if name.lower() not in (
+                    "content-length",
+                    "transfer-encoding",
+                    "connection",
+                    "server",
+                    "date",
+                ):
+                    self.send_header(name, value)
+            self.send_header("Content-Length", str(len(payload)))
+            self.end_headers()
+            self.wfile.write(payload)
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_a_denied_read_is_an_error_result_and_a_failed_get_object(s3: Any, s3_endpoint: str) -> None:
+    with s3_that_denies_reads(s3_endpoint) as endpoint:
+        run = run_function(
+            [{"bucket_key": "write-only.txt", "body": "hello"}], endpoint, bucket_default=BUCKET
+        )
+    [invocation] = run.invocations
+    assert invocation.result == {
+        "ok": False,
+        "bucket": BUCKET,
+        "key": "write-only.txt",
+        "put_status": 200,  # written before the failure: the result says so
+        "error": {
+            "type": "S3Error",
+            "operation": "GetObject",
+            "code": "AccessDenied",
+            "status": 403,
+            "message": "Access Denied",
+        },
+    }
+    assert objects_in(s3, BUCKET)["write-only.txt"] == b"hello"
+    documents = {doc["name"]: doc for doc in run.documents_of(invocation) if doc["name"] != "s3"}
+    put, get = documents["put_object"], documents["get_object"]
+    assert put["annotations"] == {"put_response": 200} and not {"error", "fault", "cause"} & put.keys()
+    # The decorated get_object: failed, no get_response, its cause the exception of the S3 call inside it.
+    [call] = [doc for doc in run.documents_of(invocation) if doc.get("parent_id") == get["id"]]
+    assert call["error"] is True and call["http"] == {"response": {"status": 403}}
+    [exception] = call["cause"]["exceptions"]
+    assert exception["type"] == "AccessDenied" and exception["remote"] is True
+    assert get["fault"] is True and get["cause"] == exception["id"]
+    assert "annotations" not in get
 
 
 # --- the SAM template --------------------------------------------------------------------------------------
