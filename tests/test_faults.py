@@ -14,7 +14,6 @@ import copy
 import json
 import time
 from collections.abc import Iterator, Mapping
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -33,6 +32,7 @@ from tests.faultproxy import (
 )
 from tests.test_local_xray_api import OK_TRACE, demo_documents, xray_client
 from xrayctl.errors import ExitCode
+from xrayctl.local.stack import LocalStack
 from xrayctl.local.store import TraceStore
 from xrayctl.local.xray_api import XRayApiServer
 from xrayctl.traces import UNPROCESSED_RETRIES
@@ -42,9 +42,9 @@ pytestmark = pytest.mark.timeout(30)
 ATTEMPTS = 2  # AWS_MAX_ATTEMPTS for every command here: one retry
 READ_TIMEOUT = 1.0
 SLOW = 3 * READ_TIMEOUT  # an answer this late is past the read timeout
-TROTTLE_CODES = ["ThrottledException", "ThrottlingException"]
 GET = "BatchGetTraces"
 SUMMARIES = "GetTraceSummaries"
+INVOKE_PATH = "/2015-03-31/functions/{}/invocations"  # the proxy names other paths as they are
 
 
 @pytest.fixture(scope="module")
@@ -107,8 +107,9 @@ def baseline(upstream: XRayApiServer) -> dict[str, Any]:
 # ------------------------------------------------------------------------------------ throttles and 5xx
 
 
-@pytest.mark.parametrize("code", TROTTLE_CODES)
-@pytest.mark.parametrize("wait", ["--wait", "--no-wait"])
+@pytest.mark.parametrize(
+    ("code", "wait"), [("ThrottledException", "--wait"), ("ThrottlingException", "--no-wait")]
+)
 def test_a_throttle_that_passes_is_retried_to_the_right_tree(
     proxy: FaultProxy, baseline: dict[str, Any], code: str, wait: str
 ) -> None:
@@ -119,8 +120,9 @@ def test_a_throttle_that_passes_is_retried_to_the_right_tree(
     assert proxy.count(GET) == ATTEMPTS
 
 
-@pytest.mark.parametrize("code", TROTTLE_CODES)
-@pytest.mark.parametrize("wait", ["--wait", "--no-wait"])
+@pytest.mark.parametrize(
+    ("code", "wait"), [("ThrottledException", "--no-wait"), ("ThrottlingException", "--wait")]
+)
 def test_a_throttle_that_lasts_is_exit_6_after_the_attempts(proxy: FaultProxy, code: str, wait: str) -> None:
     proxy.always(GET, throttle(code))
     result = show(proxy.url, OK_TRACE, wait)
@@ -171,12 +173,13 @@ def test_a_network_fault_that_passes_is_retried_to_the_right_tree(
     ],
     ids=["slow", "drop", "reset"],
 )
-@pytest.mark.parametrize("wait", ["--wait", "--no-wait"])
 def test_a_network_fault_that_lasts_is_exit_7_after_the_attempts(
-    proxy: FaultProxy, fault: Any, words: list[str], wait: str
+    proxy: FaultProxy, fault: Any, words: list[str]
 ) -> None:
     proxy.always(GET, fault)
-    result = show(proxy.url, OK_TRACE, wait)
+    # While waiting, too: a poll that fails after its attempts ends the wait (a cut answer once read as
+    # "no trace yet" made the wait poll until --timeout and then say "not found").
+    result = show(proxy.url, OK_TRACE, "--wait")
     one_clear_line(result, ExitCode.UNREACHABLE, *words)
     assert result.stdout == ""
     assert proxy.count(GET) == ATTEMPTS
@@ -335,7 +338,7 @@ def test_a_summary_that_fails_leaves_the_tree_with_a_warning(
     assert proxy.count(SUMMARIES) == ATTEMPTS and proxy.count(GET) == 1
 
 
-def annotations(endpoint: str) -> CliResult:
+def list_annotations(endpoint: str) -> CliResult:
     """list-annotations over the minutes of the demo documents (epoch seconds: the window is fixed)."""
     start = min(doc["start_time"] for doc in demo_documents())
     window = ["--start", f"{start - 600:.0f}", "--end", f"{start + 600:.0f}"]
@@ -344,7 +347,7 @@ def annotations(endpoint: str) -> CliResult:
 
 @pytest.fixture(scope="module")
 def listed(upstream: XRayApiServer) -> dict[str, Any]:
-    result = annotations(upstream.url)
+    result = list_annotations(upstream.url)
     assert result.exit_code == 0, result.stderr
     assert {row["trace_id"] for row in result.json()["traces"]} == {d["trace_id"] for d in demo_documents()}
     return result.json()
@@ -352,14 +355,14 @@ def listed(upstream: XRayApiServer) -> dict[str, Any]:
 
 @pytest.mark.parametrize(
     "fault",
-    [throttle(), throttle("ThrottlingException"), server_error(500), slow(SLOW), drop(), reset_mid_body()],
-    ids=["throttled", "throttling", "500", "slow", "drop", "reset"],
+    [throttle(), server_error(500), slow(SLOW), drop(), reset_mid_body()],
+    ids=["throttled", "500", "slow", "drop", "reset"],
 )
 def test_list_annotations_retries_a_passing_fault_to_the_right_rows(
     proxy: FaultProxy, listed: dict[str, Any], fault: Any
 ) -> None:
     proxy.script(SUMMARIES, fault)
-    result = annotations(proxy.url)
+    result = list_annotations(proxy.url)
     assert result.exit_code == 0, result.stderr
     assert result.json() == listed
     assert proxy.count(SUMMARIES) == 2
@@ -369,28 +372,83 @@ def test_list_annotations_retries_a_passing_fault_to_the_right_rows(
     ("fault", "code", "words"),
     [
         (throttle(), ExitCode.THROTTLED, ["GetTraceSummaries", "ThrottledException", "shorter time window"]),
-        (throttle("ThrottlingException"), ExitCode.THROTTLED, ["GetTraceSummaries", "ThrottlingException"]),
         (server_error(503), ExitCode.UNREACHABLE, ["GetTraceSummaries", "503"]),
         (slow(SLOW), ExitCode.UNREACHABLE, ["Timed out", "/TraceSummaries"]),
         (reset_mid_body(), ExitCode.UNREACHABLE, ["closed the connection", "/TraceSummaries"]),
     ],
-    ids=["throttled", "throttling", "503", "slow", "reset"],
+    ids=["throttled", "503", "slow", "reset"],
 )
 def test_list_annotations_ends_on_a_lasting_fault_with_its_exit_code(
     proxy: FaultProxy, fault: Any, code: ExitCode, words: list[str]
 ) -> None:
     proxy.always(SUMMARIES, fault)
-    result = annotations(proxy.url)
+    result = list_annotations(proxy.url)
     one_clear_line(result, code, *words)
     assert result.stdout == ""
     assert proxy.count(SUMMARIES) == ATTEMPTS
 
 
-def test_the_proxy_passes_requests_untouched(
-    proxy: FaultProxy, baseline: dict[str, Any], tmp_path: Path
-) -> None:
+def test_the_proxy_passes_requests_untouched(proxy: FaultProxy, baseline: dict[str, Any]) -> None:
     # The faults above are the proxy's only effect: with none scripted it is the API itself.
     result = show(proxy.url, OK_TRACE, "--wait")
     assert result.exit_code == 0, result.stderr
     assert result.json() == baseline
     assert proxy.count(GET) == 1 and proxy.count(SUMMARIES) == 1
+
+
+# ----------------------------------------------------------------------------------------- invoke's wait
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
+    """The local stack, reached as if it were AWS (endpoints by environment, not --local), so that the
+    X-Ray calls can go through a proxy while Invoke runs the real function."""
+    with LocalStack(tmp_path_factory.mktemp("stack")) as running:
+        yield running
+
+
+def invoke(stack: LocalStack, lambda_url: str, xray_url: str) -> CliResult:
+    return xrayctl(
+        xray_url,
+        "-o",
+        "json",
+        "invoke",
+        "--function",
+        stack.function_name,
+        "--timeout",
+        "15",
+        env={"AWS_ENDPOINT_URL_LAMBDA": lambda_url},
+    )
+
+
+def test_invoke_waits_through_faults_to_the_whole_trace(stack: LocalStack) -> None:
+    with FaultProxy(stack.endpoints["xray"]) as proxy:
+        # A throttle, a dropped connection and a reset, each retried into "not there yet": the wait goes on.
+        proxy.script(GET, throttle(), unprocessed(), drop(), unprocessed(), reset_mid_body(), unprocessed())
+        result = invoke(stack, stack.endpoints["lambda"], proxy.url)
+    assert result.exit_code == 0, result.stderr
+    (invocation,) = result.json()["invocations"]
+    (trace,) = result.json()["traces"]
+    assert invocation["status_code"] == 200 and invocation["payload_json"]["ok"] is True
+    assert trace["trace_id"] == invocation["trace_id"] and not trace["in_progress"]
+    (root,) = trace["roots"]
+    assert root["origin"] == "AWS::Lambda" and trace["warnings"] == []
+    names = [node["name"] for node in walk(root)]
+    assert {"Invocation", "put_object", "get_object"} <= set(names)
+    assert 7 <= proxy.count(GET) <= 40
+
+
+def test_invoke_is_never_retried_even_on_a_dropped_connection(stack: LocalStack) -> None:
+    with FaultProxy(stack.endpoints["lambda"]) as proxy:
+        proxy.always(INVOKE_PATH.format(stack.function_name), drop())
+        result = invoke(stack, proxy.url, stack.endpoints["xray"])
+    one_clear_line(result, ExitCode.UNREACHABLE, "closed the connection")
+    assert len(proxy.requests) == 1  # running the function twice could write to S3 twice
+
+
+def walk(node: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        yield current
+        stack.extend(current["children"])
