@@ -46,6 +46,11 @@ class Fault:
     withheld: frozenset[str] = field(default_factory=frozenset)
 
 
+def passing() -> Fault:
+    """No fault: the upstream's answer as it is (a script's way to let a request through)."""
+    return Fault("pass")
+
+
 def throttle(code: str = "ThrottledException") -> Fault:
     """429 with X-Ray's error code (ThrottledException) or the generic AWS one (ThrottlingException)."""
     return Fault("error", status=429, code=code)

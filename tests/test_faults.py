@@ -23,6 +23,7 @@ from tests.faultproxy import (
     FaultProxy,
     drop,
     limit_exceeded,
+    passing,
     reset_mid_body,
     server_error,
     slow,
@@ -48,13 +49,18 @@ INVOKE_PATH = "/2015-03-31/functions/{}/invocations"  # the proxy names other pa
 
 
 @pytest.fixture(scope="module")
-def upstream(tmp_path_factory: pytest.TempPathFactory) -> Iterator[XRayApiServer]:
+def store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TraceStore]:
     store = TraceStore(tmp_path_factory.mktemp("faults") / "traces.db")
     assert store.put_documents([json.dumps(doc) for doc in demo_documents()]) == []
+    yield store
+    store.close()
+
+
+@pytest.fixture(scope="module")
+def upstream(store: TraceStore) -> Iterator[XRayApiServer]:
     api = XRayApiServer(store).start()
     yield api
     api.stop()
-    store.close()
 
 
 @pytest.fixture
@@ -386,6 +392,22 @@ def test_list_annotations_ends_on_a_lasting_fault_with_its_exit_code(
     one_clear_line(result, code, *words)
     assert result.stdout == ""
     assert proxy.count(SUMMARIES) == ATTEMPTS
+
+
+def test_a_fault_on_a_later_page_loses_and_repeats_no_row(store: TraceStore, listed: dict[str, Any]) -> None:
+    api = XRayApiServer(store, page_size=1).start()  # the three traces come in three pages
+    try:
+        with FaultProxy(api.url) as proxy:
+            proxy.script(SUMMARIES, passing(), reset_mid_body(), passing(), throttle())
+            result = list_annotations(proxy.url)
+    finally:
+        api.stop()
+    assert result.exit_code == 0, result.stderr
+    assert result.json() == listed
+    met = [seen.fault for seen in proxy.requests if seen.fault != "pass"]
+    assert sorted(met) == ["error", "reset"]
+    # Pages and (for a dense window) the reader's finer slices, each fault retried once: a bounded number.
+    assert proxy.count(SUMMARIES) <= 40
 
 
 def test_the_proxy_passes_requests_untouched(proxy: FaultProxy, baseline: dict[str, Any]) -> None:
