@@ -191,10 +191,15 @@ def test_a_network_fault_that_lasts_is_exit_7_after_the_attempts(
     assert proxy.count(GET) == ATTEMPTS
 
 
-def test_the_read_timeout_setting_must_be_a_number(proxy: FaultProxy) -> None:
-    result = xrayctl(proxy.url, "show-trace", OK_TRACE, env={"XRAYCTL_READ_TIMEOUT": "soon"})
-    one_clear_line(result, ExitCode.CONFIG, "XRAYCTL_READ_TIMEOUT", "'soon'")
-    assert proxy.count(GET) == 0
+@pytest.mark.parametrize(
+    ("setting", "value"),
+    [("XRAYCTL_READ_TIMEOUT", "soon"), ("XRAYCTL_READ_TIMEOUT", "0"), ("XRAYCTL_CONNECT_TIMEOUT", "inf")],
+)
+def test_a_timeout_setting_must_be_a_positive_number(proxy: FaultProxy, setting: str, value: str) -> None:
+    # 0 or inf would be no timeout at all (botocore waits forever): a configuration error, before any call.
+    result = xrayctl(proxy.url, "show-trace", OK_TRACE, env={setting: value})
+    one_clear_line(result, ExitCode.CONFIG, setting, repr(value))
+    assert proxy.requests == []
 
 
 # ----------------------------------------------------------------- what X-Ray answers about the traces
@@ -466,6 +471,19 @@ def test_invoke_is_never_retried_even_on_a_dropped_connection(stack: LocalStack)
         result = invoke(stack, proxy.url, stack.endpoints["xray"])
     one_clear_line(result, ExitCode.UNREACHABLE, "closed the connection")
     assert len(proxy.requests) == 1  # running the function twice could write to S3 twice
+
+
+def test_a_bad_read_timeout_stops_invoke_before_the_function_runs(stack: LocalStack) -> None:
+    with FaultProxy(stack.endpoints["lambda"]) as proxy:
+        result = xrayctl(
+            stack.endpoints["xray"],
+            "invoke",
+            "--function",
+            stack.function_name,
+            env={"AWS_ENDPOINT_URL_LAMBDA": proxy.url, "XRAYCTL_READ_TIMEOUT": "-1"},
+        )
+    one_clear_line(result, ExitCode.CONFIG, "XRAYCTL_READ_TIMEOUT")
+    assert proxy.requests == []
 
 
 def walk(node: dict[str, Any]) -> Iterator[dict[str, Any]]:

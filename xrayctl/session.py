@@ -142,15 +142,15 @@ class Clients:
             attempts = (
                 1 if service == "lambda" else options.max_attempts if configured is None else configured
             )
+            # Read for every client, Lambda's too: a bad value stops `invoke` before the function runs.
+            read_timeout = timeout_setting(options.read_timeout, "XRAYCTL_READ_TIMEOUT", READ_TIMEOUT)
             config = Config(
                 retries={"total_max_attempts": attempts},
                 connect_timeout=timeout_setting(
                     options.connect_timeout, "XRAYCTL_CONNECT_TIMEOUT", CONNECT_TIMEOUT
                 ),
                 # Invoke's answer takes as long as the function runs, whatever the other calls are allowed.
-                read_timeout=LAMBDA_READ_TIMEOUT
-                if service == "lambda"
-                else timeout_setting(options.read_timeout, "XRAYCTL_READ_TIMEOUT", READ_TIMEOUT),
+                read_timeout=LAMBDA_READ_TIMEOUT if service == "lambda" else read_timeout,
                 user_agent_extra=f"xrayctl/{__version__}",
             )
             # None lets botocore apply AWS_ENDPOINT_URL_<SERVICE>, AWS_ENDPOINT_URL and the config file.
