@@ -9,6 +9,9 @@ target is a row marked NO, and the exit status is 0 unless a script crashed.
     .venv/bin/python tests/bench/run.py                    # everything (the peers are installed once)
     .venv/bin/python tests/bench/run.py --only cli --only invoke
     .venv/bin/python tests/bench/run.py --markdown         # the table as Markdown, for the README
+    .venv/bin/python tests/bench/run.py --last --markdown  # the last run's table again, nothing re-run
+
+Every run's results are kept in .bench/last-run.json for --last.
 """
 
 from __future__ import annotations
@@ -20,11 +23,11 @@ import platform
 import subprocess
 import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
-from benchlib import Figure, say
+from benchlib import BENCH_DIR, Figure, say
 
 HERE = Path(__file__).resolve().parent
 # The issue's figures, in its order; a script not listed here runs after these, by name.
@@ -38,6 +41,7 @@ SECTIONS = {
 SCRIPT_TIMEOUT = 15 * 60.0
 WIDTH = 110
 COLUMNS = ("figure", "xrayctl", "peer", "ratio", "target", "met")
+LAST_RUN = BENCH_DIR / "last-run.json"
 
 
 @dataclass
@@ -57,7 +61,12 @@ def main(argv: list[str] | None = None) -> int:
         help="run only this script (cli, bench_cli or bench_cli.py); repeatable",
     )
     parser.add_argument("--markdown", action="store_true", help="print the table as Markdown")
+    parser.add_argument("--last", action="store_true", help="print the last run's table; run nothing")
     args = parser.parse_args(argv)
+    if args.last:
+        machine, results = load_last()
+        show(machine, results, markdown=args.markdown)
+        return 0
     scripts = discover()
     if args.only:
         wanted = [_short(name) for name in args.only]
@@ -67,8 +76,16 @@ def main(argv: list[str] | None = None) -> int:
         scripts = {name: path for name, path in scripts.items() if name in wanted}
     machine = describe_machine()
     results = [run_script(name, path) for name, path in scripts.items()]
-    print(render_markdown(machine, results) if args.markdown else render_text(machine, results))
+    save_last(machine, results)
+    show(machine, results, markdown=args.markdown)
     return 1 if any(result.failure for result in results) else 0
+
+
+def show(machine: str, results: list[Result], *, markdown: bool) -> None:
+    try:
+        print(render_markdown(machine, results) if markdown else render_text(machine, results), flush=True)
+    except BrokenPipeError:  # `| head`: the reader has what it wanted
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
 
 
 def discover() -> dict[str, Path]:
@@ -101,6 +118,22 @@ def describe_machine() -> str:
         f"{os.cpu_count()} cores, {platform.system()} {platform.machine()}, load {load} at start; "
         f"Python {platform.python_version()}; xrayctl {mine}; {tools}"
     )
+
+
+def save_last(machine: str, results: list[Result]) -> None:
+    LAST_RUN.parent.mkdir(parents=True, exist_ok=True)
+    LAST_RUN.write_text(json.dumps({"machine": machine, "results": [asdict(result) for result in results]}))
+
+
+def load_last() -> tuple[str, list[Result]]:
+    try:
+        saved = json.loads(LAST_RUN.read_text())
+    except (OSError, ValueError) as exc:
+        raise SystemExit(f"run: no last run to show ({exc}); run without --last first") from None
+    results = [
+        Result(**{**result, "rows": [Figure(**row) for row in result["rows"]]}) for result in saved["results"]
+    ]
+    return saved["machine"], results
 
 
 def run_script(name: str, path: Path) -> Result:
@@ -150,7 +183,7 @@ def _rows(result: Result) -> list[Figure]:
 
 
 def _title(result: Result) -> str:
-    return f"{SECTIONS.get(result.name, result.name)} (bench_{result.name}.py, {result.seconds:.0f} s)"
+    return f"{SECTIONS.get(result.name, result.name)}  [{result.name}, {result.seconds:.0f} s]"
 
 
 def render_text(machine: str, results: list[Result]) -> str:
@@ -158,18 +191,22 @@ def render_text(machine: str, results: list[Result]) -> str:
     from rich import box
     from rich.console import Console
     from rich.table import Table
+    from rich.text import Text
 
     table = Table(box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False)
-    table.add_column("figure", ratio=1, min_width=44, overflow="fold")
-    for column in COLUMNS[1:]:
-        table.add_column(column, justify="right" if column != "met" else "left", max_width=22)
+    # Values wrap inside narrow columns so that the figure keeps about 40 columns and nothing is cut off.
+    table.add_column("figure", ratio=1, min_width=36, overflow="fold")
+    for column, width in (("xrayctl", 24), ("peer", 14), ("ratio", 7), ("target", 16), ("met", 3)):
+        table.add_column(
+            column, justify="left" if column == "met" else "right", max_width=width, overflow="fold"
+        )
     for index, result in enumerate(results):
         if index:
             table.add_section()  # a blank line before each figure of the issue
-        table.add_row(_title(result), style="bold")
+        table.add_row(Text(_title(result)), style="bold")  # Text: no markup in what scripts report
         for figure in _rows(result):
             cells = _cells(figure)
-            table.add_row(*cells, style="red" if figure.met is False else None)
+            table.add_row(*map(Text, cells), style="red" if figure.met is False else None)
     console = Console(width=WIDTH, record=False, highlight=False, soft_wrap=False)
     with console.capture() as capture:
         console.print(machine, markup=False)
