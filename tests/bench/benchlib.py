@@ -66,6 +66,9 @@ def ratio(mine: float, theirs: float) -> str:
 def clean_env(home: Path | None = None, **extra: str) -> dict[str, str]:
     """This process's environment without AWS_* and XRAYCTL_* (the user's), colour off, a fixed width."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "XRAYCTL_"))}
+    # An installed package has its bytecode (pip compiles it, as it did the peers'); with this set, every run
+    # of the editable xrayctl would compile its modules from source again, which no user pays for.
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
     env.update({"NO_COLOR": "1", "COLUMNS": "160"})
     if home is not None:
         env["XRAYCTL_HOME"] = str(home)
