@@ -13,19 +13,17 @@ read with `xrayctl.jsonload`, which takes any depth.
 
 from __future__ import annotations
 
-import gc
 import hashlib
 import json
 import re
-from collections.abc import Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
 from xrayctl import jsonload, labels
 from xrayctl.errors import InputError, TraceNotFound
 from xrayctl.labels import Warn, describe, text
-from xrayctl.model import ExceptionInfo, Kind, Node, Trace
+from xrayctl.model import ExceptionInfo, Kind, Node, Trace, collector_paused
 
 # ---------------------------------------------------------------------------------------------- parsing
 
@@ -328,28 +326,11 @@ def build_trace(
     An empty `trace_id` is read from the first document that has one. Never raises on bad data: problems are
     `Trace.warnings` (and `Node.warnings`), and every entity read is in the tree once.
     """
-    with _collector_paused():
+    with collector_paused():
         builder = _Builder(Trace(id=trace_id, limit_exceeded=limit_exceeded))
         for index, document in enumerate(documents):
             builder.add(document, index)
         return builder.finish()
-
-
-@contextmanager
-def _collector_paused() -> Iterator[None]:
-    """Hold off Python's cycle collector while a trace is built.
-
-    A build allocates tens of thousands of objects that all stay alive (parsed documents, nodes), so every
-    full collection the allocations trigger finds nothing to free, and their cost made building 20,000 nodes
-    nearly three times as slow as 10,000. Nothing built here is garbage until the build returns."""
-    if not gc.isenabled():
-        yield
-        return
-    gc.disable()
-    try:
-        yield
-    finally:
-        gc.enable()
 
 
 def _trace(entry: Mapping[str, Any]) -> Trace:

@@ -25,7 +25,7 @@ from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
 
-from xrayctl.model import AnnotationValue, ExceptionInfo, Node, Trace
+from xrayctl.model import AnnotationValue, ExceptionInfo, Node, Trace, collector_paused
 from xrayctl.render.format import (
     DIM,
     EXCEPTION_STYLE,
@@ -108,6 +108,10 @@ class TraceTree:
         self.details = details
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        with collector_paused():  # rich keeps every segment until the last: see collector_paused
+            yield from self._render(console, options)
+
+    def _render(self, console: Console, options: ConsoleOptions) -> RenderResult:
         width = options.max_width
         if not self.trace.roots:
             yield from fit([("(no segments)", DIM)], width)
