@@ -56,6 +56,11 @@ def throttle(code: str = "ThrottledException") -> Fault:
     return Fault("error", status=429, code=code)
 
 
+def bare_error(status: int) -> Fault:
+    """An error as a load balancer or a corporate proxy sends it: no AWS error code, an HTML body."""
+    return Fault("bare", status=status)
+
+
 def server_error(status: int = 500) -> Fault:
     codes = {500: "InternalFailure", 502: "BadGateway", 503: "ServiceUnavailable"}
     return Fault("error", status=status, code=codes.get(status, "InternalFailure"))
@@ -197,6 +202,12 @@ class FaultProxy:
                 if fault is not None and kind == "error":
                     message = f"injected {fault.code} ({fault.status})"
                     self._send(fault.status, {"x-amzn-ErrorType": fault.code}, {"message": message})
+                    return
+                if fault is not None and kind == "bare":
+                    page = (
+                        f"<html><body><h1>{fault.status} {self.responses[fault.status][0]}</h1></body></html>"
+                    )
+                    self._send_bytes(fault.status, {"Content-Type": "text/html"}, page.encode())
                     return
                 if kind == "drop":
                     self.close_connection = True

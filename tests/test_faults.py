@@ -20,7 +20,9 @@ import pytest
 
 from tests.conftest import CliResult, run_cli
 from tests.faultproxy import (
+    Fault,
     FaultProxy,
+    bare_error,
     drop,
     limit_exceeded,
     passing,
@@ -137,22 +139,39 @@ def test_a_throttle_that_lasts_is_exit_6_after_the_attempts(proxy: FaultProxy, c
     assert proxy.count(GET) == ATTEMPTS
 
 
-@pytest.mark.parametrize("status", [500, 502, 503])
-def test_a_5xx_that_passes_is_retried_to_the_right_tree(
-    proxy: FaultProxy, baseline: dict[str, Any], status: int
+@pytest.mark.parametrize(
+    "fault",
+    [server_error(500), server_error(502), server_error(503), bare_error(502), bare_error(429)],
+    ids=["500", "502", "503", "bare-502", "bare-429"],
+)
+def test_a_5xx_or_a_bare_error_that_passes_is_retried_to_the_right_tree(
+    proxy: FaultProxy, baseline: dict[str, Any], fault: Fault
 ) -> None:
-    proxy.script(GET, server_error(status))
+    proxy.script(GET, fault)
     result = show(proxy.url, OK_TRACE, "--no-wait")
     assert result.exit_code == 0, result.stderr
     assert result.json() == baseline
     assert proxy.count(GET) == 2
 
 
-@pytest.mark.parametrize("status", [500, 503])
-def test_a_5xx_that_lasts_ends_after_the_attempts(proxy: FaultProxy, status: int) -> None:
-    proxy.always(GET, server_error(status))
+@pytest.mark.parametrize(
+    ("fault", "code", "words"),
+    [
+        (server_error(500), ExitCode.UNREACHABLE, ["InternalFailure, HTTP 500"]),
+        (server_error(503), ExitCode.UNREACHABLE, ["ServiceUnavailable, HTTP 503"]),
+        # A load balancer's or a proxy's own page: no AWS error code, and no HTML in the one line.
+        (bare_error(504), ExitCode.UNREACHABLE, ["(HTTP 504)", "Gateway Timeout"]),
+        (bare_error(429), ExitCode.THROTTLED, ["throttled BatchGetTraces (HTTP 429)"]),
+    ],
+    ids=["500", "503", "bare-504", "bare-429"],
+)
+def test_a_5xx_or_a_bare_error_that_lasts_ends_after_the_attempts(
+    proxy: FaultProxy, fault: Fault, code: ExitCode, words: list[str]
+) -> None:
+    proxy.always(GET, fault)
     result = show(proxy.url, OK_TRACE, "--wait")
-    one_clear_line(result, ExitCode.UNREACHABLE, "BatchGetTraces", str(status), f"after {ATTEMPTS} attempts")
+    line = one_clear_line(result, code, "BatchGetTraces", f"after {ATTEMPTS} attempts", *words)
+    assert "<" not in line
     assert proxy.count(GET) == ATTEMPTS
 
 
@@ -161,7 +180,7 @@ def test_a_5xx_that_lasts_ends_after_the_attempts(proxy: FaultProxy, status: int
 
 @pytest.mark.parametrize("fault", [slow(SLOW), drop(), reset_mid_body()], ids=["slow", "drop", "reset"])
 def test_a_network_fault_that_passes_is_retried_to_the_right_tree(
-    proxy: FaultProxy, baseline: dict[str, Any], fault: Any
+    proxy: FaultProxy, baseline: dict[str, Any], fault: Fault
 ) -> None:
     proxy.script(GET, fault)
     result = show(proxy.url, OK_TRACE, "--no-wait")
@@ -180,7 +199,7 @@ def test_a_network_fault_that_passes_is_retried_to_the_right_tree(
     ids=["slow", "drop", "reset"],
 )
 def test_a_network_fault_that_lasts_is_exit_7_after_the_attempts(
-    proxy: FaultProxy, fault: Any, words: list[str]
+    proxy: FaultProxy, fault: Fault, words: list[str]
 ) -> None:
     proxy.always(GET, fault)
     # While waiting, too: a poll that fails after its attempts ends the wait (a cut answer once read as
@@ -338,7 +357,7 @@ def test_a_trace_that_stays_partial_is_shown_at_the_deadline_with_a_warning(
     "fault", [throttle(), server_error(503), slow(SLOW), drop()], ids=["throttle", "503", "slow", "drop"]
 )
 def test_a_summary_that_fails_leaves_the_tree_with_a_warning(
-    proxy: FaultProxy, baseline: dict[str, Any], fault: Any
+    proxy: FaultProxy, baseline: dict[str, Any], fault: Fault
 ) -> None:
     proxy.always(SUMMARIES, fault)
     result = show(proxy.url, OK_TRACE, "--no-wait")
@@ -370,7 +389,7 @@ def listed(upstream: XRayApiServer) -> dict[str, Any]:
     ids=["throttled", "500", "slow", "drop", "reset"],
 )
 def test_list_annotations_retries_a_passing_fault_to_the_right_rows(
-    proxy: FaultProxy, listed: dict[str, Any], fault: Any
+    proxy: FaultProxy, listed: dict[str, Any], fault: Fault
 ) -> None:
     proxy.script(SUMMARIES, fault)
     result = list_annotations(proxy.url)
@@ -390,7 +409,7 @@ def test_list_annotations_retries_a_passing_fault_to_the_right_rows(
     ids=["throttled", "503", "slow", "reset"],
 )
 def test_list_annotations_ends_on_a_lasting_fault_with_its_exit_code(
-    proxy: FaultProxy, fault: Any, code: ExitCode, words: list[str]
+    proxy: FaultProxy, fault: Fault, code: ExitCode, words: list[str]
 ) -> None:
     proxy.always(SUMMARIES, fault)
     result = list_annotations(proxy.url)

@@ -351,17 +351,20 @@ def _translate_client_error(exc: Any) -> XrayctlError:
     metadata = exc.response.get("ResponseMetadata", {})
     attempts = metadata.get("RetryAttempts", 0) + 1
     tries = f"{attempts} attempt{'s' if attempts != 1 else ''}"
-    if code in _THROTTLE_CODES:
+    status = metadata.get("HTTPStatusCode")
+    # Without an AWS error code (a load balancer's or a proxy's page), botocore's code is the status itself.
+    bare = code == str(status)
+    if code in _THROTTLE_CODES or status == 429:
         return Throttled(
-            f"AWS throttled {operation} ({code}) after {tries}.",
+            f"AWS throttled {operation} ({f'HTTP {status}' if bare else code}) after {tries}.",
             _THROTTLE_FIXES.get(operation, "Wait a minute and run it again."),
         )
     # A 5xx that outlived the retries is the endpoint failing, as a timeout is. Not for Invoke: Lambda's 5xx
     # codes (ENILimitReachedException, KMSAccessDeniedException, ...) name the function's own problem.
-    status = metadata.get("HTTPStatusCode")
     if isinstance(status, int) and status >= 500 and operation != "Invoke":
         return Unreachable(
-            f"{operation} failed at the endpoint ({code}, HTTP {status}) after {tries}: {message}",
+            f"{operation} failed at the endpoint ({f'HTTP {status}' if bare else f'{code}, HTTP {status}'}) "
+            f"after {tries}: {message}",
             "The service, or a proxy on the way, is failing: try again in a minute, and check any "
             "--endpoint-url / AWS_ENDPOINT_URL if it lasts.",
         )
