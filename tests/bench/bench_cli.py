@@ -24,6 +24,7 @@ import re
 import subprocess
 import sys
 import time
+from functools import partial
 
 import peers
 from benchlib import (
@@ -66,7 +67,7 @@ def main() -> None:
         calls = batch_get_calls(env, trace_id)
         say(f"show-trace vs aws vs sam on {trace_id}: {RUNS} runs each, alternating")
         medians = alternate(
-            {name: (lambda a=argv, e=envs[name]: wall(a, e)) for name, argv in commands.items()}, repeat=RUNS
+            {name: partial(wall, argv, envs[name]) for name, argv in commands.items()}, repeat=RUNS
         )
     mine = medians["xrayctl"]
     for peer, target, label in (
