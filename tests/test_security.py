@@ -438,3 +438,27 @@ def test_a_body_of_unbounded_length_is_refused(
     response, closed = exchange(serve.port(endpoint), _head(path, *headers) + chunk)
     assert response.startswith(b"HTTP/1.1 " + status + b" "), response[:200]
     assert response.count(b"HTTP/1.1 ") == 1 and closed  # one answer, and nothing of the body parsed
+
+
+@pytest.mark.parametrize(
+    "endpoint", ["AWS_ENDPOINT_URL_XRAY", "AWS_ENDPOINT_URL_LAMBDA"], ids=["xray", "lambda"]
+)
+@pytest.mark.parametrize("host", ["attacker.example", "attacker.example:{port}", "127.0.0.1.nip.io", "[::1"])
+def test_a_request_for_another_host_is_refused(serve: Serve, endpoint: str, host: str) -> None:
+    """DNS rebinding: a web page whose name resolves to 127.0.0.1 reaches the port, but sends its own Host."""
+    port = serve.port(endpoint)
+    request = (
+        f"POST /TraceSummaries HTTP/1.1\r\nHost: {host.format(port=port)}\r\nContent-Length: 2\r\n\r\n{{}}"
+    )
+    response, _ = exchange(port, request.encode())
+    assert response.startswith(b"HTTP/1.1 403 "), response[:200]
+    assert b"x-amzn-ErrorType: AccessDeniedException" in response
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1:{port}", "localhost:{port}", "LOCALHOST", "[::1]:{port}"])
+def test_a_request_for_a_loopback_name_is_answered(serve: Serve, host: str) -> None:
+    port = serve.port("AWS_ENDPOINT_URL_XRAY")
+    body = b'{"TraceIds": []}'
+    head = f"POST /Traces HTTP/1.1\r\nHost: {host.format(port=port)}\r\nContent-Length: {len(body)}\r\n"
+    response, _ = exchange(port, head.encode() + b"Connection: close\r\n\r\n" + body)
+    assert response.startswith(b"HTTP/1.1 200 "), response[:200]

@@ -1,6 +1,7 @@
 """A small threaded HTTP server on 127.0.0.1 that the local AWS stand-ins (X-Ray API, Lambda) are built on.
 
-Loopback only, always: the stack has no authentication, so it must never listen on another interface.
+Loopback only, always: the stack has no authentication, so it must never listen on another interface, and it
+answers only requests addressed to a loopback name (a web page using DNS rebinding names its own host).
 Request bodies are bounded (`max_body`) and refused with 413 before they are read, so a client cannot make the
 stack hold an arbitrary amount of memory; so is a body without one plain Content-Length (chunked, negative,
 repeated). Each request runs on its own daemon thread so one slow handler (a Lambda invocation that runs for
@@ -15,9 +16,11 @@ import threading
 from collections.abc import Callable, Mapping
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+from urllib.parse import urlsplit
 
 LOOPBACK = "127.0.0.1"
 DEFAULT_MAX_BODY = 16 * 1024 * 1024
+_LOOPBACK_NAMES = frozenset({LOOPBACK, "localhost", "::1"})
 
 
 class Request:
@@ -113,7 +116,8 @@ class LoopbackHTTPServer:
                 pass  # the stack reports through its own counters, not a line per request on stderr
 
             def _serve(self) -> None:
-                length = self._body_length()
+                foreign = self._foreign_host()
+                length = foreign if foreign is not None else self._body_length()
                 if isinstance(length, Response):
                     self.close_connection = True  # the unread body would otherwise be parsed as a request
                     self._send(length)
@@ -126,6 +130,23 @@ class LoopbackHTTPServer:
                 except Exception as exc:  # noqa: BLE001 - one bad request must not take the server down
                     response = Response.aws_error(500, "ServiceException", f"{type(exc).__name__}: {exc}")
                 self._send(response)
+
+            def _foreign_host(self) -> Response | None:
+                # Binding to loopback does not keep out a web page: through DNS rebinding (its own name made
+                # to resolve to 127.0.0.1) the browser reaches us, but still sends that name as the Host.
+                host = self.headers.get("Host")
+                if host is None:
+                    return None
+                try:
+                    if urlsplit(f"//{host}").hostname in _LOOPBACK_NAMES:
+                        return None
+                except ValueError:  # not a host at all, such as "[::1"
+                    pass
+                return Response.aws_error(
+                    403,
+                    "AccessDeniedException",
+                    "this server answers only requests to 127.0.0.1 or localhost",
+                )
 
             def _body_length(self) -> int | Response:
                 """The body's size from a single, plain Content-Length, or the refusal to send instead."""
