@@ -82,10 +82,14 @@ def _extra(doc: dict[str, Any]) -> dict[str, Any]:
     return extra
 
 
-def _kind(doc: dict[str, Any], embedded: bool) -> Kind:
-    if doc.get("inferred") is True:
+def _kind(doc: dict[str, Any], embedded: bool, warn: Warn) -> Kind:
+    if labels.flag(doc, "inferred", warn):
         return "inferred"
-    return "subsegment" if embedded or doc.get("type") == "subsegment" else "segment"
+    kind = doc.get("type")
+    if kind is not None and kind != "subsegment":
+        # X-Ray knows one type: anything else is a mistake a reader should hear of, not a silent segment.
+        warn(f'type is {describe(kind)}, not "subsegment": ignored')
+    return "subsegment" if embedded or kind == "subsegment" else "segment"
 
 
 _DIGITS = re.compile(r"([0-9]+)")
@@ -153,7 +157,8 @@ class _Builder:
         problems: list[str] = []
         warn = problems.append
         origin = labels.text_field(doc, "origin", warn)
-        kind = _kind(doc, embedded=parent is not None)
+        kind = _kind(doc, parent is not None, warn)
+        self._check_trace_id(doc, warn)
         name = doc.get("name")
         if not isinstance(name, str) or not name:
             warn("no name" if name in (None, "") else f"name is {describe(name)}, not a string")
@@ -209,6 +214,17 @@ class _Builder:
             self.trace.warnings.extend(f"{name} [{ident}]: {problem}" for problem in problems)
         self._register(node, parent_id, cause_id)
         return node, subsegments
+
+    def _check_trace_id(self, doc: dict[str, Any], warn: Warn) -> None:
+        """A `trace_id` that is not this trace's: a document filed under the wrong trace, or ids that collide
+        across traces. It is shown here (where it was given), with a warning."""
+        value = doc.get("trace_id")
+        if value is None or value == self.trace.id:
+            return
+        if not isinstance(value, str):
+            warn(f"trace_id is {describe(value)}, not a trace id: ignored")
+        elif self.trace.id:
+            warn(f"trace_id {describe(value)} is not this trace's ({describe(self.trace.id)})")
 
     def _subsegments(self, doc: dict[str, Any], warn: Warn) -> list[dict[str, Any]]:
         value = doc.get("subsegments")

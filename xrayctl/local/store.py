@@ -27,6 +27,7 @@ import base64
 import binascii
 import contextlib
 import json
+import math
 import re
 import sqlite3
 import threading
@@ -106,13 +107,26 @@ class _Rejected(Exception):
         self.entry = {"Id": segment_id, "ErrorCode": code, "Message": message}
 
 
-def validate(raw: str | bytes) -> dict[str, Any]:
-    """The parsed document, or `_Rejected` saying which rule it breaks."""
-    size = len(raw) if isinstance(raw, bytes) else len(raw.encode("utf-8", "surrogatepass"))
+def _text(raw: str | bytes) -> tuple[str, int]:
+    """The document as text and its size in UTF-8 bytes; `_Rejected` when it is not Unicode text.
+
+    Bytes must be UTF-8 (json.loads would also take UTF-16, which the stored text would then misrepresent),
+    and text must hold no lone surrogate (SQLite stores UTF-8, which cannot spell one)."""
+    try:
+        if isinstance(raw, bytes):
+            return raw.decode("utf-8"), len(raw)
+        return raw, len(raw) if raw.isascii() else len(raw.encode("utf-8"))
+    except UnicodeError as exc:
+        raise _Rejected("", "InvalidSegment", f"Segment document is not UTF-8 text: {exc}.") from None
+
+
+def validate(raw: str | bytes) -> tuple[dict[str, Any], str]:
+    """The parsed document and its text, or `_Rejected` saying which rule it breaks."""
+    text, size = _text(raw)
     if size > MAX_DOCUMENT_BYTES:
         raise _Rejected("", "DocumentTooLarge", f"Segment document is {size} bytes; the limit is 64 KB.")
     try:
-        document = json.loads(raw)
+        document = json.loads(text)
     except RecursionError:
         raise _Rejected("", "InvalidSegment", "Segment document is nested too deeply.") from None
     except ValueError as exc:
@@ -134,9 +148,17 @@ def validate(raw: str | bytes) -> dict[str, Any]:
     start = document.get("start_time")
     if not isinstance(start, (int, float)) or isinstance(start, bool):
         raise _Rejected(segment_id, "InvalidSegment", "Segment document has no numeric start_time.")
+    # json.loads reads NaN, Infinity and 400-digit numbers; none is a time, and a NaN start would even make
+    # the trace's row unwritable (SQLite stores NaN as NULL), failing the whole batch.
+    try:
+        finite = math.isfinite(start)
+    except OverflowError:
+        finite = False
+    if not finite:
+        raise _Rejected(segment_id, "InvalidSegment", "Segment document's start_time is not a finite number.")
     if document.get("type") == "subsegment" and not isinstance(document.get("parent_id"), str):
         raise _Rejected(segment_id, "InvalidSegment", "Independent subsegment has no parent_id.")
-    return document
+    return document, text
 
 
 @dataclass(frozen=True, slots=True)
@@ -221,11 +243,10 @@ class TraceStore:
         by_trace: dict[str, list[tuple[dict[str, Any], str]]] = {}
         for raw in docs:
             try:
-                document = validate(raw)
+                document, body = validate(raw)
             except _Rejected as rejected:
                 unprocessed.append(rejected.entry)
                 continue
-            body = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else raw
             by_trace.setdefault(document["trace_id"], []).append((document, body))
         if not by_trace:
             return unprocessed

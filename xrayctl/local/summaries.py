@@ -11,6 +11,7 @@ shape. Documents are walked without recursion.
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -27,14 +28,23 @@ Source = ServiceKey | str
 
 
 def _number(value: Any) -> float | None:
-    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+    """A finite number as a float, else None: documents can hold NaN, Infinity or 400-digit integers (JSON
+    reads them all), which would otherwise make times, durations and the answer's JSON meaningless."""
+    if not isinstance(value, (int, float)) or isinstance(value, bool):
+        return None
+    try:
+        number = float(value)
+    except OverflowError:
+        return None
+    return number if math.isfinite(number) else None
 
 
 def _annotation(value: Any) -> tuple[str, Any] | None:
     if isinstance(value, bool):
         return ("BooleanValue", value)
     if isinstance(value, (int, float)):
-        return ("NumberValue", float(value))
+        number = _number(value)
+        return None if number is None else ("NumberValue", number)
     if isinstance(value, str):
         return ("StringValue", value)
     return None  # the SDKs drop other types; the service indexes only these three
@@ -238,7 +248,15 @@ class TraceAggregate:
     ) -> dict[str, Any]:
         """The TraceSummary; `resolve` maps a subsegment document id to its segment's service, if known."""
 
+        # Most values of a trace come from the same few services: each list is built once per summary (and
+        # shared: the summary is only serialized), which halves the cost of a GetTraceSummaries page.
+        built: dict[tuple[Any, ...], list[dict[str, Any]]] = {}
+
         def service_ids(sources: list[Any]) -> list[dict[str, Any]]:
+            signature = tuple(tuple(source) if isinstance(source, list) else source for source in sources)
+            cached = built.get(signature)
+            if cached is not None:
+                return cached
             keys: list[ServiceKey] = []
             for source in sources:
                 key = tuple(source) if isinstance(source, list) else (resolve(source) if resolve else None)
@@ -249,15 +267,7 @@ class TraceAggregate:
 
         summary: dict[str, Any] = {
             "Id": trace_id,
-        # Most values of a trace come from the same few services: each list is built once per summary (and
-        # shared: the summary is only serialized), which halves the cost of a GetTraceSummaries page.
-        built: dict[tuple[Any, ...], list[dict[str, Any]]] = {}
-
             "HasError": self.error,
-            signature = tuple(tuple(source) if isinstance(source, list) else source for source in sources)
-            cached = built.get(signature)
-            if cached is not None:
-                return cached
             "HasFault": self.fault,
             "HasThrottle": self.throttle,
             "IsPartial": self.is_partial,

@@ -43,6 +43,10 @@ def fmt_duration(seconds: float | None) -> str:
         return "0 ms"  # X-Ray times are often whole milliseconds: `0 µs` would claim a precision not there
     sign = "-" if seconds < 0 else ""
     s = abs(seconds)
+    if s >= 1e9:
+        # Thirty years and more: no trace lasts that long, but a hand-written time can say 1e308 (finite, yet
+        # past what the rounding below can multiply). The order of magnitude is all there is to say.
+        return f"{sign}{s / 86400:.0e}d"
     # Each unit is chosen on the rounded value, so 999.7 ms reads `1.00 s`, not `1000 ms`.
     if round(s * 1e6) < 1000:
         return f"{sign}{s * 1e6:.0f} µs"

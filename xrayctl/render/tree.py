@@ -413,12 +413,15 @@ def _bar(trace: Trace, node: Node, width: int) -> tuple[str, str, Style | None, 
     if offset is None or span is None:
         return "", "", None, " " * width
     units = width * 8
-    scale = units / span if span > 0 else 0.0
     running = node.in_progress or node.end_time is None
     end_offset = span if running else offset + (node.duration or 0.0)
-    start = min(max(int(offset * scale), 0), units - 1)
+    # Fractions of the span, clamped: a node that starts after every end (no end of its own, a start of 1e308)
+    # lies past the span, and multiplying by `units / span` first would overflow for a span of 5e-324.
+    begins = min(max(offset / span, 0.0), 1.0) if span > 0 else 0.0
+    ends = min(max(end_offset / span, 0.0), 1.0) if span > 0 else 0.0
+    start = min(int(begins * units), units - 1)
     # Every node gets at least one eighth, so zero-length work is still seen.
-    end = min(max(round(end_offset * scale), start + 1), units)
+    end = min(max(round(ends * units), start + 1), units)
     first, last = start // 8, (end - 1) // 8
     if running:
         bar, style = "░" * (last - first + 1), IN_PROGRESS_BAR
