@@ -122,11 +122,12 @@ class TraceTree:
         # Guides take at most half of the left column; deeper levels are shown as a window.
         guide_levels = max(2, left_max // 2 // 3)
         left = left_max
+        parts: dict[Node, tuple[list[Part], list[Part]]] = {}
         if not narrow:
-            # A first pass only measures: keeping every line alive until the second would cost more (in
-            # garbage collection over a large heap) than building the lines twice.
-            natural = max(line.width for line in _lines(self.trace, guide_levels, False) if line.node)
-            left = min(left_max, natural)
+            # A first pass measures; each node's parts are kept for the second (the collector is paused, so
+            # keeping them costs no collection over a large heap).
+            measured = _lines(self.trace, guide_levels, False, parts, nodes_only=True)
+            left = min(left_max, max(line.width for line in measured))
         timeline = 0 if narrow else width - left - DURATION_WIDTH - 2
         span = self.trace.duration
         if timeline and span is not None:
@@ -135,7 +136,7 @@ class TraceTree:
         # its garbage collector) most of the work on a 10,000-node tree.
         plain = console.color_system is None and not console.record
         new_line = Segment.line()
-        for line in _lines(self.trace, guide_levels, self.details):
+        for line in _lines(self.trace, guide_levels, self.details, parts):
             if line.node is None:
                 # An exception message or a detail is read to its end: it wraps under its guides.
                 for row in _wrapped(line, width):
@@ -222,13 +223,24 @@ def _merged(segments: list[Segment]) -> Iterator[Segment]:
         yield Segment("".join(run))
 
 
-def _lines(trace: Trace, guide_levels: int, details: bool) -> Iterator[_Line]:
-    """Every line of the tree, in display order, from an explicit stack of (node, depth, lead, connector)."""
+def _lines(
+    trace: Trace,
+    guide_levels: int,
+    details: bool,
+    parts_of: dict[Node, tuple[list[Part], list[Part]]],
+    *,
+    nodes_only: bool = False,
+) -> Iterator[_Line]:
+    """Every line of the tree (or only the nodes' own), in display order, from an explicit stack of (node,
+    depth, lead, connector). `parts_of` keeps each node's parts, from one pass to the next."""
     window = guide_levels * len(PIPE)
     stack: list[tuple[Node, int, str, str]] = [(root, 0, "", "") for root in reversed(trace.roots)]
     while stack:
         node, depth, lead, connector = stack.pop()
-        own, marks = _node_parts(node)
+        own_and_marks = parts_of.get(node)
+        if own_and_marks is None:
+            own_and_marks = parts_of[node] = _node_parts(node)
+        own, marks = own_and_marks
         parts = [*_guides(depth, lead + connector, window), *own]
         mark = next((i for i, part in enumerate(parts) if part in marks), -1) if marks else -1
         yield _Line(parts, node, sum(cells(text) for text, _ in parts), mark=mark)
@@ -236,9 +248,10 @@ def _lines(trace: Trace, guide_levels: int, details: bool) -> Iterator[_Line]:
         # Lead for this node's children, and for its own extra lines (which line up with its children).
         child_lead = lead + (PIPE if connector == BRANCH else SPACE if connector == LAST else "")
         child_lead = child_lead[-window:]
-        under = _guides(depth + 1, child_lead + (PIPE if node.children else SPACE), window)
-        for extra in _extra_lines(node, details):
-            yield _Line([*under, *extra], guides=len(under))
+        if not nodes_only:
+            under = _guides(depth + 1, child_lead + (PIPE if node.children else SPACE), window)
+            for extra in _extra_lines(node, details):
+                yield _Line([*under, *extra], guides=len(under))
 
         last = len(node.children) - 1
         stack.extend(
