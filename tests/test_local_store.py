@@ -526,3 +526,55 @@ def test_a_trace_read_again_shows_every_later_write_from_this_or_another_connect
         other.close()
     store.put_documents([json.dumps({**segment, "end_time": 2.0, "subsegments": [child]})])
     assert names() == ["api", "work"]
+
+
+def _annotated(trace_id: str, value: int, *, fault: bool = False) -> str:
+    return json.dumps(
+        {
+            "id": "a" * 16,
+            "trace_id": trace_id,
+            "name": "svc",
+            "start_time": 1_700_000_000.0,
+            "end_time": 1_700_000_001.0,
+            "annotations": {"v": value},
+            "fault": fault,
+        }
+    )
+
+
+def _values(store: TraceStore) -> list[Any]:
+    page = store.summaries_page(1_699_999_000, 1_700_001_000)
+    return [s["Annotations"]["v"][0]["AnnotationValue"]["NumberValue"] for s in page.summaries]
+
+
+def test_summaries_read_again_follow_every_change_to_the_trace(tmp_path: Path) -> None:
+    """Summaries are remembered between pages; a new version of the trace, a reset and a write by another
+    process (another connection on the file, as `local reset` or a second serve) are all seen."""
+    trace_id = "1-6553f100-000000000000000000000001"
+    store = TraceStore(tmp_path / "traces.sqlite3")
+    other = TraceStore(tmp_path / "traces.sqlite3")
+    try:
+        store.put_documents([_annotated(trace_id, 1, fault=True)])
+        assert _values(store) == _values(store) == [1.0]
+        faulted = store.summaries_page(1_699_999_000, 1_700_001_000).summaries[0]
+        assert faulted["HasFault"] and faulted["FaultRootCauses"]
+        other.reset()
+        other.put_documents([_annotated(trace_id, 3)])  # revision 1 again, written by another connection
+        assert _values(store) == [3.0]
+        assert store.summaries_page(1_699_999_000, 1_700_001_000).summaries[0]["FaultRootCauses"] == []
+        store.put_documents([_annotated(trace_id, 2)])  # a new version of the same document
+        assert _values(store) == [2.0]
+    finally:
+        other.close()
+        store.close()
+
+
+def test_a_filter_sees_the_same_summaries_read_again(store: TraceStore) -> None:
+    store.put_documents([_annotated(f"1-6553f100-{n:024x}", n) for n in range(1, 8)])
+    for _ in range(2):  # the second time from what the first remembered
+        page = store.summaries_page(1_699_999_000, 1_700_001_000, filter_expression="annotation.v > 4")
+        assert sorted(s["Annotations"]["v"][0]["AnnotationValue"]["NumberValue"] for s in page.summaries) == [
+            5.0,
+            6.0,
+            7.0,
+        ]

@@ -47,6 +47,7 @@ SCHEMA_VERSION = 2  # 2: traces_by_span
 MAX_DOCUMENT_BYTES = 64 * 1024
 DEFAULT_PAGE_SIZE = 100
 _READ_CACHE_TRACES = 16  # more than the 5 ids one BatchGetTraces call pages through
+_SUMMARY_CACHE_TRACES = 20_000  # a busy day of summaries (~3 KB each in memory)
 TIME_RANGE_TYPES = ("Event", "TraceId", "Service")
 _STORE_DOCUMENTS = "store segment documents"
 
@@ -196,6 +197,12 @@ class TraceStore:
         # data_version (changed by another connection's commit, e.g. `local reset`) stay what they were.
         self._read_cache: OrderedDict[str, tuple[int, dict[str, Any]]] = OrderedDict()
         self._data_version: int | None = None
+        # Summaries as GetTraceSummaries returns them, by trace id: (revision, the summary filters are
+        # evaluated on, the finished one). A summary is a pure function of the trace's documents, so it stays
+        # valid on the same terms as the read cache; without it each page of a window folds, resolves and
+        # stitches its traces again, the most of what a page costs (the service, too, summarizes a trace
+        # once, as it ingests it, not at every read).
+        self._summary_cache: OrderedDict[str, tuple[int, dict[str, Any], dict[str, Any]]] = OrderedDict()
         with self._errors("open"):
             self._db = sqlite3.connect(path, timeout=30.0, isolation_level=None, check_same_thread=False)
             try:
@@ -360,6 +367,7 @@ class TraceStore:
         version = self._db.execute("PRAGMA data_version").fetchone()[0]
         if version != self._data_version:
             self._read_cache.clear()
+            self._summary_cache.clear()
             self._data_version = version
 
     def summaries_page(
@@ -378,16 +386,24 @@ class TraceStore:
             raise UsageError(f"TimeRangeType must be one of {', '.join(TIME_RANGE_TYPES)}.")
         matches = parse_filter(filter_expression) if filter_expression and filter_expression.strip() else None
         position = _decode_token(next_token) if next_token else None
-        page: list[tuple[str, int, TraceAggregate, dict[str, Any]]] = []
+        page: list[tuple[str, int, TraceAggregate | None, dict[str, Any]]] = []
         processed = 0
         last = (0.0, "")
         token: str | None = None
         with self._errors("read trace summaries"):
-            for trace_id, revision, start_time, aggregate in self._scan(
-                time_range_type, start, end, position
-            ):
+            with self._lock:
+                self._check_data_version()
+            # page_size + 1 rows: the one after a full page tells whether there is a next page.
+            rows = self._scan(time_range_type, start, end, position, chunk=page_size + 1)
+            for trace_id, revision, start_time, text in rows:
                 processed += 1
-                summary = aggregate.summary(trace_id, revision)
+                cached = self._summary_cache.get(trace_id)
+                aggregate: TraceAggregate | None = None
+                if cached is not None and cached[0] == revision:
+                    summary = cached[1]
+                else:
+                    aggregate = TraceAggregate.from_json(text)
+                    summary = aggregate.summary(trace_id, revision)
                 if matches is not None and not matches(summary):
                     continue
                 if len(page) == page_size:
@@ -435,9 +451,16 @@ class TraceStore:
             token = page.next_token
 
     def _scan(
-        self, time_range_type: str, start: float, end: float, position: tuple[float, str] | None
-    ) -> Iterator[tuple[str, int, float, TraceAggregate]]:
-        """Rows in the window from `position` on, newest first, fetched a chunk at a time."""
+        self,
+        time_range_type: str,
+        start: float,
+        end: float,
+        position: tuple[float, str] | None,
+        chunk: int = 500,
+    ) -> Iterator[tuple[str, int, float, str]]:
+        """Rows in the window from `position` on, newest first, fetched a chunk at a time (the aggregate as
+        stored: a cached summary needs no parse). The first chunk is `chunk` rows (what a page needs when no
+        filter skips any: more would be read and thrown away on every page), later ones up to 500."""
         with self._lock:  # max() of an indexed expression reads one index entry
             span = self._db.execute("SELECT max(end_time - start_time) FROM traces").fetchone()[0]
         while True:
@@ -448,23 +471,35 @@ class TraceStore:
                 params.update(pos_start=position[0], pos_id=position[1])
             query = (
                 "SELECT trace_id, revision, start_time, aggregate FROM traces "
-                f"WHERE {_WINDOWS[time_range_type]} {after} ORDER BY start_time DESC, trace_id DESC LIMIT 500"
+                f"WHERE {_WINDOWS[time_range_type]} {after} "
+                f"ORDER BY start_time DESC, trace_id DESC LIMIT {chunk}"
             )
             with self._lock:
                 rows = self._db.execute(query, params).fetchall()
-            for trace_id, revision, start_time, aggregate in rows:
-                yield trace_id, revision, start_time, TraceAggregate.from_json(aggregate)
-            if len(rows) < 500:
+            yield from rows
+            if len(rows) < chunk:
                 return
             position = (rows[-1][2], rows[-1][0])
+            chunk = min(chunk * 4, 500)
 
-    def _finish(self, page: list[tuple[str, int, TraceAggregate, dict[str, Any]]]) -> list[dict[str, Any]]:
+    def _finish(
+        self, page: list[tuple[str, int, TraceAggregate | None, dict[str, Any]]]
+    ) -> list[dict[str, Any]]:
         """The page's summaries, completed from the trace's documents where the fold cannot say it all: the
         ServiceIds of annotations and users that came from independent subsegments (their segment is found
         only by following parent ids), and the root causes of a trace with a fault or an error (found only in
         the stitched tree). A trace with neither, the usual case, costs no document read."""
         finished: list[dict[str, Any]] = []
         for trace_id, revision, aggregate, summary in page:
+            if aggregate is None:  # cached, finished already
+                cached = self._summary_cache.get(trace_id)
+                if cached is not None and cached[0] == revision:
+                    finished.append(cached[2])
+                    continue
+                # Dropped meanwhile (another connection's commit): summarize the trace as it is now.
+                aggregate = TraceAggregate.from_json(self._aggregate_text(trace_id))
+                summary = aggregate.summary(trace_id, revision)
+            filtered = summary
             sources = [s for values in aggregate.annotations.values() for v in values for s in v[2]]
             sources += [source for _, source in aggregate.users]
             unresolved = any(isinstance(source, str) for source in sources)
@@ -476,10 +511,23 @@ class TraceStore:
                     ).fetchall()
                 if unresolved:
                     summary = aggregate.summary(trace_id, revision, _resolver(rows))
+                else:
+                    summary = dict(summary)  # the filtered one stays as the fold made it
                 if aggregate.fault or aggregate.error:
                     summary.update(root_causes(stitch(trace_id, [json.loads(row[4]) for row in rows])))
             finished.append(summary)
+            # Cached dicts are shared by every later answer: nothing may change them once they are here.
+            with self._lock:
+                self._summary_cache[trace_id] = (revision, filtered, summary)
+                self._summary_cache.move_to_end(trace_id)
+                while len(self._summary_cache) > _SUMMARY_CACHE_TRACES:
+                    self._summary_cache.popitem(last=False)
         return finished
+
+    def _aggregate_text(self, trace_id: str) -> str:
+        with self._lock:
+            row = self._db.execute("SELECT aggregate FROM traces WHERE trace_id = ?", (trace_id,)).fetchone()
+        return str(row[0]) if row is not None else ""
 
     def reset(self) -> int:
         """Delete every trace; return how many there were."""
@@ -488,6 +536,7 @@ class TraceStore:
             self._db.execute("DELETE FROM documents")
             self._db.execute("DELETE FROM traces")
             self._read_cache.clear()  # revisions start again at 1
+            self._summary_cache.clear()
         return removed
 
     def stats(self) -> dict[str, int]:
