@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import ast
 import ipaddress
+import json
 import os
 import re
 import select
@@ -188,11 +189,14 @@ CREDENTIALS = {
 class RecordingProxy:
     """A TCP proxy on 127.0.0.1 that keeps every byte clients sent, so the test knows the real signatures.
 
-    With no upstream it reads the request and drops the connection: an endpoint that always fails.
+    With no upstream it reads the request and drops the connection, or with `echo` answers it with a 400
+    whose message quotes the request, headers and all, as a debugging endpoint or a careless proxy would:
+    an endpoint that always fails.
     """
 
-    def __init__(self, upstream: tuple[str, int] | None) -> None:
+    def __init__(self, upstream: tuple[str, int] | None, *, echo: bool = False) -> None:
         self.upstream = upstream
+        self.echo = echo
         self.sent = bytearray()
         self._lock = threading.Lock()
         self._listener = socket.create_server(("127.0.0.1", 0))
@@ -228,7 +232,9 @@ class RecordingProxy:
                         with self._lock:
                             self.sent += data
                         if server is None and b"\r\n\r\n" in data:
-                            return  # the failing endpoint: the whole request read, no answer
+                            if self.echo:
+                                client.sendall(_echo_response(data))
+                            return  # the failing endpoint: the whole request read
                     if not data:
                         return
                     target = peers[sock]
@@ -242,9 +248,21 @@ class RecordingProxy:
                 server.close()
 
 
-def _debug_run(home: Path, args: list[str], **env: str) -> subprocess.CompletedProcess[str]:
+def _echo_response(request: bytes) -> bytes:
+    body = json.dumps({"message": f"bad request: {request.decode('latin-1')}"}).encode()
+    head = (
+        "HTTP/1.1 400 Bad Request\r\nContent-Type: application/x-amz-json-1.1\r\n"
+        "x-amzn-ErrorType: InvalidRequestException\r\n"
+        f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n"
+    )
+    return head.encode() + body
+
+
+def _debug_run(
+    home: Path, args: list[str], *, debug: bool = True, **env: str
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [*XRAYCTL, "--debug", *args],
+        [*XRAYCTL, *(["--debug"] if debug else []), *args],
         env=_env(home, **CREDENTIALS, **env),
         capture_output=True,
         text=True,
@@ -252,13 +270,14 @@ def _debug_run(home: Path, args: list[str], **env: str) -> subprocess.CompletedP
     )
 
 
-def _assert_no_secret(stderr: str, signatures: set[str]) -> None:
-    assert "botocore" in stderr and "Authorization" in stderr  # the requests were logged ...
+def _assert_no_secret(stderr: str, signatures: set[str], *, debug: bool = True) -> None:
+    if debug:
+        assert "botocore" in stderr and "Authorization" in stderr  # the requests were logged ...
     assert SECRET_KEY not in stderr  # ... without the secret key,
     assert SESSION_TOKEN not in stderr and SESSION_TOKEN[:20] not in stderr  # the token or a part of it,
     for signature in signatures:  # the signatures that went over the wire,
         assert signature not in stderr
-    assert set(re.findall(r"Signature=([^\s,'\"]*)", stderr)) == {"<redacted>"}  # or any other.
+    assert set(re.findall(r"Signature=([^\s,'\"\\]*)", stderr)) <= {"<redacted>"}  # or any other.
 
 
 def test_debug_against_the_local_stack_shows_no_secret(serve: Serve, tmp_path: Path) -> None:
@@ -462,3 +481,19 @@ def test_a_request_for_a_loopback_name_is_answered(serve: Serve, host: str) -> N
     head = f"POST /Traces HTTP/1.1\r\nHost: {host.format(port=port)}\r\nContent-Length: {len(body)}\r\n"
     response, _ = exchange(port, head.encode() + b"Connection: close\r\n\r\n" + body)
     assert response.startswith(b"HTTP/1.1 200 "), response[:200]
+
+
+def test_an_endpoint_that_quotes_the_request_back_shows_no_secret(tmp_path: Path) -> None:
+    echo = RecordingProxy(None, echo=True)
+    try:
+        args = ["list-annotations", "--since", "5m", "--endpoint-url", echo.url]
+        plain = _debug_run(tmp_path, args, debug=False)
+        debug = _debug_run(tmp_path, args)
+    finally:
+        echo.close()
+    signatures = echo.signatures()
+    assert signatures and SESSION_TOKEN.encode() in bytes(echo.sent)
+    for result, logged in ((plain, False), (debug, True)):
+        assert result.returncode == ExitCode.USAGE, result.stderr
+        assert "bad request: POST /TraceSummaries" in result.stderr  # the endpoint's message is shown ...
+        _assert_no_secret(result.stderr, signatures, debug=logged)  # ... without our credentials in it

@@ -18,11 +18,13 @@ import click
 from xrayctl.cli.options import AppState
 from xrayctl.errors import ExitCode, XrayctlError
 from xrayctl.sanitize import clean
+from xrayctl.session import redact
 
 
 def _say(message: str) -> None:
-    # The message may carry user input (a bad trace id, a file name): never let it drive the terminal.
-    click.echo(f"xrayctl: {clean(message, max_len=4000)}", err=True)
+    # The message may carry user input (a bad trace id, a file name): never let it drive the terminal. And an
+    # endpoint's error message may quote our request back, session token and signature included.
+    click.echo(f"xrayctl: {clean(redact(message), max_len=4000)}", err=True)
 
 
 def _translate_aws(exc: Exception) -> XrayctlError | None:
@@ -72,6 +74,6 @@ def run(group: click.Group, args: list[str] | None = None) -> NoReturn:
 
 def _fail(state: AppState, original: BaseException, error: XrayctlError) -> int:
     if state.debug:
-        traceback.print_exception(original, file=sys.stderr)
+        sys.stderr.write(redact("".join(traceback.format_exception(original))))
     _say(str(error))
     return int(error.exit_code)
