@@ -750,6 +750,8 @@ def test_quick_summaries_type_numbers_as_botocore_does() -> None:
                 "StartTime": 1499408000,
                 "Duration": 3,
                 "ResponseTime": 1,
+                "Http": {"HttpStatus": 200, "HttpMethod": "GET"},
+                "Revision": 2,
                 "Annotations": {
                     "put_response": [{"AnnotationValue": {"NumberValue": 200}, "ServiceIds": []}]
                 },
@@ -778,3 +780,5 @@ def test_quick_summaries_type_numbers_as_botocore_does() -> None:
     assert type(summary["Duration"]) is float
     assert type(summary["Annotations"]["put_response"][0]["AnnotationValue"]["NumberValue"]) is float
     assert summary["StartTime"] == datetime(2017, 7, 7, 6, 13, 20, tzinfo=UTC)
+    assert type(summary["Revision"]) is int and type(summary["Http"]["HttpStatus"]) is int
+    assert quick["TracesProcessedCount"] == 1 and type(quick["TracesProcessedCount"]) is int

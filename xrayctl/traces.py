@@ -550,10 +550,10 @@ def _parse_summaries_quickly(client: Any) -> None:
     botocore visits every member of every summary against the model (~100 shape visits a summary with a few
     annotations): 10,000 summaries cost it ~3 s of CPU, more than everything else `list-annotations` does.
     The member is plain JSON, typed as botocore types it: the timestamps (StartTime, MatchedEventTime, epoch
-    seconds) become aware datetimes, and the doubles a summary's readers use (Duration, ResponseTime, an
-    annotation's NumberValue) become floats (JSON may send 200 for 200.0); strings and booleans pass as they
-    are. botocore still sends, signs, retries, parses the rest of the body and every error response (the
-    handler leaves anything but a 200 with a JSON body alone).
+    seconds) become aware datetimes, the doubles (Duration, ResponseTime, an annotation's NumberValue, ...)
+    floats even when JSON sends 200 for 200.0, the integers (Revision, HttpStatus) ints; strings and booleans
+    pass as they are. botocore still sends, signs, retries, parses the rest of the body and every error
+    response (the handler leaves anything but a 200 with a JSON body alone).
     """
     events = getattr(getattr(client, "meta", None), "events", None)
     if events is not None:
@@ -569,7 +569,9 @@ def _take_summaries(
     if response_dict.get("status_code") != 200 or not isinstance(body, bytes):
         return
     try:
-        data = json.loads(body)
+        # Every number a float, as botocore makes the doubles (most of a summary's numbers, one per
+        # annotation value); the two integer members are made ints again below.
+        data = json.loads(body, parse_int=float)
     except ValueError:
         return  # botocore's parser reports it
     if not isinstance(data, dict) or not isinstance(data.get("TraceSummaries"), list):
@@ -581,15 +583,11 @@ def _take_summaries(
         for name in ("StartTime", "MatchedEventTime"):
             if _is_number(value := summary.get(name)):
                 summary[name] = datetime.fromtimestamp(value, tz=timezone.utc)
-        for name in ("Duration", "ResponseTime"):
-            if _is_number(value := summary.get(name)):
-                summary[name] = float(value)
-        annotations = summary.get("Annotations")
-        for entries in annotations.values() if isinstance(annotations, dict) else ():
-            for entry in entries if isinstance(entries, list) else ():
-                value = entry.get("AnnotationValue") if isinstance(entry, dict) else None
-                if isinstance(value, dict) and _is_number(value.get("NumberValue")):
-                    value["NumberValue"] = float(value["NumberValue"])
+        if _is_number(value := summary.get("Revision")):
+            summary["Revision"] = int(value)
+        http = summary.get("Http")
+        if isinstance(http, dict) and _is_number(value := http.get("HttpStatus")):
+            http["HttpStatus"] = int(value)
     customized_response_dict["TraceSummaries"] = summaries
     response_dict["body"] = json.dumps(data).encode()  # what is left: NextToken, ApproximateTime, counts
 
