@@ -323,3 +323,28 @@ def test_any_text_in_every_field_is_inert_as_text_and_intact_as_json(text: str, 
     [root] = trace["roots"]
     assert root["annotations"] == segment["annotations"] and root["metadata"] == segment["metadata"]
     assert root["exceptions"][0]["message"] == segment["cause"]["exceptions"][0]["message"]
+
+
+# ------------------------------------------------------------------------------------------ error messages
+
+
+@pytest.mark.parametrize("debug", [False, True])
+@pytest.mark.parametrize(
+    "command",
+    [["show-trace", TRACE_ID, "--no-wait"], ["list-annotations"], ["invoke", "--function", "f", "--no-show"]],
+    ids=["show-trace", "list-annotations", "invoke"],
+)
+def test_an_endpoint_s_hostile_error_message_is_inert_even_in_the_debug_traceback(
+    command: list[str], debug: bool
+) -> None:
+    """The error line quotes the service's message; --debug adds botocore's log and the traceback, which
+    quote it too."""
+    server = LoopbackHTTPServer(lambda _: Response.aws_error(400, "InvalidRequestException", HOSTILE)).start()
+    try:
+        result = run_cli([*(["--debug"] if debug else []), *command, "--endpoint-url", server.url])
+    finally:
+        server.stop()
+    assert result.exit_code == 2, result.stderr[-2000:]
+    assert_inert(result.stdout + result.stderr)
+    assert "[bold red]MARKUP[/bold red]" in result.stderr and "\\x1b]52;c;" in result.stderr
+    assert ("Traceback" in result.stderr) == debug

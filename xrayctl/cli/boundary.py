@@ -17,7 +17,7 @@ import click
 
 from xrayctl.cli.options import AppState
 from xrayctl.errors import ExitCode, XrayctlError
-from xrayctl.sanitize import clean
+from xrayctl.sanitize import clean, clean_lines
 from xrayctl.session import redact
 
 
@@ -74,6 +74,8 @@ def run(group: click.Group, args: list[str] | None = None) -> NoReturn:
 
 def _fail(state: AppState, original: BaseException, error: XrayctlError) -> int:
     if state.debug:
-        sys.stderr.write(redact("".join(traceback.format_exception(original))))
+        # A traceback quotes exception messages, which quote what an endpoint or a trace said: escaped too.
+        text = redact("".join(traceback.format_exception(original)))
+        sys.stderr.write("\n".join(clean_lines(text, max_len=100_000)) + "\n")
     _say(str(error))
     return int(error.exit_code)
