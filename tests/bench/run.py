@@ -163,10 +163,13 @@ def run_script(name: str, path: Path) -> Result:
     if code is None:
         result.failure = f"timed out after {SCRIPT_TIMEOUT:.0f} s"
     elif code != 0:
-        result.failure = f"crashed (exit {code}; its stderr above says why)"
+        result.failure = f"crashed (exit {code})"
     elif not result.rows:
         result.failure = "reported no figure"
-    say(f"run: {path.name} took {result.seconds:.0f} s" + (f", {result.failure}" if result.failure else ""))
+    say(
+        f"run: {path.name} took {result.seconds:.0f} s"
+        + (f", {result.failure}: its stderr above says why" if result.failure else "")
+    )
     return result
 
 
@@ -220,7 +223,7 @@ def render_markdown(machine: str, results: list[Result]) -> str:
     def line(cells: list[str]) -> str:
         return "| " + " | ".join(cell.replace("|", "\\|") for cell in cells) + " |"
 
-    out = [machine, "", line(list(COLUMNS)), "|---|---:|---:|---:|---:|---|"]
+    out = [f"Measured on {machine}.", "", line(list(COLUMNS)), "|---|---:|---:|---:|---:|---|"]
     for result in results:
         out.append(line([f"**{_title(result)}**", "", "", "", "", ""]))
         out.extend(line(_cells(figure)) for figure in _rows(result))
