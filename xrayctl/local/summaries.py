@@ -30,6 +30,8 @@ Source = ServiceKey | str
 def _number(value: Any) -> float | None:
     """A finite number as a float, else None: documents can hold NaN, Infinity or 400-digit integers (JSON
     reads them all), which would otherwise make times, durations and the answer's JSON meaningless."""
+    if type(value) is float:  # nearly always: every time in a document, on every write
+        return value if math.isfinite(value) else None
     if not isinstance(value, (int, float)) or isinstance(value, bool):
         return None
     try:
@@ -112,6 +114,9 @@ def _http_summary(http: Any) -> dict[str, Any]:
     return result
 
 
+_CALL_NAMESPACES = ("aws", "remote")  # the calls X-Ray infers a segment for
+
+
 def doc_facts(document: dict[str, Any]) -> DocFacts:
     """Facts of one validated document (see `store.validate`): `id` and a numeric `start_time` are present."""
     is_segment = document.get("type") != "subsegment"
@@ -130,12 +135,12 @@ def doc_facts(document: dict[str, Any]) -> DocFacts:
         if isinstance(document.get("user"), str):
             facts.users.append(document["user"])
     for node in walk(document):
-        if node.get("in_progress") is True or _number(node.get("end_time")) is None:
+        start, end = _number(node.get("start_time")), _number(node.get("end_time"))
+        if end is None or node.get("in_progress") is True:
             facts.in_progress = True
         facts.error |= node.get("error") is True
         facts.fault |= node.get("fault") is True
         facts.throttle |= node.get("throttle") is True
-        start, end = _number(node.get("start_time")), _number(node.get("end_time"))
         if start is not None:
             facts.start = min(facts.start, start)
         if end is not None:
@@ -148,9 +153,10 @@ def doc_facts(document: dict[str, Any]) -> DocFacts:
                     facts.annotations.append((str(key), *typed))
         if isinstance(node.get("resource_arn"), str):
             facts.arns.append(node["resource_arn"])
-        identity = inferred_identity(node)
-        if identity is not None:
-            facts.services.append((identity[0], identity[1], None))
+        if node.get("namespace") in _CALL_NAMESPACES:  # inferred_identity's first test, without the call
+            identity = inferred_identity(node)
+            if identity is not None:
+                facts.services.append((identity[0], identity[1], None))
     return facts
 
 
