@@ -25,6 +25,7 @@ from hypothesis import strategies as st
 from xrayctl.annotations import listing
 from xrayctl.build import build_trace
 from xrayctl.jsonload import loads
+from xrayctl.local.graph import service_graph
 from xrayctl.local.stitch import walk
 from xrayctl.local.store import TraceStore
 from xrayctl.local.xray_api import XRayApiServer
@@ -58,6 +59,7 @@ LOOSE_FIELDS = {
         "metadata", "cause", "links", "origin", "namespace", "inferred", "user", "resource_arn",
     )
 }  # fmt: skip
+LOOSE_FIELDS["end_time"] = JUNK | st.sampled_from([math.nan, math.inf, 10**400, 1e308, -1.0, START + 1])
 LOOSE_FIELDS["subsegments"] = JUNK | st.lists(
     st.fixed_dictionaries({}, optional={"id": JUNK, **LOOSE_FIELDS})
 )
@@ -196,6 +198,9 @@ def test_garbage_is_unprocessed_and_valid_documents_in_the_batch_are_stored(
     assert {s["Id"] for s in summaries} == {document["trace_id"] for document in accepted}
     assert store.stats()["documents"] == len({(d["trace_id"], d["id"]) for d in accepted})
     listing(summaries)  # what list-annotations makes of them
+    traces, _ = store.batch_get([summary["Id"] for summary in summaries])
+    graph = service_graph([[loads(s["Document"]) for s in trace["Segments"]] for trace in traces])
+    assert json.loads(json.dumps(graph, allow_nan=False)) == graph  # GetServiceGraph's answer is plain JSON
     store.summaries(START - 100, START + 100)  # the Event window answers too
 
 

@@ -19,15 +19,11 @@ from typing import Any
 
 from xrayctl.labels import http_status, status
 from xrayctl.local.stitch import as_mapping, walk
-from xrayctl.local.summaries import ServiceKey, service_id, service_of
+from xrayctl.local.summaries import ServiceKey, finite_number, service_id, service_of
 
 
 def _ignore(_: str) -> None:
     """Data problems are the inspector's to report; a graph counts what it can read."""
-
-
-def _number(value: Any) -> float | None:
-    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
 
 
 @dataclass(slots=True)
@@ -40,7 +36,7 @@ class _Stats:
     times: list[float] = field(default_factory=list)
 
     def add(self, segment: dict[str, Any]) -> None:
-        start, end = _number(segment.get("start_time")), _number(segment.get("end_time"))
+        start, end = finite_number(segment.get("start_time")), finite_number(segment.get("end_time"))
         if start is not None:
             self.start = start if self.start is None else min(self.start, start)
         if end is not None:

@@ -27,7 +27,7 @@ ServiceKey = tuple[str, str | None, str | None]
 Source = ServiceKey | str
 
 
-def _number(value: Any) -> float | None:
+def finite_number(value: Any) -> float | None:
     """A finite number as a float, else None: documents can hold NaN, Infinity or 400-digit integers (JSON
     reads them all), which would otherwise make times, durations and the answer's JSON meaningless."""
     if type(value) is float:  # nearly always: every time in a document, on every write
@@ -45,7 +45,7 @@ def _annotation(value: Any) -> tuple[str, Any] | None:
     if isinstance(value, bool):
         return ("BooleanValue", value)
     if isinstance(value, (int, float)):
-        number = _number(value)
+        number = finite_number(value)
         return None if number is None else ("NumberValue", number)
     if isinstance(value, str):
         return ("StringValue", value)
@@ -125,7 +125,7 @@ def doc_facts(document: dict[str, Any]) -> DocFacts:
         is_segment=is_segment,
         has_parent=isinstance(document.get("parent_id"), str),
         start=float(document["start_time"]),
-        end=_number(document.get("end_time")),
+        end=finite_number(document.get("end_time")),
         in_progress=False,
     )
     if is_segment:
@@ -135,7 +135,7 @@ def doc_facts(document: dict[str, Any]) -> DocFacts:
         if isinstance(document.get("user"), str):
             facts.users.append(document["user"])
     for node in walk(document):
-        start, end = _number(node.get("start_time")), _number(node.get("end_time"))
+        start, end = finite_number(node.get("start_time")), finite_number(node.get("end_time"))
         if end is None or node.get("in_progress") is True:
             facts.in_progress = True
         facts.error |= node.get("error") is True
