@@ -234,25 +234,32 @@ def test_any_documents_build_and_draw_and_valid_ones_are_kept(
     good = [valid_document(number, children) for number, children in enumerate(valid)]
     documents = data.draw(st.permutations(junk + good))
     items = [as_item(document, form) for document, form in zip(documents, forms * 2, strict=False)]
-    [trace] = traces_from_batch({"Traces": [{"Id": TRACE_ID, "Segments": items}]})
+    # The same documents under a second trace id: every id collides across the two traces.
+    other = "1-00000000-000000000000000000000000"
+    traces = traces_from_batch(
+        {"Traces": [{"Id": TRACE_ID, "Segments": items}, {"Id": other, "Segments": items}]}
+    )
+    assert [trace.id for trace in traces] == [TRACE_ID, other]
+    for trace in traces:
+        by_id: dict[str, list[Any]] = {}
+        for node in trace.walk():
+            by_id.setdefault(node.id, []).append(node)
+        for document in good:
+            [node] = [node for node in by_id[document["id"]] if node.name == document["name"]]
+            assert (node.start_time, node.end_time, node.status) == (
+                document["start_time"],
+                document["end_time"],
+                "ok",
+            )
+            wanted = {(sub["id"], sub["name"]) for sub in document["subsegments"]}
+            assert wanted <= {(child.id, child.name) for child in node.children}
+            # Filed under another trace than its trace_id says: kept, and said.
+            assert any("is not this trace's" in warning for warning in node.warnings) == (trace.id == other)
+        assert trace.node_count == len(list(trace.walk()))
+    check_views(traces[:1])
 
-    by_id: dict[str, list[Any]] = {}
-    for node in trace.walk():
-        by_id.setdefault(node.id, []).append(node)
-    for document in good:
-        [node] = [node for node in by_id[document["id"]] if node.name == document["name"]]
-        assert (node.start_time, node.end_time, node.status) == (
-            document["start_time"],
-            document["end_time"],
-            "ok",
-        )
-        wanted = {(sub["id"], sub["name"]) for sub in document["subsegments"]}
-        assert wanted <= {(child.id, child.name) for child in node.children}
-    assert trace.node_count == len(list(trace.walk()))
-    check_views([trace])
 
-
-@PROPERTY
+@settings(PROPERTY, max_examples=50)
 @given(documents=st.lists(DOCUMENT, max_size=4))
 def test_documents_that_are_all_valid_give_no_warning_and_junk_always_does(documents: list[Any]) -> None:
     """A trace of valid documents has no warning; a field of the wrong type is never silently dropped."""
@@ -396,8 +403,8 @@ def test_a_5000_level_document_of_broken_entities_builds_and_draws() -> None:
     [trace] = load_batch(json.dumps({"Traces": [{"Id": TRACE_ID, "Segments": [text, "{"]}]}), source="f")
     assert (trace.node_count, trace.max_depth) == (levels, levels - 1)
     assert len(trace.warnings) == 2 * (levels - 1) + 1  # fault and annotations per level, and the bad JSON
-    for width, colour in ((20, True), (300, False)):
-        output = render(traces_view([trace], details=True), width, colour)
+    for width, colour, details in ((20, True, True), (300, False, False)):
+        output = render(traces_view([trace], details=details), width, colour)
         assert_inert(output, width)
         assert f"level{levels}" in output
     assert f'"name": "level{levels}"' in dumps(trace_to_dict(trace))
