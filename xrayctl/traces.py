@@ -268,16 +268,18 @@ class XRayReader:
 
         The window is cut into slices of at most `slice_length` (one call may not cover more). With one
         worker, each slice's pages are followed one after another. Otherwise the first page of every slice
-        is read concurrently; a slice that fits in that page is done (a sparse window costs one call per
-        slice, as before). The slices that did not fit are dense, and following NextToken in each would read
-        them one page after another: a day of 10,000 traces is ~100 pages, and four 6 h slices are only four
-        streams, which cannot be four times faster than one. So the dense time is cut again, into
-        `SLICES_PER_WORKER` x `max_workers` slices of equal length on whole seconds (the API takes whole
-        seconds), each read to its last page on the pool: every worker stays busy, and only one partly
-        filled page per slice is added to the pages a single stream would read. Slices share their
-        boundaries, so nothing on a boundary is lost; what falls in two slices (a boundary, or a trace
-        active in both under the Event time range) and the first pages read again are yielded once.
-        Correctness never depends on the order the service returns summaries in.
+        is read concurrently, and a slice that fits in its first page is done: a sparse window costs one call
+        per slice, as before. Following NextToken in the slices that did not fit would read them one page
+        after another: a day of 10,000 traces is ~100 pages, and four 6 h slices are only four streams,
+        which cannot be four times faster than one. So that dense time is cut again, into
+        `SLICES_PER_WORKER` x `max_workers` slices of equal length (see `_slices`), each read to its last
+        page on the pool: every worker stays busy, and each slice adds only its last, partly filled page
+        to the pages one stream would read. At most `max_workers` calls are in flight, and against AWS they
+        also start no faster than the account's quota allows (`summaries_interval`).
+
+        Slices share their boundaries, so nothing on a boundary is lost; what two slices both return (a
+        trace on a boundary, one active in both under the Event time range, a first page read again) is
+        yielded once. Correctness never depends on the order the service returns summaries in.
         """
         slices = []  # the service's longest, from the end: the oldest holds what is left
         upper = end
@@ -615,9 +617,9 @@ def _slices(
 ) -> list[tuple[datetime, datetime]]:
     """[start, end] as at least `parts` slices of equal length, none longer than `longest`, newest first.
 
-    Inner boundaries fall on whole seconds: the API sends times as whole seconds, so a boundary inside a
-    second would make two slices overlap by up to a second instead of touching (no trace would be lost,
-    but some would be read twice). Neighbours share their boundary (the API includes both ends).
+    Boundaries are whole seconds apart from `end`, none closer than a second: botocore sends the times in
+    whole seconds (it drops the fraction), so shorter slices would be the same request. Neighbours share
+    their boundary, which is truncated alike for both, so they always touch (the API includes both ends).
     """
     total = (end - start).total_seconds()
     if total <= 0:
