@@ -62,18 +62,16 @@ class Serve:
 @pytest.fixture(scope="module")
 def serve(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Serve]:
     home = tmp_path_factory.mktemp("security-home")
-    process = subprocess.Popen(
-        [*XRAYCTL, "local", "serve"],
-        env=_env(home),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-    )
+    errors = home / "serve.stderr"  # a file, not a pipe: nobody reads it while serve runs
+    with errors.open("w") as stderr:
+        process = subprocess.Popen(
+            [*XRAYCTL, "local", "serve"], env=_env(home), stdout=subprocess.PIPE, stderr=stderr, text=True
+        )
     env: dict[str, str] = {}
     assert process.stdout is not None
     while "AWS_XRAY_DAEMON_ADDRESS" not in env:
         line = process.stdout.readline()
-        assert line, "local serve exited before printing its environment"
+        assert line, f"local serve exited: {errors.read_text()}"
         name, _, value = line.strip().partition("=")
         env[name] = value
     try:
