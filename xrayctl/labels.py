@@ -158,9 +158,16 @@ def http_status(http: dict[str, Any]) -> int | None:
         return value
     if isinstance(value, float) and math.isfinite(value) and value.is_integer():
         return int(value)
-    if isinstance(value, str) and value.strip().isdigit():
-        return int(value)
+    if isinstance(value, str):
+        return _small_int(value)
     return None
+
+
+def _small_int(text: str) -> int | None:
+    """`text` as an integer if it is ASCII digits, and not too many: `str.isdigit` also says yes to `²`, which
+    int() refuses, and int() refuses more than 4,300 digits. No count or status has 19 digits."""
+    digits = text.strip()
+    return int(digits) if digits.isascii() and digits.isdigit() and len(digits) <= 18 else None
 
 
 def flag(doc: dict[str, Any], key: str, warn: Warn) -> bool:
@@ -285,8 +292,8 @@ def _exception(entry: dict[str, Any], warn: Warn) -> ExceptionInfo:
         warn(f"exception stack is {describe(stack)}, not a list: shown as one frame")
         stack = [stack]
     truncated = entry.get("truncated")
-    if isinstance(truncated, str) and truncated.isdigit():
-        truncated = int(truncated)
+    if isinstance(truncated, str) and _small_int(truncated) is not None:
+        truncated = _small_int(truncated)
     if truncated is not None and (isinstance(truncated, bool) or not isinstance(truncated, int)):
         warn(f"exception truncated count {describe(truncated)} is not a number: ignored")
         truncated = None
