@@ -20,6 +20,7 @@ import argparse
 import json
 import os
 import platform
+import statistics
 import subprocess
 import sys
 import time
@@ -27,7 +28,7 @@ from dataclasses import asdict, dataclass, field
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
-from benchlib import BENCH_DIR, Figure, say
+from benchlib import BENCH_DIR, Figure, say, wall
 
 HERE = Path(__file__).resolve().parent
 # The figures, in its order; a script not listed here runs after these, by name.
@@ -114,9 +115,11 @@ def describe_machine() -> str:
     except PackageNotFoundError:
         mine = "not installed"
     load = " / ".join(f"{value:.1f}" for value in os.getloadavg())
+    # How long this machine takes to start Python at all, now: the floor under every wall time in the table.
+    bare = statistics.median(wall([sys.executable, "-c", "pass"], os.environ) for _ in range(7))
     return (
-        f"{os.cpu_count()} cores, {platform.system()} {platform.machine()}, load {load} at start; "
-        f"Python {platform.python_version()}; xrayctl {mine}; {tools}"
+        f"{os.cpu_count()} cores, {platform.system()} {platform.machine()}, load {load} at start, "
+        f"Python start-up {bare * 1000:.0f} ms; Python {platform.python_version()}; xrayctl {mine}; {tools}"
     )
 
 
