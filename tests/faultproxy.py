@@ -113,7 +113,10 @@ class FaultProxy:
         self.requests: list[Seen] = []
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
         self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, name="fault-proxy", daemon=True)
+        # A short poll: shutdown() waits for it, and every test stops a proxy.
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, args=(0.02,), name="fault-proxy", daemon=True
+        )
 
     @property
     def url(self) -> str:
