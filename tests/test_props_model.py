@@ -473,3 +473,30 @@ def strings(value: Any) -> set[str]:
         elif isinstance(item, list):
             pending.extend(item)
     return found
+
+
+DEEP_VALUE_FIELDS = {
+    "link": '"links":[{"trace_id":@,"id":@,"attributes":{"aws.xray.reserved.names":[@],'
+    '"aws.xray.reserved.type":@,"aws.xray.reserved.reference_type":@}}]',
+    "http": '"http":{"request":{"method":@,"url":@},"response":{"status":@,"content_length":@}}',
+    "aws": '"namespace":"aws","aws":{"operation":@,"bucket_name":@,"key":@}',
+    "sql": '"sql":{"url":@,"sanitized_query":@}',
+    "cause": '"cause":{"exceptions":[{"message":@,"type":@,"id":@,'
+    '"stack":[{"path":@,"line":@,"label":@},@]}]}',
+    "names": '"origin":@,"namespace":@,"name":@,"parent_id":@,"id":@',
+    "values": '"annotations":{"k":@},"metadata":{"m":@},"user":@,@:@',
+}
+
+
+@pytest.mark.parametrize("field", sorted(DEEP_VALUE_FIELDS))
+def test_a_value_nested_5000_deep_in_any_field_builds_and_draws(field: str) -> None:
+    """JSON that holds a list 5,000 levels deep where a string belongs: nothing may call str() or repr() on it
+    (both recurse), in the builder, the warnings or any view."""
+    deep = "[" * 5000 + "]" * 5000
+    fields = DEEP_VALUE_FIELDS[field].replace("@:@", f'"x":{deep}').replace("@", deep)
+    document = '{"id":"a","name":"n","start_time":1,"end_time":2,' + fields + "}"
+    [trace] = load_batch(json.dumps({"Traces": [{"Id": TRACE_ID, "Segments": [document]}]}), source="f")
+    assert trace.node_count == 1
+    for details in (False, True):
+        assert_inert(render(traces_view([trace], details=details), 120, False), 120)
+    assert json.loads(dumps(trace_to_dict(trace), indent=None).replace(deep, "[]")) is not None

@@ -342,14 +342,17 @@ def _link_text(link: dict[str, Any]) -> str:
     """`→ child trace 1-654c0558-630340be09e985eb352a72e6: consumer (AWS::Lambda)`: a trace to read next."""
     attributes = link.get("attributes")
     attributes = attributes if isinstance(attributes, dict) else {}
+    # Any of these can be any JSON value, nested thousands deep: `_value_text`, never str(), which recurses.
     relation = attributes.get("aws.xray.reserved.reference_type")
-    text = f"→ {clean(relation, 20)} trace " if relation else "→ linked trace "
-    text += clean(link.get("trace_id") or "(no trace id)", 100)
+    text = f"→ {_value_text(relation, 20)} trace " if relation else "→ linked trace "
+    text += _value_text(link.get("trace_id") or "(no trace id)", 100)
     names = attributes.get("aws.xray.reserved.names")
+    if isinstance(names, list) and all(isinstance(name, str) for name in names):
+        names = ", ".join(names)
     if names:
-        text += ": " + clean(", ".join(map(str, names)) if isinstance(names, list) else names, NAME_MAX)
+        text += ": " + _value_text(names, NAME_MAX)
     kind = attributes.get("aws.xray.reserved.type")
-    return text + f" ({clean(kind, 100)})" if kind else text
+    return text + f" ({_value_text(kind, 100)})" if kind else text
 
 
 def _stack_lines(exc: ExceptionInfo) -> Iterator[list[Part]]:
@@ -389,12 +392,12 @@ def _http_text(http: dict[str, object]) -> str:
         return clean(preview(http, 1000))
     text = ""
     if isinstance(request, dict):
-        text = " ".join(clean(request[key], NAME_MAX) for key in ("method", "url") if request.get(key))
+        text = " ".join(_value_text(request[key], NAME_MAX) for key in ("method", "url") if request.get(key))
     if isinstance(response, dict):
         if response.get("status") is not None:
-            text += f" → {clean(response['status'], 20)}"
+            text += f" → {_value_text(response['status'], 20)}"
         if response.get("content_length") is not None:
-            text += f" ({clean(response['content_length'], 20)} bytes)"
+            text += f" ({_value_text(response['content_length'], 20)} bytes)"
     return text.strip()
 
 
