@@ -348,3 +348,10 @@ def test_an_endpoint_s_hostile_error_message_is_inert_even_in_the_debug_tracebac
     assert_inert(result.stdout + result.stderr)
     assert "[bold red]MARKUP[/bold red]" in result.stderr and "\\x1b]52;c;" in result.stderr
     assert ("Traceback" in result.stderr) == debug
+
+
+def test_hostile_keys_asked_for_on_the_command_line_are_inert_in_the_footer(hostile_api: str) -> None:
+    """Keys read by a script from traces, then passed back as --key: the line on stderr names them."""
+    result = cli(["list-annotations", *WINDOW, "--endpoint-url", hostile_api, "--key", HOSTILE, "--key", "k"])
+    assert_inert(result.stdout + result.stderr)
+    assert "1 with any of [bold red]MARKUP" in result.stderr

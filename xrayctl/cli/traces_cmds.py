@@ -120,7 +120,11 @@ def list_annotations(
 
     out, err = consoles(app)
     out.print(annotations_summary(_stats(found)) if summary else annotations_table(found.rows, found.keys))
-    which = f"any of {', '.join(found.keys)}" if keys and len(keys) > 1 else ", ".join(keys) or "annotations"
+    from xrayctl.sanitize import clean
+
+    # The keys may come from a script that read them from traces: shown escaped, like any trace text.
+    named = ", ".join(clean(key, 100) for key in found.keys)
+    which = f"any of {named}" if keys and len(keys) > 1 else named if keys else "annotations"
     err.print(
         f"{_count(found.scanned, 'trace')} from {window_start:%Y-%m-%d %H:%M:%S} to "
         f"{window_end:%Y-%m-%d %H:%M:%S} UTC; {found.annotated} with {which}",
