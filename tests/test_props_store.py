@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import json
 import math
+import urllib.error
+import urllib.request
 from collections.abc import Iterator
 from typing import Any
 
@@ -307,3 +309,26 @@ def test_summaries_over_http_answer_for_documents_with_non_finite_and_huge_times
     assert summary["Id"] == trace_id
     for key in ("Duration", "ResponseTime"):
         assert key not in summary or math.isfinite(summary[key])
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b'{"TraceSegmentDocuments": ' + b"[" * 100_000 + b"]" * 100_000 + b"}",
+        b"\xff\xfe{",
+        b"NaN",
+        b"[]",
+        b'{"TraceSegmentDocuments": "one"}',
+        b'{"TraceSegmentDocuments": [1, null, {}]}',
+    ],
+    ids=["deep", "not-utf8", "nan", "array", "string", "not-strings"],
+)
+def test_a_garbage_request_body_is_a_400_naming_the_problem(xray: Any, body: bytes) -> None:
+    """What an SDK never sends but a hand-made client can: refused as the client's fault, never a 500."""
+    request = urllib.request.Request(xray.meta.endpoint_url + "/TraceSegments", data=body, method="POST")
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(request, timeout=10)
+    assert refused.value.code == 400
+    assert refused.value.headers["x-amzn-ErrorType"] in ("SerializationException", "InvalidRequestException")
+    assert json.loads(refused.value.read())["message"]
+    assert xray.get_trace_summaries(StartTime=EPOCH - 1, EndTime=EPOCH + 1)["TraceSummaries"] is not None

@@ -145,6 +145,8 @@ class XRayApiServer:
             body = request.json()
         except ValueError:
             return Response.aws_error(400, "SerializationException", "The request body is not valid JSON.")
+        except RecursionError:  # a request is a few levels deep; this one is garbage, not a fault of ours
+            return Response.aws_error(400, "SerializationException", "The request body is nested too deeply.")
         if not isinstance(body, dict):
             return Response.aws_error(400, "SerializationException", "The request body is not a JSON object.")
         try:
