@@ -321,7 +321,7 @@ def test_colour_only_on_a_terminal_and_never_with_no_color() -> None:
 
 
 def _serve_summaries(tmp_path: Path, traces: int) -> tuple[Any, Any, int]:
-    """The local X-Ray API (pages of 5, 0.5 s a call) holding a trace every 30 minutes of the last 12 h."""
+    """The local X-Ray API (pages of 5, 0.5 s a call) holding a trace every hour of the last 12 h."""
     import time
 
     from xrayctl.local.store import TraceStore
@@ -333,10 +333,10 @@ def _serve_summaries(tmp_path: Path, traces: int) -> tuple[Any, Any, int]:
         json.dumps(
             {
                 "id": f"{n + 1:016x}",
-                "trace_id": f"1-{end - n * 1800:08x}-{n:024x}",
+                "trace_id": f"1-{end - n * 3600:08x}-{n:024x}",
                 "name": "svc",
-                "start_time": float(end - n * 1800),
-                "end_time": end - n * 1800 + 0.5,
+                "start_time": float(end - n * 3600),
+                "end_time": end - n * 3600 + 0.5,
                 "annotations": {"put_response": 200},
             }
         )
@@ -362,7 +362,7 @@ def test_max_concurrency_bounds_the_calls_in_flight(
     tmp_path: Path, args: list[str], env: dict[str, str], most: int
 ) -> None:
     """Counted by the X-Ray API itself; the listing is the same whatever the bound."""
-    store, api, end = _serve_summaries(tmp_path, 24)
+    store, api, end = _serve_summaries(tmp_path, 12)
     try:
         window = ["--start", str(end - 12 * 3600), "--end", str(end + 1)]
         result = run_cli(["--endpoint-url", api.url, "-o", "json", *args, "list-annotations", *window], env)
@@ -372,7 +372,7 @@ def test_max_concurrency_bounds_the_calls_in_flight(
         store.close()
     assert result.exit_code == 0, result.stderr
     ids = [row["trace_id"] for row in result.json()["traces"]]
-    assert len(ids) == len(set(ids)) == 24
+    assert len(ids) == len(set(ids)) == 12
     assert ids == sorted(ids, key=lambda i: int(i[2:10], 16), reverse=True)
     assert peak == most
 
