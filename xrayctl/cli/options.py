@@ -110,8 +110,8 @@ _OPTIONS: list[Callable[[F], F]] = [
         type=click.IntRange(1, 10),
         metavar="N",
         envvar="XRAYCTL_MAX_CONCURRENCY",
-        help="X-Ray calls in flight at once when reading a window of summaries (default 5; 1: one after "
-        "another). Env: XRAYCTL_MAX_CONCURRENCY.",
+        help="X-Ray calls in flight at once: list-annotations' time slices, show-trace's summaries "
+        "(default 5; 1: one after another). Env: XRAYCTL_MAX_CONCURRENCY.",
     ),
 ]
 
