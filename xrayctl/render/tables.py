@@ -144,25 +144,26 @@ class Grid:
             yield from fit([(f"({self.empty})", DIM)], width)
             yield Segment.line()
             return
-        widths = [cells(column.header) for column in self.columns]
-        for row in self.rows:
-            for index, (text, _) in enumerate(row):
-                widths[index] = max(widths[index], cells(text))
+        measured = [[cells(text) for text, _ in row] for row in self.rows]  # once: 10,000 rows add up
+        header_widths = [cells(column.header) for column in self.columns]
+        widths = [max(column) for column in zip(header_widths, *measured, strict=True)]
         _shrink(widths, self.columns, width - len(GAP) * (len(widths) - 1))
-        yield from self._line([(column.header, HEADER_STYLE) for column in self.columns], widths)
-        for row in self.rows:
-            yield from self._line(row, widths)
+        header = [(column.header, HEADER_STYLE) for column in self.columns]
+        yield from self._line(header, [cells(text) for text, _ in header], widths)
+        for row, lengths in zip(self.rows, measured, strict=True):
+            yield from self._line(row, lengths, widths)
 
-    def _line(self, row: Sequence[Cell], widths: list[int]) -> RenderResult:
+    def _line(self, row: Sequence[Cell], lengths: Sequence[int], widths: list[int]) -> RenderResult:
         # Unstyled text is gathered into one Segment: rich's cost is per segment, and a 10,000-trace table
         # drawn a segment per cell and gap took a second.
         plain: list[str] = []
-        for index, ((text, style), column, size) in enumerate(zip(row, self.columns, widths, strict=True)):
+        cells_and_columns = zip(row, lengths, self.columns, widths, strict=True)
+        for index, ((text, style), length, column, size) in enumerate(cells_and_columns):
             if size <= 0:
                 continue
             if index:
                 plain.append(GAP)
-            padding = size - cells(text)
+            padding = size - length
             if padding < 0:
                 pieces = [(segment.text, segment.style) for segment in fit([(text, style)], size)]
             elif column.right:
