@@ -101,7 +101,7 @@ def test_every_acknowledged_segment_survives_kill_9_of_serve(tmp_path: Path) -> 
                 return
             refused = {entry["Id"] for entry in answer["UnprocessedTraceSegments"]}
             acknowledged.extend(doc for doc in batch if doc["id"] not in refused)
-            if len(acknowledged) >= 2000:
+            if len(acknowledged) >= 600:
                 sent_batches.set()
 
     writers = [threading.Thread(target=ingest) for _ in range(3)]
@@ -143,7 +143,7 @@ WRITER = textwrap.dedent(
         time.sleep(0.001)
     store = TraceStore(path)  # both open the new file at the same moment
     written = []
-    for batch in range(150):
+    for batch in range(100):
         docs = [{"name": name, "id": secrets.token_hex(8), "trace_id": f"1-6b04c914-{secrets.token_hex(12)}",
                  "start_time": time.time(), "end_time": time.time()} for _ in range(10)]
         assert store.put_documents([json.dumps(doc) for doc in docs]) == []
@@ -157,7 +157,7 @@ WRITER = textwrap.dedent(
 
 
 def test_two_processes_writing_one_store_at_once_lose_nothing(tmp_path: Path) -> None:
-    for round_ in range(3):  # opening a new store at the same moment is its own race: try it a few times
+    for round_ in range(2):  # opening a new store at the same moment is its own race: try it twice
         path, go = tmp_path / f"traces-{round_}.db", tmp_path / f"go-{round_}"
         writers = [
             subprocess.Popen(
@@ -173,7 +173,7 @@ def test_two_processes_writing_one_store_at_once_lose_nothing(tmp_path: Path) ->
         for writer, (_, stderr) in zip(writers, results, strict=True):
             assert writer.returncode == 0, stderr
         written = [key for stdout, _ in results for key in json.loads(stdout)]
-        assert len(written) == 3000
+        assert len(written) == 2000
         ids = [key.split("/")[0] for key in written]
         assert stored_ids(path, ids) == {key.split("/")[1] for key in written}
 
