@@ -12,6 +12,11 @@ from __future__ import annotations
 
 import copy
 import json
+import os
+import signal
+import socket
+import subprocess
+import sys
 import time
 from collections.abc import Iterator, Mapping
 from typing import Any
@@ -38,6 +43,7 @@ from xrayctl.errors import ExitCode
 from xrayctl.local.stack import LocalStack
 from xrayctl.local.store import TraceStore
 from xrayctl.local.xray_api import XRayApiServer
+from xrayctl.session import AwsOptions, Clients
 from xrayctl.traces import UNPROCESSED_RETRIES
 
 pytestmark = pytest.mark.timeout(30)
@@ -219,6 +225,98 @@ def test_a_timeout_setting_must_be_a_positive_number(proxy: FaultProxy, setting:
     result = xrayctl(proxy.url, "show-trace", OK_TRACE, env={setting: value})
     one_clear_line(result, ExitCode.CONFIG, setting, repr(value))
     assert proxy.requests == []
+
+
+@pytest.fixture
+def never_accepting() -> Iterator[str]:
+    """An endpoint whose listen queue is full: the kernel drops new SYNs, so a connect never completes."""
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(0)
+    fillers = []
+    for _ in range(3):
+        filler = socket.socket()
+        filler.setblocking(False)
+        filler.connect_ex(server.getsockname())
+        fillers.append(filler)
+    yield f"http://127.0.0.1:{server.getsockname()[1]}"
+    for sock in [*fillers, server]:
+        sock.close()
+
+
+def test_an_endpoint_that_never_accepts_ends_at_the_connect_timeout(never_accepting: str) -> None:
+    # The read timeout is long and the OS would try to connect for minutes: only the connect timeout ends it.
+    result = xrayctl(
+        never_accepting,
+        "show-trace",
+        OK_TRACE,
+        env={"XRAYCTL_CONNECT_TIMEOUT": "0.5", "XRAYCTL_READ_TIMEOUT": "60"},
+    )
+    one_clear_line(result, ExitCode.UNREACHABLE, "Timed out talking to", never_accepting)
+
+
+def test_every_client_has_finite_timeouts_that_the_settings_change(monkeypatch: pytest.MonkeyPatch) -> None:
+    def timeouts() -> dict[str, tuple[float, float]]:
+        clients = Clients(AwsOptions(region="us-east-1", credentials=("testing", "testing"), isolated=True))
+        configs = {name: clients.client(name).meta.config for name in ("xray", "lambda", "cloudformation")}
+        return {name: (config.connect_timeout, config.read_timeout) for name, config in configs.items()}
+
+    monkeypatch.delenv("XRAYCTL_CONNECT_TIMEOUT", raising=False)
+    monkeypatch.delenv("XRAYCTL_READ_TIMEOUT", raising=False)
+    assert timeouts() == {"xray": (5.0, 30.0), "lambda": (5.0, 900.0), "cloudformation": (5.0, 30.0)}
+    monkeypatch.setenv("XRAYCTL_CONNECT_TIMEOUT", "2")
+    monkeypatch.setenv("XRAYCTL_READ_TIMEOUT", "7.5")
+    # Invoke's answer comes when the function ends: its read timeout is the function's longest run.
+    assert timeouts() == {"xray": (2.0, 7.5), "lambda": (2.0, 900.0), "cloudformation": (2.0, 7.5)}
+
+
+@pytest.mark.parametrize(
+    ("operation", "args"),
+    [
+        (GET, ["show-trace", OK_TRACE, "--wait"]),
+        (SUMMARIES, ["show-trace", OK_TRACE, "--no-wait"]),  # the summary, read on a thread alongside
+        (SUMMARIES, ["list-annotations", "--since", "13h"]),  # three slices, read on threads
+    ],
+    ids=["show-trace", "show-trace-summary", "list-annotations"],
+)
+def test_ctrl_c_during_a_stalled_call_exits_at_once(
+    upstream: XRayApiServer, operation: str, args: list[str]
+) -> None:
+    # A call to an endpoint that stalls lasts its read timeout (60 s here): Ctrl-C must not wait for it, on
+    # the main thread or on the threads that read summaries concurrently.
+    with FaultProxy(upstream.url) as proxy:
+        proxy.always(operation, slow(60))
+        env = {
+            **os.environ,
+            "AWS_ENDPOINT_URL_XRAY": proxy.url,
+            "AWS_ACCESS_KEY_ID": "testing",
+            "AWS_SECRET_ACCESS_KEY": "testing",
+            "AWS_REGION": "us-east-1",
+            "AWS_CONFIG_FILE": "/nonexistent",
+            "AWS_SHARED_CREDENTIALS_FILE": "/nonexistent",
+            "XRAYCTL_READ_TIMEOUT": "60",
+        }
+        for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL", "XRAYCTL_LOCAL"):
+            env.pop(name, None)
+        process = subprocess.Popen(
+            [sys.executable, "-m", "xrayctl", *args],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        try:
+            deadline = time.monotonic() + 20
+            while proxy.count(operation) == 0 and time.monotonic() < deadline and process.poll() is None:
+                time.sleep(0.05)
+            assert proxy.count(operation) > 0, "the command never reached the stalled call"
+            process.send_signal(signal.SIGINT)
+            _, stderr = process.communicate(timeout=15)  # far below the 60 s the stalled call could last
+        finally:
+            process.kill()
+            process.wait()
+    assert process.returncode == ExitCode.INTERRUPTED
+    assert stderr.strip() == "xrayctl: interrupted."
 
 
 # ----------------------------------------------------------------- what X-Ray answers about the traces

@@ -20,13 +20,14 @@ import random
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any, TypeGuard
 
 from xrayctl.build import build_trace, parse_document
+from xrayctl.daemonpool import DaemonPool
 from xrayctl.errors import TraceNotFound, XrayctlError
 from xrayctl.ids import trace_epoch
 from xrayctl.model import Trace
@@ -305,7 +306,7 @@ class XRayReader:
         filter_expression: str | None,
         slice_length: timedelta,
     ) -> list[dict[str, Any]]:
-        pool = ThreadPoolExecutor(max_workers=self._max_workers, thread_name_prefix="xray-summaries")
+        pool = DaemonPool(self._max_workers, "xray-summaries")
         try:
             firsts = [
                 pool.submit(self._first_page, lower, upper, time_range_type, filter_expression)
@@ -327,8 +328,8 @@ class XRayReader:
                 found += part.result()
             return found
         finally:
-            # A failure must not leave the other slices' calls running after the error is reported.
-            pool.shutdown(wait=False, cancel_futures=True)
+            # A failure (or Ctrl-C) must not start the other slices' calls, nor wait for those running.
+            pool.cancel_pending()
 
     # ------------------------------------------------------------------------------------------ helpers
 
@@ -422,8 +423,7 @@ class XRayReader:
             for trace in traces:
                 self._attach_summary(trace)
             return
-        with ThreadPoolExecutor(max_workers=self._max_workers, thread_name_prefix="xray-summary") as pool:
-            list(pool.map(self._attach_summary, traces))
+        DaemonPool(self._max_workers, "xray-summary").map(self._attach_summary, traces)
 
     def _attach_summary(self, trace: Trace) -> None:
         trace.summary, warning = self._summary_or_warning(trace.id)
@@ -442,18 +442,19 @@ class XRayReader:
         """Read the summaries of `ids` on threads while the caller reads the documents.
 
         Against AWS each call is a network round trip; the two do not depend on each other, so `show-trace`
-        pays for one instead of two. Leaving the block waits for the threads (each call has its timeouts).
+        pays for one instead of two. Leaving the block does not wait for the calls still running: after an
+        error or Ctrl-C, nobody needs them (and one to a stalled endpoint lasts until its timeouts).
         """
         if not ids or self._max_workers <= 1:  # one request at a time: read after the documents
             yield _PendingSummaries({})
             return
         workers = min(len(ids), self._max_workers)
-        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="xray-summary") as pool:
-            pending = _PendingSummaries({i: pool.submit(self._summary_or_warning, i) for i in ids})
-            try:
-                yield pending
-            finally:
-                pending.cancel()
+        pool = DaemonPool(workers, "xray-summary")
+        pending = _PendingSummaries({i: pool.submit(self._summary_or_warning, i) for i in ids})
+        try:
+            yield pending
+        finally:
+            pending.cancel()
 
     def _backoff(self, attempt: int) -> float:
         # Full jitter over a capped exponential (AWS's recommended back-off). The exponent stops growing, so a
