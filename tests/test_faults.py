@@ -227,6 +227,23 @@ def test_a_timeout_setting_must_be_a_positive_number(proxy: FaultProxy, setting:
     assert proxy.requests == []
 
 
+@pytest.mark.parametrize(
+    ("operation", "args"),
+    [(GET, ["show-trace", OK_TRACE, "--wait"]), (SUMMARIES, ["list-annotations"])],
+    ids=["show-trace", "list-annotations"],
+)
+def test_an_endpoint_that_is_not_x_ray_is_a_config_error_not_no_traces(
+    proxy: FaultProxy, operation: str, args: list[str]
+) -> None:
+    # A web server's 200 page: botocore reads it as an empty answer, which was "trace not found" (after
+    # waiting until --timeout) and an empty listing.
+    proxy.always(operation, bare_error(200))
+    result = xrayctl(proxy.url, *args)
+    one_clear_line(result, ExitCode.CONFIG, f"{proxy.url}/Trace", "text/html", "AWS_ENDPOINT_URL")
+    assert result.stdout == ""
+    assert proxy.count(operation) == 1  # not a fault that passes: asked once
+
+
 @pytest.fixture
 def never_accepting() -> Iterator[str]:
     """An endpoint whose listen queue is full: the kernel drops new SYNs, so a connect never completes."""
