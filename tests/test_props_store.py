@@ -117,7 +117,8 @@ KINDS: dict[str, tuple[st.SearchStrategy[Any], Any]] = {
         lambda d, v: (encode({**d, "name": v}), False),
     ),
     "bad-start": (
-        st.sampled_from([math.nan, math.inf, -math.inf, 10**400, "1.5", True, None, [1]]),
+        # Past the year 9999 (or before the year 1) a time is a number no client can read as a timestamp.
+        st.sampled_from([math.nan, math.inf, -math.inf, 10**400, 1e12, 1e308, -1e14, "1.5", True, None, [1]]),
         lambda d, value: (encode({**d, "start_time": value}), False),
     ),
     "orphan-subsegment": (st.just(None), lambda d, _: (encode({**d, "type": "subsegment"}), False)),
@@ -203,6 +204,15 @@ def test_garbage_is_unprocessed_and_valid_documents_in_the_batch_are_stored(
     traces, _ = store.batch_get([summary["Id"] for summary in summaries])
     graph = service_graph([[loads(s["Document"]) for s in trace["Segments"]] for trace in traces])
     assert json.loads(json.dumps(graph, allow_nan=False)) == graph  # GetServiceGraph's answer is plain JSON
+    # Every time an answer carries is one botocore can parse into a datetime.
+    times = [s["StartTime"] for s in summaries] + [
+        entry[key]
+        for service in graph
+        for entry in (service, *service["Edges"])
+        for key in ("StartTime", "EndTime")
+        if key in entry
+    ]
+    assert all(-62_135_596_800 <= time <= 253_402_300_799 for time in times)
     store.summaries(START - 100, START + 100)  # the Event window answers too
 
 
@@ -296,19 +306,32 @@ def test_one_bad_document_over_http_never_fails_the_batch(xray: Any, kind: str) 
     assert good["id"] in {loads(segment["Document"])["id"] for segment in trace["Segments"]}
 
 
-def test_summaries_over_http_answer_for_documents_with_non_finite_and_huge_times(xray: Any) -> None:
+def test_summaries_and_graphs_over_http_stay_readable_whatever_times_documents_hold(xray: Any) -> None:
+    """botocore parses StartTime and EndTime into datetimes: a time past the year 9999 in one document made
+    every GetTraceSummaries or GetServiceGraph answer that held it fail to parse (a ValueError)."""
     trace_id = "1-6b04c852-000000000000000000000009"
-    ends = ["NaN", "Infinity", "1e308", repr(START + 2)]
+    ends = ["NaN", "Infinity", "1e308", "1e12", repr(START + 2)]
     documents = [
         f'{{"id":"00000000000000c{n}","trace_id":"{trace_id}","name":"n","start_time":{START!r},"end_time":{end}}}'
         for n, end in enumerate(ends)
     ]
-    assert xray.put_trace_segments(TraceSegmentDocuments=documents)["UnprocessedTraceSegments"] == []
+    far = {
+        "id": "00000000000000d1",
+        "trace_id": trace_id,
+        "name": "far",
+        "start_time": 1e12,
+        "end_time": 1e12,
+    }
+    answer = xray.put_trace_segments(TraceSegmentDocuments=[*documents, encode(far)])
+    assert [entry["Id"] for entry in answer["UnprocessedTraceSegments"]] == [far["id"]]
     answer = xray.get_trace_summaries(StartTime=0x6B04C852, EndTime=0x6B04C852, TimeRangeType="TraceId")
     [summary] = answer["TraceSummaries"]
-    assert summary["Id"] == trace_id
+    assert summary["Id"] == trace_id and summary["StartTime"].timestamp() == START
     for key in ("Duration", "ResponseTime"):
         assert key not in summary or math.isfinite(summary[key])
+    graph = xray.get_service_graph(StartTime=START - 10, EndTime=START + 10)["Services"]
+    assert any(service["Name"] == "n" for service in graph)
+    assert xray.get_trace_graph(TraceIds=[trace_id])["Services"]
 
 
 @pytest.mark.parametrize(

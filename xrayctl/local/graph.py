@@ -19,7 +19,7 @@ from typing import Any
 
 from xrayctl.labels import http_status, status
 from xrayctl.local.stitch import as_mapping, walk
-from xrayctl.local.summaries import ServiceKey, finite_number, service_id, service_of
+from xrayctl.local.summaries import ServiceKey, epoch_time, service_id, service_of
 
 
 def _ignore(_: str) -> None:
@@ -36,7 +36,7 @@ class _Stats:
     times: list[float] = field(default_factory=list)
 
     def add(self, segment: dict[str, Any]) -> None:
-        start, end = finite_number(segment.get("start_time")), finite_number(segment.get("end_time"))
+        start, end = epoch_time(segment.get("start_time")), epoch_time(segment.get("end_time"))
         if start is not None:
             self.start = start if self.start is None else min(self.start, start)
         if end is not None:

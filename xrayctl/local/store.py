@@ -27,7 +27,6 @@ import base64
 import binascii
 import contextlib
 import json
-import math
 import re
 import sqlite3
 import threading
@@ -41,7 +40,7 @@ from xrayctl.errors import LocalStackError, UsageError
 from xrayctl.local.filters import parse_filter
 from xrayctl.local.rootcauses import root_causes
 from xrayctl.local.stitch import dumps, stitch, walk
-from xrayctl.local.summaries import ServiceKey, TraceAggregate, doc_facts
+from xrayctl.local.summaries import ServiceKey, TraceAggregate, doc_facts, epoch_time
 
 SCHEMA_VERSION = 2  # 2: traces_by_span
 MAX_DOCUMENT_BYTES = 64 * 1024
@@ -150,13 +149,11 @@ def validate(raw: str | bytes) -> tuple[dict[str, Any], str]:
     if not isinstance(start, (int, float)) or isinstance(start, bool):
         raise _Rejected(segment_id, "InvalidSegment", "Segment document has no numeric start_time.")
     # json.loads reads NaN, Infinity and 400-digit numbers; none is a time, and a NaN start would even make
-    # the trace's row unwritable (SQLite stores NaN as NULL), failing the whole batch.
-    try:
-        finite = math.isfinite(start)
-    except OverflowError:
-        finite = False
-    if not finite:
-        raise _Rejected(segment_id, "InvalidSegment", "Segment document's start_time is not a finite number.")
+    # the trace's row unwritable (SQLite stores NaN as NULL), failing the whole batch. A start past the year
+    # 9999 is a number, but no client could read a summary that carries it.
+    if epoch_time(start) is None:
+        message = "Segment document's start_time is not a time between the years 1 and 9999."
+        raise _Rejected(segment_id, "InvalidSegment", message)
     if document.get("type") == "subsegment" and not isinstance(document.get("parent_id"), str):
         raise _Rejected(segment_id, "InvalidSegment", "Independent subsegment has no parent_id.")
     return document, text

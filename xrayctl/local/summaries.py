@@ -41,6 +41,17 @@ def finite_number(value: Any) -> float | None:
     return number if math.isfinite(number) else None
 
 
+# The times an answer can carry: clients parse timestamps into datetimes, which span the years 1 to 9999. One
+# time outside them (a start_time of 1e12, the year 33658) would make every answer that holds it unreadable.
+EARLIEST, LATEST = -62_135_596_800.0, 253_402_300_799.0
+
+
+def epoch_time(value: Any) -> float | None:
+    """A time in epoch seconds that a client can read back as a timestamp, else None."""
+    number = finite_number(value)
+    return number if number is not None and EARLIEST <= number <= LATEST else None
+
+
 def _annotation(value: Any) -> tuple[str, Any] | None:
     if isinstance(value, bool):
         return ("BooleanValue", value)
@@ -125,7 +136,7 @@ def doc_facts(document: dict[str, Any]) -> DocFacts:
         is_segment=is_segment,
         has_parent=isinstance(document.get("parent_id"), str),
         start=float(document["start_time"]),
-        end=finite_number(document.get("end_time")),
+        end=epoch_time(document.get("end_time")),
         in_progress=False,
     )
     if is_segment:
@@ -135,7 +146,7 @@ def doc_facts(document: dict[str, Any]) -> DocFacts:
         if isinstance(document.get("user"), str):
             facts.users.append(document["user"])
     for node in walk(document):
-        start, end = finite_number(node.get("start_time")), finite_number(node.get("end_time"))
+        start, end = epoch_time(node.get("start_time")), epoch_time(node.get("end_time"))
         if end is None or node.get("in_progress") is True:
             facts.in_progress = True
         facts.error |= node.get("error") is True
