@@ -698,34 +698,6 @@ def test_a_sparse_window_costs_one_call_per_six_hours(local_xray: tuple[Any, XRa
     assert len(calls) == 2
 
 
-def test_summaries_read_with_json_equal_what_botocore_parses(local_xray: tuple[Any, XRayApiServer]) -> None:
-    """The reader's quick reading of TraceSummaries gives what botocore's modelled parser gives, timestamps
-    included, on summaries the local store really produces (a real trace and its annotations)."""
-    client, api = local_xray
-    documents = json.loads(
-        (Path(__file__).parent / "fixtures/sdk-captured/udp_documents_awslambdaric.json").read_text()
-    )
-    client.put_trace_segments(TraceSegmentDocuments=[json.dumps(d) for d in documents])
-    epoch = min(d["start_time"] for d in documents)
-    request = {"StartTime": epoch - 60, "EndTime": epoch + 60}
-    plain = boto3.client(
-        "xray",
-        region_name="us-east-1",
-        endpoint_url=api.url,
-        aws_access_key_id="x",
-        aws_secret_access_key="x",
-    )
-    modelled = plain.get_trace_summaries(**request)
-    XRayReader(client)  # registers the quick reading on `client` only
-    quick = client.get_trace_summaries(**request)
-    assert any(summary["Annotations"] for summary in modelled["TraceSummaries"])
-    assert quick["TraceSummaries"] == modelled["TraceSummaries"]
-    assert isinstance(quick["TraceSummaries"][0]["StartTime"], datetime)
-    assert {k: v for k, v in quick.items() if k != "ResponseMetadata"} == {
-        k: v for k, v in modelled.items() if k != "ResponseMetadata"
-    }
-
-
 def test_calls_to_aws_are_paced_to_the_quota(xray: tuple[Any, Stubber]) -> None:
     client, stubber = xray
     end = datetime(2017, 7, 8, 12, 0, tzinfo=UTC)
@@ -739,46 +711,3 @@ def test_calls_to_aws_are_paced_to_the_quota(xray: tuple[Any, Stubber]) -> None:
 def test_max_workers_below_one_is_refused() -> None:
     with pytest.raises(ValueError):
         XRayReader(object(), max_workers=0)
-
-
-def test_quick_summaries_type_numbers_as_botocore_does() -> None:
-    """A service that sends 200 for 200.0 (JSON does not tell them apart) and epoch seconds as integers."""
-    body = {
-        "TraceSummaries": [
-            {
-                "Id": GUIDE_ID,
-                "StartTime": 1499408000,
-                "Duration": 3,
-                "ResponseTime": 1,
-                "Http": {"HttpStatus": 200, "HttpMethod": "GET"},
-                "Revision": 2,
-                "Annotations": {
-                    "put_response": [{"AnnotationValue": {"NumberValue": 200}, "ServiceIds": []}]
-                },
-            }
-        ],
-        "TracesProcessedCount": 1,
-    }
-    http = LoopbackHTTPServer(lambda request: Response.json(200, body)).start()
-    try:
-        clients = [
-            boto3.client(
-                "xray",
-                region_name="us-east-1",
-                endpoint_url=http.url,
-                aws_access_key_id="x",
-                aws_secret_access_key="x",
-            )
-            for _ in range(2)
-        ]
-        XRayReader(clients[1])
-        modelled, quick = (client.get_trace_summaries(StartTime=0, EndTime=1) for client in clients)
-    finally:
-        http.stop()
-    (summary,) = quick["TraceSummaries"]
-    assert quick["TraceSummaries"] == modelled["TraceSummaries"]
-    assert type(summary["Duration"]) is float
-    assert type(summary["Annotations"]["put_response"][0]["AnnotationValue"]["NumberValue"]) is float
-    assert summary["StartTime"] == datetime(2017, 7, 7, 6, 13, 20, tzinfo=UTC)
-    assert type(summary["Revision"]) is int and type(summary["Http"]["HttpStatus"]) is int
-    assert quick["TracesProcessedCount"] == 1 and type(quick["TracesProcessedCount"]) is int

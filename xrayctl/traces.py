@@ -14,7 +14,6 @@ botocore parses every response; this module only decides what to ask for and whe
 
 from __future__ import annotations
 
-import json
 import math
 import random
 import threading
@@ -24,7 +23,7 @@ from concurrent.futures import Future
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
-from typing import Any, TypeGuard
+from typing import Any
 
 from xrayctl.build import build_trace, parse_document
 from xrayctl.daemonpool import DaemonPool
@@ -135,7 +134,6 @@ class XRayReader:
         if max_workers < 1:
             raise ValueError("max_workers must be at least 1")
         self._client = client
-        _parse_summaries_quickly(client)
         self._summaries_interval = summaries_interval
         self._pace_lock = threading.Lock()
         self._next_call = 0.0
@@ -545,58 +543,6 @@ def _merge(found: dict[str, dict[str, Any]], trace: Mapping[str, Any]) -> None:
     ids = {segment.get("Id") for segment in known["Segments"]}
     known["Segments"].extend(s for s in trace["Segments"] if s.get("Id") not in ids)
     known["LimitExceeded"] = bool(known.get("LimitExceeded") or trace.get("LimitExceeded"))
-
-
-def _parse_summaries_quickly(client: Any) -> None:
-    """Have `client` read GetTraceSummaries' TraceSummaries with json instead of its modelled parser.
-
-    botocore visits every member of every summary against the model (~100 shape visits a summary with a few
-    annotations): 10,000 summaries cost it ~3 s of CPU, more than everything else `list-annotations` does.
-    The member is plain JSON, typed as botocore types it: the timestamps (StartTime, MatchedEventTime, epoch
-    seconds) become aware datetimes, the doubles (Duration, ResponseTime, an annotation's NumberValue, ...)
-    floats even when JSON sends 200 for 200.0, the integers (Revision, HttpStatus) ints; strings and booleans
-    pass as they are. botocore still sends, signs, retries, parses the rest of the body and every error
-    response (the handler leaves anything but a 200 with a JSON body alone).
-    """
-    events = getattr(getattr(client, "meta", None), "events", None)
-    if events is not None:
-        events.register(
-            "before-parse.xray.GetTraceSummaries", _take_summaries, unique_id="xrayctl-trace-summaries"
-        )
-
-
-def _take_summaries(
-    response_dict: dict[str, Any], customized_response_dict: dict[str, Any], **_: Any
-) -> None:
-    body = response_dict.get("body")
-    if response_dict.get("status_code") != 200 or not isinstance(body, bytes):
-        return
-    try:
-        # Every number a float, as botocore makes the doubles (most of a summary's numbers, one per
-        # annotation value); the two integer members are made ints again below.
-        data = json.loads(body, parse_int=float)
-    except ValueError:
-        return  # botocore's parser reports it
-    if not isinstance(data, dict) or not isinstance(data.get("TraceSummaries"), list):
-        return
-    summaries = data.pop("TraceSummaries")
-    for summary in summaries:
-        if not isinstance(summary, dict):
-            continue
-        for name in ("StartTime", "MatchedEventTime"):
-            if _is_number(value := summary.get(name)):
-                summary[name] = datetime.fromtimestamp(value, tz=timezone.utc)
-        if _is_number(value := summary.get("Revision")):
-            summary["Revision"] = int(value)
-        http = summary.get("Http")
-        if isinstance(http, dict) and _is_number(value := http.get("HttpStatus")):
-            http["HttpStatus"] = int(value)
-    customized_response_dict["TraceSummaries"] = summaries
-    response_dict["body"] = json.dumps(data).encode()  # what is left: NextToken, ApproximateTime, counts
-
-
-def _is_number(value: Any) -> TypeGuard[float]:
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
 def _summaries_request(
