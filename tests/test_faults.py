@@ -5,7 +5,9 @@ A `FaultProxy` on 127.0.0.1 stands in front of the local X-Ray API (a TraceStore
 of the demo function); the CLI reaches it as it reaches AWS (AWS_ENDPOINT_URL_XRAY, dummy credentials), with
 short timeouts and few attempts. Each command must either finish with the tree the API holds (the same JSON as
 a read with no fault) or exit with the documented code and one line on stderr; the proxy's request count
-shows that the retries were bounded, and pytest's timeout that nothing hung.
+shows that the retries were bounded, and pytest's timeout that nothing hung. Also here: the timeout settings
+(XRAYCTL_CONNECT_TIMEOUT / XRAYCTL_READ_TIMEOUT), an endpoint that never accepts or is not X-Ray at all,
+Ctrl-C during a stalled call, and invoke's wait on a real local stack reached as if it were AWS.
 """
 
 from __future__ import annotations
