@@ -241,3 +241,28 @@ def test_stop_releases_the_port(sender: socket.socket) -> None:
     again = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     again.bind(("127.0.0.1", port))  # would raise EADDRINUSE if the daemon still held it
     again.close()
+
+
+def test_stop_gives_up_on_a_store_that_never_answers_and_says_what_is_lost(
+    sender: socket.socket, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A command stopping its local stack must end even if the store hangs (a wedged disk), and say so."""
+    release = threading.Event()
+
+    def stuck_sink(batch: Sequence[str]) -> list[dict[str, Any]]:
+        release.wait(30)
+        return []
+
+    daemon = Daemon(stuck_sink, batch_size=1, stop_timeout=0.5).start()
+    try:
+        send(sender, daemon, [HEADER + document(f"d{n}") for n in range(3)])
+        stopping = threading.Thread(target=daemon.stop)
+        stopping.start()
+        stopping.join(timeout=10)
+        assert not stopping.is_alive()
+    finally:
+        release.set()
+    assert daemon.stats.stored == 0
+    errors = [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
+    assert len(errors) == 1
+    assert "gave up after 0.5 s waiting for the trace store: received 3, stored 0" in errors[0]

@@ -45,6 +45,9 @@ MAX_DOCUMENT_BYTES = 64 * 1024  # X-Ray's segment document limit, and the real d
 _CHUNK = 64  # datagrams the receiver hands over at once, at most
 _QUEUE_CHUNKS = 64  # chunks between receiver and writer: at most 4,096 datagrams (256 MB, typically a few MB)
 RECENT_REJECTIONS = 20
+# How long stop() waits for what arrived before it to be stored. The backlog is at most the socket's buffer
+# and the queue (~1-2 s of the store's pace); a store that stops answering must not hold the command forever.
+STOP_TIMEOUT = 30.0
 
 # Over IPv4 a datagram carries at most 65,507 bytes, so this buffer never truncates one.
 _RECV_BUFFER = 65536
@@ -98,8 +101,10 @@ class Daemon:
         batch_size: int = 50,
         flush_interval: float = 0.05,
         max_document_bytes: int = MAX_DOCUMENT_BYTES,
+        stop_timeout: float = STOP_TIMEOUT,
     ) -> None:
         self._sink = sink
+        self._stop_timeout = stop_timeout
         self._port = port
         self._batch_size = batch_size
         self._flush_interval = flush_interval
@@ -166,13 +171,28 @@ class Daemon:
             return
         receiver, writer = self._threads
         target = self._sock.getsockname()
-        while receiver.is_alive():
+        deadline = time.monotonic() + self._stop_timeout
+        while receiver.is_alive() and time.monotonic() < deadline:
             # Repeated because a full receive buffer drops the wake-up too; the receiver is then busy anyway.
             with contextlib.suppress(OSError):
                 self._waker.sendto(b"", target)
             receiver.join(timeout=0.05)
-        self._queue.put(_STOP)
-        writer.join()
+        with contextlib.suppress(queue.Full):
+            self._queue.put(_STOP, timeout=max(0.0, deadline - time.monotonic()))
+        writer.join(timeout=max(0.0, deadline - time.monotonic()))
+        if receiver.is_alive() or writer.is_alive():
+            # Both are daemon threads: they cannot keep the process alive. What they still hold is lost, and
+            # the numbers say how much.
+            stats = self.stats
+            logger.error(
+                "the X-Ray daemon on %s gave up after %g s waiting for the trace store: received %d, "
+                "stored %d, rejected %d; the rest is lost",
+                self.address,
+                self._stop_timeout,
+                stats.received,
+                stats.stored,
+                stats.rejected,
+            )
         self._sock.close()
         self._waker.close()
         self._sock = self._waker = None
