@@ -698,16 +698,6 @@ def test_a_sparse_window_costs_one_call_per_six_hours(local_xray: tuple[Any, XRa
     assert len(calls) == 2
 
 
-def test_calls_to_aws_are_paced_to_the_quota(xray: tuple[Any, Stubber]) -> None:
-    client, stubber = xray
-    end = datetime(2017, 7, 8, 12, 0, tzinfo=UTC)
-    for _ in range(3):
-        stubber.add_response("get_trace_summaries", {"TraceSummaries": []})
-    fake = FakeTime(NOW_2017)
-    list(reader(client, fake, summaries_interval=0.2).iter_summaries(end - timedelta(hours=18), end))
-    assert fake.sleeps == [pytest.approx(0.2), pytest.approx(0.2)]
-
-
 def test_max_workers_below_one_is_refused() -> None:
     with pytest.raises(ValueError):
         XRayReader(object(), max_workers=0)

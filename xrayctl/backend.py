@@ -30,10 +30,6 @@ logger = logging.getLogger(__name__)
 # stores every document within milliseconds of receiving it, so a tenth of that is as safe there.
 AWS_SETTLE_TIME = 1.0
 LOCAL_SETTLE_TIME = 0.1
-# GetTraceSummaries calls a second an account may make (X-Ray's quota; the throttle is shared with every
-# other caller in the account). Against AWS the reader starts calls no faster than this, so concurrent
-# slices cost no throttling errors and retries; the local stack has no quota.
-AWS_SUMMARIES_PER_SECOND = 5.0
 
 
 @dataclass
@@ -53,7 +49,6 @@ class Backend:
             self.clients.xray,
             settle_time=self.settle_time,
             max_workers=self.max_concurrency or MAX_CONCURRENCY,
-            summaries_interval=0.0 if self.local is not None else 1 / AWS_SUMMARIES_PER_SECOND,
         )
 
 

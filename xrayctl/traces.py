@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import math
 import random
-import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import Future
@@ -52,8 +51,9 @@ SUMMARY_WINDOW_BEFORE = timedelta(minutes=5)
 SUMMARY_WINDOW_AFTER = timedelta(minutes=15)
 # The longest window one GetTraceSummaries call may cover (the X-Ray console reads 6 h at a time too).
 SLICE_LENGTH = timedelta(hours=6)
-# Calls in flight at once by default. GetTraceSummaries' quota is a few calls a second per account (5 TPS):
-# five calls that each take 0.2 s or more (a scan of the service's index usually does) stay within it.
+# Calls in flight at once by default (--max-concurrency). A throttled call is retried by botocore with its
+# back-off; an account that is often near its X-Ray quota can have botocore pace every call to what the
+# service accepts with AWS_RETRY_MODE=adaptive.
 MAX_CONCURRENCY = 5
 # A window found to hold more than a page is read as this many slices per worker: enough that a worker that
 # finishes early takes another instead of idling while one dense slice is still paging, and few enough
@@ -126,17 +126,11 @@ class XRayReader:
         max_workers: int = MAX_CONCURRENCY,
         rng: random.Random | None = None,
         settle_time: float = SETTLE_TIME,
-        summaries_interval: float = 0.0,
     ) -> None:
-        """`max_workers`: calls in flight at once (1: one after another). `summaries_interval`: the least time
-        between the starts of two GetTraceSummaries calls, shared by all threads (the Backend sets it from
-        the account's quota against AWS; the local stack has none)."""
+        """`max_workers`: calls in flight at once (1: one after another)."""
         if max_workers < 1:
             raise ValueError("max_workers must be at least 1")
         self._client = client
-        self._summaries_interval = summaries_interval
-        self._pace_lock = threading.Lock()
-        self._next_call = 0.0
         self._settle_time = settle_time
         self._sleep = sleep
         self._clock = clock
@@ -273,8 +267,7 @@ class XRayReader:
         which cannot be four times faster than one. So that dense time is cut again, into
         `SLICES_PER_WORKER` x `max_workers` slices of equal length (see `_slices`), each read to its last
         page on the pool: every worker stays busy, and each slice adds only its last, partly filled page
-        to the pages one stream would read. At most `max_workers` calls are in flight, and against AWS they
-        also start no faster than the account's quota allows (`summaries_interval`).
+        to the pages one stream would read. At most `max_workers` calls are in flight.
 
         Slices share their boundaries, so nothing on a boundary is lost; what two slices both return (a
         trace on a boundary, one active in both under the Event time range, a first page read again) is
@@ -380,7 +373,6 @@ class XRayReader:
         kwargs = _summaries_request(start, end, time_range_type, filter_expression)
         tokens: set[str] = set()
         while True:
-            self._pace()
             response = self._client.get_trace_summaries(**kwargs)
             yield response.get("TraceSummaries", [])
             token = response.get("NextToken")
@@ -399,22 +391,10 @@ class XRayReader:
         self, start: datetime, end: datetime, time_range_type: str, filter_expression: str | None
     ) -> tuple[list[dict[str, Any]], bool]:
         """The first page of the window, and whether it has more (a NextToken, not followed)."""
-        self._pace()
         response = self._client.get_trace_summaries(
             **_summaries_request(start, end, time_range_type, filter_expression)
         )
         return response.get("TraceSummaries", []), bool(response.get("NextToken"))
-
-    def _pace(self) -> None:
-        """Wait for this call's turn, so calls start at most one per `summaries_interval` across threads."""
-        if self._summaries_interval <= 0:
-            return
-        with self._pace_lock:
-            now = self._clock()
-            turn = max(now, self._next_call)
-            self._next_call = turn + self._summaries_interval
-        if turn > now:
-            self._sleep(turn - now)
 
     def _attach_summaries(self, traces: list[Trace]) -> None:
         if len(traces) <= 1 or self._max_workers <= 1:
