@@ -16,7 +16,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from xrayctl.local.stitch import as_mapping, inferred_identity, walk
+from xrayctl.local.stitch import as_mapping, inferred_identity
 
 MAX_ANNOTATION_KEYS = 50  # what the real service indexes per trace
 
@@ -48,6 +48,9 @@ EARLIEST, LATEST = -62_135_596_800.0, 253_402_300_799.0
 
 def epoch_time(value: Any) -> float | None:
     """A time in epoch seconds that a client can read back as a timestamp, else None."""
+    if type(value) is float:  # every time in a document, several a document on every write
+        # NaN fails both comparisons and an infinity one of them: the range is the finiteness test too.
+        return value if EARLIEST <= value <= LATEST else None
     number = finite_number(value)
     return number if number is not None and EARLIEST <= number <= LATEST else None
 
@@ -130,45 +133,75 @@ _CALL_NAMESPACES = ("aws", "remote")  # the calls X-Ray infers a segment for
 
 def doc_facts(document: dict[str, Any]) -> DocFacts:
     """Facts of one validated document (see `store.validate`): `id` and a numeric `start_time` are present."""
+    # Every stored document passes through here on the write path: fields are read once into locals, and a
+    # parsed document's objects are dicts (the ABC test of Mapping is the fallback, not the rule).
     is_segment = document.get("type") != "subsegment"
-    facts = DocFacts(
-        id=document["id"],
-        is_segment=is_segment,
-        has_parent=isinstance(document.get("parent_id"), str),
-        start=float(document["start_time"]),
-        end=epoch_time(document.get("end_time")),
-        in_progress=False,
-    )
+    service: ServiceKey | None = None
+    services: list[ServiceKey] = []
+    users: list[str] = []
+    http: dict[str, Any] = {}
     if is_segment:
-        facts.service = service_of(document)
-        facts.services.append(facts.service)
-        facts.http = _http_summary(document.get("http"))
+        service = service_of(document)
+        services.append(service)
+        http = _http_summary(document.get("http"))
         if isinstance(document.get("user"), str):
-            facts.users.append(document["user"])
-    for node in walk(document):
-        start, end = epoch_time(node.get("start_time")), epoch_time(node.get("end_time"))
-        if end is None or node.get("in_progress") is True:
-            facts.in_progress = True
-        facts.error |= node.get("error") is True
-        facts.fault |= node.get("fault") is True
-        facts.throttle |= node.get("throttle") is True
-        if start is not None:
-            facts.start = min(facts.start, start)
-        if end is not None:
-            facts.end = end if facts.end is None else max(facts.end, end)
-        annotations = node.get("annotations")
-        if isinstance(annotations, Mapping):
-            for key, raw in annotations.items():
+            users.append(document["user"])
+    first, last = float(document["start_time"]), epoch_time(document.get("end_time"))
+    in_progress = error = fault = throttle = False
+    annotations: list[tuple[str, str, Any]] = []
+    arns: list[str] = []
+    stack = [document]  # walk(), inlined: a generator step per node is a tenth of this function's cost
+    while stack:
+        node = stack.pop()
+        get = node.get
+        children = get("subsegments")
+        if isinstance(children, list):
+            stack.extend(child for child in children if isinstance(child, dict))
+        start, end = epoch_time(get("start_time")), epoch_time(get("end_time"))
+        if end is None or get("in_progress") is True:
+            in_progress = True
+        error = error or get("error") is True
+        fault = fault or get("fault") is True
+        throttle = throttle or get("throttle") is True
+        if start is not None and start < first:
+            first = start
+        if end is not None and (last is None or end > last):
+            last = end
+        node_annotations = get("annotations")
+        if node_annotations and (type(node_annotations) is dict or isinstance(node_annotations, Mapping)):
+            for key, raw in node_annotations.items():
                 typed = _annotation(raw)
                 if typed is not None:
-                    facts.annotations.append((str(key), *typed))
-        if isinstance(node.get("resource_arn"), str):
-            facts.arns.append(node["resource_arn"])
-        if node.get("namespace") in _CALL_NAMESPACES:  # inferred_identity's first test, without the call
+                    annotations.append((str(key), *typed))
+        arn = get("resource_arn")
+        if isinstance(arn, str):
+            arns.append(arn)
+        if get("namespace") in _CALL_NAMESPACES:  # inferred_identity's first test, without the call
             identity = inferred_identity(node)
             if identity is not None:
-                facts.services.append((identity[0], identity[1], None))
-    return facts
+                services.append((identity[0], identity[1], None))
+    return DocFacts(
+        document["id"],
+        is_segment,
+        isinstance(document.get("parent_id"), str),
+        first,
+        last,
+        in_progress,
+        error,
+        fault,
+        throttle,
+        annotations,
+        services,
+        users,
+        arns,
+        http,
+        service,
+    )
+
+
+# One encoder for every write: json.dumps with arguments builds a new one per call. The fold holds only what
+# was parsed from documents (trees, never a cycle), so the circular-reference bookkeeping is not needed.
+_encode_compact = json.JSONEncoder(separators=(",", ":"), check_circular=False).encode
 
 
 @dataclass(slots=True)
@@ -196,7 +229,7 @@ class TraceAggregate:
 
     def to_json(self) -> str:
         # Not dataclasses.asdict: its deep copy costs more than the rest of a write.
-        return json.dumps({name: getattr(self, name) for name in self.__slots__}, separators=(",", ":"))
+        return _encode_compact({name: getattr(self, name) for name in self.__slots__})
 
     def add(self, facts: DocFacts) -> None:
         self.start = facts.start if self.start is None else min(self.start, facts.start)
@@ -211,12 +244,14 @@ class TraceAggregate:
         for key, kind, value in facts.annotations:
             self._add_annotation(key, kind, value, source)
         for service in facts.services:
-            if list(service) not in self.services:
-                self.services.append(list(service))
+            as_list = list(service)
+            if as_list not in self.services:
+                self.services.append(as_list)
         for user in facts.users:
             if [user, source] not in self.users:
                 self.users.append([user, source])
-        self.arns.extend(arn for arn in facts.arns if arn not in self.arns)
+        if facts.arns:  # most documents have none: no generator to build and drop
+            self.arns.extend(arn for arn in facts.arns if arn not in self.arns)
         if facts.is_segment:
             self._offer_root(facts)
 
