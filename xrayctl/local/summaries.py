@@ -204,6 +204,15 @@ def doc_facts(document: dict[str, Any]) -> DocFacts:
 _encode_compact = json.JSONEncoder(separators=(",", ":"), check_circular=False).encode
 
 
+_SCAN_SOURCES = 16  # below this many sources a value's list is searched; above, a set is kept beside it
+
+
+def _source_key(source: Any) -> Any:
+    """An annotation's source (a service as a list, or a document id) as a hashable value equal to another's
+    exactly when the sources are equal (a tuple never equals a string)."""
+    return tuple(source) if isinstance(source, list) else source
+
+
 @dataclass(slots=True)
 class TraceAggregate:
     """The running fold of a trace's documents; stored as JSON beside the trace's index columns."""
@@ -222,6 +231,14 @@ class TraceAggregate:
     arns: list[str] = field(default_factory=list)
     # The root segment: no parent first, then the earliest. [has_parent, start, end, id, http, service]
     root: list[Any] | None = None
+    # Not stored: annotation key -> (value type, value) -> [its entry in `annotations`, the entry's sources
+    # as hashable keys once they are many, else None], built for a key the first time a write folds a value
+    # of it in. Without it, each value folded in scanned every value the key already had (and each source
+    # every source of the value): a trace whose annotation takes a new value in each subsegment cost
+    # quadratic time to write.
+    _index: dict[str, dict[tuple[str, Any], list[Any]]] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
 
     @classmethod
     def from_json(cls, text: str | None) -> TraceAggregate:
@@ -229,7 +246,7 @@ class TraceAggregate:
 
     def to_json(self) -> str:
         # Not dataclasses.asdict: its deep copy costs more than the rest of a write.
-        return _encode_compact({name: getattr(self, name) for name in self.__slots__})
+        return _encode_compact({name: getattr(self, name) for name in _STORED_FIELDS})
 
     def add(self, facts: DocFacts) -> None:
         self.start = facts.start if self.start is None else min(self.start, facts.start)
@@ -262,12 +279,28 @@ class TraceAggregate:
                 self.dropped_annotation_keys += 1
                 return
             values = self.annotations[key] = []
-        for entry in values:
-            if entry[0] == kind and entry[1] == value:
-                if source not in entry[2]:
-                    entry[2].append(source)
-                return
-        values.append([kind, value, [source]])
+        index = self._index.get(key)
+        if index is None:
+            # Values are booleans, finite floats and strings: a dict finds exactly the entry `==` would (True
+            # and 1.0 have different value types); reversed, so the first of two equal entries is the one.
+            index = self._index[key] = {(entry[0], entry[1]): [entry, None] for entry in reversed(values)}
+        found = index.get((kind, value))
+        if found is None:
+            entry = [kind, value, [source]]
+            values.append(entry)
+            index[(kind, value)] = [entry, None]
+            return
+        entry, seen = found
+        if seen is None and len(entry[2]) < _SCAN_SOURCES:
+            if source not in entry[2]:
+                entry[2].append(source)
+            return
+        if seen is None:  # many sources (independent subsegments): a set of them from now on
+            seen = found[1] = {_source_key(known) for known in entry[2]}
+        source_key = _source_key(source)
+        if source_key not in seen:
+            seen.add(source_key)
+            entry[2].append(source)
 
     def _offer_root(self, facts: DocFacts) -> None:
         candidate = [
@@ -351,3 +384,6 @@ class TraceAggregate:
         if self.root and self.root[5]:
             summary["EntryPoint"] = service_id(self.root[5])
         return summary
+
+
+_STORED_FIELDS = tuple(name for name in TraceAggregate.__slots__ if not name.startswith("_"))
