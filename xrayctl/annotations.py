@@ -15,9 +15,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from xrayctl.model import AnnotationValue, Status
+from xrayctl.model import AnnotationValue, Status, collector_paused
 
-_MEMBERS = ("StringValue", "NumberValue", "BooleanValue")
 _EXACT_INT_LIMIT = 2**53  # beyond this a double no longer holds every integer: keep the float
 
 
@@ -46,10 +45,15 @@ class ValueStats:
 
 def from_summary(summary: Mapping[str, Any]) -> AnnotatedTrace:
     """One row from a botocore-parsed GetTraceSummaries entry."""
+    return _row(summary, (summary.get("Annotations") or {}).items())
+
+
+def _row(summary: Mapping[str, Any], chosen: Iterable[tuple[str, Any]]) -> AnnotatedTrace:
+    """The row of `summary` with the annotations `chosen` from it ((key, entries) pairs, in column order)."""
     annotations: dict[str, list[AnnotationValue]] = {}
-    for key, entries in (summary.get("Annotations") or {}).items():
-        values = [_value(entry.get("AnnotationValue") or {}) for entry in entries]
+    for key, entries in chosen:
         # An AnnotationValue with none of the members botocore knows carries nothing that could be shown.
+        values = [_value(entry.get("AnnotationValue") or {}) for entry in entries]
         annotations[key] = [value for value in values if value is not None]
     return AnnotatedTrace(
         trace_id=summary["Id"],
@@ -125,22 +129,19 @@ def stats_to_dict(stats: ValueStats) -> dict[str, Any]:
 
 
 def _value(annotation_value: Mapping[str, Any]) -> AnnotationValue | None:
-    for member in _MEMBERS:
-        value = annotation_value.get(member)
-        if value is None:
-            continue
-        # JSON gives 200 as an int (botocore passes numbers through, and so does the reader's own parse);
-        # int.is_integer exists only from Python 3.12.
-        if (
-            member == "NumberValue"
-            and isinstance(value, float)
-            and math.isfinite(value)
-            and value.is_integer()
-        ):
-            # X-Ray keeps every number as a double: show the HTTP status 200, not 200.0.
-            return int(value) if abs(value) < _EXACT_INT_LIMIT else value
+    # StringValue, then NumberValue, then BooleanValue, spelled out: this runs for every value of every trace.
+    value = annotation_value.get("StringValue")
+    if value is not None:
         return value
-    return None
+    value = annotation_value.get("NumberValue")
+    if value is None:
+        return annotation_value.get("BooleanValue")
+    # JSON gives 200 as an int (botocore passes numbers through, and so does the reader's own parse);
+    # int.is_integer exists only from Python 3.12.
+    if isinstance(value, float) and math.isfinite(value) and value.is_integer():
+        # X-Ray keeps every number as a double: show the HTTP status 200, not 200.0.
+        return int(value) if abs(value) < _EXACT_INT_LIMIT else value
+    return value
 
 
 def _status(summary: Mapping[str, Any]) -> Status:
@@ -184,6 +185,19 @@ class Listing:
 def listing(summaries: Iterable[Mapping[str, Any]], keys: Sequence[str] = ()) -> Listing:
     """Every trace of the window as a row (a failed request often has no annotation, and is the row a reader
     looks for), with all its keys; given `keys`, only those columns and the traces that carry one of them."""
-    rows = [from_summary(summary) for summary in summaries]
-    chosen = list(keys) or all_keys(rows)
-    return Listing(select_keys(rows, chosen, keep_all=not keys), chosen, len(rows))
+    # Thousands of rows, all kept: see collector_paused. The keys are counted on the summaries, so that each
+    # row is built once, with its columns in their order.
+    with collector_paused():
+        summaries = list(summaries)
+        entries = [summary.get("Annotations") or {} for summary in summaries]
+        if keys:
+            chosen = list(keys)
+        else:
+            counts = Counter(key for annotations in entries for key in annotations)
+            chosen = sorted(counts, key=lambda key: (-counts[key], key))
+        rows = []
+        for summary, annotations in zip(summaries, entries, strict=True):
+            picked = [(key, annotations[key]) for key in chosen if key in annotations]
+            if picked or not keys:
+                rows.append(_row(summary, picked))
+    return Listing(rows, chosen, len(summaries))
