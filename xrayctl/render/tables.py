@@ -9,15 +9,25 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timezone
+from functools import lru_cache
 from typing import Protocol
 
 from rich.console import Console, ConsoleOptions, RenderResult
 from rich.segment import Segment
 from rich.style import Style
 
-from xrayctl.model import AnnotationValue
-from xrayctl.render.format import DIM, STATUS_STYLES, cells, fit, fmt_duration, fmt_time, status_word
+from xrayctl.model import AnnotationValue, collector_paused
+from xrayctl.render.format import (
+    _ONE_CELL,
+    DIM,
+    STATUS_STYLES,
+    cells,
+    fit,
+    fmt_duration,
+    fmt_time,
+    status_word,
+)
 from xrayctl.sanitize import clean
 
 Cell = tuple[str, Style | None]
@@ -79,18 +89,19 @@ def annotations_table(rows: Sequence[AnnotationRow], keys: Sequence[str]) -> Gri
         Column("status"),
         *(Column(clean(key, 100), flexible=True) for key in keys),
     ]
-    cells_by_row = [
-        [
-            (clean(row.trace_id, 100), None),
-            # Seconds are enough to tell traces apart in a list (show-trace has the milliseconds), and the
-            # four cells saved keep the annotation columns whole at 100 columns.
-            (fmt_time(row.start_time).removesuffix(" UTC")[:19], None),
-            (fmt_duration(row.duration), None),
-            (status_word(row.status), STATUS_STYLES.get(row.status)),
-            *((_values(row.annotations.get(key, ())), None) for key in keys),
+    with collector_paused():  # thousands of rows of cells, all kept: see collector_paused
+        cells_by_row = [
+            [
+                (clean(row.trace_id, 100), None),
+                # Seconds are enough to tell traces apart in a list (show-trace has the milliseconds), and
+                # the four cells saved keep the annotation columns whole at 100 columns.
+                (_start_second(row.start_time), None),
+                (fmt_duration(row.duration), None),
+                (status_word(row.status), STATUS_STYLES.get(row.status)),
+                *((_values(row.annotations.get(key, ())), None) for key in keys),
+            ]
+            for row in rows
         ]
-        for row in rows
-    ]
     return Grid(columns, cells_by_row, empty="no traces")
 
 
@@ -119,7 +130,18 @@ def annotations_summary(stats: Sequence[AnnotationStats]) -> Grid:
     return Grid(columns, cells_by_row, empty="no annotations")
 
 
+def _start_second(value: datetime | float | None) -> str:
+    """`fmt_time` to the second, without ` UTC`."""
+    if isinstance(value, datetime) and value.year >= 1000:
+        # isoformat is fmt_time's strftime without its cost (4-digit years: strftime does not pad below 1000).
+        moment = value if value.tzinfo is None else value.astimezone(timezone.utc)
+        return moment.isoformat(" ", "seconds")[:19]
+    return fmt_time(value).removesuffix(" UTC")[:19]
+
+
 def _values(values: Sequence[AnnotationValue]) -> str:
+    if len(values) == 1:  # the usual case, spared the join
+        return format_value(values[0])
     return ", ".join(format_value(value) for value in values)
 
 
@@ -127,6 +149,15 @@ def format_value(value: AnnotationValue) -> str:
     """An annotation value as a user typed it in a filter: `true`, `200`, `checkout`."""
     if isinstance(value, bool):
         return "true" if value else "false"
+    if isinstance(value, str):
+        return _clean_value(value)
+    text = str(value)  # a number: digits, sign, point, exponent, inf or nan; nothing to escape
+    return text if len(text) <= VALUE_MAX else clean(text, VALUE_MAX)
+
+
+@lru_cache(maxsize=4096)
+def _clean_value(value: str) -> str:
+    # A key's values repeat from trace to trace (a tenant, a region): each is cleaned once.
     return clean(value, VALUE_MAX)
 
 
@@ -144,18 +175,76 @@ class Grid:
             yield from fit([(f"({self.empty})", DIM)], width)
             yield Segment.line()
             return
-        measured = [[cells(text) for text, _ in row] for row in self.rows]  # once: 10,000 rows add up
-        header_widths = [cells(column.header) for column in self.columns]
-        widths = [max(column) for column in zip(header_widths, *measured, strict=True)]
+        with collector_paused():  # rich keeps every segment until the last: see collector_paused
+            yield from self._render(width, plain=console.color_system is None and not console.record)
+
+    def _render(self, width: int, *, plain: bool) -> RenderResult:
+        count = len(self.columns)
+        texts = [[row[index][0] for row in self.rows] for index in range(count)]  # column by column
+        lengths = [_lengths(column) for column in texts]  # once: 10,000 rows add up
+        widths = [
+            max(cells(column.header), *measured)
+            for column, measured in zip(self.columns, lengths, strict=True)
+        ]
         _shrink(widths, self.columns, width - len(GAP) * (len(widths) - 1))
         header = [(column.header, HEADER_STYLE) for column in self.columns]
         yield from self._line(header, [cells(text) for text, _ in header], widths)
-        for row, lengths in zip(self.rows, measured, strict=True):
-            yield from self._line(row, lengths, widths)
+        shown = [index for index in range(count) if widths[index] > 0]
+        # A column's cells are padded (or cut) all at once; those whose style shows (with colour, a styled
+        # column: the status) go cell by cell, as segments of their own.
+        styled = (
+            set()
+            if plain
+            else {index for index in shown if any(row[index][1] is not None for row in self.rows)}
+        )
+        padded = {
+            index: _pad(texts[index], lengths[index], widths[index], self.columns[index].right)
+            for index in shown
+            if index not in styled
+        }
+        # Unstyled text is gathered into one Segment: rich's cost is per segment (a 10,000-trace table drawn
+        # a segment per cell and gap took a second). Runs of neighbouring unstyled columns are joined first.
+        runs: list[tuple[int, list[str]] | int] = []
+        for position, index in enumerate(shown):
+            gap = GAP if index else ""  # before every shown column but the first column of all
+            if index in styled:
+                runs.append(index)
+            elif position and isinstance(runs[-1], tuple):
+                runs[-1] = (
+                    runs[-1][0],
+                    [f"{text}{gap}{cell}" for text, cell in zip(runs[-1][1], padded[index], strict=True)],
+                )
+            else:
+                runs.append((index, [gap + cell for cell in padded[index]]))
+        if not any(isinstance(run, int) for run in runs):
+            joined = [run[1] for run in runs if isinstance(run, tuple)]
+            lines = joined[0] if joined else [""] * len(self.rows)
+            yield from map(Segment, [line + "\n" for line in lines])
+            return
+        for row_index, (row, row_lengths) in enumerate(
+            zip(self.rows, zip(*lengths, strict=True), strict=True)
+        ):
+            text = ""
+            for run in runs:
+                if isinstance(run, tuple):
+                    text += run[1][row_index]
+                    continue
+                cell_text, style = row[run]
+                if run:
+                    text += GAP
+                for piece, piece_style in _pieces(
+                    cell_text, style, row_lengths[run], widths[run], self.columns[run].right
+                ):
+                    if piece_style is None:
+                        text += piece
+                        continue
+                    if text:
+                        yield Segment(text)
+                        text = ""
+                    yield Segment(piece, piece_style)
+            yield Segment(text + "\n")
 
     def _line(self, row: Sequence[Cell], lengths: Sequence[int], widths: list[int]) -> RenderResult:
-        # Unstyled text is gathered into one Segment: rich's cost is per segment, and a 10,000-trace table
-        # drawn a segment per cell and gap took a second.
         plain: list[str] = []
         cells_and_columns = zip(row, lengths, self.columns, widths, strict=True)
         for index, ((text, style), length, column, size) in enumerate(cells_and_columns):
@@ -163,14 +252,7 @@ class Grid:
                 continue
             if index:
                 plain.append(GAP)
-            padding = size - length
-            if padding < 0:
-                pieces = [(segment.text, segment.style) for segment in fit([(text, style)], size)]
-            elif column.right:
-                pieces = [(" " * padding, None), (text, style)]
-            else:
-                pieces = [(text, style), (" " * padding, None)]
-            for piece, piece_style in pieces:
+            for piece, piece_style in _pieces(text, style, length, size, column.right):
                 if piece_style is None:
                     plain.append(piece)
                     continue
@@ -180,6 +262,33 @@ class Grid:
                 yield Segment(piece, piece_style)
         plain.append("\n")
         yield Segment("".join(plain))
+
+
+def _lengths(texts: list[str]) -> list[int]:
+    """The width of each text in cells."""
+    if _ONE_CELL.issuperset("".join(texts)):
+        return list(map(len, texts))  # the usual case, at C speed
+    return list(map(cells, texts))
+
+
+def _pad(texts: list[str], lengths: list[int], size: int, right: bool) -> list[str]:
+    """Each text padded to `size` cells on the left (`right`) or right, or cut with `…`."""
+    if all(length == len(text) for text, length in zip(texts, lengths, strict=True)) and max(lengths) <= size:
+        return [text.rjust(size) for text in texts] if right else [text.ljust(size) for text in texts]
+    return [
+        "".join(piece for piece, _ in _pieces(text, None, length, size, right))
+        for text, length in zip(texts, lengths, strict=True)
+    ]
+
+
+def _pieces(text: str, style: Style | None, length: int, size: int, right: bool) -> list[Cell]:
+    """One cell `size` cells wide: its text and the padding, or the text cut with `…` (`fit`'s segments)."""
+    padding = size - length
+    if padding < 0:
+        return [(segment.text, segment.style) for segment in fit([(text, style)], size)]
+    if right:
+        return [(" " * padding, None), (text, style)]
+    return [(text, style), (" " * padding, None)]
 
 
 def _shrink(widths: list[int], columns: Sequence[Column], available: int) -> None:
