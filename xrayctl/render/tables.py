@@ -10,7 +10,6 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from functools import lru_cache
 from typing import Protocol
 
 from rich.console import Console, ConsoleOptions, RenderResult
@@ -89,6 +88,8 @@ def annotations_table(rows: Sequence[AnnotationRow], keys: Sequence[str]) -> Gri
         Column("status"),
         *(Column(clean(key, 100), flexible=True) for key in keys),
     ]
+    # A key's values repeat from trace to trace (a tenant, a region): each string is cleaned once.
+    cleaned: dict[str, str] = {}
     with collector_paused():  # thousands of rows of cells, all kept: see collector_paused
         cells_by_row = [
             [
@@ -98,7 +99,7 @@ def annotations_table(rows: Sequence[AnnotationRow], keys: Sequence[str]) -> Gri
                 (_start_second(row.start_time), None),
                 (fmt_duration(row.duration), None),
                 (status_word(row.status), STATUS_STYLES.get(row.status)),
-                *((_values(row.annotations.get(key, ())), None) for key in keys),
+                *((_values(row.annotations.get(key, ()), cleaned), None) for key in keys),
             ]
             for row in rows
         ]
@@ -132,17 +133,26 @@ def annotations_summary(stats: Sequence[AnnotationStats]) -> Grid:
 
 def _start_second(value: datetime | float | None) -> str:
     """`fmt_time` to the second, without ` UTC`."""
-    if isinstance(value, datetime) and value.year >= 1000:
-        # isoformat is fmt_time's strftime without its cost (4-digit years: strftime does not pad below 1000).
+    if isinstance(value, datetime):
         moment = value if value.tzinfo is None else value.astimezone(timezone.utc)
-        return moment.isoformat(" ", "seconds")[:19]
+        if moment.year >= 1000:  # strftime does not pad a year below 1000 to four digits; isoformat does
+            # fmt_time's strftime, at a fraction of its cost.
+            return moment.isoformat(" ", "seconds")[:19]
     return fmt_time(value).removesuffix(" UTC")[:19]
 
 
-def _values(values: Sequence[AnnotationValue]) -> str:
-    if len(values) == 1:  # the usual case, spared the join
-        return format_value(values[0])
-    return ", ".join(format_value(value) for value in values)
+def _values(values: Sequence[AnnotationValue], cleaned: dict[str, str]) -> str:
+    """The values joined `, `; `cleaned` remembers the strings already cleaned."""
+    texts = []
+    for value in values:
+        if isinstance(value, str):
+            text = cleaned.get(value)
+            if text is None:
+                text = cleaned[value] = format_value(value)
+            texts.append(text)
+        else:
+            texts.append(format_value(value))
+    return texts[0] if len(texts) == 1 else ", ".join(texts)
 
 
 def format_value(value: AnnotationValue) -> str:
@@ -150,15 +160,9 @@ def format_value(value: AnnotationValue) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, str):
-        return _clean_value(value)
+        return clean(value, VALUE_MAX)
     text = str(value)  # a number: digits, sign, point, exponent, inf or nan; nothing to escape
     return text if len(text) <= VALUE_MAX else clean(text, VALUE_MAX)
-
-
-@lru_cache(maxsize=4096)
-def _clean_value(value: str) -> str:
-    # A key's values repeat from trace to trace (a tenant, a region): each is cleaned once.
-    return clean(value, VALUE_MAX)
 
 
 class Grid:
