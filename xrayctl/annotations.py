@@ -200,4 +200,8 @@ def listing(summaries: Iterable[Mapping[str, Any]], keys: Sequence[str] = ()) ->
             picked = [(key, annotations[key]) for key in chosen if key in annotations]
             if picked or not keys:
                 rows.append(_row(summary, picked))
-    return Listing(rows, chosen, len(summaries))
+        scanned = len(summaries)
+        # Let go of the summaries before the collector runs again: its first collection scans every object
+        # made while it was paused, and the rows are a small part of them.
+        del summaries, entries
+    return Listing(rows, chosen, scanned)
