@@ -32,8 +32,10 @@ class FakeAws:
         return self.respond(request)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def fake_aws() -> Iterator[FakeAws]:
+    # One per test: a command that gives up leaves its calls on other threads to end with the process, and
+    # in a test the process goes on; a shared server would count their late requests in the next test.
     server = FakeAws()
     yield server
     server.http.stop()
