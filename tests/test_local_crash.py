@@ -275,9 +275,9 @@ def test_a_full_disk_is_an_error_answer_never_an_acknowledgement(tmp_path: Path,
                     doc = segment()
                     assert xray.put_trace_segments(TraceSegmentDocuments=[json.dumps(doc)])
                     acknowledged.append(doc)
-            # A nearly full disk can still take a small write now and then (SQLite rewrites the frames a rolled
-            # back transaction left in the WAL), and one CI run stored the whole invocation that way. From here
-            # the disk takes nothing at all, so what follows is the same on every run.
+            # A nearly full disk can still take a small write now and then (SQLite rewrites the frames a
+            # rolled-back transaction left in the WAL), and one CI run stored the whole invocation that way.
+            # From here the disk takes nothing at all, so what follows is the same on every run.
             resource.prlimit(serve.pid, resource.RLIMIT_FSIZE, (0, 0))
             # A command that waits for a trace the store could not take says why at once, in one line, instead
             # of waiting out its --timeout and calling the trace "not found".
