@@ -13,8 +13,9 @@ import os
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Callable, Iterator
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -136,6 +137,41 @@ def test_models_in_aws_data_path_are_used_as_botocore_would(
     clients = _local("http://127.0.0.1:1")
     assert hasattr(clients.xray, "xrayctl_probe")
     assert not hasattr(clients.lambda_, "xrayctl_probe")
+
+
+@pytest.fixture
+def local_zone(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[str], None]]:
+    """Set this process's local time zone (TZ), as a user's machine would have it; restored afterwards."""
+
+    def set_zone(zone: str) -> None:
+        monkeypatch.setenv("TZ", zone)
+        time.tzset()
+
+    yield set_zone
+    monkeypatch.undo()
+    time.tzset()
+
+
+@pytest.mark.parametrize("zone", ["UTC", "Asia/Kolkata", "America/St_Johns"])
+def test_times_in_answers_are_read_as_the_same_instant_in_utc_whatever_the_machines_zone(
+    server: RecordingServer, local_zone: Callable[[str], None], zone: str
+) -> None:
+    local_zone(zone)
+    started = datetime(2026, 11, 24, 3, 56, 30, 217535, tzinfo=timezone.utc)
+    server.respond = lambda request: Response.json(
+        200,
+        {
+            "TraceSummaries": [{"Id": TRACE_ID, "StartTime": started.timestamp(), "Duration": 0.3}],
+            "ApproximateTime": 1795492600,  # an integer, as the service may send it
+        },
+    )
+    answer = _local(server.url).xray.get_trace_summaries(StartTime=started, EndTime=started)
+    start = answer["TraceSummaries"][0]["StartTime"]
+    assert start == started
+    # The offset is what JSON output prints: +00:00 on every machine, as xrayctl shows every time in UTC.
+    assert start.utcoffset() == timedelta(0)
+    assert answer["ApproximateTime"] == datetime(2026, 11, 24, 3, 56, 40, tzinfo=timezone.utc)
+    assert answer["ApproximateTime"].utcoffset() == timedelta(0)
 
 
 def test_endpoint_from_the_environment_is_used(monkeypatch: pytest.MonkeyPatch) -> None:
