@@ -1,5 +1,5 @@
 """`python -m xrayctl` runs the command line."""
 
-from xrayctl.cli import main
+from xrayctl.cli import console_main
 
-main()
+console_main()
