@@ -22,12 +22,13 @@ from concurrent.futures import Future
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
-from typing import Any
+from typing import Any, TypeVar
 
 from xrayctl.build import build_trace, parse_document
 from xrayctl.daemonpool import DaemonPool
 from xrayctl.errors import TraceNotFound, XrayctlError
 from xrayctl.ids import trace_epoch
+from xrayctl.inflight import InFlightLimit
 from xrayctl.model import Trace, collector_paused
 from xrayctl.session import translate_errors
 
@@ -59,6 +60,11 @@ MAX_CONCURRENCY = 5
 # finishes early takes another instead of idling while one dense slice is still paging, and few enough
 # that the last, partly filled page of each slice (a call that returns less than a page) costs little.
 SLICES_PER_WORKER = 2
+# Threads per call in flight when summaries are read concurrently: a thread that parses an answer (botocore,
+# ~17 ms a page) does not hold a call's place, another's request is sent meanwhile (see xrayctl.inflight).
+PARSING_THREADS = 2
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -300,10 +306,13 @@ class XRayReader:
         filter_expression: str | None,
         slice_length: timedelta,
     ) -> list[dict[str, Any]]:
-        pool = DaemonPool(self._max_workers, "xray-summaries")
+        limit = InFlightLimit(self._max_workers)
+        pool = DaemonPool(self._max_workers * PARSING_THREADS, "xray-summaries")
         try:
             firsts = [
-                pool.submit(self._first_page, lower, upper, time_range_type, filter_expression)
+                pool.submit(
+                    self._limited, limit, self._first_page, lower, upper, time_range_type, filter_expression
+                )
                 for lower, upper in slices
             ]
             found: list[dict[str, Any]] = []
@@ -315,7 +324,15 @@ class XRayReader:
                     dense.append((lower, upper))
             parts = _split_dense(dense, self._max_workers * SLICES_PER_WORKER, slice_length)
             rest = [
-                pool.submit(self._all_summaries, lower, upper, time_range_type, filter_expression)
+                pool.submit(
+                    self._limited,
+                    limit,
+                    self._all_summaries,
+                    lower,
+                    upper,
+                    time_range_type,
+                    filter_expression,
+                )
                 for lower, upper in parts
             ]
             for part in rest:
@@ -383,6 +400,10 @@ class XRayReader:
                 return
             tokens.add(token)
             kwargs["NextToken"] = token
+
+    def _limited(self, limit: InFlightLimit, read: Callable[..., T], *args: Any) -> T:
+        with limit.calls(self._client):
+            return read(*args)
 
     def _all_summaries(
         self, start: datetime, end: datetime, time_range_type: str, filter_expression: str | None
