@@ -11,9 +11,9 @@ region) and some errors and faults.
 - with 100 ms added to every API call (`local serve --api-delay 0.1`): fetching the window as
   `list-annotations` does (XRayReader.iter_summaries with the default concurrency: time slices read
   concurrently) against one request at a time (the same reader with one worker: each 6 h slice's NextToken
-  pages followed one after another), timed in this process on the same botocore client setup, alternately,
-  median of 3 (target: at least 4x faster). Process start, listing and drawing are the same for both, so the
-  CLI's wall times for both are printed too, for reference;
+  pages followed one after another), timed in this process through xrayctl's own client (its botocore
+  session and settings), alternately, median of 3 (target: at least 4x faster). Process start, listing
+  and drawing are the same for both, so the CLI's wall times for both are printed too, for reference;
 - the bound: the local API's `peak_in_flight` (from `/health`) after a run with `--max-concurrency 2`, and
   after the runs with the default (target: at most the setting, and the default at most 5).
 
@@ -166,9 +166,17 @@ def fetch(serve: Serve, start: int, end: int, workers: int, counts: set[int]) ->
     """Seconds to read every summary of the window through xrayctl's reader with `workers` calls at once."""
     from datetime import datetime, timezone
 
+    from xrayctl.session import AwsOptions, Clients
     from xrayctl.traces import XRayReader
 
-    reader = XRayReader(serve.boto3_client("xray"), max_workers=workers)
+    # The client list-annotations reads through: xrayctl's botocore session and settings.
+    options = AwsOptions(
+        region=serve.env["AWS_REGION"],
+        endpoint_url=serve.env["AWS_ENDPOINT_URL_XRAY"],
+        credentials=(serve.env["AWS_ACCESS_KEY_ID"], serve.env["AWS_SECRET_ACCESS_KEY"]),
+        isolated=True,
+    )
+    reader = XRayReader(Clients(options).xray, max_workers=workers)
     window = (datetime.fromtimestamp(start, timezone.utc), datetime.fromtimestamp(end, timezone.utc))
     started = time.perf_counter()
     counts.add(sum(1 for _ in reader.iter_summaries(*window)))
