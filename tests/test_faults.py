@@ -467,6 +467,50 @@ def test_a_trace_that_stays_partial_is_shown_at_the_deadline_with_a_warning(
     assert 2 <= proxy.count(GET) <= 40
 
 
+@pytest.mark.parametrize("fault", [throttle(), server_error(503), drop()], ids=["throttle", "503", "drop"])
+def test_a_failure_after_the_first_answer_does_not_end_the_wait(
+    proxy: FaultProxy, upstream: XRayApiServer, fresh: tuple[str, list[dict[str, Any]]], fault: Fault
+) -> None:
+    trace_id, documents = fresh
+    complete = show(upstream.url, trace_id, "--no-wait")
+    # The first poll finds the trace partial; the second fails on every attempt botocore makes; then X-Ray
+    # answers again, with the whole trace. A passing throttle or 5xx must not cost the user the wait.
+    partial = withhold([lambda_segment_id(documents)])
+    proxy.script(GET, partial, *[fault] * ATTEMPTS)
+    result = show(proxy.url, trace_id, "--wait", "--timeout", "20")
+    assert result.exit_code == 0, result.stderr
+    assert result.json() == complete.json()
+    assert proxy.count(GET) >= 1 + ATTEMPTS + 1
+
+
+def test_a_failure_that_lasts_after_the_first_answer_ends_the_wait_at_its_deadline(
+    proxy: FaultProxy, fresh: tuple[str, list[dict[str, Any]]]
+) -> None:
+    trace_id, documents = fresh
+    proxy.script(GET, withhold([lambda_segment_id(documents)]))
+    proxy.always(GET, throttle())
+    started = time.monotonic()
+    result = show(proxy.url, trace_id, "--wait", "--timeout", "2")
+    # The trace X-Ray had is shown, with the reason it may be incomplete, and the exit code says all is well
+    # with the trace as far as it could be read: the warning names the throttle.
+    assert result.exit_code == 0, result.stderr
+    (trace,) = result.json()["traces"]
+    assert [root["origin"] for root in trace["roots"]] == ["AWS::Lambda::Function"]
+    assert "the last poll failed" in result.stderr and "hrottl" in result.stderr, result.stderr
+    assert time.monotonic() - started >= 2
+    assert proxy.count(GET) > 1 + ATTEMPTS  # it polled on
+
+
+def test_a_trace_not_yet_found_when_the_polls_began_failing_ends_with_the_failure(proxy: FaultProxy) -> None:
+    proxy.script(GET, passing())  # X-Ray answers: not there yet
+    proxy.always(GET, throttle())
+    result = show(proxy.url, fresh_trace_id(), "--wait", "--timeout", "1.5")
+    # Whether X-Ray has the trace by now is not known: the throttle is the answer, not "not found".
+    one_clear_line(result, ExitCode.THROTTLED, "BatchGetTraces", "ThrottledException")
+    assert result.stdout == ""
+    assert proxy.count(GET) > 1 + ATTEMPTS
+
+
 # ------------------------------------------------------------------------------------ trace summaries
 
 

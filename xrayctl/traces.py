@@ -26,7 +26,7 @@ from typing import Any, TypeVar
 
 from xrayctl.build import build_trace, parse_document
 from xrayctl.daemonpool import DaemonPool
-from xrayctl.errors import TraceNotFound, XrayctlError
+from xrayctl.errors import Throttled, TraceNotFound, Unreachable, XrayctlError
 from xrayctl.ids import trace_epoch
 from xrayctl.inflight import InFlightLimit
 from xrayctl.model import Trace, collector_paused
@@ -189,12 +189,29 @@ class XRayReader:
         unchanged_since: dict[str, tuple[tuple[tuple[str, str], ...], float]] = {}
         given_up: set[str] = set()  # missing, and no wait can bring them
         polls = 0
+        # Why the latest poll failed (throttled or unreachable after botocore's retries), until one succeeds.
+        failure: Throttled | Unreachable | None = None
         # Most traces asked for are complete at the first poll: their summaries are read alongside it.
         with translate_errors(), self._summaries_alongside(wanted if with_summary else ()) as early:
             while True:
                 asked = [i for i in wanted if i not in complete and i not in given_up]
-                # No retries of unprocessed ids inside a poll: the next poll asks again anyway.
-                result = self._fetch(asked, deadline=deadline, retries=0)
+                try:
+                    with translate_errors():
+                        # No retries of unprocessed ids inside a poll: the next poll asks again anyway.
+                        result = self._fetch(asked, deadline=deadline, retries=0)
+                except (Throttled, Unreachable) as exc:
+                    # A first poll that fails ends the wait at once: the endpoint or the account is wrong
+                    # more often than not. Once a poll has answered, a throttle or a 5xx that outlasts
+                    # botocore's retries is passing weather: the wait polls on to its deadline.
+                    if polls == 0:
+                        raise
+                    failure = exc
+                    remaining = deadline - self._clock()
+                    if remaining <= 0:
+                        break
+                    self._sleep(min(remaining, self._backoff(polls - 1)))
+                    continue
+                failure = None
                 polls += 1
                 now = self._clock()
                 given_up.update(i for i in result.missing if i not in latest and self._cannot_appear(i))
@@ -228,7 +245,13 @@ class XRayReader:
                     break
                 self._sleep(min(remaining, self._backoff(polls - 1)))
             missing = [i for i in wanted if i not in latest]
+            if failure is not None and (missing or not latest):
+                raise failure  # whether X-Ray has the trace is not known: the failure is the answer
             traces = [complete.get(i) or _unfinished(latest[i], i in orphaned) for i in wanted if i in latest]
+            if failure is not None:
+                for trace in traces:
+                    if trace.id not in complete:
+                        trace.warnings.append(f"the last poll failed: {failure.message}")
             if polls == 1 and early.started:
                 early.attach(traces)
             elif with_summary:
