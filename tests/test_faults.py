@@ -183,6 +183,25 @@ def test_a_5xx_or_a_bare_error_that_lasts_ends_after_the_attempts(
     assert proxy.count(GET) == ATTEMPTS
 
 
+@pytest.mark.parametrize(
+    ("status", "words"),
+    [
+        (403, ["HTTP 403 Forbidden", "refused before it reached AWS", "HTTPS_PROXY"]),
+        (407, ["HTTP 407 Proxy Authentication Required", "http://user:password@host:port"]),
+        (401, ["HTTP 401 Unauthorized", "refused before it reached AWS"]),
+        (404, ["HTTP 404 Not Found", "not the AWS API", "--endpoint-url"]),
+    ],
+)
+def test_a_bare_4xx_from_a_proxy_or_another_server_is_a_configuration_error(
+    proxy: FaultProxy, status: int, words: list[str]
+) -> None:
+    proxy.always(GET, bare_error(status))
+    result = show(proxy.url, OK_TRACE, "--no-wait")
+    line = one_clear_line(result, ExitCode.CONFIG, "BatchGetTraces", *words)
+    assert "<h1>" not in line and "html>" not in line.lower()  # the page itself is not shown
+    assert proxy.count(GET) == 1  # a refusal is not retried
+
+
 # ------------------------------------------------------------------------ slow, dropped, reset answers
 
 

@@ -16,7 +16,8 @@ class ExitCode(IntEnum):
     ERROR = 1  # anything not listed below, including malformed input files
     USAGE = 2  # bad option or argument (click's own code), invalid trace id, bad time
     NOT_FOUND = 3  # trace not found (a trace still in progress at --timeout is shown, with a warning)
-    CONFIG = 4  # no credentials, no region, unknown profile, an invalid region / endpoint URL / AWS setting
+    CONFIG = 4  # no credentials, no region, unknown profile, an invalid region / endpoint URL / AWS setting,
+    # an endpoint that is not the AWS API or a proxy that refuses with a bare 4xx
     ACCESS_DENIED = 5
     THROTTLED = 6  # still throttled after the retries
     UNREACHABLE = 7  # endpoint unreachable, timed out, or failing (5xx, dropped connection) after the retries

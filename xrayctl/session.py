@@ -368,6 +368,23 @@ def _translate_client_error(exc: Any) -> XrayctlError:
             "The service, or a proxy on the way, is failing: try again in a minute, and check any "
             "--endpoint-url / AWS_ENDPOINT_URL if it lasts.",
         )
+    if bare and isinstance(status, int) and 400 <= status < 500:
+        # AWS names every 4xx it sends. A bare one (and its HTML, kept out of the line) comes from a proxy,
+        # a firewall or a gateway on the way, or from a server that is not the AWS API at all: a setting of
+        # this machine to fix, not a permission.
+        heard = f"HTTP {status} {_status_phrase(status)}, no AWS error in the answer"
+        if status in (401, 403, 407):
+            return ConfigError(
+                f"{operation} was refused before it reached AWS ({heard}): a proxy, firewall or gateway "
+                "on the way said no.",
+                "Check HTTPS_PROXY and NO_PROXY (a proxy that asks for credentials, HTTP 407, takes them "
+                "as http://user:password@host:port) and any --endpoint-url / AWS_ENDPOINT_URL.",
+            )
+        return ConfigError(
+            f"The endpoint answered {operation} with {heard}: it is not the AWS API, or a proxy on the way "
+            "answered for it.",
+            "Check --endpoint-url, AWS_ENDPOINT_URL and AWS_ENDPOINT_URL_<SERVICE>, and HTTPS_PROXY.",
+        )
     if code == "ResourceNotFoundException" and operation == "Invoke":
         return ResourceNotFound(
             f"No such Lambda function: {message}",
@@ -376,6 +393,15 @@ def _translate_client_error(exc: Any) -> XrayctlError:
     if code in _BAD_REQUEST_CODES:
         return UsageError(f"{operation} refused the request: {message}", _bad_request_fix(operation))
     return XrayctlError(f"{operation} failed ({code}): {message}", None)
+
+
+def _status_phrase(status: int) -> str:
+    from http import HTTPStatus
+
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return "(no standard name)"
 
 
 def _bad_request_fix(operation: str) -> str:
