@@ -472,6 +472,25 @@ def test_a_request_for_another_host_is_refused(serve: Serve, endpoint: str, host
     assert b"x-amzn-ErrorType: AccessDeniedException" in response
 
 
+@pytest.mark.parametrize("host", ["attacker.example", "127.0.0.1.nip.io:{port}", "[::1"])
+def test_the_local_s3_refuses_a_request_for_another_host(serve: Serve, host: str) -> None:
+    """moto's S3 too: a page reaching it by DNS rebinding could otherwise read and write the local bucket."""
+    port = serve.port("AWS_ENDPOINT_URL_S3")
+    request = f"GET / HTTP/1.1\r\nHost: {host.format(port=port)}\r\nConnection: close\r\n\r\n"
+    response, _ = exchange(port, request.encode())
+    assert response.startswith(b"HTTP/1.1 403 "), response[:200]
+    assert b"<Code>AccessDenied</Code>" in response
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1:{port}", "localhost:{port}", "demo-bucket.localhost:{port}"])
+def test_the_local_s3_answers_a_loopback_name(serve: Serve, host: str) -> None:
+    port = serve.port("AWS_ENDPOINT_URL_S3")
+    request = f"GET / HTTP/1.1\r\nHost: {host.format(port=port)}\r\nConnection: close\r\n\r\n"
+    response, _ = exchange(port, request.encode())
+    assert not response.startswith(b"HTTP/1.1 403 "), response[:300]
+    assert b"this server answers only" not in response
+
+
 @pytest.mark.parametrize("host", ["127.0.0.1:{port}", "localhost:{port}", "LOCALHOST", "[::1]:{port}"])
 def test_a_request_for_a_loopback_name_is_answered(serve: Serve, host: str) -> None:
     port = serve.port("AWS_ENDPOINT_URL_XRAY")

@@ -21,6 +21,23 @@ from urllib.parse import urlsplit
 LOOPBACK = "127.0.0.1"
 DEFAULT_MAX_BODY = 16 * 1024 * 1024
 _LOOPBACK_NAMES = frozenset({LOOPBACK, "localhost", "::1"})
+REFUSED_HOST = "this server answers only requests to 127.0.0.1 or localhost"
+
+
+def is_loopback_host(host: str | None) -> bool:
+    """Whether a request's Host header names this machine (or is missing, as from HTTP/1.0 clients).
+
+    Binding to loopback does not keep out a web page: through DNS rebinding (its own name made to resolve to
+    127.0.0.1) the browser reaches the port, but still sends that name as the Host. Names under .localhost
+    (S3's virtual-hosted style, `bucket.localhost`) never leave the machine, so no page elsewhere has one.
+    """
+    if host is None:
+        return True
+    try:
+        name = urlsplit(f"//{host}").hostname
+    except ValueError:  # not a host at all, such as "[::1"
+        return False
+    return name is not None and (name in _LOOPBACK_NAMES or name.endswith(".localhost"))
 
 
 class Request:
@@ -143,21 +160,9 @@ class LoopbackHTTPServer:
                 self._send(response)
 
             def _foreign_host(self) -> Response | None:
-                # Binding to loopback does not keep out a web page: through DNS rebinding (its own name made
-                # to resolve to 127.0.0.1) the browser reaches us, but still sends that name as the Host.
-                host = self.headers.get("Host")
-                if host is None:
+                if is_loopback_host(self.headers.get("Host")):
                     return None
-                try:
-                    if urlsplit(f"//{host}").hostname in _LOOPBACK_NAMES:
-                        return None
-                except ValueError:  # not a host at all, such as "[::1"
-                    pass
-                return Response.aws_error(
-                    403,
-                    "AccessDeniedException",
-                    "this server answers only requests to 127.0.0.1 or localhost",
-                )
+                return Response.aws_error(403, "AccessDeniedException", REFUSED_HOST)
 
             def _body_length(self) -> int | Response:
                 """The body's size from a single, plain Content-Length, or the refusal to send instead."""

@@ -26,7 +26,7 @@ from urllib.parse import quote
 
 from xrayctl.errors import LocalStackError
 from xrayctl.local.daemon import Daemon, DaemonStats
-from xrayctl.local.httpserver import LOOPBACK
+from xrayctl.local.httpserver import LOOPBACK, REFUSED_HOST, is_loopback_host
 from xrayctl.local.lambda_service import LambdaConfig, LambdaService
 from xrayctl.local.state import LocalEndpoints
 from xrayctl.local.store import TraceStore
@@ -267,7 +267,7 @@ class _S3Server:
         self._server = make_server(
             LOOPBACK,
             0,
-            DomainDispatcherApplication(create_backend_app),
+            _loopback_only(DomainDispatcherApplication(create_backend_app)),
             threaded=True,
             request_handler=QuietHandler,
             fd=self._listener.fileno(),
@@ -290,3 +290,22 @@ class _S3Server:
             connection.close()  # a kept-alive connection would hold one of moto's request threads open
         if response.status != 200:
             raise RuntimeError(f"CreateBucket {self._bucket} answered {response.status}: {body[:300]!r}")
+
+
+def _loopback_only(app: Any) -> Any:
+    """moto's WSGI app, answering only requests addressed to this machine, as the other local APIs do
+    (see httpserver.is_loopback_host): a web page must not reach the local bucket through DNS rebinding."""
+
+    def guarded(environ: dict[str, Any], start_response: Any) -> Any:
+        if is_loopback_host(environ.get("HTTP_HOST")):
+            return app(environ, start_response)
+        body = (
+            '<?xml version="1.0" encoding="UTF-8"?>\n'
+            f"<Error><Code>AccessDenied</Code><Message>{REFUSED_HOST}</Message></Error>"
+        ).encode()
+        start_response(
+            "403 Forbidden", [("Content-Type", "application/xml"), ("Content-Length", str(len(body)))]
+        )
+        return [body]
+
+    return guarded
