@@ -9,10 +9,10 @@ PYTEST_ARGS ?=
 BENCH_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help install demo test lint typecheck bench package deploy clean
+.PHONY: help install demo test test-oldest lint typecheck bench package deploy clean
 
 help: ## list the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
 
 $(STAMP): setup.cfg pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -28,6 +28,19 @@ demo: $(STAMP) ## invoke the function on the local stack, draw its trace, list i
 
 test: $(STAMP) ## run the test suite
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
+
+# The oldest Python setup.cfg supports, in its own venv: the first python3.10 that runs, under pyenv or on
+# PATH (a pyenv shim for a version not selected is on PATH but does not run).
+PYTHON_OLDEST ?= $(shell for p in $$HOME/.pyenv/versions/3.10.*/bin/python3.10 $$(command -v python3.10); do \
+	"$$p" -c 'import sys; assert sys.version_info[:2] == (3, 10)' 2>/dev/null && echo "$$p" && break; done)
+OLDEST_VENV := .venv-3.10
+
+test-oldest: ## the test suite on Python 3.10 (the load test left out), in .venv-3.10
+	@test -n "$(PYTHON_OLDEST)" || { echo "make test-oldest: no python3.10 on PATH or under ~/.pyenv"; exit 1; }
+	test -x $(OLDEST_VENV)/bin/python || $(PYTHON_OLDEST) -m venv $(OLDEST_VENV)
+	$(OLDEST_VENV)/bin/pip install --quiet --upgrade pip
+	$(OLDEST_VENV)/bin/pip install --quiet -e '.[dev]'
+	$(OLDEST_VENV)/bin/python -m pytest -q -m 'not load' $(PYTEST_ARGS)
 
 lint: $(STAMP) ## ruff, and cfn-lint on the SAM template
 	$(BIN)/ruff check xrayctl function tests
@@ -55,5 +68,5 @@ deploy: ## build and deploy the function with SAM (needs AWS credentials and the
 		--capabilities CAPABILITY_IAM --resolve-s3
 
 clean: ## remove the environment, build output and bench scratch (.bench, the peers' venv included)
-	rm -rf $(VENV) build dist *.egg-info .pytest_cache .mypy_cache .ruff_cache .hypothesis function.zip .aws-sam \
+	rm -rf $(VENV) $(OLDEST_VENV) build dist *.egg-info .pytest_cache .mypy_cache .ruff_cache .hypothesis function.zip .aws-sam \
 		.bench
