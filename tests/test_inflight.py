@@ -73,10 +73,11 @@ def test_more_threads_than_the_limit_never_have_more_requests_in_flight() -> Non
 
     http = LoopbackHTTPServer(handle).start()
     try:
-        client, limit = xray(http.url), InFlightLimit(2)
+        client = xray(http.url)
+        limit = InFlightLimit(2, client)
 
         def read() -> None:
-            with limit.calls(client):
+            with limit.calls():
                 for _ in range(3):
                     client.get_trace_summaries(**WINDOW)
 
@@ -88,23 +89,25 @@ def test_more_threads_than_the_limit_never_have_more_requests_in_flight() -> Non
 
 
 def test_calls_outside_the_limit_are_not_held_back() -> None:
-    release = threading.Event()
+    arrived, release = threading.Event(), threading.Event()
 
     def handle(request: Request) -> Response:
         if request.json().get("EndTime") == 1:  # the call that holds the only place, until told to answer
+            arrived.set()
             release.wait(10)
         return Response.json(200, {"TraceSummaries": []})
 
     http = LoopbackHTTPServer(handle).start()
     try:
-        client, limit = xray(http.url), InFlightLimit(1)
+        client = xray(http.url)
+        limit = InFlightLimit(1, client)
 
         def hold() -> None:
-            with limit.calls(client):
+            with limit.calls():
                 client.get_trace_summaries(StartTime=0, EndTime=1)
 
         held = in_thread(hold)
-        time.sleep(0.2)  # the request is on the wire, its place taken
+        assert arrived.wait(5)  # the request is on the wire, its place taken
         assert in_thread(lambda: client.get_trace_summaries(**WINDOW)).wait(5)
         release.set()
         assert held.wait(5)
@@ -114,27 +117,53 @@ def test_calls_outside_the_limit_are_not_held_back() -> None:
 
 
 def test_an_answer_cut_short_gives_its_place_back(proxy: FaultProxy) -> None:
-    client, limit = xray(proxy.url), InFlightLimit(1)
+    client = xray(proxy.url)
+    limit = InFlightLimit(1, client)
     proxy.script("GetTraceSummaries", reset_mid_body())
-    with limit.calls(client), pytest.raises(BotoCoreError):
+    with limit.calls(), pytest.raises(BotoCoreError):
         client.get_trace_summaries(**WINDOW)
 
     def again() -> None:
-        with limit.calls(client):
+        with limit.calls():
             client.get_trace_summaries(**WINDOW)
 
     assert in_thread(again).wait(10), "the only place was not given back"
 
 
-def test_an_attempt_botocore_retries_does_not_wait_for_its_own_place(proxy: FaultProxy) -> None:
-    client, limit = xray(proxy.url, attempts=2), InFlightLimit(1)
+def test_botocores_retry_back_off_is_waited_without_a_place(proxy: FaultProxy) -> None:
+    """Thread A's first attempt is dropped; while A waits to retry, B's call takes the only place."""
+    client = xray(proxy.url, attempts=2)
+    limit = InFlightLimit(1, client)
     proxy.script("GetTraceSummaries", drop())
+    b_done, backing_off = threading.Event(), threading.Event()
+
+    def back_off(attempts: int = 1, **_: Any) -> None:
+        # Called where botocore decides on a retry, after the failed attempt's response-received; returns no
+        # opinion (botocore's own handler decides), but first holds A here until B is done, as a long back-off
+        # would.
+        if threading.current_thread().name == "a" and attempts == 1:
+            backing_off.set()
+            b_done.wait(10)
+
+    client.meta.events.register_first("needs-retry.xray.GetTraceSummaries", back_off)
     answers: list[Any] = []
 
     def read() -> None:
-        with limit.calls(client):
+        with limit.calls():
             answers.append(client.get_trace_summaries(**WINDOW))
 
-    assert in_thread(read).wait(10)
-    assert proxy.count("GetTraceSummaries") == 2  # dropped, then answered
-    assert answers[0]["ResponseMetadata"]["HTTPStatusCode"] == 200
+    a = threading.Thread(target=read, name="a", daemon=True)
+    a.start()
+    assert backing_off.wait(10)
+    b = in_thread(read)
+    assert b.wait(5), "B waited for the place A held while backing off"
+    b_done.set()
+    a.join(10)
+    assert len(answers) == 2
+    assert proxy.count("GetTraceSummaries") == 3  # A's dropped attempt, B's, A's retry
+
+
+def test_calls_cannot_be_nested() -> None:
+    limit = InFlightLimit(1, xray("http://127.0.0.1:9"))
+    with limit.calls(), pytest.raises(RuntimeError), limit.calls():
+        pass

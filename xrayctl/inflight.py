@@ -24,13 +24,18 @@ _thread = threading.local()  # .limit: the InFlightLimit of this thread's calls;
 
 
 class InFlightLimit:
-    def __init__(self, limit: int) -> None:
+    def __init__(self, limit: int, client: Any) -> None:
+        """At most `limit` requests through `client` at once, of the calls made inside `calls()`."""
         self.slots = threading.BoundedSemaphore(max(1, limit))
+        # Here, on the thread that makes the limit, not in calls() on each worker: botocore's registration
+        # of a handler is not thread-safe.
+        _install(client)
 
     @contextmanager
-    def calls(self, client: Any) -> Iterator[None]:
-        """Count the requests this thread makes through `client` in the block against the limit."""
-        _install(client)
+    def calls(self) -> Iterator[None]:
+        """Count the requests this thread makes in the block against the limit."""
+        if getattr(_thread, "limit", None) is not None:
+            raise RuntimeError("InFlightLimit.calls() is already active on this thread")
         _thread.limit, _thread.holding = self, False
         try:
             yield
