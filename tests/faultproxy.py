@@ -191,6 +191,9 @@ class FaultProxy:
                 self._serve()
 
             def _serve(self) -> None:
+                if proxy._stopping.is_set():  # stopped: nothing is answered, on a kept-alive connection too
+                    self.close_connection = True
+                    return
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length) if length else b""
                 operation = OPERATIONS.get(self.path.split("?")[0].rstrip("/"), self.path)

@@ -19,6 +19,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator, Mapping
 from typing import Any
@@ -190,6 +191,8 @@ def test_a_5xx_or_a_bare_error_that_lasts_ends_after_the_attempts(
         (407, ["HTTP 407 Proxy Authentication Required", "http://user:password@host:port"]),
         (401, ["HTTP 401 Unauthorized", "refused before it reached AWS"]),
         (404, ["HTTP 404 Not Found", "not the AWS API", "--endpoint-url"]),
+        # A proxy's timeout is the endpoint failing, as a read timeout is: not a setting to fix.
+        (408, ["HTTP 408 Request Timeout", "timed out on the way"]),
     ],
 )
 def test_a_bare_4xx_from_a_proxy_or_another_server_is_a_configuration_error(
@@ -197,7 +200,8 @@ def test_a_bare_4xx_from_a_proxy_or_another_server_is_a_configuration_error(
 ) -> None:
     proxy.always(GET, bare_error(status))
     result = show(proxy.url, OK_TRACE, "--no-wait")
-    line = one_clear_line(result, ExitCode.CONFIG, "BatchGetTraces", *words)
+    code = ExitCode.UNREACHABLE if status == 408 else ExitCode.CONFIG
+    line = one_clear_line(result, code, "BatchGetTraces", *words)
     assert "<h1>" not in line and "html>" not in line.lower()  # the page itself is not shown
     assert proxy.count(GET) == 1  # a refusal is not retried
 
@@ -518,6 +522,24 @@ def test_a_failure_that_lasts_after_the_first_answer_ends_the_wait_at_its_deadli
     assert "the last poll failed" in result.stderr and "hrottl" in result.stderr, result.stderr
     assert time.monotonic() - started >= 2
     assert proxy.count(GET) > 1 + ATTEMPTS  # it polled on
+
+
+def test_an_endpoint_that_stops_taking_connections_mid_wait_ends_it_at_once(proxy: FaultProxy) -> None:
+    trace_id = fresh_trace_id()  # not there yet: the wait would poll on for its 20 s
+    results: list[CliResult] = []
+    waiting = threading.Thread(
+        target=lambda: results.append(show(proxy.url, trace_id, "--wait", "--timeout", "20")), daemon=True
+    )
+    started = time.monotonic()
+    waiting.start()
+    while proxy.count(GET) == 0 and time.monotonic() - started < 10:
+        time.sleep(0.01)
+    proxy.stop()  # as `local serve` stopping would: nothing takes the connection any more
+    waiting.join(15)
+    # Not a passing failure: the command says so now instead of polling a dead endpoint for 20 s.
+    (result,) = results
+    one_clear_line(result, ExitCode.UNREACHABLE, "Could not connect")
+    assert time.monotonic() - started < 10
 
 
 def test_a_trace_not_yet_found_when_the_polls_began_failing_ends_with_the_failure(proxy: FaultProxy) -> None:

@@ -76,6 +76,12 @@ class Throttled(XrayctlError):
 class Unreachable(XrayctlError):
     exit_code = ExitCode.UNREACHABLE
 
+    def __init__(self, message: str, fix: str | None = None, *, refused: bool = False) -> None:
+        super().__init__(message, fix)
+        # No connection could be made at all (refused, no such host, TLS or proxy failure): the endpoint is
+        # wrong or down, not slow or failing for a moment.
+        self.refused = refused
+
 
 class FunctionError(XrayctlError):
     exit_code = ExitCode.FUNCTION_ERROR

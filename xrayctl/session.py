@@ -368,6 +368,11 @@ def _translate_client_error(exc: Any) -> XrayctlError:
             "The service, or a proxy on the way, is failing: try again in a minute, and check any "
             "--endpoint-url / AWS_ENDPOINT_URL if it lasts.",
         )
+    if bare and status == 408:  # a proxy's or a load balancer's timeout, as a read timeout is
+        return Unreachable(
+            f"{operation} timed out on the way (HTTP 408 Request Timeout, no AWS error in the answer).",
+            "Try again; if it lasts, check the network and any HTTPS_PROXY or --endpoint-url.",
+        )
     if bare and isinstance(status, int) and 400 <= status < 500:
         # AWS names every 4xx it sends. A bare one (and its HTML, kept out of the line) comes from a proxy,
         # a firewall or a gateway on the way, or from a server that is not the AWS API at all: a setting of
@@ -430,7 +435,8 @@ def _translate_connection_error(exc: Any) -> Unreachable:
         )
     else:
         fix = "Check the network, the region (--region) and any --endpoint-url / AWS_ENDPOINT_URL."
-    return Unreachable(what, fix)
+    refused = isinstance(exc, (bx.EndpointConnectionError, bx.SSLError, bx.ProxyConnectionError))
+    return Unreachable(what, fix, refused=refused)
 
 
 def _is_loopback(url: str) -> bool:

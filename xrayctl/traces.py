@@ -20,7 +20,7 @@ import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import Future
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, timezone
 from typing import Any, TypeVar
 
@@ -87,6 +87,7 @@ class WaitStatus:
     complete: tuple[str, ...]
     in_progress: tuple[str, ...]  # found, but still in progress or still changing
     missing: tuple[str, ...]
+    failing: str | None = None  # why the latest poll failed (it is polled again), if it did
 
     def __str__(self) -> str:
         total = len(self.complete) + len(self.in_progress) + len(self.missing)
@@ -95,6 +96,8 @@ class WaitStatus:
             parts.append(f"{len(self.in_progress)} in progress")
         if self.missing:
             parts.append(f"{len(self.missing)} not found yet")
+        if self.failing:
+            parts.append(f"last poll failed: {self.failing}")
         return f"{', '.join(parts)} (poll {self.polls}, {max(self.remaining, 0):.0f} s left)"
 
 
@@ -191,6 +194,7 @@ class XRayReader:
         polls = 0
         # Why the latest poll failed (throttled or unreachable after botocore's retries), until one succeeds.
         failure: Throttled | Unreachable | None = None
+        failures = 0  # polls failed in a row
         # Most traces asked for are complete at the first poll: their summaries are read alongside it.
         with translate_errors(), self._summaries_alongside(wanted if with_summary else ()) as early:
             while True:
@@ -201,17 +205,22 @@ class XRayReader:
                         result = self._fetch(asked, deadline=deadline, retries=0)
                 except (Throttled, Unreachable) as exc:
                     # A first poll that fails ends the wait at once: the endpoint or the account is wrong
-                    # more often than not. Once a poll has answered, a throttle or a 5xx that outlasts
-                    # botocore's retries is passing weather: the wait polls on to its deadline.
-                    if polls == 0:
+                    # more often than not, and so is an endpoint that no longer takes connections at all
+                    # (`local serve` stopped). Once a poll has answered, a throttle, a 5xx, a timeout or a
+                    # dropped connection that outlasts botocore's retries is passing weather: the wait polls
+                    # on to its deadline, backing off further after each failure.
+                    if polls == 0 or (isinstance(exc, Unreachable) and exc.refused):
                         raise
-                    failure = exc
+                    failure, failures = exc, failures + 1
                     remaining = deadline - self._clock()
+                    if on_poll is not None:
+                        status = _status(wanted, complete, latest, polls, remaining)
+                        on_poll(replace(status, failing=exc.message))
                     if remaining <= 0:
                         break
-                    self._sleep(min(remaining, self._backoff(polls - 1)))
+                    self._sleep(min(remaining, self._backoff(polls - 1 + failures)))
                     continue
-                failure = None
+                failure, failures = None, 0
                 polls += 1
                 now = self._clock()
                 given_up.update(i for i in result.missing if i not in latest and self._cannot_appear(i))
@@ -245,8 +254,8 @@ class XRayReader:
                     break
                 self._sleep(min(remaining, self._backoff(polls - 1)))
             missing = [i for i in wanted if i not in latest]
-            if failure is not None and (missing or not latest):
-                raise failure  # whether X-Ray has the trace is not known: the failure is the answer
+            if failure is not None and any(i not in given_up for i in missing):
+                raise failure  # whether X-Ray has the trace by now is not known: the failure is the answer
             traces = [complete.get(i) or _unfinished(latest[i], i in orphaned) for i in wanted if i in latest]
             if failure is not None:
                 for trace in traces:
@@ -329,7 +338,7 @@ class XRayReader:
         filter_expression: str | None,
         slice_length: timedelta,
     ) -> list[dict[str, Any]]:
-        limit = InFlightLimit(self._max_workers)
+        limit = InFlightLimit(self._max_workers, self._client)
         pool = DaemonPool(self._max_workers * PARSING_THREADS, "xray-summaries")
         try:
             firsts = [
@@ -425,7 +434,7 @@ class XRayReader:
             kwargs["NextToken"] = token
 
     def _limited(self, limit: InFlightLimit, read: Callable[..., T], *args: Any) -> T:
-        with limit.calls(self._client):
+        with limit.calls():
             return read(*args)
 
     def _all_summaries(
