@@ -460,7 +460,9 @@ def test_a_body_of_unbounded_length_is_refused(
 @pytest.mark.parametrize(
     "endpoint", ["AWS_ENDPOINT_URL_XRAY", "AWS_ENDPOINT_URL_LAMBDA"], ids=["xray", "lambda"]
 )
-@pytest.mark.parametrize("host", ["attacker.example", "attacker.example:{port}", "127.0.0.1.nip.io", "[::1"])
+@pytest.mark.parametrize(
+    "host", ["attacker.example", "attacker.example:{port}", "127.0.0.1.nip.io", "[::1", "x.localhost"]
+)
 def test_a_request_for_another_host_is_refused(serve: Serve, endpoint: str, host: str) -> None:
     """DNS rebinding: a web page whose name resolves to 127.0.0.1 reaches the port, but sends its own Host."""
     port = serve.port(endpoint)

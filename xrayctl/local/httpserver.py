@@ -24,12 +24,13 @@ _LOOPBACK_NAMES = frozenset({LOOPBACK, "localhost", "::1"})
 REFUSED_HOST = "this server answers only requests to 127.0.0.1 or localhost"
 
 
-def is_loopback_host(host: str | None) -> bool:
+def is_loopback_host(host: str | None, *, subdomains: bool = False) -> bool:
     """Whether a request's Host header names this machine (or is missing, as from HTTP/1.0 clients).
 
     Binding to loopback does not keep out a web page: through DNS rebinding (its own name made to resolve to
-    127.0.0.1) the browser reaches the port, but still sends that name as the Host. Names under .localhost
-    (S3's virtual-hosted style, `bucket.localhost`) never leave the machine, so no page elsewhere has one.
+    127.0.0.1) the browser reaches the port, but still sends that name as the Host. `subdomains` also lets
+    names under .localhost through (S3's virtual-hosted style, `bucket.localhost`), which browsers and most
+    resolvers keep on this machine (RFC 6761); only the local S3 needs them.
     """
     if host is None:
         return True
@@ -37,7 +38,7 @@ def is_loopback_host(host: str | None) -> bool:
         name = urlsplit(f"//{host}").hostname
     except ValueError:  # not a host at all, such as "[::1"
         return False
-    return name is not None and (name in _LOOPBACK_NAMES or name.endswith(".localhost"))
+    return name is not None and (name in _LOOPBACK_NAMES or (subdomains and name.endswith(".localhost")))
 
 
 class Request:

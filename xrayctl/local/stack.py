@@ -297,7 +297,7 @@ def _loopback_only(app: Any) -> Any:
     (see httpserver.is_loopback_host): a web page must not reach the local bucket through DNS rebinding."""
 
     def guarded(environ: dict[str, Any], start_response: Any) -> Any:
-        if is_loopback_host(environ.get("HTTP_HOST")):
+        if is_loopback_host(environ.get("HTTP_HOST"), subdomains=True):
             return app(environ, start_response)
         body = (
             '<?xml version="1.0" encoding="UTF-8"?>\n'
