@@ -34,12 +34,16 @@ test: $(STAMP) ## run the test suite
 PYTHON_OLDEST ?= $(shell for p in $$HOME/.pyenv/versions/3.10.*/bin/python3.10 $$(command -v python3.10); do \
 	"$$p" -c 'import sys; assert sys.version_info[:2] == (3, 10)' 2>/dev/null && echo "$$p" && break; done)
 OLDEST_VENV := .venv-3.10
+OLDEST_STAMP := $(OLDEST_VENV)/.installed
 
-test-oldest: ## the test suite on Python 3.10 (the load test left out), in .venv-3.10
+$(OLDEST_STAMP): setup.cfg pyproject.toml
 	@test -n "$(PYTHON_OLDEST)" || { echo "make test-oldest: no python3.10 on PATH or under ~/.pyenv"; exit 1; }
-	test -x $(OLDEST_VENV)/bin/python || $(PYTHON_OLDEST) -m venv $(OLDEST_VENV)
+	$(PYTHON_OLDEST) -m venv $(OLDEST_VENV)
 	$(OLDEST_VENV)/bin/pip install --quiet --upgrade pip
 	$(OLDEST_VENV)/bin/pip install --quiet -e '.[dev]'
+	touch $(OLDEST_STAMP)
+
+test-oldest: $(OLDEST_STAMP) ## the test suite on Python 3.10 (the load test left out), in .venv-3.10
 	$(OLDEST_VENV)/bin/python -m pytest -q -m 'not load' $(PYTEST_ARGS)
 
 lint: $(STAMP) ## ruff, and cfn-lint on the SAM template
