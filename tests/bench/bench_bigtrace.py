@@ -2,7 +2,8 @@
 
 A generated trace of 10,000 nodes (segments of several services, nested and independent subsegments, AWS and
 HTTP calls with the segments X-Ray infers for them, annotations, errors, faults and throttles with exceptions)
-is saved as BatchGetTraces output, exactly as the local X-Ray returns it (stitched by `xrayctl.local.stitch`).
+is saved as BatchGetTraces output, exactly as the local X-Ray returns it (stitched by
+`xrayctl.local.xray.stitch`).
 
 - build + draw in-process: `load_batch` of the file's text and the tree printed to a 160-column console with
   colour off, timed in a fresh child process (imports excluded, median of 5) so the bench's own heap does not
@@ -29,7 +30,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/: helpers_docs
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # the checkout: tests.support
 
 from benchlib import BENCH_DIR, XRAYCTL, Figure, clean_env, emit, ratio, say, seconds
 
@@ -40,9 +41,8 @@ DEEP_LEVELS = 5000
 
 def batch_file(nodes: int) -> Path:
     """The BatchGetTraces output for a generated trace of `nodes` nodes (written once, then reused)."""
-    from helpers_docs import BIG_TRACE_ID, big_trace_documents
-
-    from xrayctl.local.stitch import dumps, stitch
+    from tests.support.docs import BIG_TRACE_ID, big_trace_documents
+    from xrayctl.local.xray.stitch import dumps, stitch
 
     path = BENCH_DIR / "bigtrace" / f"trace-{nodes}.json"
     if path.exists():
@@ -60,7 +60,7 @@ def batch_file(nodes: int) -> Path:
 
 
 def deep_file() -> Path:
-    from helpers_docs import TRACE_ID, deep_document
+    from tests.support.docs import TRACE_ID, deep_document
 
     path = BENCH_DIR / "bigtrace" / f"deep-{DEEP_LEVELS}.json"
     if not path.exists():
@@ -75,8 +75,8 @@ def draw(path: Path) -> tuple[float, float, dict[str, Any]]:
     columns)."""
     from rich.console import Console
 
-    from xrayctl.build import load_batch
     from xrayctl.render.tree import traces_view
+    from xrayctl.trace.build import load_batch
 
     out = io.StringIO()
     console = Console(file=out, width=WIDTH, color_system=None, highlight=False, soft_wrap=False)

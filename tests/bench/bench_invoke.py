@@ -8,7 +8,7 @@
   checks that it drew the tree.
 - Warm overhead through `local serve`: what an invocation costs the caller beyond the handler's own time.
   Measured two ways, both after one (cold) invocation has warmed the sandbox:
-  1. in this process, `xrayctl.invoke.invoke` (the code `xrayctl invoke` runs: boto3 Invoke with our trace
+  1. in this process, `xrayctl.aws.invoke.invoke` (the code `xrayctl invoke` runs: boto3 Invoke with our trace
      header, LogType=Tail, the payload read) timed with perf_counter around the call, minus the REPORT line's
      Duration (the time from the runtime receiving the event to its posting the result, as Lambda reports
      it); median over WARM_INVOKES invocations;
@@ -96,7 +96,7 @@ def draws_tree(home: Path) -> bool:
 
 
 def warm_in_process(serve: Serve) -> None:
-    from xrayctl import invoke
+    from xrayctl.aws import invoke
 
     client = serve.boto3_client("lambda")
     name = _function_name(serve)

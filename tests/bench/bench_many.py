@@ -166,8 +166,8 @@ def fetch(serve: Serve, start: int, end: int, workers: int, counts: set[int]) ->
     """Seconds to read every summary of the window through xrayctl's reader with `workers` calls at once."""
     from datetime import datetime, timezone
 
-    from xrayctl.session import AwsOptions, Clients
-    from xrayctl.traces import XRayReader
+    from xrayctl.aws.clients import AwsOptions, Clients
+    from xrayctl.aws.reader import XRayReader
 
     # The client list-annotations reads through: xrayctl's botocore session and settings.
     options = AwsOptions(

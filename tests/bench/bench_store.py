@@ -27,7 +27,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/: helpers_docs
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # the checkout: tests.support
 
 from benchlib import BENCH_DIR, Figure, Serve, clean_env, emit, say, seconds
 
@@ -146,7 +146,7 @@ def put_rate(client: Any, documents: list[str], threads: int) -> tuple[float, in
 
 
 def bench_put_and_get() -> None:
-    from helpers_docs import BIG_TRACE_ID, big_trace_documents
+    from tests.support.docs import BIG_TRACE_ID, big_trace_documents
 
     home = BENCH_DIR / "store" / "serve"
     shutil.rmtree(home, ignore_errors=True)
@@ -247,8 +247,8 @@ def send_main(address: str, count: int, run: int, size: int) -> None:
 
 
 def bench_daemon(size: int = DATAGRAM_BYTES) -> None:
-    from xrayctl.local.daemon import Daemon
-    from xrayctl.local.store import TraceStore
+    from xrayctl.local.xray.daemon import Daemon
+    from xrayctl.local.xray.store import TraceStore
 
     results = []
     for run in range(BURST_RUNS):

@@ -16,8 +16,8 @@ if TYPE_CHECKING:
     from rich.console import Console
     from rich.status import Status
 
-    from xrayctl.backend import Backend
-    from xrayctl.model import Trace
+    from xrayctl.aws.backend import Backend
+    from xrayctl.trace.model import Trace
 
 
 WARNINGS_SHOWN = 5
@@ -25,8 +25,8 @@ WARNINGS_SHOWN = 5
 
 @contextmanager
 def backend(state: AppState, **stack_options: Any) -> Iterator[Backend]:
-    from xrayctl.backend import connect
-    from xrayctl.session import AwsOptions
+    from xrayctl.aws.backend import connect
+    from xrayctl.aws.clients import AwsOptions
 
     configure_logging(state.debug)
     options = AwsOptions(profile=state.profile, region=state.region, endpoint_url=state.endpoint_url)
@@ -37,7 +37,7 @@ def backend(state: AppState, **stack_options: Any) -> Iterator[Backend]:
 
 
 def echo_json(data: Any) -> None:
-    from xrayctl.render.jsonout import dumps
+    from xrayctl.render.schema import dumps
 
     click.echo(dumps(data))
 
@@ -58,7 +58,7 @@ def showing_found(state: AppState, *, details: bool) -> Iterator[None]:
 def print_traces(
     state: AppState, traces: Sequence[Trace], *, details: bool, out: Console | None = None
 ) -> None:
-    from xrayctl.render.jsonout import trace_to_dict
+    from xrayctl.render.schema import trace_to_dict
     from xrayctl.render.tree import traces_view
 
     if state.output == "json":

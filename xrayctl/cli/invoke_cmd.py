@@ -14,8 +14,8 @@ from xrayctl.cli.terminal import consoles
 from xrayctl.errors import FunctionError, TraceNotFound, UsageError, XrayctlError
 
 if TYPE_CHECKING:
-    from xrayctl.invoke import InvocationResult
-    from xrayctl.model import Trace
+    from xrayctl.aws.invoke import InvocationResult
+    from xrayctl.trace.model import Trace
 
 _DEFAULT = ParameterSource.DEFAULT
 
@@ -63,7 +63,7 @@ def invoke(
     function_timeout: float | None,
 ) -> None:
     """Invoke the function with a trace id of our choosing, then draw its trace."""
-    from xrayctl import invoke as invoking
+    from xrayctl.aws import invoke as invoking
     from xrayctl.render.invocation import invocation_view
 
     app = state()
@@ -125,7 +125,7 @@ def invoke(
 
 def _report(app: AppState, results: list[InvocationResult], traces: list[Trace], *, details: bool) -> None:
     """The invocations (text mode printed them as they came) and their traces, in the chosen format."""
-    from xrayctl.render.jsonout import invocation_to_dict, trace_to_dict
+    from xrayctl.render.schema import invocation_to_dict, trace_to_dict
 
     if app.output == "json":
         if results:

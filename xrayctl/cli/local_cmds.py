@@ -46,11 +46,11 @@ def serve(
     Prints the environment that points the AWS CLI, `sam traces` or boto3 at it; other xrayctl commands given
     --local use it while it runs.
     """
-    from xrayctl.local.state import serving
+    from xrayctl.local.running import serving
 
     app = state()
     configure_logging(app.debug)
-    logging.getLogger("xrayctl.local.lambda_service").setLevel(logging.DEBUG if app.debug else logging.INFO)
+    logging.getLogger("xrayctl.local.lambda_.service").setLevel(logging.DEBUG if app.debug else logging.INFO)
     options = {"code_dir": code_dir, "handler": handler, "timeout": function_timeout, "api_delay": api_delay}
     err = consoles(app)[1]
     # Ctrl-C is how serve is meant to stop, and SIGTERM (kill, a supervisor) must stop it as cleanly: both end
@@ -96,7 +96,7 @@ def env() -> None:
     They point the AWS CLI, `sam traces`, boto3 and the X-Ray SDK at the local stack.
     """
     from xrayctl.errors import LocalStackError
-    from xrayctl.local.state import find_running
+    from xrayctl.local.running import find_running
 
     app = state()
     running = find_running(app.xrayctl_home)
@@ -121,7 +121,7 @@ def env() -> None:
 def reset(yes: bool) -> None:
     """Delete every trace in the local store (also the one a running `local serve` uses)."""
     from xrayctl.local.stack import STORE_FILE
-    from xrayctl.local.store import empty_store
+    from xrayctl.local.xray.store import empty_store
 
     app = state()
     path = app.xrayctl_home / STORE_FILE

@@ -12,8 +12,8 @@ import logging
 import sys
 from typing import TextIO
 
-from xrayctl.sanitize import clean_lines
-from xrayctl.session import redact
+from xrayctl.aws.clients import redact
+from xrayctl.text.sanitize import clean_lines
 
 # The botocore loggers that say what a user debugging a call needs: which credentials were found, each request
 # sent (with its endpoint and parameters), each retry and why, and the connections. The rest of botocore's

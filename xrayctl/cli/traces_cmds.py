@@ -12,8 +12,8 @@ from xrayctl.cli.terminal import consoles
 from xrayctl.errors import UsageError
 
 if TYPE_CHECKING:
-    from xrayctl.annotations import Listing, ValueStats
-    from xrayctl.model import Trace
+    from xrayctl.trace.annotations import Listing, ValueStats
+    from xrayctl.trace.model import Trace
 
 
 @click.command("show-trace")
@@ -42,7 +42,7 @@ def show_trace(
 
     TRACE_ID is an X-Ray id (1-5f84c7a1-a1b2c3d4e5f6a7b8c9d0e1f2) or a W3C id (32 hex digits).
     """
-    from xrayctl.ids import normalize_trace_id
+    from xrayctl.trace.ids import normalize_trace_id
 
     app = state()
     ids = [normalize_trace_id(text) for text in trace_ids]  # rejects a bad id before any call
@@ -57,7 +57,7 @@ def _read_traces(
     app: AppState, ids: list[str], input_file: IO[str] | None, *, wait: bool, timeout: float
 ) -> list[Trace]:
     if input_file is not None:
-        from xrayctl.build import load_batch
+        from xrayctl.trace.build import load_batch
 
         return load_batch(input_file.read(), source=input_file.name, only=ids or None)
     with progress(app, "connecting") as spinner, backend(app) as connected:
@@ -98,8 +98,8 @@ def list_annotations(
     summary: bool,
 ) -> None:
     """List annotations across the traces of a time window (from trace summaries, no per-trace fetch)."""
-    from xrayctl import annotations
-    from xrayctl.timeparse import resolve_window
+    from xrayctl.text.timeparse import resolve_window
+    from xrayctl.trace import annotations
 
     app = state()
     window_start, window_end = resolve_window(since=since, start=start, end=end)
@@ -120,7 +120,7 @@ def list_annotations(
 
     out, err = consoles(app)
     out.print(annotations_summary(_stats(found)) if summary else annotations_table(found.rows, found.keys))
-    from xrayctl.sanitize import clean
+    from xrayctl.text.sanitize import clean
 
     # The keys may come from a script that read them from traces: shown escaped, like any trace text.
     named = ", ".join(clean(key, 100) for key in found.keys)
@@ -134,7 +134,7 @@ def list_annotations(
 
 
 def _stats(found: Listing) -> list[ValueStats]:
-    from xrayctl.annotations import summarize
+    from xrayctl.trace.annotations import summarize
 
     return summarize(found.rows, found.keys)
 

@@ -25,12 +25,12 @@ from typing import Any
 from urllib.parse import quote
 
 from xrayctl.errors import LocalStackError
-from xrayctl.local.daemon import Daemon, DaemonStats
 from xrayctl.local.httpserver import LOOPBACK, REFUSED_HOST, is_loopback_host
-from xrayctl.local.lambda_service import LambdaConfig, LambdaService
-from xrayctl.local.state import LocalEndpoints
-from xrayctl.local.store import TraceStore
-from xrayctl.local.xray_api import XRayApiServer
+from xrayctl.local.lambda_.service import LambdaConfig, LambdaService
+from xrayctl.local.running import LocalEndpoints
+from xrayctl.local.xray.api import XRayApiServer
+from xrayctl.local.xray.daemon import Daemon, DaemonStats
+from xrayctl.local.xray.store import TraceStore
 
 logger = logging.getLogger(__name__)
 

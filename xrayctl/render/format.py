@@ -1,7 +1,7 @@
 """Formatting shared by the renderers: durations, UTC times, status words, marks and styles, cell fitting.
 
 Everything here returns plain strings or rich `Segment`s; nothing here sanitizes, so callers pass text that
-already went through `xrayctl.sanitize.clean`.
+already went through `xrayctl.text.sanitize.clean`.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
 
-from xrayctl.model import STATUS_SEVERITY, Node, Status
+from xrayctl.trace.model import STATUS_SEVERITY, Node, Status
 
 STATUS_STYLES: dict[str, Style] = {
     "ok": Style(color="green"),

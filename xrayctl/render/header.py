@@ -14,7 +14,6 @@ from rich.console import Group, RenderableType
 from rich.style import Style
 from rich.text import Text
 
-from xrayctl.model import STATUS_SEVERITY, Node, Status, Trace
 from xrayctl.render.format import (
     DIM,
     STATUS_STYLES,
@@ -26,7 +25,8 @@ from xrayctl.render.format import (
     summary_statuses,
     worst_status,
 )
-from xrayctl.sanitize import clean
+from xrayctl.text.sanitize import clean
+from xrayctl.trace.model import STATUS_SEVERITY, Node, Status, Trace
 
 LABEL = Style(dim=True)
 BOLD = Style(bold=True)

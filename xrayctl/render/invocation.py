@@ -15,8 +15,8 @@ from rich.style import Style
 from rich.text import Text
 
 from xrayctl.render.format import DIM, EXCEPTION_STYLE, STATUS_STYLES
-from xrayctl.render.jsonout import iter_json, parse_payload, payload_text
-from xrayctl.sanitize import clean
+from xrayctl.render.schema import iter_json, parse_payload, payload_text
+from xrayctl.text.sanitize import clean
 
 PAYLOAD_LINES = 40
 LOG_LINES = 20

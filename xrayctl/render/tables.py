@@ -1,6 +1,6 @@
 """Annotation tables: one row per trace (`list-annotations`), or per key and value with duration statistics.
 
-The inputs are Protocols, so anything with these attributes renders (`xrayctl.annotations` makes them).
+The inputs are Protocols, so anything with these attributes renders (`xrayctl.trace.annotations` makes them).
 The grid is drawn as segments rather than with `rich.Table`: a 10,000-trace window stays quick, and columns
 shrink to the terminal width (annotation columns first, then the widest) with `…`.
 """
@@ -16,7 +16,6 @@ from rich.console import Console, ConsoleOptions, RenderResult
 from rich.segment import Segment
 from rich.style import Style
 
-from xrayctl.model import AnnotationValue, collector_paused
 from xrayctl.render.format import (
     _ONE_CELL,
     DIM,
@@ -27,7 +26,8 @@ from xrayctl.render.format import (
     fmt_time,
     status_word,
 )
-from xrayctl.sanitize import clean
+from xrayctl.text.sanitize import clean
+from xrayctl.trace.model import AnnotationValue, collector_paused
 
 Cell = tuple[str, Style | None]
 

@@ -25,7 +25,6 @@ from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
 
-from xrayctl.model import AnnotationValue, ExceptionInfo, Node, Trace, collector_paused
 from xrayctl.render.format import (
     DIM,
     EXCEPTION_STYLE,
@@ -38,8 +37,9 @@ from xrayctl.render.format import (
     status_mark,
 )
 from xrayctl.render.header import header_view
-from xrayctl.render.jsonout import preview
-from xrayctl.sanitize import clean
+from xrayctl.render.schema import preview
+from xrayctl.text.sanitize import clean
+from xrayctl.trace.model import AnnotationValue, ExceptionInfo, Node, Trace, collector_paused
 
 Part = tuple[str, Style | None]
 

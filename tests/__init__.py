@@ -1,0 +1,1 @@
+"""The test suite: unit tests by area, the CLI, end to end on the local stack, properties, load."""

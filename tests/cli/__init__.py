@@ -1,0 +1,1 @@
+"""The command line driven in-process through its error boundary: options, errors, hostile text, faults."""

@@ -1,0 +1,1 @@
+"""The load test: concurrent invokers against one local stack for about a minute."""

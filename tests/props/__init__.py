@@ -1,0 +1,1 @@
+"""Property tests: arbitrary documents and garbage against the builder, renderers and store."""

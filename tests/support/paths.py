@@ -1,0 +1,8 @@
+"""Where the suite's data lives, whichever folder a test module sits in."""
+
+from pathlib import Path
+
+TESTS = Path(__file__).resolve().parents[1]
+ROOT = TESTS.parent
+FIXTURES = TESTS / "fixtures"
+GOLDEN = TESTS / "golden"

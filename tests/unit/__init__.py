@@ -1,0 +1,1 @@
+"""Unit tests, grouped as the package is: trace, text, aws, render, local."""

@@ -1,0 +1,1 @@
+"""Tests of the local stack's parts one at a time: store, filters, X-Ray API, daemon, HTTP server."""

@@ -1,0 +1,76 @@
+"""The local stack's HTTP server on the wire: how its answers leave, seen by a raw socket client.
+
+Responses are written through a buffer (one send for headers and body); an interim `100 Continue` must still
+leave at once, or a client that asks for it (curl, for any body over 1 KB) waits before sending its body.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from xrayctl.local.xray.api import XRayApiServer
+from xrayctl.local.xray.store import TraceStore
+
+# Not a speed limit: only how long a broken server may hang the test before it fails instead.
+_HANG_GUARD = 20.0
+
+
+@pytest.fixture
+def api(tmp_path: Path) -> Iterator[XRayApiServer]:
+    store = TraceStore(tmp_path / "traces.sqlite")
+    server = XRayApiServer(store).start()
+    try:
+        yield server
+    finally:
+        server.stop()
+        store.close()
+
+
+def _read_response(sock: socket.socket) -> tuple[bytes, bytes]:
+    """One response's head and body, read by its Content-Length."""
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = sock.recv(65536)
+        assert chunk, f"the server closed the connection after {data!r}"
+        data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    length = next(
+        int(line.split(b":", 1)[1])
+        for line in head.split(b"\r\n")
+        if line.lower().startswith(b"content-length:")
+    )
+    while len(body) < length:
+        body += sock.recv(65536)
+    return head, body
+
+
+def test_expect_100_continue_is_answered_before_the_body_is_sent(api: XRayApiServer) -> None:
+    document = {"id": "0123456789abcdef", "trace_id": "1-5f000000-0123456789abcdef01234567"}
+    document.update(name="curl-client", start_time=1.6e9, end_time=1.6e9 + 1)
+    body = json.dumps({"TraceSegmentDocuments": [json.dumps(document)]}).encode()
+    port = api.url.rsplit(":", 1)[1]
+    with socket.create_connection(("127.0.0.1", int(port)), timeout=_HANG_GUARD) as sock:
+        sock.sendall(
+            b"POST /TraceSegments HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+            b"Expect: 100-continue\r\nContent-Length: %d\r\n\r\n" % len(body)
+        )
+        interim = b""
+        while b"\r\n\r\n" not in interim:  # nothing else is sent until the server says continue
+            chunk = sock.recv(1)
+            assert chunk, "the server closed the connection instead of answering 100 Continue"
+            interim += chunk
+        assert interim.startswith(b"HTTP/1.1 100")
+        sock.sendall(body)
+        head, answer = _read_response(sock)
+        assert head.startswith(b"HTTP/1.1 200")
+        assert json.loads(answer) == {"UnprocessedTraceSegments": []}
+        # The connection is kept alive: a second request on it is answered too.
+        sock.sendall(b"GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+        head, answer = _read_response(sock)
+        assert head.startswith(b"HTTP/1.1 200")
+        assert json.loads(answer)["documents"] == 1

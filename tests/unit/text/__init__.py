@@ -1,0 +1,1 @@
+"""Tests of text handling: sanitizing, depth-safe JSON, time parsing."""

@@ -1,0 +1,88 @@
+"""Where the AWS calls go: real AWS, or the embedded local stack.
+
+The inspector does not know which one it talks to: both are reached through boto3 over HTTP, and the only
+difference is the endpoints and the credentials. With `local=True` this uses a running `xrayctl local serve`
+when there is one, or starts a stack for the length of the `with` block.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from xrayctl.aws.clients import AwsOptions, Clients
+from xrayctl.errors import UsageError
+
+if TYPE_CHECKING:
+    from xrayctl.aws.reader import XRayReader
+    from xrayctl.local.running import LocalEndpoints
+
+
+logger = logging.getLogger(__name__)
+
+# How long a trace's documents must stay unchanged before it counts as complete. X-Ray ingests each segment
+# on its own schedule (seconds, unbounded), so against AWS a quiet second is the evidence; the local stack
+# stores every document within milliseconds of receiving it, so a tenth of that is as safe there.
+AWS_SETTLE_TIME = 1.0
+LOCAL_SETTLE_TIME = 0.1
+
+
+@dataclass
+class Backend:
+    clients: Clients
+    local: LocalEndpoints | None = None
+    max_concurrency: int | None = None  # calls in flight at once (--max-concurrency); None: the reader's
+
+    @property
+    def settle_time(self) -> float:
+        return LOCAL_SETTLE_TIME if self.local is not None else AWS_SETTLE_TIME
+
+    def reader(self) -> XRayReader:
+        from xrayctl.aws.reader import MAX_CONCURRENCY, XRayReader
+
+        return XRayReader(
+            self.clients.xray,
+            settle_time=self.settle_time,
+            max_workers=self.max_concurrency or MAX_CONCURRENCY,
+        )
+
+
+@contextmanager
+def connect(options: AwsOptions, *, local: bool, home: Path, **stack_options: Any) -> Iterator[Backend]:
+    if not local:
+        if stack_options:
+            raise UsageError(
+                "--code, --handler and --function-timeout shape the function of the local stack.",
+                "Add --local, or leave them out to invoke a deployed function.",
+            )
+        yield Backend(Clients(options))
+        return
+    from xrayctl.local.running import local_endpoints
+
+    ignored = [
+        name
+        for name, value in (
+            ("--profile", options.profile),
+            ("--region", options.region),
+            ("--endpoint-url", options.endpoint_url),
+        )
+        if value
+    ]
+    if ignored:
+        logger.warning("%s: no effect with --local (the local stack has its own)", ", ".join(ignored))
+    with local_endpoints(home, **stack_options) as endpoints:
+        local_options = dataclasses.replace(
+            options,
+            profile=None,  # the user's profile must not leak real credentials into local calls
+            region=endpoints.region,
+            endpoint_url=None,
+            service_endpoints=dict(endpoints.endpoints),
+            credentials=endpoints.credentials,
+            isolated=True,
+        )
+        yield Backend(Clients(local_options), endpoints)

@@ -1,0 +1,202 @@
+"""Invoke the Lambda function under a trace id we choose, so its trace can be fetched right after.
+
+The id goes out as `X-Amzn-Trace-Id: Root=<id>;Sampled=1` on the Invoke request. botocore has no per-call
+headers, so a handler on the client's `before-call.lambda.Invoke` event adds it, reading the value from a
+context variable that `invoke` sets for the length of one call: other calls, and other threads using the same
+client, are untouched. Lambda may record the invocation under another root (a function with tracing off keeps
+no trace; a proxy may rewrite it); when its answer names one, that root wins and the result says so.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import re
+import sys
+import time
+from collections.abc import Callable
+from contextvars import ContextVar
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from xrayctl.aws.clients import translate_errors
+from xrayctl.errors import InputError, InvalidTraceId, UsageError
+from xrayctl.trace.ids import new_trace_id, normalize_trace_id, parse_trace_header
+
+_TRACE_HEADER: ContextVar[str | None] = ContextVar("xrayctl_trace_header", default=None)
+_HANDLER_ID = "xrayctl-trace-header"
+_FUNCTION_ARN = re.compile(
+    r"arn:aws[a-z-]*:lambda:[a-z0-9-]+:\d{12}:function:[A-Za-z0-9_-]+(:[A-Za-z0-9$_-]+)?"
+)
+
+
+@dataclass(frozen=True)
+class InvocationResult:
+    function_name: str
+    status_code: int
+    function_error: str | None  # "Unhandled" / "Handled" when the function failed, as X-Amz-Function-Error
+    payload: bytes
+    log_tail: str | None  # the last 4 KB of the invocation's log, when asked for
+    trace_id: str  # the trace the invocation is recorded under
+    request_id: str | None
+    executed_version: str | None
+    warnings: list[str] = field(default_factory=list)
+    duration_ms: float = 0.0  # measured here: request sent to response read
+
+
+def build_event(bucket: str | None, key: str | None, body: str | None) -> dict[str, str]:
+    """The function's event; a field left None is left out, so the function applies its own default."""
+    fields = {"bucket_name": bucket, "bucket_key": key, "body": body}
+    return {name: value for name, value in fields.items() if value is not None}
+
+
+def encode_event(event: dict[str, Any]) -> bytes:
+    return json.dumps(event).encode("utf-8")
+
+
+def load_payload(text: str) -> bytes:
+    """The Invoke payload from `--payload`: inline JSON, `@path` for a file's, `@-` for standard input's;
+    InputError if it cannot be read or is not JSON."""
+    source = "--payload"
+    if text.startswith("@"):
+        source = text[1:]
+        try:
+            data = sys.stdin.buffer.read() if source == "-" else Path(source).read_bytes()
+        except OSError as exc:
+            raise InputError(
+                f"Cannot read the payload file {source!r}: {exc.strerror or exc}.",
+                "Give @PATH of a readable JSON file, or the JSON itself.",
+            ) from exc
+    else:
+        data = text.encode("utf-8")
+    try:
+        json.loads(data.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        raise InputError(f"The payload in {source} is not UTF-8 text.", "Lambda payloads are JSON.") from exc
+    except ValueError as exc:
+        raise InputError(f"The payload in {source} is not JSON: {exc}.", "Give a JSON document.") from exc
+    except RecursionError:
+        raise InputError(
+            f"The payload in {source} nests too deeply to check.", "Give a JSON document less deep."
+        ) from None
+    return data
+
+
+def invoke(
+    client: Any,
+    function_name: str,
+    payload: bytes,
+    *,
+    trace_id: str | None = None,
+    log_tail: bool = True,
+) -> InvocationResult:
+    """Invoke synchronously under `trace_id` (a new one by default) and read the whole answer."""
+    sent_id = trace_id or new_trace_id()
+    client.meta.events.register_first("before-call.lambda.Invoke", _add_trace_header, unique_id=_HANDLER_ID)
+    token = _TRACE_HEADER.set(f"Root={sent_id};Sampled=1")
+    started = time.perf_counter()
+    try:
+        with translate_errors():
+            response = client.invoke(
+                FunctionName=function_name, Payload=payload, LogType="Tail" if log_tail else "None"
+            )
+            body = response["Payload"].read()
+    finally:
+        _TRACE_HEADER.reset(token)
+    duration_ms = (time.perf_counter() - started) * 1000
+    warnings: list[str] = []
+    metadata = response.get("ResponseMetadata", {})
+    recorded_id = _recorded_trace(metadata.get("HTTPHeaders", {}), sent_id, warnings)
+    return InvocationResult(
+        function_name=function_name,
+        status_code=response.get("StatusCode", 0),
+        function_error=response.get("FunctionError"),
+        payload=body,
+        log_tail=_decode_log(response.get("LogResult"), warnings),
+        trace_id=recorded_id,
+        request_id=metadata.get("RequestId"),
+        executed_version=response.get("ExecutedVersion"),
+        warnings=warnings,
+        duration_ms=duration_ms,
+    )
+
+
+def resolve_function(
+    name: str | None, stack: str | None, *, local_function: str | None, cloudformation: Callable[[], Any]
+) -> str:
+    """The function to invoke: `name`, the function output of the SAM `stack` (read through the client that
+    `cloudformation()` returns), or the local stack's function (`local_function`, with --local)."""
+    if name and stack:
+        raise UsageError("--function and --stack both name the function.", "Give one of them.")
+    if stack and local_function:
+        raise UsageError(
+            "--stack reads a CloudFormation stack in AWS, and --local invokes the local function.",
+            "Leave out --stack (or --local).",
+        )
+    if stack:
+        return function_from_stack(cloudformation(), stack)
+    if name or local_function:
+        return str(name or local_function)
+    raise UsageError("no function given.", "Pass --function NAME, set XRAYCTL_FUNCTION, or --stack STACK.")
+
+
+def function_from_stack(client: Any, stack_name: str) -> str:
+    """The function a (SAM) stack deploys, from its outputs: an output named like `FunctionName` first,
+    else the one output whose value is a Lambda function ARN."""
+    with translate_errors():
+        stacks = client.describe_stacks(StackName=stack_name)["Stacks"]
+    outputs = [output for stack in stacks for output in stack.get("Outputs", [])]
+    named = [o for o in outputs if "function" in o["OutputKey"].lower() and "name" in o["OutputKey"].lower()]
+    arns = [o for o in outputs if _FUNCTION_ARN.fullmatch(o.get("OutputValue", ""))]
+    for candidates in (named, arns):
+        if len(candidates) == 1:
+            return str(candidates[0]["OutputValue"])
+        if len(candidates) > 1:
+            keys = ", ".join(o["OutputKey"] for o in candidates)
+            raise UsageError(
+                f"Stack {stack_name!r} has several function outputs ({keys}).", "Pass --function NAME."
+            )
+    raise UsageError(
+        f"Stack {stack_name!r} has no output naming a Lambda function.",
+        "Pass --function NAME, or give the template an output such as `FunctionName: !Ref Function`.",
+    )
+
+
+def _add_trace_header(params: dict[str, Any], **kwargs: Any) -> None:
+    header = _TRACE_HEADER.get()
+    if header is not None:
+        params["headers"]["X-Amzn-Trace-Id"] = header
+
+
+def _recorded_trace(headers: dict[str, str], sent_id: str, warnings: list[str]) -> str:
+    """The trace id Lambda says it used, when its answer carries one; else the one we sent."""
+    returned = headers.get("x-amzn-trace-id")
+    if not returned:
+        return sent_id
+    # Field names are case-insensitive, and Lambda has been seen answering `root=...;sampled=0`.
+    fields = {key.lower(): value for key, value in parse_trace_header(returned).items()}
+    if fields.get("sampled") == "0":
+        warnings.append("Lambda did not sample this invocation: X-Ray will have no trace of it.")
+    root = fields.get("root")
+    if not root:
+        return sent_id
+    try:
+        recorded = normalize_trace_id(root)
+    except InvalidTraceId:
+        warnings.append(f"Lambda answered with an unreadable trace header {returned!r}; using {sent_id}.")
+        return sent_id
+    if recorded != sent_id:
+        warnings.append(f"Lambda recorded the invocation under trace {recorded}, not {sent_id} as sent.")
+    return recorded
+
+
+def _decode_log(log_result: str | None, warnings: list[str]) -> str | None:
+    if log_result is None:
+        return None
+    try:
+        return base64.b64decode(log_result, validate=True).decode("utf-8", errors="replace")
+    except binascii.Error:
+        warnings.append("Lambda's log tail (X-Amz-Log-Result) is not base64: left out.")
+        return None

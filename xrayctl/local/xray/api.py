@@ -1,0 +1,238 @@
+"""The local X-Ray service: the REST-JSON operations xrayctl, the AWS CLI and `sam traces` call, on a store.
+
+Paths, shapes and error codes follow botocore's model of X-Ray (2016-04-12), so botocore parses every answer
+as it would the real service's: PutTraceSegments (POST /TraceSegments); BatchGetTraces (POST /Traces, at most
+5 ids, in pages of `segments_per_page` segments: a large trace is split over pages, as the service may split
+it, and a client merges pages by trace id); GetTraceSummaries (POST /TraceSummaries, NextToken paging,
+FilterExpression); GetServiceGraph and GetTraceGraph (services, edges and their statistics from the stored
+segments, in one page: see `graph`); GetTraceSegmentDestination (always X-Ray, ACTIVE); and GET /health for
+the stack's own readiness checks. `Sampling` is accepted and ignored: every trace is returned.
+
+`delay` adds latency to every X-Ray operation (as a distant region would), and `/health` reports how many
+operations were in flight at once at most (`peak_in_flight`), so a benchmark can see a client's concurrency.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any
+
+from xrayctl.errors import UsageError
+from xrayctl.local.httpserver import LoopbackHTTPServer, Request, Response
+from xrayctl.local.xray.graph import service_graph
+from xrayctl.local.xray.store import DEFAULT_PAGE_SIZE, TIME_RANGE_TYPES, StoreError, TraceStore
+from xrayctl.text.jsonload import loads
+
+logger = logging.getLogger(__name__)
+
+MAX_BATCH_TRACE_IDS = 5
+_GRAPH_CHUNK = 100  # traces read at a time for a graph, so a long window is never all in memory
+DEFAULT_SEGMENTS_PER_PAGE = 100
+
+
+class _BadRequest(Exception):
+    def __init__(self, message: str, code: str = "InvalidRequestException") -> None:
+        super().__init__(message)
+        self.code = code
+
+
+def _time(body: dict[str, Any], field: str) -> float:
+    value = body.get(field)
+    if not isinstance(value, (int, float)) or isinstance(value, bool):
+        raise _BadRequest(f"{field} is required and must be a timestamp.")
+    return float(value)
+
+
+def _string_list(body: dict[str, Any], field: str) -> list[str]:
+    value = body.get(field)
+    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+        raise _BadRequest(f"{field} is required and must be a list of strings.")
+    return value
+
+
+def _optional_string(body: dict[str, Any], field: str) -> str | None:
+    value = body.get(field)
+    if value is not None and not isinstance(value, str):
+        raise _BadRequest(f"{field} must be a string.")
+    return value
+
+
+def _segment_offset(token: str | None) -> int:
+    """How many segments of the batch earlier pages returned, from BatchGetTraces' NextToken."""
+    if token is None:
+        return 0
+    try:
+        offset = json.loads(base64.urlsafe_b64decode(token.encode()))["segments"]
+    except (ValueError, TypeError, KeyError, binascii.Error):
+        offset = None
+    if not isinstance(offset, int) or isinstance(offset, bool) or offset < 0:
+        raise _BadRequest(f"NextToken {token[:40]!r} was not issued by this service.")
+    return offset
+
+
+class XRayApiServer:
+    def __init__(
+        self,
+        store: TraceStore,
+        *,
+        port: int = 0,
+        delay: float = 0.0,
+        page_size: int = DEFAULT_PAGE_SIZE,
+        segments_per_page: int = DEFAULT_SEGMENTS_PER_PAGE,
+    ) -> None:
+        self._store = store
+        self._delay = delay
+        self._page_size = page_size
+        self._segments_per_page = segments_per_page
+        self._counter_lock = threading.Lock()
+        self._in_flight = 0
+        self._peak_in_flight = 0
+        self._routes: dict[tuple[str, str], Callable[[dict[str, Any]], dict[str, Any]]] = {
+            ("POST", "/TraceSegments"): self._put_trace_segments,
+            ("POST", "/Traces"): self._batch_get_traces,
+            ("POST", "/TraceSummaries"): self._get_trace_summaries,
+            ("POST", "/ServiceGraph"): self._get_service_graph,
+            ("POST", "/TraceGraph"): self._get_trace_graph,
+            ("POST", "/GetTraceSegmentDestination"): lambda _: {"Destination": "XRay", "Status": "ACTIVE"},
+            ("GET", "/health"): lambda _: {
+                "status": "ok",
+                **self._store.stats(),
+                "peak_in_flight": self._peak_in_flight,
+            },
+        }
+        self._http = LoopbackHTTPServer(self._handle, port=port)
+
+    @property
+    def url(self) -> str:
+        return self._http.url
+
+    def start(self) -> XRayApiServer:
+        self._http.start()
+        return self
+
+    def stop(self) -> None:
+        self._http.stop()
+
+    def _handle(self, request: Request) -> Response:
+        if request.path.startswith("/health"):  # the stack's own polling is not a client's operation
+            return self._route(request)
+        with self._counter_lock:
+            self._in_flight += 1
+            self._peak_in_flight = max(self._peak_in_flight, self._in_flight)
+        try:
+            if self._delay:
+                time.sleep(self._delay)
+            return self._route(request)
+        finally:
+            with self._counter_lock:
+                self._in_flight -= 1
+
+    def _route(self, request: Request) -> Response:
+        route = self._routes.get((request.method, request.path.rstrip("/") or "/"))
+        if route is None:
+            return Response.aws_error(
+                404,
+                "UnknownOperationException",
+                f"No X-Ray operation at {request.method} {request.path[:200]}.",
+            )
+        try:
+            body = request.json()
+        except ValueError:
+            return Response.aws_error(400, "SerializationException", "The request body is not valid JSON.")
+        except RecursionError:  # a request is a few levels deep; this one is garbage, not a fault of ours
+            return Response.aws_error(400, "SerializationException", "The request body is nested too deeply.")
+        if not isinstance(body, dict):
+            return Response.aws_error(400, "SerializationException", "The request body is not a JSON object.")
+        try:
+            return Response.json(200, route(body))
+        except _BadRequest as exc:
+            return Response.aws_error(400, exc.code, str(exc))
+        except UsageError as exc:  # a filter expression or NextToken the store cannot read
+            return Response.aws_error(400, "InvalidRequestException", exc.message)
+        except StoreError as exc:  # a full disk, a read-only file: the caller is told why
+            return Response.aws_error(500, "ServiceException", str(exc))
+
+    def _put_trace_segments(self, body: dict[str, Any]) -> dict[str, Any]:
+        documents = _string_list(body, "TraceSegmentDocuments")
+        try:
+            unprocessed = self._store.put_documents(documents)
+        except StoreError as exc:  # an error answer, and a line where `local serve` runs (as the daemon says)
+            logger.warning("PutTraceSegments: %d documents not stored: %s", len(documents), exc)
+            raise
+        return {"UnprocessedTraceSegments": unprocessed}
+
+    def _batch_get_traces(self, body: dict[str, Any]) -> dict[str, Any]:
+        trace_ids = _string_list(body, "TraceIds")
+        if len(trace_ids) > MAX_BATCH_TRACE_IDS:
+            raise _BadRequest(
+                f"TraceIds holds {len(trace_ids)} ids; at most {MAX_BATCH_TRACE_IDS} are allowed."
+            )
+        start = _segment_offset(_optional_string(body, "NextToken"))
+        end = start + self._segments_per_page
+        traces, unprocessed = self._store.batch_get(trace_ids)
+        if unprocessed and self._store.write_failure is not None:
+            # The missing traces may be ones the store could not take (a full disk): say so, not "not yet".
+            raise self._store.write_failure
+        page: list[dict[str, Any]] = []
+        seen = 0  # segments of the batch before the current trace
+        for trace in traces:
+            segments = trace["Segments"]
+            part = segments[max(0, start - seen) : max(0, end - seen)]
+            if part:
+                page.append({**trace, "Segments": part})
+            seen += len(segments)
+        result: dict[str, Any] = {"Traces": page, "UnprocessedTraceIds": unprocessed}
+        if seen > end:
+            result["NextToken"] = base64.urlsafe_b64encode(json.dumps({"segments": end}).encode()).decode()
+        return result
+
+    def _get_trace_summaries(self, body: dict[str, Any]) -> dict[str, Any]:
+        start, end = _time(body, "StartTime"), _time(body, "EndTime")
+        if end < start:
+            raise _BadRequest("EndTime must not be before StartTime.")
+        time_range_type = _optional_string(body, "TimeRangeType") or "Event"
+        if time_range_type not in TIME_RANGE_TYPES:
+            raise _BadRequest(f"TimeRangeType must be one of {', '.join(TIME_RANGE_TYPES)}.")
+        page = self._store.summaries_page(
+            start,
+            end,
+            time_range_type=time_range_type,
+            filter_expression=_optional_string(body, "FilterExpression"),
+            next_token=_optional_string(body, "NextToken"),
+            page_size=self._page_size,
+        )
+        result: dict[str, Any] = {
+            "TraceSummaries": page.summaries,
+            "ApproximateTime": page.scanned_to,
+            "TracesProcessedCount": page.processed,
+        }
+        if page.next_token is not None:
+            result["NextToken"] = page.next_token
+        return result
+
+    def _get_service_graph(self, body: dict[str, Any]) -> dict[str, Any]:
+        start, end = _time(body, "StartTime"), _time(body, "EndTime")
+        trace_ids = [summary["Id"] for summary in self._store.summaries(start, end)]
+        return {
+            "StartTime": start,
+            "EndTime": end,
+            "Services": service_graph(self._segments(trace_ids)),
+            "ContainsOldGroupVersions": False,
+        }
+
+    def _get_trace_graph(self, body: dict[str, Any]) -> dict[str, Any]:
+        return {"Services": service_graph(self._segments(_string_list(body, "TraceIds")))}
+
+    def _segments(self, trace_ids: Sequence[str]) -> Iterator[list[dict[str, Any]]]:
+        """The stitched segments of each stored trace of `trace_ids`, a trace at a time; unknown ids are
+        skipped, as the service skips them."""
+        for offset in range(0, len(trace_ids), _GRAPH_CHUNK):
+            traces, _ = self._store.batch_get(trace_ids[offset : offset + _GRAPH_CHUNK])
+            for trace in traces:
+                yield [loads(segment["Document"]) for segment in trace["Segments"]]

@@ -1,0 +1,1 @@
+"""The trace model: segment documents of any shape become one tree per trace (no AWS, no terminal)."""
