@@ -24,9 +24,10 @@ from rich.console import Console, RenderableType
 from tests.support.docs import START, TRACE_ID, deep_document
 from xrayctl.errors import InputError, TraceNotFound
 from xrayctl.render.header import header_view
-from xrayctl.render.schema import dumps, trace_to_dict
+from xrayctl.render.schema import trace_to_dict
 from xrayctl.render.tables import annotations_summary, annotations_table
 from xrayctl.render.tree import traces_view
+from xrayctl.text.jsonwrite import dumps
 from xrayctl.trace.annotations import listing, row_to_dict, stats_to_dict, summarize
 from xrayctl.trace.build import build_trace, load_batch, traces_from_batch
 from xrayctl.trace.model import Trace

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from xrayctl.aws.clients import translate_errors
+from xrayctl.aws.errors import translate_errors
 from xrayctl.errors import InputError, InvalidTraceId, UsageError
 from xrayctl.trace.ids import new_trace_id, normalize_trace_id, parse_trace_header
 
@@ -44,6 +44,19 @@ class InvocationResult:
     executed_version: str | None
     warnings: list[str] = field(default_factory=list)
     duration_ms: float = 0.0  # measured here: request sent to response read
+
+
+def payload_text(payload: bytes | str) -> str:
+    """The payload as text: Lambda payloads are UTF-8 JSON; undecodable bytes show as U+FFFD."""
+    return payload.decode("utf-8", errors="replace") if isinstance(payload, bytes) else payload
+
+
+def parse_payload(text: str) -> tuple[bool, Any]:
+    """(True, value) when `text` is JSON, else (False, None); deep nesting counts as not JSON."""
+    try:
+        return True, json.loads(text)
+    except (ValueError, RecursionError):
+        return False, None
 
 
 def build_event(bucket: str | None, key: str | None, body: str | None) -> dict[str, str]:

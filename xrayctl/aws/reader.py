@@ -24,8 +24,9 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, timezone
 from typing import Any, TypeVar
 
-from xrayctl.aws.clients import translate_errors
+from xrayctl.aws.errors import translate_errors
 from xrayctl.aws.inflight import InFlightLimit
+from xrayctl.aws.slices import split_dense
 from xrayctl.aws.threads import DaemonPool
 from xrayctl.errors import Throttled, TraceNotFound, Unreachable, XrayctlError
 from xrayctl.trace.build import build_trace, parse_document
@@ -303,7 +304,7 @@ class XRayReader:
         per slice, as before. Following NextToken in the slices that did not fit would read them one page
         after another: a day of 10,000 traces is ~100 pages, and four 6 h slices are only four streams,
         which cannot be four times faster than one. So that dense time is cut again, into
-        `SLICES_PER_WORKER` x `max_workers` slices of equal length (see `_slices`), each read to its last
+        `SLICES_PER_WORKER` x `max_workers` slices of equal length (`aws/slices.py`), each read to its last
         page on the pool: every worker stays busy, and each slice adds only its last, partly filled page
         to the pages one stream would read. At most `max_workers` calls are in flight.
 
@@ -354,7 +355,7 @@ class XRayReader:
                 found += page
                 if more:
                     dense.append((lower, upper))
-            parts = _split_dense(dense, self._max_workers * SLICES_PER_WORKER, slice_length)
+            parts = split_dense(dense, self._max_workers * SLICES_PER_WORKER, slice_length)
             rest = [
                 pool.submit(
                     self._limited,
@@ -593,53 +594,6 @@ def _summaries_request(
     if filter_expression:
         kwargs["FilterExpression"] = filter_expression
     return kwargs
-
-
-def _slices(
-    start: datetime, end: datetime, longest: timedelta, parts: int
-) -> list[tuple[datetime, datetime]]:
-    """[start, end] as at least `parts` slices of equal length, none longer than `longest`, newest first.
-
-    Boundaries are whole seconds apart from `end`, none closer than a second: botocore sends the times in
-    whole seconds (it drops the fraction), so shorter slices would be the same request. Neighbours share
-    their boundary, which is truncated alike for both, so they always touch (the API includes both ends).
-    """
-    total = (end - start).total_seconds()
-    if total <= 0:
-        return [(start, end)] if total == 0 else []
-    count = max(parts, math.ceil(total / longest.total_seconds()))
-    # No slice shorter than a second: the boundaries could not tell them apart.
-    count = max(1, min(count, int(total)))
-    bounds = [end]
-    for index in range(1, count):
-        bound = end - timedelta(seconds=math.floor(total * index / count))
-        if start < bound < bounds[-1]:
-            bounds.append(bound)
-    bounds.append(start)
-    return list(zip(bounds[1:], bounds[:-1], strict=True))
-
-
-def _split_dense(
-    dense: list[tuple[datetime, datetime]], parts: int, longest: timedelta
-) -> list[tuple[datetime, datetime]]:
-    """The slices `dense` (newest first) cut into about `parts` slices of equal length, newest first.
-
-    Neighbouring dense slices are joined first, so the cuts need not fall on their old boundaries (four 6 h
-    slices read by ten workers' worth of slices become ten of 2.4 h, not twelve of 2 h, which would leave
-    workers idle while the last two finish).
-    """
-    runs: list[list[datetime]] = []
-    for lower, upper in dense:
-        if runs and runs[-1][0] == upper:
-            runs[-1][0] = lower
-        else:
-            runs.append([lower, upper])
-    total = sum((upper - lower).total_seconds() for lower, upper in runs)
-    result: list[tuple[datetime, datetime]] = []
-    for lower, upper in runs:
-        share = max(1, round(parts * (upper - lower).total_seconds() / total)) if total > 0 else 1
-        result += _slices(lower, upper, longest, share)
-    return result
 
 
 def _start_key(summary: Mapping[str, Any]) -> float:

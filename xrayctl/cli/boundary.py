@@ -15,9 +15,9 @@ from typing import NoReturn
 
 import click
 
-from xrayctl.aws.clients import redact
 from xrayctl.cli.options import AppState
 from xrayctl.errors import ExitCode, XrayctlError
+from xrayctl.text.redact import redact
 from xrayctl.text.sanitize import clean, clean_lines
 
 
@@ -30,7 +30,7 @@ def _say(message: str) -> None:
 def _translate_aws(exc: Exception) -> XrayctlError | None:
     if "botocore" not in sys.modules:  # nothing AWS ran, so it cannot be an AWS error; don't import botocore
         return None
-    from xrayctl.aws.clients import translate
+    from xrayctl.aws.errors import translate
 
     return translate(exc)
 

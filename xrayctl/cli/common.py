@@ -37,7 +37,7 @@ def backend(state: AppState, **stack_options: Any) -> Iterator[Backend]:
 
 
 def echo_json(data: Any) -> None:
-    from xrayctl.render.schema import dumps
+    from xrayctl.text.jsonwrite import dumps
 
     click.echo(dumps(data))
 

@@ -12,7 +12,7 @@ import logging
 import sys
 from typing import TextIO
 
-from xrayctl.aws.clients import redact
+from xrayctl.text.redact import redact
 from xrayctl.text.sanitize import clean_lines
 
 # The botocore loggers that say what a user debugging a call needs: which credentials were found, each request

@@ -8,39 +8,20 @@ line saying how much was left out.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Protocol
 
 from rich.console import Console, ConsoleOptions, Group, RenderableType, RenderResult
 from rich.style import Style
 from rich.text import Text
 
+from xrayctl.aws.invoke import InvocationResult, parse_payload, payload_text
 from xrayctl.render.format import DIM, EXCEPTION_STYLE, STATUS_STYLES
-from xrayctl.render.schema import iter_json, parse_payload, payload_text
+from xrayctl.text.jsonwrite import iter_json
 from xrayctl.text.sanitize import clean
 
 PAYLOAD_LINES = 40
 LOG_LINES = 20
 INDENT = "  "
 LABEL = Style(dim=True)
-
-
-class InvocationResult(Protocol):
-    @property
-    def function_name(self) -> str: ...
-    @property
-    def status_code(self) -> int: ...
-    @property
-    def function_error(self) -> str | None: ...
-    @property
-    def payload(self) -> bytes | str: ...
-    @property
-    def log_tail(self) -> str | None: ...
-    @property
-    def trace_id(self) -> str | None: ...
-    @property
-    def request_id(self) -> str | None: ...
-    @property
-    def executed_version(self) -> str | None: ...
 
 
 def invocation_view(result: InvocationResult) -> Group:

@@ -1,10 +1,7 @@
-"""Traces as JSON (`--output json`): a documented schema, and a serializer that survives any nesting depth.
+"""Traces and invocations as JSON (`--output json`): the documented schema.
 
-`json.dumps` recurses once per nesting level and raises RecursionError past about 1,000 levels; a trace tree
-can be 5,000+ levels deep (two JSON levels per tree level), and metadata values from a document can be deep
-too. So `trace_to_dict` builds the tree with an explicit stack and `dumps` writes it with one: no recursion.
-The data stays intact: characters a terminal would act on are written as JSON `\\u` escapes, never cut or
-replaced.
+A trace tree can be 5,000+ levels deep, so `trace_to_dict` builds it with an explicit stack, and
+`xrayctl.text.jsonwrite.dumps` writes it without recursion.
 
 Trace object:
 
@@ -55,28 +52,15 @@ Node object:
 An invocation (`invoke --output json`) is `function_name`, `status_code`, `function_error` (null or e.g.
 `Unhandled`), `executed_version`, `request_id`, `trace_id`, `payload` (the response payload as text),
 `payload_json` (that text parsed, or null when it is not JSON) and `log_tail` (text or null).
-
-Numbers JSON cannot hold (NaN, Infinity: a hand-written input file may have them) are written as `null`;
-values that are not JSON types (datetimes) are written as strings. Beyond 64 levels, indentation stops
-growing, so a 5,000-level tree stays a few megabytes instead of gigabytes of spaces; the JSON is the same.
 """
 
 from __future__ import annotations
 
-import json
-import math
-from collections.abc import Iterator
-from datetime import datetime
-from json.encoder import encode_basestring, encode_basestring_ascii
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from xrayctl.text.sanitize import UNSAFE
+from xrayctl.aws.invoke import InvocationResult, parse_payload, payload_text
+from xrayctl.text.jsonwrite import json_safe
 from xrayctl.trace.model import Node, Trace
-
-if TYPE_CHECKING:
-    from xrayctl.render.invocation import InvocationResult
-
-MAX_INDENT_LEVELS = 64
 
 
 def trace_to_dict(trace: Trace) -> dict[str, Any]:
@@ -118,19 +102,6 @@ def invocation_to_dict(result: InvocationResult) -> dict[str, Any]:
     }
 
 
-def payload_text(payload: bytes | str) -> str:
-    """The payload as text: Lambda payloads are UTF-8 JSON; undecodable bytes show as U+FFFD."""
-    return payload.decode("utf-8", errors="replace") if isinstance(payload, bytes) else payload
-
-
-def parse_payload(text: str) -> tuple[bool, Any]:
-    """(True, value) when `text` is JSON, else (False, None); deep nesting counts as not JSON."""
-    try:
-        return True, json.loads(text)
-    except (ValueError, RecursionError):
-        return False, None
-
-
 def _node_dict(trace: Trace, node: Node) -> dict[str, Any]:
     return {
         "id": node.id,
@@ -168,150 +139,3 @@ def _node_dict(trace: Trace, node: Node) -> dict[str, Any]:
         "warnings": list(node.warnings),
         "children": [],
     }
-
-
-def json_safe(value: Any) -> Any:
-    """A copy of `value` holding only JSON types: datetimes become ISO 8601 strings, tuples lists."""
-    if not isinstance(value, (dict, list, tuple)):
-        return _safe_scalar(value)
-    root: Any = {} if isinstance(value, dict) else []
-    # (source container, its copy): each container is copied once, children pushed as they are met.
-    stack: list[tuple[Any, Any]] = [(value, root)]
-    while stack:
-        source, copy = stack.pop()
-        items = source.items() if isinstance(source, dict) else enumerate(source)
-        for key, item in items:
-            if isinstance(item, (dict, list, tuple)):
-                child: Any = {} if isinstance(item, dict) else []
-                stack.append((item, child))
-                item = child
-            else:
-                item = _safe_scalar(item)
-            if isinstance(copy, dict):
-                copy[key] = item
-            else:
-                copy.append(item)
-    return root
-
-
-def _safe_scalar(value: Any) -> Any:
-    if isinstance(value, datetime):
-        return value.isoformat()
-    if value is None or isinstance(value, (str, int, float, bool)):
-        return value
-    return str(value)
-
-
-def dumps(obj: Any, indent: int | None = 2) -> str:
-    """`obj` as JSON text, like `json.dumps(obj, indent=indent, ensure_ascii=False)` but at any depth."""
-    return "".join(iter_json(obj, indent))
-
-
-def preview(obj: Any, max_len: int) -> str:
-    """Compact one-line JSON of `obj`, cut to `max_len` characters with `…`; encodes no more than that."""
-    out: list[str] = []
-    length = 0
-    for chunk in iter_json(obj, None):
-        out.append(chunk)
-        length += len(chunk)
-        if length > max_len:
-            return "".join(out)[: max_len - 1] + "…"
-    return "".join(out)
-
-
-class _Frame:
-    __slots__ = ("first", "is_dict", "items")
-
-    def __init__(self, items: Iterator[Any], is_dict: bool) -> None:
-        self.items = items
-        self.is_dict = is_dict
-        self.first = True
-
-
-_END: Any = object()
-
-
-def iter_json(obj: Any, indent: int | None = 2) -> Iterator[str]:
-    """JSON text of `obj` in chunks, written with an explicit stack of open containers."""
-    item_sep = "," if indent is not None else ", "
-    stack: list[_Frame] = []
-    value = obj
-    pending = True  # `value` has yet to be written
-    while True:
-        if pending:
-            pending = False
-            if isinstance(value, dict):
-                if value:
-                    yield "{"
-                    stack.append(_Frame(iter(value.items()), True))
-                else:
-                    yield "{}"
-            elif isinstance(value, (list, tuple)):
-                if value:
-                    yield "["
-                    stack.append(_Frame(iter(value), False))
-                else:
-                    yield "[]"
-            else:
-                yield _scalar(value)
-        if not stack:
-            return
-        frame = stack[-1]
-        item: Any = next(frame.items, _END)
-        if item is _END:
-            stack.pop()
-            closer = "}" if frame.is_dict else "]"
-            yield closer if indent is None else _newline(indent, len(stack)) + closer
-            continue
-        separator = "" if frame.first else item_sep
-        frame.first = False
-        if indent is not None:
-            separator += _newline(indent, len(stack))
-        if frame.is_dict:
-            key, value = item
-            yield separator + _key(key) + ": "
-        else:
-            value = item
-            if separator:
-                yield separator
-        pending = True
-
-
-def _newline(indent: int, level: int) -> str:
-    return "\n" + " " * (indent * min(level, MAX_INDENT_LEVELS))
-
-
-def _scalar(value: Any) -> str:
-    if isinstance(value, str):
-        return _string(value)
-    if value is None:
-        return "null"
-    if value is True:
-        return "true"
-    if value is False:
-        return "false"
-    if isinstance(value, int):
-        return int.__repr__(value)
-    if isinstance(value, float):
-        return float.__repr__(value) if math.isfinite(value) else "null"
-    if isinstance(value, datetime):
-        return encode_basestring(value.isoformat())
-    return _string(str(value))
-
-
-def _string(value: str) -> str:
-    """A JSON string, UTF-8 as it is, but for the characters a terminal would act on (C1 controls, BiDi
-    overrides, lone surrogates that UTF-8 cannot even write, ...): those as `\\u` escapes."""
-    text = encode_basestring(value)  # escapes C0 controls, quote and backslash
-    if value.isascii() and "\x7f" not in value:
-        return text
-    return UNSAFE.sub(lambda match: encode_basestring_ascii(match.group())[1:-1], text)
-
-
-def _key(key: Any) -> str:
-    if isinstance(key, str):
-        return _string(key)
-    if key is None or isinstance(key, (bool, int, float)):
-        # JSON keys are strings; these become what `json.dumps` makes of them.
-        return _string(_scalar(key))
-    return _string(str(key))

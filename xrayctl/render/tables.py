@@ -7,10 +7,9 @@ shrink to the terminal width (annotation columns first, then the widest) with `â
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Protocol
 
 from rich.console import Console, ConsoleOptions, RenderResult
 from rich.segment import Segment
@@ -27,6 +26,7 @@ from xrayctl.render.format import (
     status_word,
 )
 from xrayctl.text.sanitize import clean
+from xrayctl.trace.annotations import AnnotatedTrace, ValueStats
 from xrayctl.trace.model import AnnotationValue, collector_paused
 
 Cell = tuple[str, Style | None]
@@ -37,40 +37,6 @@ FLEXIBLE_FLOOR = 10  # an annotation column keeps this many cells before the fix
 VALUE_MAX = 200  # characters of one annotation value before `clean` cuts it
 
 
-class AnnotationRow(Protocol):
-    """One trace: what `list-annotations` shows per line."""
-
-    @property
-    def trace_id(self) -> str: ...
-    @property
-    def start_time(self) -> datetime | float | None: ...
-    @property
-    def duration(self) -> float | None: ...
-    @property
-    def status(self) -> str: ...
-    @property
-    def annotations(self) -> Mapping[str, Sequence[AnnotationValue]]: ...
-
-
-class AnnotationStats(Protocol):
-    """One annotation value: how many traces carried it, and their durations in seconds."""
-
-    @property
-    def key(self) -> str: ...
-    @property
-    def value(self) -> AnnotationValue: ...
-    @property
-    def traces(self) -> int: ...
-    @property
-    def min(self) -> float | None: ...
-    @property
-    def median(self) -> float | None: ...
-    @property
-    def p90(self) -> float | None: ...
-    @property
-    def max(self) -> float | None: ...
-
-
 @dataclass(frozen=True, slots=True)
 class Column:
     header: str
@@ -79,7 +45,7 @@ class Column:
     keep: bool = False  # given up last (the trace id: what a user copies into `show-trace`)
 
 
-def annotations_table(rows: Sequence[AnnotationRow], keys: Sequence[str]) -> Grid:
+def annotations_table(rows: Sequence[AnnotatedTrace], keys: Sequence[str]) -> Grid:
     """Trace id, start (UTC), duration, status, then a column per annotation key (values joined `, `)."""
     columns = [
         Column("trace id", keep=True),
@@ -106,7 +72,7 @@ def annotations_table(rows: Sequence[AnnotationRow], keys: Sequence[str]) -> Gri
     return Grid(columns, cells_by_row, empty="no traces")
 
 
-def annotations_summary(stats: Sequence[AnnotationStats]) -> Grid:
+def annotations_summary(stats: Sequence[ValueStats]) -> Grid:
     """Per key and value: the number of traces and their min / median / p90 / max duration."""
     columns = [
         Column("key", flexible=True),

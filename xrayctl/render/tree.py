@@ -37,7 +37,7 @@ from xrayctl.render.format import (
     status_mark,
 )
 from xrayctl.render.header import header_view
-from xrayctl.render.schema import preview
+from xrayctl.text.jsonwrite import preview
 from xrayctl.text.sanitize import clean
 from xrayctl.trace.model import AnnotationValue, ExceptionInfo, Node, Trace, collector_paused
 

@@ -22,8 +22,8 @@ from typing import Any
 
 from xrayctl.errors import InputError, TraceNotFound
 from xrayctl.text import jsonload
-from xrayctl.trace import labels
-from xrayctl.trace.labels import Warn, describe, text
+from xrayctl.trace import fields, labels
+from xrayctl.trace.fields import Warn, describe, text
 from xrayctl.trace.model import ExceptionInfo, Kind, Node, Trace, collector_paused
 
 # ---------------------------------------------------------------------------------------------- parsing
@@ -84,7 +84,7 @@ def _extra(doc: dict[str, Any]) -> dict[str, Any]:
 
 
 def _kind(doc: dict[str, Any], embedded: bool, warn: Warn) -> Kind:
-    if labels.flag(doc, "inferred", warn):
+    if fields.flag(doc, "inferred", warn):
         return "inferred"
     kind = doc.get("type")
     if kind is not None and kind != "subsegment":
@@ -157,14 +157,14 @@ class _Builder:
     def _read_entity(self, doc: dict[str, Any], parent: Node | None) -> tuple[Node, list[dict[str, Any]]]:
         problems: list[str] = []
         warn = problems.append
-        origin = labels.text_field(doc, "origin", warn)
+        origin = fields.text_field(doc, "origin", warn)
         kind = _kind(doc, parent is not None, warn)
         self._check_trace_id(doc, warn)
         name = doc.get("name")
         if not isinstance(name, str) or not name:
             warn("no name" if name in (None, "") else f"name is {describe(name)}, not a string")
             name = (text(name) if isinstance(name, (int, float)) else "") or origin or kind
-        start = labels.time_field(doc, "start_time", warn)
+        start = fields.time_field(doc, "start_time", warn)
         parent_id = doc.get("parent_id") if parent is None else None
         if parent_id is not None and not isinstance(parent_id, str):
             warn(f"parent_id is {describe(parent_id)}, not an id: ignored")
@@ -174,9 +174,9 @@ class _Builder:
             given = ident
             ident = self._unused_id(_synthetic_id(parent.id if parent else parent_id, name, origin, start))
             warn(f"no id: called {ident} here" if given is None else f"id is {describe(given)}, not an id")
-        in_progress = labels.flag(doc, "in_progress", warn)
+        in_progress = fields.flag(doc, "in_progress", warn)
         end = (
-            labels.time_field(doc, "end_time", warn)
+            fields.time_field(doc, "end_time", warn)
             if doc.get("end_time") is not None or not in_progress
             else None
         )
@@ -184,27 +184,27 @@ class _Builder:
             warn("end_time is before start_time")
         if kind == "subsegment" and parent is None and parent_id is None:
             warn("independent subsegment without parent_id: shown as a root")
-        http = labels.http_field(doc, warn)
-        code = labels.http_status(http)
-        exceptions, cause_id = labels.exceptions(doc.get("cause"), warn)
+        http = fields.http_field(doc, warn)
+        code = fields.http_status(http)
+        exceptions, cause_id = fields.exceptions(doc.get("cause"), warn)
         node = Node(
             id=ident,
             name=name,
             kind=kind,
             origin=origin,
-            namespace=labels.text_field(doc, "namespace", warn),
+            namespace=fields.text_field(doc, "namespace", warn),
             start_time=start,
             end_time=end,
             in_progress=in_progress,
-            status=labels.status(doc, code, warn),
+            status=fields.status(doc, code, warn),
             http_status=code,
-            annotations=labels.annotation_field(doc, warn),
-            metadata=labels.object_field(doc, "metadata", warn),
+            annotations=fields.annotation_field(doc, warn),
+            metadata=fields.object_field(doc, "metadata", warn),
             http=http,
-            aws=labels.object_field(doc, "aws", warn),
-            sql=labels.object_field(doc, "sql", warn),
+            aws=fields.object_field(doc, "aws", warn),
+            sql=fields.object_field(doc, "sql", warn),
             exceptions=exceptions,
-            links=labels.link_field(doc, warn),
+            links=fields.link_field(doc, warn),
             extra=_extra(doc),
             parent=parent,
             warnings=problems,

@@ -25,7 +25,8 @@ from botocore import exceptions as bx
 from botocore.stub import Stubber
 
 from tests.conftest import run_cli
-from xrayctl.aws.clients import AwsOptions, Clients, ResourceNotFound, translate, translate_errors
+from xrayctl.aws.clients import AwsOptions, Clients
+from xrayctl.aws.errors import ResourceNotFound, translate, translate_errors
 from xrayctl.errors import (
     AccessDenied,
     ConfigError,
@@ -539,7 +540,7 @@ def test_debug_log_hides_the_credentials_of_an_assumed_role(server: RecordingSer
     ],
 )
 def test_redact_other_credential_shapes(logged: str) -> None:
-    from xrayctl.aws.clients import redact
+    from xrayctl.text.redact import redact
 
     redacted = redact(logged)
     assert "S3CR3T" not in redacted

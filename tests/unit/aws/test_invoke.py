@@ -14,7 +14,7 @@ import pytest
 from botocore.stub import Stubber
 
 from tests.support.paths import ROOT
-from xrayctl.aws.clients import ResourceNotFound
+from xrayctl.aws.errors import ResourceNotFound
 from xrayctl.aws.invoke import build_event, encode_event, function_from_stack, invoke, load_payload
 from xrayctl.errors import InputError, UsageError
 from xrayctl.local.httpserver import LoopbackHTTPServer, Request, Response

@@ -28,9 +28,10 @@ from tests.support.docs import START, TRACE_ID, deep_document
 from tests.support.paths import GOLDEN
 from xrayctl.render.format import fmt_duration, fmt_time
 from xrayctl.render.invocation import invocation_view
-from xrayctl.render.schema import dumps, invocation_to_dict, preview, trace_to_dict
+from xrayctl.render.schema import invocation_to_dict, trace_to_dict
 from xrayctl.render.tables import annotations_summary, annotations_table
 from xrayctl.render.tree import trace_view, traces_view
+from xrayctl.text.jsonwrite import dumps, preview
 from xrayctl.trace import annotations as rows_module
 from xrayctl.trace.build import build_trace, traces_from_batch
 from xrayctl.trace.model import Trace

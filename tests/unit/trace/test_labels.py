@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from tests.support.paths import FIXTURES
-from xrayctl.trace import labels
+from xrayctl.trace import fields, labels
 from xrayctl.trace.build import build_trace, traces_from_batch
 from xrayctl.trace.model import Node, Trace
 
@@ -84,7 +84,7 @@ def test_http_sql_origin_and_name_labels() -> None:
 
 
 @pytest.mark.parametrize(
-    ("fields", "code", "expected"),
+    ("document", "code", "expected"),
     [
         ({}, 200, "ok"),
         ({}, None, "ok"),
@@ -99,9 +99,9 @@ def test_http_sql_origin_and_name_labels() -> None:
         ({"fault": False, "error": "true"}, None, "error"),
     ],
 )
-def test_status_is_the_worst_mark(fields: dict[str, Any], code: int | None, expected: str) -> None:
+def test_status_is_the_worst_mark(document: dict[str, Any], code: int | None, expected: str) -> None:
     warnings: list[str] = []
-    assert labels.status(fields, code, warnings.append) == expected
+    assert fields.status(document, code, warnings.append) == expected
     assert warnings == []
 
 
@@ -109,7 +109,7 @@ def test_status_of_real_documents_and_odd_flags() -> None:
     [throttled] = from_file(SEGMENTS / "minOtherFields.txt").roots
     assert throttled.status == "throttle"
     warnings: list[str] = []
-    assert labels.status({"fault": 1, "error": "maybe"}, None, warnings.append) == "ok"
+    assert fields.status({"fault": 1, "error": "maybe"}, None, warnings.append) == "ok"
     assert warnings == [
         "fault is 1, not true or false: taken as false",
         "error is 'maybe', not true or false: taken as false",
@@ -129,7 +129,7 @@ def test_status_of_real_documents_and_odd_flags() -> None:
     ],
 )
 def test_http_status(http: dict[str, Any], expected: int | None) -> None:
-    assert labels.http_status(http) == expected
+    assert fields.http_status(http) == expected
 
 
 def test_exceptions_with_stacks_from_a_real_go_document() -> None:
@@ -154,7 +154,7 @@ def test_exceptions_tolerate_partial_frames_and_wrong_types() -> None:
             "just text",
         ]
     }
-    found, ident = labels.exceptions(cause, warnings.append)
+    found, ident = fields.exceptions(cause, warnings.append)
     assert ident is None
     assert [(e.message, e.stack, e.truncated, e.remote) for e in found] == [
         ("m", ["a.py", "?:3 in f", "raw frame"], 2, False),
@@ -162,19 +162,19 @@ def test_exceptions_tolerate_partial_frames_and_wrong_types() -> None:
         ("just text", [], 0, False),
     ]
     assert len(warnings) == 3
-    assert labels.exceptions("0123456789abcdef", warnings.append) == ([], "0123456789abcdef")
-    assert labels.exceptions({"working_directory": "/x"}, warnings.append) == ([], None)
+    assert fields.exceptions("0123456789abcdef", warnings.append) == ([], "0123456789abcdef")
+    assert fields.exceptions({"working_directory": "/x"}, warnings.append) == ([], None)
 
 
 def test_unexpected_values_are_described_without_recursing_into_them() -> None:
     deep: Any = []
     for _ in range(50_000):
         deep = [deep]
-    assert labels.describe(deep) == "an array"
-    assert labels.describe({"a": deep}) == "an object"
-    assert labels.describe("x" * 100).endswith("…") and len(labels.describe("x" * 100)) == 40
+    assert fields.describe(deep) == "an array"
+    assert fields.describe({"a": deep}) == "an object"
+    assert fields.describe("x" * 100).endswith("…") and len(fields.describe("x" * 100)) == 40
     assert (
-        labels.text(["a", "b"]) == "a,b" and labels.text(True) == "true" and labels.text(deep) == "an array"
+        fields.text(["a", "b"]) == "a,b" and fields.text(True) == "true" and fields.text(deep) == "an array"
     )
     [node] = build_trace(
         "t", [{"id": "a", "name": "n", "start_time": 1.0, "end_time": 2.0, "annotations": {"k": deep}}]

@@ -19,7 +19,7 @@ from typing import Any
 
 from xrayctl.local.xray.stitch import as_mapping, walk
 from xrayctl.local.xray.summaries import ServiceKey, epoch_time, service_id, service_of
-from xrayctl.trace.labels import http_status, status
+from xrayctl.trace.fields import http_status, status
 
 
 def _ignore(_: str) -> None:
