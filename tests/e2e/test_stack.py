@@ -15,16 +15,14 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+import boto3
 import pytest
 
-try:
-    import boto3
-
-    from xrayctl.errors import LocalStackError
-    from xrayctl.local.running import SERVE_FILE, LocalEndpoints, find_running, local_endpoints, serving
-    from xrayctl.local.stack import LocalStack
-except ImportError as exc:  # the parts are written by several people at once
-    pytest.skip(f"a part of the local stack is missing: {exc}", allow_module_level=True)
+from xrayctl.errors import LocalStackError
+from xrayctl.local.endpoints import LocalEndpoints
+from xrayctl.local.running import local_endpoints, serving
+from xrayctl.local.servefile import SERVE_FILE, find_running
+from xrayctl.local.stack import LocalStack
 
 HEADER = b'{"format":"json","version":1}\n'
 

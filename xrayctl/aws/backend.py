@@ -20,7 +20,7 @@ from xrayctl.errors import UsageError
 
 if TYPE_CHECKING:
     from xrayctl.aws.reader import XRayReader
-    from xrayctl.local.running import LocalEndpoints
+    from xrayctl.local.endpoints import LocalEndpoints
 
 
 logger = logging.getLogger(__name__)

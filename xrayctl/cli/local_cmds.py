@@ -96,7 +96,7 @@ def env() -> None:
     They point the AWS CLI, `sam traces`, boto3 and the X-Ray SDK at the local stack.
     """
     from xrayctl.errors import LocalStackError
-    from xrayctl.local.running import find_running
+    from xrayctl.local.servefile import find_running
 
     app = state()
     running = find_running(app.xrayctl_home)

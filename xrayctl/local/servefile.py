@@ -1,0 +1,128 @@
+"""serve.json: how `xrayctl local serve` tells other commands where it runs.
+
+`local serve` runs a stack in the foreground for a long time and writes `home / "serve.json"` (atomically)
+while it runs; every other command given --local reads it, checks that the process is alive and that its
+X-Ray endpoint answers, and uses that stack instead of starting its own. A file left by a killed serve is
+removed the first time it is found stale.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import tempfile
+from collections.abc import Mapping
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+from urllib.parse import urlsplit
+
+from xrayctl.local.endpoints import LocalEndpoints
+
+SERVE_FILE = "serve.json"
+_FORMAT = 1
+_HEALTH_TIMEOUT = 1.0  # seconds: the stack is on loopback, so a live one answers at once
+
+
+def find_running(home: Path) -> LocalEndpoints | None:
+    """The endpoints of a `local serve` running for `home`, or None (a stale serve file is removed)."""
+    found = find(home)
+    return found[0] if found else None
+
+
+def write_record(path: Path, endpoints: LocalEndpoints, function: Mapping[str, Any]) -> None:
+    record = {
+        "format": _FORMAT,
+        "pid": os.getpid(),
+        "endpoints": dict(endpoints.endpoints),
+        "daemon_address": endpoints.daemon_address,
+        "function_name": endpoints.function_name,
+        "bucket": endpoints.bucket,
+        "region": endpoints.region,
+        "credentials": list(endpoints.credentials),
+        "function": dict(function),
+    }
+    # Written beside the target and renamed over it, so a reader never sees half a file.
+    fd, temporary = tempfile.mkstemp(prefix=".serve-", suffix=".json", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as stream:
+            json.dump(record, stream, indent=1)
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+def _load(path: Path) -> dict[str, Any] | None:
+    try:
+        record = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError):
+        return {}  # unreadable: treated as stale
+    return record if isinstance(record, dict) else {}
+
+
+def find(home: Path) -> tuple[LocalEndpoints, dict[str, Any]] | None:
+    """The running serve's endpoints and function options; removes a serve file that leads nowhere."""
+    path = home / SERVE_FILE
+    record = _load(path)
+    if record is None:
+        return None
+    try:
+        if record["format"] != _FORMAT:
+            raise ValueError(f"serve file format {record['format']!r}")
+        endpoints = record["endpoints"]
+        access_key, secret_key = record["credentials"]
+        parsed = LocalEndpoints(
+            endpoints=MappingProxyType({name: str(endpoints[name]) for name in ("xray", "lambda", "s3")}),
+            region=str(record["region"]),
+            credentials=(str(access_key), str(secret_key)),
+            function_name=str(record["function_name"]),
+            bucket=str(record["bucket"]),
+            daemon_address=str(record["daemon_address"]),
+        )
+        pid = int(record["pid"])
+        function = dict(record.get("function") or {})
+    except (KeyError, TypeError, ValueError):
+        path.unlink(missing_ok=True)  # damaged, or from another version: no serve can be reached through it
+        return None
+    if _alive(pid) and _answers(parsed.endpoints["xray"]):
+        return parsed, function
+    remove_if_unchanged(path, pid)
+    return None
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # exists, owned by someone else; the health check decides
+    return True
+
+
+def _answers(xray_url: str) -> bool:
+    """Whether an xrayctl X-Ray API answers at `xray_url` (and not some other program that took the port)."""
+    parts = urlsplit(xray_url)
+    if parts.hostname is None or parts.port is None:
+        return False
+    connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=_HEALTH_TIMEOUT)
+    try:
+        connection.request("GET", "/health")
+        response = connection.getresponse()
+        response.read()
+        return response.status == 200
+    except (OSError, http.client.HTTPException):
+        return False
+    finally:
+        connection.close()
+
+
+def remove_if_unchanged(path: Path, pid: int) -> None:
+    """Remove the serve file if it still names `pid`: a new serve may have replaced it meanwhile."""
+    record = _load(path)
+    if record is not None and record.get("pid") in (pid, None):
+        path.unlink(missing_ok=True)
