@@ -20,6 +20,7 @@ import pytest
 
 from xrayctl.errors import LocalStackError
 from xrayctl.local.endpoints import LocalEndpoints
+from xrayctl.local.options import FunctionOptions, StackOptions
 from xrayctl.local.running import local_endpoints, serving
 from xrayctl.local.servefile import SERVE_FILE, find_running
 from xrayctl.local.stack import LocalStack
@@ -30,7 +31,7 @@ HEADER = b'{"format":"json","version":1}\n'
 @pytest.fixture(scope="module")
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, LocalStack]]:
     home = tmp_path_factory.mktemp("home")
-    with serving(home) as stack:
+    with serving(home, StackOptions()) as stack:
         yield home, stack
 
 
@@ -148,22 +149,24 @@ def test_other_commands_find_the_running_serve_instead_of_starting_a_stack(
 ) -> None:
     home, stack = served
     assert find_running(home) == stack.local_endpoints
-    with local_endpoints(home) as endpoints:
+    with local_endpoints(home, StackOptions()) as endpoints:
         assert endpoints == stack.local_endpoints
-    with local_endpoints(home, code_dir=stack.options["code_dir"], timeout=3.0) as endpoints:
+    same = FunctionOptions(code_dir=stack.function.code_dir, timeout=3.0)
+    with local_endpoints(home, StackOptions(same)) as endpoints:
         assert endpoints == stack.local_endpoints
 
 
 def test_a_second_serve_on_the_same_home_is_refused(served: tuple[Path, LocalStack]) -> None:
     home, _ = served
-    with pytest.raises(LocalStackError) as raised, serving(home):
+    with pytest.raises(LocalStackError) as raised, serving(home, StackOptions()):
         pass
     assert raised.value.fix and "XRAYCTL_HOME" in raised.value.fix
 
 
 def test_a_serve_running_another_handler_is_not_used(served: tuple[Path, LocalStack]) -> None:
     home, stack = served
-    with local_endpoints(home, handler="lambda_function.other_handler") as endpoints:
+    other = FunctionOptions(handler="lambda_function.other_handler")
+    with local_endpoints(home, StackOptions(other)) as endpoints:
         assert endpoints.endpoints["xray"] != stack.local_endpoints.endpoints["xray"]
 
 
@@ -185,7 +188,7 @@ def test_a_stale_serve_file_is_ignored_and_removed(
 
 def test_everything_is_closed_after_the_stack_exits(tmp_path: Path) -> None:
     threads_before, children_before = thread_names(), child_pids()
-    with serving(tmp_path) as stack:
+    with serving(tmp_path, StackOptions()) as stack:
         endpoints = stack.local_endpoints
         assert (tmp_path / SERVE_FILE).exists()
         assert child_pids() - children_before  # the Lambda runtime
@@ -201,7 +204,10 @@ def test_everything_is_closed_after_the_stack_exits(tmp_path: Path) -> None:
 
 def test_a_part_failing_to_start_stops_the_others_and_says_how_to_fix_it(tmp_path: Path) -> None:
     threads_before, children_before = thread_names(), child_pids()
-    with pytest.raises(LocalStackError) as raised, LocalStack(tmp_path, code_dir=tmp_path / "missing"):
+    with (
+        pytest.raises(LocalStackError) as raised,
+        LocalStack(tmp_path, StackOptions(FunctionOptions(code_dir=tmp_path / "missing"))),
+    ):
         pass
     assert "missing" in raised.value.message and raised.value.fix
     assert not leftover_threads(threads_before)

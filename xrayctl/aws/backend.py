@@ -1,8 +1,9 @@
 """Where the AWS calls go: real AWS, or the embedded local stack.
 
-The inspector does not know which one it talks to: both are reached through boto3 over HTTP, and the only
-difference is the endpoints and the credentials. With `local=True` this uses a running `xrayctl local serve`
-when there is one, or starts a stack for the length of the `with` block.
+The inspector does not know which one it talks to: both are reached through botocore over HTTP, and the only
+difference is the endpoints and the credentials. Given `StackOptions`, `connect` uses a running
+`xrayctl local serve` when there is one that runs the function asked for, or starts a stack for the length of
+the `with` block.
 """
 
 from __future__ import annotations
@@ -13,14 +14,14 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from xrayctl.aws.clients import AwsOptions, Clients
-from xrayctl.errors import UsageError
 
 if TYPE_CHECKING:
     from xrayctl.aws.reader import XRayReader
     from xrayctl.local.endpoints import LocalEndpoints
+    from xrayctl.local.options import StackOptions
 
 
 logger = logging.getLogger(__name__)
@@ -53,13 +54,10 @@ class Backend:
 
 
 @contextmanager
-def connect(options: AwsOptions, *, local: bool, home: Path, **stack_options: Any) -> Iterator[Backend]:
-    if not local:
-        if stack_options:
-            raise UsageError(
-                "--code, --handler and --function-timeout shape the function of the local stack.",
-                "Add --local, or leave them out to invoke a deployed function.",
-            )
+def connect(options: AwsOptions, *, local: StackOptions | None, home: Path) -> Iterator[Backend]:
+    """Clients for AWS, or with `local` for the local stack of `home` (a running serve's, or one started
+    for the block)."""
+    if local is None:
         yield Backend(Clients(options))
         return
     from xrayctl.local.running import local_endpoints
@@ -75,7 +73,7 @@ def connect(options: AwsOptions, *, local: bool, home: Path, **stack_options: An
     ]
     if ignored:
         logger.warning("%s: no effect with --local (the local stack has its own)", ", ".join(ignored))
-    with local_endpoints(home, **stack_options) as endpoints:
+    with local_endpoints(home, local) as endpoints:
         local_options = dataclasses.replace(
             options,
             profile=None,  # the user's profile must not leak real credentials into local calls

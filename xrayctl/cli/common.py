@@ -11,12 +11,14 @@ import click
 from xrayctl.cli.logs import configure_logging
 from xrayctl.cli.options import AppState
 from xrayctl.cli.terminal import consoles
+from xrayctl.errors import UsageError
 
 if TYPE_CHECKING:
     from rich.console import Console
     from rich.status import Status
 
     from xrayctl.aws.backend import Backend
+    from xrayctl.local.options import FunctionOptions
     from xrayctl.trace.model import Trace
 
 
@@ -24,13 +26,22 @@ WARNINGS_SHOWN = 5
 
 
 @contextmanager
-def backend(state: AppState, **stack_options: Any) -> Iterator[Backend]:
+def backend(state: AppState, function: FunctionOptions | None = None) -> Iterator[Backend]:
+    """AWS, or the local stack with --local; `function`: what --code, --handler, --function-timeout asked."""
     from xrayctl.aws.backend import connect
     from xrayctl.aws.clients import AwsOptions
+    from xrayctl.local.options import FunctionOptions, StackOptions
 
+    function = function or FunctionOptions()
+    if not state.local and function.asked:
+        raise UsageError(
+            "--code, --handler and --function-timeout shape the function of the local stack.",
+            "Add --local, or leave them out to invoke a deployed function.",
+        )
     configure_logging(state.debug)
     options = AwsOptions(profile=state.profile, region=state.region, endpoint_url=state.endpoint_url)
-    with connect(options, local=state.local, home=state.xrayctl_home, **stack_options) as connected:
+    stack = StackOptions(function) if state.local else None
+    with connect(options, local=stack, home=state.xrayctl_home) as connected:
         if state.max_concurrency is not None:
             connected.max_concurrency = state.max_concurrency
         yield connected

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
@@ -15,6 +14,7 @@ from xrayctl.errors import FunctionError, TraceNotFound, UsageError, XrayctlErro
 
 if TYPE_CHECKING:
     from xrayctl.aws.invoke import InvocationResult
+    from xrayctl.local.options import FunctionOptions
     from xrayctl.trace.model import Trace
 
 _DEFAULT = ParameterSource.DEFAULT
@@ -58,9 +58,7 @@ def invoke(
     show: bool,
     timeout: float,
     details: bool,
-    handler: str | None,
-    code_dir: Path | None,
-    function_timeout: float | None,
+    function: FunctionOptions,
 ) -> None:
     """Invoke the function with a trace id of our choosing, then draw its trace."""
     from xrayctl.aws import invoke as invoking
@@ -80,14 +78,13 @@ def invoke(
         if payload
         else invoking.encode_event(invoking.build_event(bucket, key, body))
     )
-    stack = {"code_dir": code_dir, "handler": handler, "timeout": function_timeout}
     out = consoles(app)[0]
     results: list[InvocationResult] = []
     traces: list[Trace] = []
     try:
         with (
             progress(app, "starting the local stack" if app.local else "connecting") as spinner,
-            backend(app, **{k: v for k, v in stack.items() if v is not None}) as connected,
+            backend(app, function) as connected,
         ):
             name = invoking.resolve_function(
                 function_name,

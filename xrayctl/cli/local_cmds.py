@@ -7,7 +7,6 @@ import shlex
 import signal
 import sys
 import threading
-from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING
 
@@ -19,6 +18,7 @@ from xrayctl.cli.options import global_options, stack_options, state
 from xrayctl.cli.terminal import consoles
 
 if TYPE_CHECKING:
+    from xrayctl.local.options import FunctionOptions
     from xrayctl.local.stack import LocalStack
 
 
@@ -38,20 +38,18 @@ def local() -> None:
 )
 @stack_options
 @global_options
-def serve(
-    api_delay: float, handler: str | None, code_dir: Path | None, function_timeout: float | None
-) -> None:
+def serve(api_delay: float, function: FunctionOptions) -> None:
     """Run the local stack in the foreground until Ctrl-C.
 
     Prints the environment that points the AWS CLI, `sam traces` or boto3 at it; other xrayctl commands given
     --local use it while it runs.
     """
+    from xrayctl.local.options import StackOptions
     from xrayctl.local.running import serving
 
     app = state()
     configure_logging(app.debug)
     logging.getLogger("xrayctl.local.lambda_.service").setLevel(logging.DEBUG if app.debug else logging.INFO)
-    options = {"code_dir": code_dir, "handler": handler, "timeout": function_timeout, "api_delay": api_delay}
     err = consoles(app)[1]
     # Ctrl-C is how serve is meant to stop, and SIGTERM (kill, a supervisor) must stop it as cleanly: both end
     # the loop below, the stack stops (no orphan runtime process) and serve exits 0.
@@ -63,7 +61,7 @@ def serve(
     previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
     served: list[LocalStack] = []
     try:
-        with serving(app.xrayctl_home, **{k: v for k, v in options.items() if v is not None}) as stack:
+        with serving(app.xrayctl_home, StackOptions(function, api_delay=api_delay)) as stack:
             served.append(stack)
             for line in stack.env_lines():
                 click.echo(line)

@@ -7,6 +7,7 @@ AWS CLI. Every command carries the same global options; each option's callback r
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -143,22 +144,33 @@ details_option: Callable[[F], F] = click.option(
 )
 
 
-def stack_options(func: F) -> F:
-    """Options that shape the local stack's function (`invoke --local` and `local serve`)."""
-    func = click.option(
+def stack_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    """Options that shape the local stack's function (`invoke --local` and `local serve`), given to the
+    command as one `function: FunctionOptions`."""
+
+    @functools.wraps(func)
+    def command(
+        *args: Any, code_dir: Path | None, handler: str | None, function_timeout: float | None, **kwargs: Any
+    ) -> Any:
+        from xrayctl.local.options import FunctionOptions
+
+        function = FunctionOptions(code_dir=code_dir, handler=handler, timeout=function_timeout)
+        return func(*args, function=function, **kwargs)
+
+    decorated: Callable[..., Any] = click.option(
         "--handler",
         metavar="MODULE.FUNCTION",
         help="Local stack: the handler to run (default lambda_function.lambda_handler).",
-    )(func)
-    func = click.option(
+    )(command)
+    decorated = click.option(
         "--code",
         "code_dir",
         type=click.Path(exists=True, file_okay=False, path_type=Path),
         help="Local stack: run the Python handler in this folder instead of xrayctl's function.",
-    )(func)
+    )(decorated)
     return click.option(
         "--function-timeout",
         type=click.FloatRange(min=0.1),
         metavar="SECONDS",
         help="Local stack: the function timeout (default 3 s, as in Lambda).",
-    )(func)
+    )(decorated)

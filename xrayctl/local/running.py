@@ -9,12 +9,13 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from xrayctl.errors import LocalStackError
 from xrayctl.local.endpoints import LocalEndpoints
+from xrayctl.local.options import StackOptions
 from xrayctl.local.servefile import SERVE_FILE, find, find_running, remove_if_unchanged, write_record
 
 if TYPE_CHECKING:
@@ -22,34 +23,30 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-# The LocalStack options that decide what `invoke` runs; the others (api_delay) do not matter to a caller.
-_FUNCTION_OPTIONS = ("code_dir", "handler", "timeout", "memory_mb", "function_name", "bucket")
-
 
 @contextlib.contextmanager
-def local_endpoints(home: Path, **stack_options: Any) -> Iterator[LocalEndpoints]:
-    """Yield the running serve's endpoints, or run a LocalStack(home, **stack_options) for the block.
+def local_endpoints(home: Path, options: StackOptions) -> Iterator[LocalEndpoints]:
+    """Yield the running serve's endpoints, or run a LocalStack(home, options) for the block.
 
-    A serve whose function differs from what `stack_options` ask for (another --code, --handler...) is not
-    used: the command gets its own stack, as it would have without the serve.
+    A serve whose function differs from what `options` ask for (another --code, --handler...) is not used:
+    the command gets its own stack, as it would have without the serve.
     """
     found = find(home)
     if found is not None:
         endpoints, serving_function = found
-        wanted = _comparable(stack_options)
-        if all(serving_function.get(key) == value for key, value in wanted.items()):
+        if options.function.accepts(serving_function):
             yield endpoints
             return
         # Say so: the user may expect the serve's warm runtime, or to see this call in its window.
         logger.warning("`local serve` runs another function: this command starts a local stack of its own")
     from xrayctl.local.stack import LocalStack
 
-    with LocalStack(home, **stack_options) as stack:
+    with LocalStack(home, options) as stack:
         yield stack.local_endpoints
 
 
 @contextlib.contextmanager
-def serving(home: Path, **stack_options: Any) -> Iterator[LocalStack]:
+def serving(home: Path, options: StackOptions) -> Iterator[LocalStack]:
     """Run a LocalStack for `local serve`: advertised in serve.json for as long as the block runs."""
     running = find_running(home)
     if running is not None:
@@ -59,19 +56,10 @@ def serving(home: Path, **stack_options: Any) -> Iterator[LocalStack]:
         )
     from xrayctl.local.stack import LocalStack
 
-    with LocalStack(home, **stack_options) as stack:
+    with LocalStack(home, options) as stack:
         path = home / SERVE_FILE
-        write_record(path, stack.local_endpoints, _comparable(stack.options))
+        write_record(path, stack.local_endpoints, stack.function)
         try:
             yield stack
         finally:
             remove_if_unchanged(path, os.getpid())
-
-
-def _comparable(function: Mapping[str, Any]) -> dict[str, Any]:
-    """The function-shaping options among `function`, as they compare after a trip through JSON."""
-    return {
-        key: str(Path(value).resolve()) if key == "code_dir" else value
-        for key, value in function.items()
-        if key in _FUNCTION_OPTIONS
-    }

@@ -12,16 +12,17 @@ import http.client
 import json
 import os
 import tempfile
-from collections.abc import Mapping
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 from urllib.parse import urlsplit
 
 from xrayctl.local.endpoints import LocalEndpoints
+from xrayctl.local.options import ResolvedFunction
 
 SERVE_FILE = "serve.json"
-_FORMAT = 1
+# 2: `function` is a ResolvedFunction; a file of another format is from another version of xrayctl.
+_FORMAT = 2
 _HEALTH_TIMEOUT = 1.0  # seconds: the stack is on loopback, so a live one answers at once
 
 
@@ -31,7 +32,7 @@ def find_running(home: Path) -> LocalEndpoints | None:
     return found[0] if found else None
 
 
-def write_record(path: Path, endpoints: LocalEndpoints, function: Mapping[str, Any]) -> None:
+def write_record(path: Path, endpoints: LocalEndpoints, function: ResolvedFunction) -> None:
     record = {
         "format": _FORMAT,
         "pid": os.getpid(),
@@ -41,7 +42,7 @@ def write_record(path: Path, endpoints: LocalEndpoints, function: Mapping[str, A
         "bucket": endpoints.bucket,
         "region": endpoints.region,
         "credentials": list(endpoints.credentials),
-        "function": dict(function),
+        "function": function.to_json(),
     }
     # Written beside the target and renamed over it, so a reader never sees half a file.
     fd, temporary = tempfile.mkstemp(prefix=".serve-", suffix=".json", dir=path.parent)
@@ -64,8 +65,8 @@ def _load(path: Path) -> dict[str, Any] | None:
     return record if isinstance(record, dict) else {}
 
 
-def find(home: Path) -> tuple[LocalEndpoints, dict[str, Any]] | None:
-    """The running serve's endpoints and function options; removes a serve file that leads nowhere."""
+def find(home: Path) -> tuple[LocalEndpoints, ResolvedFunction] | None:
+    """The running serve's endpoints and the function it runs; removes a serve file that leads nowhere."""
     path = home / SERVE_FILE
     record = _load(path)
     if record is None:
@@ -84,7 +85,7 @@ def find(home: Path) -> tuple[LocalEndpoints, dict[str, Any]] | None:
             daemon_address=str(record["daemon_address"]),
         )
         pid = int(record["pid"])
-        function = dict(record.get("function") or {})
+        function = ResolvedFunction.from_json(record["function"])
     except (KeyError, TypeError, ValueError):
         path.unlink(missing_ok=True)  # damaged, or from another version: no serve can be reached through it
         return None

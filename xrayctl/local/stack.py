@@ -13,17 +13,16 @@ process) imports the function.
 
 from __future__ import annotations
 
-import importlib.util
 import logging
 from collections.abc import Callable
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any
 
 from xrayctl.errors import LocalStackError
 from xrayctl.local.endpoints import LocalEndpoints
 from xrayctl.local.httpserver import LOOPBACK
 from xrayctl.local.lambda_.service import LambdaConfig, LambdaService
+from xrayctl.local.options import StackOptions
 from xrayctl.local.s3 import S3Server
 from xrayctl.local.xray.api import XRayApiServer
 from xrayctl.local.xray.daemon import Daemon, DaemonStats
@@ -32,63 +31,35 @@ from xrayctl.local.xray.store import TraceStore
 logger = logging.getLogger(__name__)
 
 
-def _function_dir() -> Path:
-    """Where the bundled function lives: function/ in a checkout, xrayctl/function/ in an installed wheel."""
-    spec = importlib.util.find_spec("xrayctl.function")
-    if spec is None or not spec.submodule_search_locations:
-        return Path(__file__).resolve().parents[2] / "function"
-    return Path(next(iter(spec.submodule_search_locations)))
-
-
 REGION = "us-east-1"
 CREDENTIALS = ("xrayctl-local", "xrayctl-local")  # dummy: the stand-ins check no signature
-DEFAULT_CODE_DIR = _function_dir()
 STORE_FILE = "traces.sqlite3"
 
 
 class LocalStack:
     """A context manager running the whole local stack for `home` (the trace store lives there)."""
 
-    def __init__(
-        self,
-        home: Path,
-        *,
-        code_dir: Path = DEFAULT_CODE_DIR,
-        function_name: str = "xrayctl-demo",
-        bucket: str = "xrayctl-demo-bucket",
-        handler: str = "lambda_function.lambda_handler",
-        timeout: float = 3.0,
-        memory_mb: int = 128,
-        api_delay: float = 0.0,
-    ) -> None:
+    def __init__(self, home: Path, options: StackOptions | None = None) -> None:
         self.home = home
-        self.function_name = function_name
-        self.bucket = bucket
+        self.options = options or StackOptions()
+        self.function = function = self.options.function.resolved()
+        self.function_name = function.name
+        self.bucket = function.bucket
         self.region = REGION
         self.credentials = CREDENTIALS
-        self.options: dict[str, Any] = {
-            "code_dir": code_dir,
-            "function_name": function_name,
-            "bucket": bucket,
-            "handler": handler,
-            "timeout": timeout,
-            "memory_mb": memory_mb,
-            "api_delay": api_delay,
-        }
         self._lambda_config = LambdaConfig(
-            code_dir=code_dir,
-            name=function_name,
-            handler=handler,
-            timeout=timeout,
-            memory_mb=memory_mb,
+            code_dir=function.code_dir,
+            name=function.name,
+            handler=function.handler,
+            timeout=function.timeout,
+            memory_mb=function.memory_mb,
             region=REGION,
             environment={
-                "BUCKET_NAME": bucket,
+                "BUCKET_NAME": function.bucket,
                 "AWS_ACCESS_KEY_ID": CREDENTIALS[0],
                 "AWS_SECRET_ACCESS_KEY": CREDENTIALS[1],
             },
         )
-        self._api_delay = api_delay
         self._stops: list[Callable[[], None]] = []  # each started part's stop(), in start order
         self._endpoints: LocalEndpoints | None = None
         self._daemon: Daemon | None = None
@@ -162,7 +133,7 @@ class LocalStack:
         self._stops.append(store.close)
 
         try:
-            api = XRayApiServer(store, delay=self._api_delay)
+            api = XRayApiServer(store, delay=self.options.api_delay)
         except OSError as exc:
             raise LocalStackError(
                 f"The local X-Ray API cannot listen on {LOOPBACK}: {exc.strerror}.",
