@@ -42,7 +42,7 @@ from benchlib import (
     wall,
 )
 
-from xrayctl.aws.reader import ENDED_AGE
+from xrayctl.aws.wait import ENDED_AGE
 
 RUNS = 7
 START_RUNS = 15  # --help / --version are cheap: more runs, a steadier median

@@ -20,7 +20,7 @@ import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import Future
 from contextlib import contextmanager
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any, TypeVar
 
@@ -28,8 +28,8 @@ from xrayctl.aws.errors import translate_errors
 from xrayctl.aws.inflight import InFlightLimit
 from xrayctl.aws.slices import split_dense
 from xrayctl.aws.threads import DaemonPool
+from xrayctl.aws.wait import SETTLE_TIME, SETTLED_AGE, Settling, WaitStatus, build, observe
 from xrayctl.errors import Throttled, TraceNotFound, Unreachable, XrayctlError
-from xrayctl.trace.build import build_trace, parse_document
 from xrayctl.trace.ids import trace_epoch
 from xrayctl.trace.model import Trace, collector_paused
 
@@ -37,13 +37,6 @@ BATCH_SIZE = 5  # BatchGetTraces' limit
 UNPROCESSED_RETRIES = 3
 BACKOFF_BASE = 0.25
 BACKOFF_CAP = 2.0
-# A trace unchanged this long (and with nothing in progress) is taken as complete; the Backend passes its own.
-SETTLE_TIME = 1.0
-# ... and this many times as long while an entity's parent is missing from it.
-ORPHAN_SETTLE_FACTOR = 10
-# A trace whose id is older than this has been ingested long ago: whatever X-Ray has is all there will be.
-SETTLED_AGE = 15 * 60.0
-ENDED_AGE = 60.0
 RETENTION_DAYS = 30
 # An id stamped further ahead of this machine's clock than any clock skew explains names no trace X-Ray has.
 FUTURE_SKEW = 5 * 60.0
@@ -77,29 +70,6 @@ class FetchResult:
     ]  # id -> the botocore-parsed trace: Id, Duration, LimitExceeded, Segments
     missing: list[str]  # asked for, not returned
     unprocessed: list[str] = field(default_factory=list)  # the missing ones X-Ray said it could not process
-
-
-@dataclass(frozen=True)
-class WaitStatus:
-    """Where `wait_for_traces` stands after a poll (passed to `on_poll`)."""
-
-    polls: int
-    remaining: float  # seconds until the deadline
-    complete: tuple[str, ...]
-    in_progress: tuple[str, ...]  # found, but still in progress or still changing
-    missing: tuple[str, ...]
-    failing: str | None = None  # why the latest poll failed (it is polled again), if it did
-
-    def __str__(self) -> str:
-        total = len(self.complete) + len(self.in_progress) + len(self.missing)
-        parts = [f"{len(self.complete)}/{total} complete"]
-        if self.in_progress:
-            parts.append(f"{len(self.in_progress)} in progress")
-        if self.missing:
-            parts.append(f"{len(self.missing)} not found yet")
-        if self.failing:
-            parts.append(f"last poll failed: {self.failing}")
-        return f"{', '.join(parts)} (poll {self.polls}, {max(self.remaining, 0):.0f} s left)"
 
 
 class _PendingSummaries:
@@ -159,7 +129,7 @@ class XRayReader:
         ones it found, for the caller to show)."""
         with translate_errors(), self._summaries_alongside(ids if with_summary else ()) as summaries:
             result = self._fetch(ids, deadline=None)
-            traces = [_build(raw) for raw in result.traces.values()]
+            traces = [build(raw) for raw in result.traces.values()]
             if summaries.started:
                 summaries.attach(traces)
             elif with_summary:
@@ -187,10 +157,8 @@ class XRayReader:
         """
         wanted = list(dict.fromkeys(ids))
         deadline = self._clock() + timeout
-        latest: dict[str, Trace] = {}
-        complete: dict[str, Trace] = {}
-        orphaned: set[str] = set()
-        unchanged_since: dict[str, tuple[tuple[tuple[str, str], ...], float]] = {}
+        settling: dict[str, Settling] = {}  # what the polls have shown of each trace found
+        complete: set[str] = set()
         given_up: set[str] = set()  # missing, and no wait can bring them
         polls = 0
         # Why the latest poll failed (throttled or unreachable after botocore's retries), until one succeeds.
@@ -213,51 +181,36 @@ class XRayReader:
                     if polls == 0 or (isinstance(exc, Unreachable) and exc.refused):
                         raise
                     failure, failures = exc, failures + 1
-                    remaining = deadline - self._clock()
-                    if on_poll is not None:
-                        status = _status(wanted, complete, latest, polls, remaining)
-                        on_poll(replace(status, failing=exc.message))
-                    if remaining <= 0:
-                        break
-                    self._sleep(min(remaining, self._backoff(polls - 1 + failures)))
-                    continue
-                failure, failures = None, 0
-                polls += 1
-                now = self._clock()
-                given_up.update(i for i in result.missing if i not in latest and self._cannot_appear(i))
-                for trace_id, raw in result.traces.items():
-                    latest[trace_id] = trace = _build(raw)
-                    fingerprint = tuple(
-                        sorted((s.get("Id", ""), s.get("Document", "")) for s in raw["Segments"])
-                    )
-                    before = unchanged_since.get(trace_id)
-                    since = before[1] if before is not None and before[0] == fingerprint else now
-                    unchanged_since[trace_id] = (fingerprint, since)
-                    # A parent still missing is usually on its way (the SDK sends a child before its parent,
-                    # and Lambda its own segments after the function's), so such a trace must be quiet for
-                    # longer; but not until the deadline: an upstream caller that never reports to X-Ray
-                    # leaves its callee's parent_id pointing at nothing for good.
-                    settle = self._settle_time
-                    if _has_orphan(trace, raw):
-                        orphaned.add(trace_id)
-                        settle *= ORPHAN_SETTLE_FACTOR
-                    else:
-                        orphaned.discard(trace_id)
-                    quiet = now - since >= settle or (
-                        trace_id not in orphaned and self._ended_long_ago(trace)
-                    )
-                    if self._is_old(trace_id) or (not trace.in_progress and quiet):
-                        complete[trace_id] = trace
+                    now = self._clock()
+                else:
+                    failure, failures = None, 0
+                    polls += 1
+                    now = self._clock()
+                    given_up.update(i for i in result.missing if i not in settling and self._cannot_appear(i))
+                    for trace_id, raw in result.traces.items():
+                        settling[trace_id] = observe(settling.get(trace_id), raw, now)
+                        if settling[trace_id].complete(now, self._settle_time, wall_now=self._wall_clock()):
+                            complete.add(trace_id)
                 remaining = deadline - now
                 if on_poll is not None:
-                    on_poll(_status(wanted, complete, latest, polls, remaining))
-                if len(complete) + len(given_up) == len(wanted) or remaining <= 0:
+                    failing = failure.message if failure is not None else None
+                    on_poll(
+                        WaitStatus.of(
+                            wanted, complete, settling, polls=polls, remaining=remaining, failing=failing
+                        )
+                    )
+                done = failure is None and len(complete) + len(given_up) == len(wanted)
+                if done or remaining <= 0:
                     break
-                self._sleep(min(remaining, self._backoff(polls - 1)))
-            missing = [i for i in wanted if i not in latest]
+                self._sleep(min(remaining, self._backoff(polls - 1 + failures)))
+            missing = [i for i in wanted if i not in settling]
             if failure is not None and any(i not in given_up for i in missing):
                 raise failure  # whether X-Ray has the trace by now is not known: the failure is the answer
-            traces = [complete.get(i) or _unfinished(latest[i], i in orphaned) for i in wanted if i in latest]
+            traces = [
+                settling[i].trace if i in complete else settling[i].unfinished()
+                for i in wanted
+                if i in settling
+            ]
             if failure is not None:
                 for trace in traces:
                     if trace.id not in complete:
@@ -500,18 +453,10 @@ class XRayReader:
         """Seconds since the time in the id (negative for an id stamped in the future)."""
         return self._wall_clock() - trace_epoch(trace_id)
 
-    def _is_old(self, trace_id: str) -> bool:
-        return self._age(trace_id) > SETTLED_AGE
-
     def _cannot_appear(self, trace_id: str) -> bool:
         """X-Ray will not have this trace later if it does not now: past retention, or from the future."""
         age = self._age(trace_id)
         return age > RETENTION_DAYS * 86400 or age < -FUTURE_SKEW
-
-    def _ended_long_ago(self, trace: Trace) -> bool:
-        """Everything in the trace ended a minute ago or more: segments are sent when they close, so nothing
-        more is on its way (a trace read long after the request needs no settling poll)."""
-        return trace.end_time is not None and self._wall_clock() - trace.end_time > ENDED_AGE
 
     def _not_found(
         self, missing: list[str], *, waited: float | None, found: Sequence[Trace] = ()
@@ -567,10 +512,6 @@ class XRayReader:
         return response.get("Destination") == "CloudWatchLogs" and response.get("Status") == "ACTIVE"
 
 
-def _build(raw: Mapping[str, Any]) -> Trace:
-    return build_trace(raw["Id"], raw["Segments"], limit_exceeded=raw.get("LimitExceeded") is True)
-
-
 def _merge(found: dict[str, dict[str, Any]], trace: Mapping[str, Any]) -> None:
     """Add a trace from a BatchGetTraces page; a trace split over pages becomes one, each segment once."""
     known = found.get(trace["Id"])
@@ -611,47 +552,3 @@ def _unseen(summaries: list[dict[str, Any]], seen: set[str]) -> Iterator[dict[st
         if summary["Id"] not in seen:
             seen.add(summary["Id"])
             yield summary
-
-
-def _has_orphan(trace: Trace, raw: Mapping[str, Any]) -> bool:
-    """Whether a document at the top of the tree names a parent that is not in the trace (yet)."""
-    roots = {node.id for node in trace.roots}
-    for segment in raw["Segments"]:
-        if segment.get("Id") not in roots:
-            continue
-        document = segment.get("Document")
-        try:
-            parsed = parse_document(document) if isinstance(document, str) else document
-        except ValueError:
-            continue  # the builder has said so in a warning; nothing here can fix it
-        if isinstance(parsed, Mapping) and parsed.get("parent_id"):
-            return True
-    return False
-
-
-def _unfinished(trace: Trace, orphaned: bool) -> Trace:
-    if trace.in_progress:
-        trace.warnings.append(
-            "still in progress when the wait ended: segments may be missing (see --timeout)"
-        )
-    elif orphaned:
-        trace.warnings.append("a parent segment had not arrived when the wait ended (see --timeout)")
-    else:
-        trace.warnings.append("segments were still arriving when the wait ended (see --timeout)")
-    return trace
-
-
-def _status(
-    wanted: list[str],
-    complete: Mapping[str, Trace],
-    latest: Mapping[str, Trace],
-    polls: int,
-    remaining: float,
-) -> WaitStatus:
-    return WaitStatus(
-        polls=polls,
-        remaining=remaining,
-        complete=tuple(i for i in wanted if i in complete),
-        in_progress=tuple(i for i in wanted if i in latest and i not in complete),
-        missing=tuple(i for i in wanted if i not in latest),
-    )

@@ -21,7 +21,8 @@ import pytest
 from botocore.stub import Stubber
 
 from tests.support.paths import FIXTURES as TEST_FIXTURES
-from xrayctl.aws.reader import BACKOFF_CAP, WaitStatus, XRayReader
+from xrayctl.aws.reader import BACKOFF_CAP, XRayReader
+from xrayctl.aws.wait import WaitStatus
 from xrayctl.errors import ExitCode, Throttled, TraceNotFound, UsageError
 from xrayctl.local.httpserver import LoopbackHTTPServer, Request, Response
 from xrayctl.local.xray.api import XRayApiServer
