@@ -47,44 +47,14 @@ from typing import Literal
 
 from xrayctl.errors import LocalStackError
 from xrayctl.local.httpserver import LoopbackHTTPServer, Request, Response
+from xrayctl.local.lambda_.child import MARK_VARIABLE
 
-_MARK_VARIABLE = "_XRAYCTL_SANDBOX"  # not XRAYCTL_*: the function sees none of the user's settings
 INIT_TIMEOUT = 10.0  # Lambda's limit on the init phase, before the function's own timeout starts
 _NEXT_AFTER_RESULT = 0.5  # how long to wait for the runtime to ask for its next event (the Overhead)
 _DRAIN_LIMIT = 1.0  # a child that never stops writing must not hold up the answer
 _LOG_KEEP = 8192  # characters kept per invocation: at least the 4 KB that a log tail shows
 
 _RESULT_PATH = re.compile(r"/2018-06-01/runtime/invocation/(?P<id>[^/]+)/(?P<what>response|error)")
-
-# Runs in the child instead of `python -m awslambdaric`: the same module, plus the parent watchdog and the
-# start gate. The interpreter and the runtime client load ahead of time (the same for every function); the
-# function's own init (importing the handler, which is what Lambda's Initialization shows) waits for the
-# first byte on stdin, which the sandbox sends when the first invocation arrives.
-_CHILD_MAIN = """\
-import os, runpy, signal, threading
-import awslambdaric.bootstrap, awslambdaric.lambda_config, awslambdaric.lambda_runtime_client
-
-if not os.read(0, 1):  # EOF before the go: the parent is gone
-    os._exit(0)
-
-_MARK = b"\\0_XRAYCTL_SANDBOX=" + os.environ.get("_XRAYCTL_SANDBOX", "-").encode() + b"\\0"
-
-def _watch_parent():
-    while os.read(0, 512):
-        pass
-    # What the function started in a session of its own has left the group: found by the mark it inherited.
-    for pid in [p for p in os.listdir("/proc") if p.isdigit()] if os.path.isdir("/proc") else []:
-        try:
-            with open(f"/proc/{pid}/environ", "rb") as environ:
-                if int(pid) != os.getpid() and _MARK in b"\\0" + environ.read() + b"\\0":
-                    os.kill(int(pid), signal.SIGKILL)
-        except OSError:
-            pass
-    os.killpg(0, signal.SIGKILL)
-
-threading.Thread(target=_watch_parent, name="xrayctl-parent-watch", daemon=True).start()
-runpy.run_module("awslambdaric", run_name="__main__", alter_sys=True)
-"""
 
 Window = tuple[float, float]
 OutcomeKind = Literal["response", "error", "init_error", "timeout", "exit"]
@@ -158,10 +128,10 @@ class Sandbox:
     the parent's environment is added)."""
 
     def __init__(self, handler: str, code_dir: Path, env: Mapping[str, str]) -> None:
-        self._argv = [sys.executable, "-c", _CHILD_MAIN, handler]
+        self._argv = [sys.executable, "-m", "xrayctl.local.lambda_.child", handler]
         self._code_dir = code_dir
         self._mark = secrets.token_hex(8)  # inherited by every process the function starts: see _kill
-        self._env = {**env, _MARK_VARIABLE: self._mark}
+        self._env = {**env, MARK_VARIABLE: self._mark}
         self._cond = threading.Condition()
         self._server = LoopbackHTTPServer(self._route)
         self._proc: subprocess.Popen[bytes] | None = None
@@ -458,7 +428,7 @@ def _kill_marked(mark: str) -> None:
     """SIGKILL every process whose environment holds the sandbox's mark: what the function started in a
     session of its own, outside the process group. Repeated while some are found, as one may have forked
     while it was being looked for. Linux only (/proc); elsewhere the process group is all there is."""
-    needle = f"\0{_MARK_VARIABLE}={mark}\0".encode()
+    needle = f"\0{MARK_VARIABLE}={mark}\0".encode()
     proc = Path("/proc")
     for _ in range(5):
         found = False
