@@ -8,7 +8,6 @@ timeouts) start a stack for one command, as `xrayctl --local invoke` does on a f
 from __future__ import annotations
 
 import json
-import os
 import shlex
 import signal
 import subprocess
@@ -19,72 +18,12 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
 
 from tests.conftest import fixture_path
+from tests.support.serve import Serve, run, serve_env
 
 pytestmark = pytest.mark.e2e
-
-XRAYCTL = [sys.executable, "-m", "xrayctl"]
-
-
-def _env(home: Path, **extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "XRAYCTL_"))}
-    env.update({"XRAYCTL_HOME": str(home), "COLUMNS": "140", "NO_COLOR": "1", **extra})
-    return env
-
-
-def run(
-    home: Path, *args: str, timeout: float = 120, env: dict[str, str] | None = None
-) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [*XRAYCTL, *args],
-        env={**_env(home), **(env or {})},
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        check=False,
-    )
-
-
-class Serve:
-    """A `xrayctl local serve` child process and the environment lines it printed."""
-
-    def __init__(self, home: Path) -> None:
-        self.home = home
-        self.process = subprocess.Popen(
-            [*XRAYCTL, "local", "serve"],
-            env=_env(home),
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        self.env: dict[str, str] = {}
-        assert self.process.stdout is not None
-        while "AWS_XRAY_DAEMON_ADDRESS" not in self.env:
-            line = self.process.stdout.readline()
-            if not line:
-                raise AssertionError(
-                    f"local serve exited: {self.process.stderr.read() if self.process.stderr else ''}"
-                )
-            name, _, value = line.strip().partition("=")
-            self.env[name] = value
-
-    def xray(self) -> Any:
-        return boto3.client(
-            "xray",
-            endpoint_url=self.env["AWS_ENDPOINT_URL_XRAY"],
-            region_name=self.env["AWS_REGION"],
-            aws_access_key_id=self.env["AWS_ACCESS_KEY_ID"],
-            aws_secret_access_key=self.env["AWS_SECRET_ACCESS_KEY"],
-        )
-
-    def stop(self, sig: int = signal.SIGTERM) -> int:
-        self.process.send_signal(sig)
-        code = self.process.wait(timeout=30)
-        self.stderr = self.process.stderr.read() if self.process.stderr else ""
-        return code
 
 
 @pytest.fixture(scope="module")
@@ -123,6 +62,16 @@ def test_invoke_returns_the_function_result_and_its_complete_trace(invoked: dict
     names = [node["name"] for node in _walk(trace["roots"])]
     for expected in ("Invocation", "Overhead", "put_object", "get_object", "s3", "S3"):
         assert expected in names
+
+
+def test_serve_says_a_line_for_each_invocation(serve: Serve, invoked: dict[str, Any]) -> None:
+    (invocation,) = invoked["invocations"]
+    wanted = f"request {invocation['request_id']}, trace {invocation['trace_id']}, ok"
+    deadline = time.monotonic() + 10  # the line is written as the answer leaves: it may trail it a little
+    while not any(wanted in line for line in serve.lines_so_far()) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    (line,) = [line for line in serve.lines_so_far() if wanted in line]
+    assert line.startswith("invoked xrayctl-demo: ") and line.endswith(" ms, cold start")
 
 
 def _walk(roots: list[dict[str, Any]]) -> Iterator[dict[str, Any]]:
@@ -212,7 +161,7 @@ def test_stored_lambda_trace_has_the_shape_of_a_real_one(serve: Serve, invoked: 
     """Same segments, parentage and fields as the real 2023 Lambda trace in the fixtures."""
     real = json.loads(fixture_path("xray-real", "traces", "iatk-lambda-traceWithLinks01.json").read_text())
     trace_id = invoked["invocations"][0]["trace_id"]
-    (ours,) = serve.xray().batch_get_traces(TraceIds=[trace_id])["Traces"]
+    (ours,) = serve.client("xray").batch_get_traces(TraceIds=[trace_id])["Traces"]
     docs = [json.loads(segment["Document"]) for segment in ours["Segments"]]
 
     def by_origin(documents: list[dict[str, Any]], origin: str) -> dict[str, Any]:
@@ -254,7 +203,7 @@ def test_aws_cli_reads_the_local_api(serve: Serve, invoked: dict[str, Any]) -> N
     unset, *lines = [shlex.split(line) for line in exported.stdout.splitlines()]
     assert unset == ["unset", "AWS_PROFILE", "AWS_DEFAULT_PROFILE"]  # a profile would send aws to ~/.aws
     assert all(words[0] == "export" for words in lines)
-    env = {**_env(serve.home), **dict(words[1].split("=", 1) for words in lines)}
+    env = {**serve_env(serve.home), **dict(words[1].split("=", 1) for words in lines)}
     got = subprocess.run(
         [aws, "xray", "batch-get-traces", "--trace-ids", trace_id, "--output", "json"],
         env=env, capture_output=True, text=True, timeout=60, check=False,

@@ -28,6 +28,20 @@ def serve_env(home: Path, **extra: str) -> dict[str, str]:
     return env
 
 
+def run(
+    home: Path, *args: str, timeout: float = 120, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """`xrayctl ARGS` in a process of its own, as a user runs it, with `home` as XRAYCTL_HOME."""
+    return subprocess.run(
+        [*XRAYCTL, *args],
+        env={**serve_env(home), **(env or {})},
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+
+
 class Serve:
     """A `xrayctl local serve` child process and the environment lines it printed."""
 
@@ -63,6 +77,10 @@ class Serve:
         assert self.process.stderr is not None
         for line in self.process.stderr:
             self._stderr_lines.append(line)
+
+    def lines_so_far(self) -> list[str]:
+        """What serve has written to stderr until now, a line each."""
+        return [line.rstrip("\n") for line in list(self._stderr_lines)]
 
     @property
     def pid(self) -> int:

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from xrayctl.cli.logs import configure_logging
+from xrayctl.cli.logs import logging_to_stderr
 from xrayctl.cli.options import AppState
 from xrayctl.cli.terminal import consoles
 from xrayctl.errors import UsageError
@@ -38,10 +38,9 @@ def backend(state: AppState, function: FunctionOptions | None = None) -> Iterato
             "--code, --handler and --function-timeout shape the function of the local stack.",
             "Add --local, or leave them out to invoke a deployed function.",
         )
-    configure_logging(state.debug)
     options = AwsOptions(profile=state.profile, region=state.region, endpoint_url=state.endpoint_url)
     stack = StackOptions(function) if state.local else None
-    with connect(options, local=stack, home=state.xrayctl_home) as connected:
+    with logging_to_stderr(state.debug), connect(options, local=stack, home=state.xrayctl_home) as connected:
         if state.max_concurrency is not None:
             connected.max_concurrency = state.max_concurrency
         yield connected

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import shlex
 import signal
 import sys
@@ -13,11 +12,13 @@ from typing import TYPE_CHECKING
 import click
 
 from xrayctl.cli.common import echo_json
-from xrayctl.cli.logs import configure_logging
+from xrayctl.cli.logs import logging_to_stderr
 from xrayctl.cli.options import global_options, stack_options, state
 from xrayctl.cli.terminal import consoles
+from xrayctl.text.sanitize import clean
 
 if TYPE_CHECKING:
+    from xrayctl.local.lambda_.service import InvocationReport
     from xrayctl.local.options import FunctionOptions
     from xrayctl.local.stack import LocalStack
 
@@ -48,9 +49,13 @@ def serve(api_delay: float, function: FunctionOptions) -> None:
     from xrayctl.local.running import serving
 
     app = state()
-    configure_logging(app.debug)
-    logging.getLogger("xrayctl.local.lambda_.service").setLevel(logging.DEBUG if app.debug else logging.INFO)
     err = consoles(app)[1]
+
+    def report(invocation: InvocationReport) -> None:
+        # From the Lambda service's request threads, as each invocation ends; the request and trace ids
+        # come from the caller: shown escaped.
+        err.print(clean(str(invocation)), markup=False)
+
     # Ctrl-C is how serve is meant to stop, and SIGTERM (kill, a supervisor) must stop it as cleanly: both end
     # the loop below, the stack stops (no orphan runtime process) and serve exits 0.
     stop = threading.Event()
@@ -61,7 +66,11 @@ def serve(api_delay: float, function: FunctionOptions) -> None:
     previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
     served: list[LocalStack] = []
     try:
-        with serving(app.xrayctl_home, StackOptions(function, api_delay=api_delay)) as stack:
+        options = StackOptions(function, api_delay=api_delay)
+        with (
+            logging_to_stderr(app.debug),
+            serving(app.xrayctl_home, options, on_invocation=report) as stack,
+        ):
             served.append(stack)
             for line in stack.env_lines():
                 click.echo(line)

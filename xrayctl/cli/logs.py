@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import logging
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import TextIO
 
 from xrayctl.text.redact import redact
@@ -36,9 +38,9 @@ class _OwnFormatter(_Formatter):
     """xrayctl's own records read as messages to the user (`xrayctl: warning: ...`, and info lines such as
     `local serve`'s one line per invocation as they are); with --debug, each names its level and module."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, debug: bool) -> None:
         super().__init__()
-        self.debug = False
+        self.debug = debug
 
     def formatMessage(self, record: logging.LogRecord) -> str:
         message = record.getMessage()
@@ -61,27 +63,30 @@ class _StderrHandler(logging.StreamHandler):
         pass
 
 
-_OWN_FORMAT = _OwnFormatter()
-_OWN = _StderrHandler()
-_OWN.setFormatter(_OWN_FORMAT)
-_AWS = _StderrHandler()
-_AWS.setFormatter(_Formatter("%(asctime)s %(name)s %(levelname)s %(message)s"))
-
-
-def configure_logging(debug: bool) -> None:
-    """Set the loggers for this command; called again (one process, many commands) it replaces, never adds."""
-    _OWN_FORMAT.debug = debug
-    own = logging.getLogger("xrayctl")
-    own.propagate = False
-    own.setLevel(logging.DEBUG if debug else logging.WARNING)
-    if _OWN not in own.handlers:
-        own.addHandler(_OWN)
-    for name in _AWS_LOGGERS:
-        logger = logging.getLogger(name)
-        if debug:
-            logger.setLevel(logging.DEBUG)
-            if _AWS not in logger.handlers:
-                logger.addHandler(_AWS)
-        else:
-            logger.setLevel(logging.NOTSET)
-            logger.removeHandler(_AWS)
+@contextmanager
+def logging_to_stderr(debug: bool) -> Iterator[None]:
+    """For the length of the block, xrayctl's own records go to stderr (warnings, or everything with
+    --debug), and botocore's request log too with --debug. Handlers of this block's own are added, and
+    removed with the levels restored on the way out: one process may run many commands (the tests do), and
+    none may see another's settings."""
+    own = _StderrHandler()
+    own.setFormatter(_OwnFormatter(debug=debug))
+    aws = _StderrHandler()
+    aws.setFormatter(_Formatter("%(asctime)s %(name)s %(levelname)s %(message)s"))
+    loggers = [(logging.getLogger("xrayctl"), own, logging.DEBUG if debug else logging.WARNING)]
+    if debug:
+        loggers += [(logging.getLogger(name), aws, logging.DEBUG) for name in _AWS_LOGGERS]
+    own_logger = loggers[0][0]
+    propagate = own_logger.propagate
+    own_logger.propagate = False  # the root logger's handlers (a test runner's) are not ours to write to
+    levels = [logger.level for logger, _, _ in loggers]
+    for logger, handler, level in loggers:
+        logger.setLevel(level)
+        logger.addHandler(handler)
+    try:
+        yield
+    finally:
+        for (logger, handler, _), level in zip(loggers, levels, strict=True):
+            logger.removeHandler(handler)
+            logger.setLevel(level)
+        own_logger.propagate = propagate

@@ -9,7 +9,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -19,6 +19,7 @@ from xrayctl.local.options import StackOptions
 from xrayctl.local.servefile import SERVE_FILE, find, find_running, remove_if_unchanged, write_record
 
 if TYPE_CHECKING:
+    from xrayctl.local.lambda_.service import InvocationReport
     from xrayctl.local.stack import LocalStack
 
 logger = logging.getLogger(__name__)
@@ -46,7 +47,9 @@ def local_endpoints(home: Path, options: StackOptions) -> Iterator[LocalEndpoint
 
 
 @contextlib.contextmanager
-def serving(home: Path, options: StackOptions) -> Iterator[LocalStack]:
+def serving(
+    home: Path, options: StackOptions, *, on_invocation: Callable[[InvocationReport], None] | None = None
+) -> Iterator[LocalStack]:
     """Run a LocalStack for `local serve`: advertised in serve.json for as long as the block runs."""
     running = find_running(home)
     if running is not None:
@@ -56,7 +59,7 @@ def serving(home: Path, options: StackOptions) -> Iterator[LocalStack]:
         )
     from xrayctl.local.stack import LocalStack
 
-    with LocalStack(home, options) as stack:
+    with LocalStack(home, options, on_invocation=on_invocation) as stack:
         path = home / SERVE_FILE
         write_record(path, stack.local_endpoints, stack.function)
         try:

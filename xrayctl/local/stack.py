@@ -21,7 +21,7 @@ from types import MappingProxyType
 from xrayctl.errors import LocalStackError
 from xrayctl.local.endpoints import LocalEndpoints
 from xrayctl.local.httpserver import LOOPBACK
-from xrayctl.local.lambda_.service import LambdaConfig, LambdaService
+from xrayctl.local.lambda_.service import InvocationReport, LambdaConfig, LambdaService
 from xrayctl.local.options import StackOptions
 from xrayctl.local.s3 import S3Server
 from xrayctl.local.xray.api import XRayApiServer
@@ -39,8 +39,16 @@ STORE_FILE = "traces.sqlite3"
 class LocalStack:
     """A context manager running the whole local stack for `home` (the trace store lives there)."""
 
-    def __init__(self, home: Path, options: StackOptions | None = None) -> None:
+    def __init__(
+        self,
+        home: Path,
+        options: StackOptions | None = None,
+        *,
+        on_invocation: Callable[[InvocationReport], None] | None = None,
+    ) -> None:
+        """`on_invocation` is called with each invocation's report as it ends (`local serve` prints them)."""
         self.home = home
+        self._on_invocation = on_invocation
         self.options = options or StackOptions()
         self.function = function = self.options.function.resolved()
         self.function_name = function.name
@@ -154,7 +162,11 @@ class LocalStack:
         self._daemon = daemon
 
         service = LambdaService(
-            self._lambda_config, store.put_documents, daemon_address=daemon.address, s3_endpoint=s3.url
+            self._lambda_config,
+            store.put_documents,
+            daemon_address=daemon.address,
+            s3_endpoint=s3.url,
+            on_invocation=self._on_invocation,
         )
         self._stops.append(service.stop)  # before start(): a half-started service has a child to kill
         service.start()

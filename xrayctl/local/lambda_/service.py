@@ -106,6 +106,25 @@ class _Call:
     received: float
 
 
+@dataclass(frozen=True)
+class InvocationReport:
+    """One invocation as it ended: what `local serve` shows a line of while it runs."""
+
+    function_name: str
+    request_id: str
+    trace_id: str
+    failure: str | None  # how it failed (the outcome's kind: error, timeout, exit...), None when it did not
+    duration: float | None  # seconds from the event's delivery to the result
+    cold: bool
+
+    def __str__(self) -> str:
+        outcome = "ok" if self.failure is None else f"failed ({self.failure})"
+        took = f", {1000 * self.duration:.1f} ms" if self.duration is not None else ""
+        cold = ", cold start" if self.cold else ""
+        ids = f"request {self.request_id}, trace {self.trace_id}"
+        return f"invoked {self.function_name}: {ids}, {outcome}{took}{cold}"
+
+
 class _Stopping(Exception):
     """The service stopped while a call waited for a sandbox."""
 
@@ -122,8 +141,10 @@ class LambdaService:
         daemon_address: str,
         s3_endpoint: str | None = None,
         port: int = 0,
+        on_invocation: Callable[[InvocationReport], None] | None = None,
     ) -> None:
         self.config = config
+        self._on_invocation = on_invocation
         self._sink = sink
         self._daemon_address = daemon_address
         self._s3_endpoint = s3_endpoint
@@ -297,17 +318,17 @@ class LambdaService:
             self._release(sandbox)
         failure = lambda_results.failure(outcome, call.request_id, self.config.timeout)
         # One line per invocation: what `local serve` shows while it runs.
-        logger.info(
-            "invoked %s: request %s, trace %s, %s%s%s",
-            self.config.name,
-            call.request_id,
-            call.trace.root,
-            "ok" if failure is None else f"failed ({outcome.kind})",
-            f", {1000 * (outcome.invocation[1] - outcome.invocation[0]):.1f} ms"
-            if outcome.invocation
-            else "",
-            ", cold start" if outcome.init else "",
-        )
+        if self._on_invocation is not None:
+            self._on_invocation(
+                InvocationReport(
+                    function_name=self.config.name,
+                    request_id=call.request_id,
+                    trace_id=call.trace.root,
+                    failure=None if failure is None else outcome.kind,
+                    duration=outcome.invocation[1] - outcome.invocation[0] if outcome.invocation else None,
+                    cold=outcome.init is not None,
+                )
+            )
         payload = (
             outcome.body
             if failure is None or outcome.kind in ("error", "init_error")
