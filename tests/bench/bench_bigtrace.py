@@ -111,6 +111,9 @@ def measure_in_child(path: Path, runs: int) -> dict[str, Any]:
 
 
 def child_main(path: Path, runs: int) -> None:
+    from xrayctl.cli import tune_collector
+
+    tune_collector()  # as the console script's process has it: the library leaves the collector alone
     limit = sys.getrecursionlimit()
     try:
         draw(path)  # warm-up: imports, rich's caches

@@ -184,6 +184,9 @@ def fetch(serve: Serve, start: int, end: int, workers: int, counts: set[int]) ->
 
 
 def main() -> None:
+    from xrayctl.cli import tune_collector
+
+    tune_collector()  # `fetch` reads in this process, as list-annotations reads in the console script's
     home = BENCH_DIR / "many"
     shutil.rmtree(home, ignore_errors=True)
     with Serve(home) as serve:

@@ -31,7 +31,7 @@ from xrayctl.aws.threads import DaemonPool
 from xrayctl.aws.wait import SETTLE_TIME, SETTLED_AGE, Settling, WaitStatus, build, observe
 from xrayctl.errors import Throttled, TraceNotFound, Unreachable, XrayctlError
 from xrayctl.trace.ids import trace_epoch
-from xrayctl.trace.model import Trace, collector_paused
+from xrayctl.trace.model import Trace
 
 BATCH_SIZE = 5  # BatchGetTraces' limit
 UNPROCESSED_RETRIES = 3
@@ -271,10 +271,7 @@ class XRayReader:
             slices.append((max(start, upper - slice_length), upper))
             upper = slices[-1][0]
         found: list[dict[str, Any]] = []
-        # botocore turns each summary into a few dozen dicts and lists, all kept: without the pause, the
-        # collections they trigger scan the growing heap again and again (a third of reading a 10,000-trace
-        # day). Paused only until the summaries are in: the caller's own work is not ours to decide.
-        with translate_errors(), collector_paused():
+        with translate_errors():
             if self._max_workers <= 1:
                 for lower, upper in slices:
                     for page in self._summary_pages(lower, upper, time_range_type, filter_expression):

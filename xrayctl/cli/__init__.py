@@ -65,12 +65,20 @@ COLLECTOR_THRESHOLD = 50_000
 
 
 def console_main() -> NoReturn:
-    """The `xrayctl` console script and `python -m xrayctl`: main() in a process of its own.
+    """The `xrayctl` console script and `python -m xrayctl`: main() in a process of its own, its cycle
+    collector tuned (`tune_collector`). main() itself, which the tests run in-process, changes nothing
+    global, and neither does the library."""
+    tune_collector()
+    main()
+
+
+def tune_collector() -> None:
+    """The cycle collector of a process of xrayctl's own; `make bench` measures in-process work after it too.
 
     Tuned for a short process whose start allocates ~60,000 objects the cycle collector tracks (the modules
-    of botocore and rich, botocore's endpoint data and service model), nearly all alive until it exits.
-    Measured on `show-trace` with gc.callbacks and wall clock (see `make bench`); main() itself, which the
-    tests run in-process, changes nothing global.
+    of botocore and rich, botocore's endpoint data and service model), nearly all alive until it exits, and
+    whose work (a tree of thousands of nodes, thousands of summaries, the segments rich draws) allocates
+    objects that stay alive until it is done. Measured on `show-trace` with gc.callbacks and wall clock.
     """
     # At the default threshold the collector runs ~120 times while show-trace starts and frees next to
     # nothing: 34 ms of its ~330. At this one it runs ~18 times, 11 ms, and still collects what polling and
@@ -81,4 +89,3 @@ def console_main() -> NoReturn:
     # as it is anyway. Nothing that must happen at exit waits for those collections: logging's handlers and
     # the standard streams are flushed explicitly, and the local stack closes its store when it stops.
     atexit.register(gc.freeze)
-    main()

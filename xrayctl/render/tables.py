@@ -27,7 +27,7 @@ from xrayctl.render.format import (
 )
 from xrayctl.text.sanitize import clean
 from xrayctl.trace.annotations import AnnotatedTrace, ValueStats
-from xrayctl.trace.model import AnnotationValue, collector_paused
+from xrayctl.trace.model import AnnotationValue
 
 Cell = tuple[str, Style | None]
 
@@ -56,19 +56,18 @@ def annotations_table(rows: Sequence[AnnotatedTrace], keys: Sequence[str]) -> Gr
     ]
     # A key's values repeat from trace to trace (a tenant, a region): each string is cleaned once.
     cleaned: dict[str, str] = {}
-    with collector_paused():  # thousands of rows of cells, all kept: see collector_paused
-        cells_by_row = [
-            [
-                (clean(row.trace_id, 100), None),
-                # Seconds are enough to tell traces apart in a list (show-trace has the milliseconds), and
-                # the four cells saved keep the annotation columns whole at 100 columns.
-                (_start_second(row.start_time), None),
-                (fmt_duration(row.duration), None),
-                (status_word(row.status), STATUS_STYLES.get(row.status)),
-                *((_values(row.annotations.get(key, ()), cleaned), None) for key in keys),
-            ]
-            for row in rows
+    cells_by_row = [
+        [
+            (clean(row.trace_id, 100), None),
+            # Seconds are enough to tell traces apart in a list (show-trace has the milliseconds), and
+            # the four cells saved keep the annotation columns whole at 100 columns.
+            (_start_second(row.start_time), None),
+            (fmt_duration(row.duration), None),
+            (status_word(row.status), STATUS_STYLES.get(row.status)),
+            *((_values(row.annotations.get(key, ()), cleaned), None) for key in keys),
         ]
+        for row in rows
+    ]
     return Grid(columns, cells_by_row, empty="no traces")
 
 
@@ -145,8 +144,7 @@ class Grid:
             yield from fit([(f"({self.empty})", DIM)], width)
             yield Segment.line()
             return
-        with collector_paused():  # rich keeps every segment until the last: see collector_paused
-            yield from self._render(width, plain=console.color_system is None and not console.record)
+        yield from self._render(width, plain=console.color_system is None and not console.record)
 
     def _render(self, width: int, *, plain: bool) -> RenderResult:
         count = len(self.columns)

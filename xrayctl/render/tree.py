@@ -39,7 +39,7 @@ from xrayctl.render.format import (
 from xrayctl.render.header import header_view
 from xrayctl.text.jsonwrite import preview
 from xrayctl.text.sanitize import clean
-from xrayctl.trace.model import AnnotationValue, ExceptionInfo, Node, Trace, collector_paused
+from xrayctl.trace.model import AnnotationValue, ExceptionInfo, Node, Trace
 
 Part = tuple[str, Style | None]
 
@@ -108,10 +108,6 @@ class TraceTree:
         self.details = details
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
-        with collector_paused():  # rich keeps every segment until the last: see collector_paused
-            yield from self._render(console, options)
-
-    def _render(self, console: Console, options: ConsoleOptions) -> RenderResult:
         width = options.max_width
         if not self.trace.roots:
             yield from fit([("(no segments)", DIM)], width)
@@ -124,8 +120,7 @@ class TraceTree:
         left = left_max
         parts: dict[Node, tuple[list[Part], list[Part]]] = {}
         if not narrow:
-            # A first pass measures; each node's parts are kept for the second (the collector is paused, so
-            # keeping them costs no collection over a large heap).
+            # A first pass measures; each node's parts are kept for the second.
             measured = _lines(self.trace, guide_levels, False, parts, nodes_only=True)
             left = min(left_max, max(line.width for line in measured))
         timeline = 0 if narrow else width - left - DURATION_WIDTH - 2

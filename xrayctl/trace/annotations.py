@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from xrayctl.trace.model import AnnotationValue, Status, collector_paused
+from xrayctl.trace.model import AnnotationValue, Status
 
 _EXACT_INT_LIMIT = 2**53  # beyond this a double no longer holds every integer: keep the float
 
@@ -185,23 +185,20 @@ class Listing:
 def listing(summaries: Iterable[Mapping[str, Any]], keys: Sequence[str] = ()) -> Listing:
     """Every trace of the window as a row (a failed request often has no annotation, and is the row a reader
     looks for), with all its keys; given `keys`, only those columns and the traces that carry one of them."""
-    # Thousands of rows, all kept: see collector_paused. The keys are counted on the summaries, so that each
-    # row is built once, with its columns in their order.
-    with collector_paused():
-        summaries = list(summaries)
-        entries = [summary.get("Annotations") or {} for summary in summaries]
-        if keys:
-            chosen = list(keys)
-        else:
-            counts = Counter(key for annotations in entries for key in annotations)
-            chosen = sorted(counts, key=lambda key: (-counts[key], key))
-        rows = []
-        for summary, annotations in zip(summaries, entries, strict=True):
-            picked = [(key, annotations[key]) for key in chosen if key in annotations]
-            if picked or not keys:
-                rows.append(_row(summary, picked))
-        scanned = len(summaries)
-        # Let go of the summaries before the collector runs again: its first collection scans every object
-        # made while it was paused, and the rows are a small part of them.
-        del summaries, entries
+    # The keys are counted on the summaries, so that each row is built once, with its columns in their order.
+    summaries = list(summaries)
+    entries = [summary.get("Annotations") or {} for summary in summaries]
+    if keys:
+        chosen = list(keys)
+    else:
+        counts = Counter(key for entry in entries for key in entry)
+        chosen = sorted(counts, key=lambda key: (-counts[key], key))
+    rows = []
+    for summary, entry in zip(summaries, entries, strict=True):
+        picked = [(key, entry[key]) for key in chosen if key in entry]
+        if picked or not keys:
+            rows.append(_row(summary, picked))
+    scanned = len(summaries)
+    # Let go of the summaries now: the rows are a small part of them, and the caller keeps the rows.
+    del summaries, entries
     return Listing(rows, chosen, scanned)

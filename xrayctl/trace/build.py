@@ -24,7 +24,7 @@ from xrayctl.errors import InputError, TraceNotFound
 from xrayctl.text import jsonload
 from xrayctl.trace import fields, labels
 from xrayctl.trace.fields import Warn, describe, text
-from xrayctl.trace.model import ExceptionInfo, Kind, Node, Trace, collector_paused
+from xrayctl.trace.model import ExceptionInfo, Kind, Node, Trace
 
 # ---------------------------------------------------------------------------------------------- parsing
 
@@ -343,11 +343,10 @@ def build_trace(
     An empty `trace_id` is read from the first document that has one. Never raises on bad data: problems are
     `Trace.warnings` (and `Node.warnings`), and every entity read is in the tree once.
     """
-    with collector_paused():
-        builder = _Builder(Trace(id=trace_id, limit_exceeded=limit_exceeded))
-        for index, document in enumerate(documents):
-            builder.add(document, index)
-        return builder.finish()
+    builder = _Builder(Trace(id=trace_id, limit_exceeded=limit_exceeded))
+    for index, document in enumerate(documents):
+        builder.add(document, index)
+    return builder.finish()
 
 
 def _trace(entry: Mapping[str, Any]) -> Trace:

@@ -2,15 +2,12 @@
 
 These types are what every renderer and command reads. They hold derived, display-ready facts (status, label,
 self time) next to the raw fields, so a renderer never re-parses a document. Trees can be thousands of levels
-deep: walk them with `Trace.walk`, never with recursion. Building or drawing a large tree runs under
-`collector_paused`.
+deep: walk them with `Trace.walk`, never with recursion.
 """
 
 from __future__ import annotations
 
-import gc
 from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -108,21 +105,3 @@ class Trace:
             node = stack.pop()
             yield node
             stack.extend(reversed(node.children))
-
-
-@contextmanager
-def collector_paused() -> Iterator[None]:
-    """Hold off Python's cycle collector while a large trace is built or drawn.
-
-    Both allocate tens of thousands of objects that stay alive until the work is done (parsed documents and
-    nodes; the segments of every line, which rich gathers before it writes any), so every full collection
-    their allocations trigger scans a heap that grows with the trace and frees nothing. That cost made
-    20,000 nodes nearly three times as slow as 10,000 to build, and to draw."""
-    if not gc.isenabled():
-        yield
-        return
-    gc.disable()
-    try:
-        yield
-    finally:
-        gc.enable()
