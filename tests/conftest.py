@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
+from tests.support.fakeaws import FakeAws
 from tests.support.paths import FIXTURES
 
 
@@ -60,6 +61,15 @@ def run_cli(
 @pytest.fixture
 def xrayctl() -> Callable[..., CliResult]:
     return run_cli
+
+
+@pytest.fixture
+def fake_aws() -> Iterator[FakeAws]:
+    # One per test: a command that gives up leaves its calls on other threads to end with the process, and
+    # in a test the process goes on; a shared server would count their late requests in the next test.
+    server = FakeAws()
+    yield server
+    server.stop()
 
 
 def fixture_path(*parts: str) -> Path:

@@ -12,6 +12,7 @@ import click
 import pytest
 
 from tests.conftest import fixture_path, run_cli
+from tests.support.fakeaws import FakeAws
 from xrayctl import __version__
 from xrayctl.cli import cli
 from xrayctl.errors import ExitCode
@@ -20,12 +21,29 @@ LAMBDA_TRACE = fixture_path("xray-real", "traces", "iatk-lambda-traceWithLinks01
 
 
 def _all_commands(group: click.Group, prefix: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
+    """Every command path, as --help lists them: the top group loads its commands lazily, so its `commands`
+    is empty and only `list_commands` / `get_command` know them."""
+    context = click.Context(group)
     found = []
-    for name, command in group.commands.items():
+    for name in group.list_commands(context):
+        command = group.get_command(context, name)
+        assert command is not None, name
         found.append((*prefix, name))
         if isinstance(command, click.Group):
             found.extend(_all_commands(command, (*prefix, name)))
     return found
+
+
+def test_the_commands_are_these() -> None:
+    assert set(_all_commands(cli)) == {
+        ("show-trace",),
+        ("list-annotations",),
+        ("invoke",),
+        ("local",),
+        ("local", "serve"),
+        ("local", "env"),
+        ("local", "reset"),
+    }
 
 
 @pytest.mark.parametrize("path", _all_commands(cli), ids=" ".join)
@@ -188,43 +206,9 @@ def test_a_trace_with_no_readable_segment_claims_no_status(tmp_path) -> None:
     assert "segment a: document left out" in result.stderr
 
 
-DESCRIBE_STACKS = b"""<DescribeStacksResponse xmlns="http://cloudformation.amazonaws.com/doc/2010-05-15/">
-<DescribeStacksResult><Stacks><member><StackName>demo</StackName><StackId>id</StackId>
-<CreationTime>2026-11-23T00:00:00Z</CreationTime><StackStatus>CREATE_COMPLETE</StackStatus>
-<Outputs><member><OutputKey>FunctionName</OutputKey><OutputValue>from-the-stack</OutputValue></member></Outputs>
-</member></Stacks></DescribeStacksResult></DescribeStacksResponse>"""
-
-
-class FakeAws:
-    """One loopback endpoint answering as Lambda (Invoke) and as an X-Ray that has no trace yet."""
-
-    def __init__(self) -> None:
-        from xrayctl.local.httpserver import LoopbackHTTPServer
-
-        self.server = LoopbackHTTPServer(self.handle).start()
-
-    def handle(self, request):  # type: ignore[no-untyped-def]
-        from xrayctl.local.httpserver import Response
-
-        if request.path.endswith("/invocations"):
-            return Response(200, b'{"ok": true}', {"Content-Type": "application/json"})
-        if b"Action=DescribeStacks" in request.body:
-            return Response(200, DESCRIBE_STACKS, {"Content-Type": "text/xml"})
-        if request.path == "/GetTraceSegmentDestination":
-            return Response.json(200, {"Destination": "XRay", "Status": "ACTIVE"})
-        return Response.json(200, {"Traces": [], "UnprocessedTraceIds": []})
-
-
-@pytest.fixture
-def fake_aws():  # type: ignore[no-untyped-def]
-    fake = FakeAws()
-    yield fake.server.url
-    fake.server.stop()
-
-
-def test_invoke_json_keeps_the_invocations_when_the_trace_is_not_found(fake_aws: str) -> None:
+def test_invoke_json_keeps_the_invocations_when_the_trace_is_not_found(fake_aws: FakeAws) -> None:
     result = run_cli(
-        ["invoke", "--function", "f", "-o", "json", "--timeout", "0", "--endpoint-url", fake_aws]
+        ["invoke", "--function", "f", "-o", "json", "--timeout", "0", "--endpoint-url", fake_aws.url]
     )
     assert result.exit_code == 3, result.stderr
     (invocation,) = result.json()["invocations"]
@@ -232,8 +216,8 @@ def test_invoke_json_keeps_the_invocations_when_the_trace_is_not_found(fake_aws:
     assert invocation["trace_id"] in result.stderr  # the trace the error is about is the one invoked
 
 
-def test_local_only_options_need_local(fake_aws: str) -> None:
-    result = run_cli(["invoke", "--function", "f", "--handler", "m.h", "--endpoint-url", fake_aws])
+def test_local_only_options_need_local(fake_aws: FakeAws) -> None:
+    result = run_cli(["invoke", "--function", "f", "--handler", "m.h", "--endpoint-url", fake_aws.url])
     assert result.exit_code == 2
     assert "--local" in result.stderr
 
@@ -251,9 +235,9 @@ def test_the_command_line_wins_over_the_environment() -> None:
     assert result.stdout.startswith("Trace 1-654c0557")
 
 
-def test_stack_on_the_command_line_wins_over_xrayctl_function(fake_aws: str) -> None:
+def test_stack_on_the_command_line_wins_over_xrayctl_function(fake_aws: FakeAws) -> None:
     result = run_cli(
-        ["invoke", "--stack", "demo", "--no-show", "--endpoint-url", fake_aws],
+        ["invoke", "--stack", "demo", "--no-show", "--endpoint-url", fake_aws.url],
         env={"XRAYCTL_FUNCTION": "other"},
     )
     assert result.exit_code == 0, result.stderr

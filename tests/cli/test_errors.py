@@ -7,49 +7,21 @@ botocore's own retries run for real, cut to two attempts with AWS_MAX_ATTEMPTS, 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
 from tests.conftest import CliResult, run_cli
+from tests.support.fakeaws import FakeAws
 from xrayctl.errors import ExitCode, XrayctlError
-from xrayctl.local.httpserver import LoopbackHTTPServer, Request, Response
+from xrayctl.local.httpserver import Request, Response
 from xrayctl.trace.ids import new_trace_id
 
 TRACE_ID = "1-654c0557-5611b044040fc7224c4790b6"  # from 2023: far past X-Ray's retention
 
 
-class FakeAws:
-    def __init__(self) -> None:
-        self.respond: Callable[[Request], Response] = lambda request: Response.json(200, {})
-        self.destination = "XRay"
-        self.http = LoopbackHTTPServer(self._handle).start()
-
-    def _handle(self, request: Request) -> Response:
-        if request.path == "/GetTraceSegmentDestination":
-            return Response.json(200, {"Destination": self.destination, "Status": "ACTIVE"})
-        return self.respond(request)
-
-
-@pytest.fixture
-def fake_aws() -> Iterator[FakeAws]:
-    # One per test: a command that gives up leaves its calls on other threads to end with the process, and
-    # in a test the process goes on; a shared server would count their late requests in the next test.
-    server = FakeAws()
-    yield server
-    server.http.stop()
-
-
-@pytest.fixture
-def aws(fake_aws: FakeAws) -> FakeAws:
-    fake_aws.respond = lambda request: Response.json(200, {"Traces": [], "TraceSummaries": []})
-    fake_aws.destination = "XRay"
-    return fake_aws
-
-
-def run(args: list[str], aws: FakeAws | None = None, **env: str | None) -> CliResult:
-    endpoint = ["--endpoint-url", aws.http.url] if aws is not None else []
+def run(args: list[str], fake_aws: FakeAws | None = None, **env: str | None) -> CliResult:
+    endpoint = ["--endpoint-url", fake_aws.url] if fake_aws is not None else []
     base: dict[str, str | None] = {"AWS_EC2_METADATA_DISABLED": "true", "AWS_MAX_ATTEMPTS": "2"}
     return run_cli([*args, *endpoint], env={**base, **env})
 
@@ -68,8 +40,8 @@ LIST = ["list-annotations", "--since", "1h"]
 INVOKE = ["invoke", "--function", "xray-demo", "--no-show"]
 
 
-def test_no_credentials(aws: FakeAws) -> None:
-    line = one_line(run(SHOW, aws, AWS_ACCESS_KEY_ID=None, AWS_SECRET_ACCESS_KEY=None), ExitCode.CONFIG)
+def test_no_credentials(fake_aws: FakeAws) -> None:
+    line = one_line(run(SHOW, fake_aws, AWS_ACCESS_KEY_ID=None, AWS_SECRET_ACCESS_KEY=None), ExitCode.CONFIG)
     assert "No usable AWS credentials" in line and "aws configure" in line
 
 
@@ -88,18 +60,18 @@ def test_unknown_profile(args: list[str], env: dict[str, str]) -> None:
     ("args", "action"),
     [(SHOW, "xray:BatchGetTraces"), (LIST, "xray:GetTraceSummaries"), (INVOKE, "lambda:InvokeFunction")],
 )
-def test_access_denied_names_the_iam_action(aws: FakeAws, args: list[str], action: str) -> None:
-    aws.respond = lambda request: Response.aws_error(
+def test_access_denied_names_the_iam_action(fake_aws: FakeAws, args: list[str], action: str) -> None:
+    fake_aws.respond = lambda request: Response.aws_error(
         403, "AccessDeniedException", "User: bob is not authorized"
     )
-    line = one_line(run(args, aws), ExitCode.ACCESS_DENIED)
+    line = one_line(run(args, fake_aws), ExitCode.ACCESS_DENIED)
     assert f"Allow {action} for this identity" in line and "bob is not authorized" in line
 
 
-def test_expired_token_says_to_refresh(aws: FakeAws) -> None:
+def test_expired_token_says_to_refresh(fake_aws: FakeAws) -> None:
     message = "The security token included in the request is expired"
-    aws.respond = lambda request: Response.aws_error(403, "ExpiredTokenException", message)
-    line = one_line(run(SHOW, aws), ExitCode.ACCESS_DENIED)
+    fake_aws.respond = lambda request: Response.aws_error(403, "ExpiredTokenException", message)
+    line = one_line(run(SHOW, fake_aws), ExitCode.ACCESS_DENIED)
     # The service's sentence and the fix are two sentences, not one run-on line.
     assert f"(ExpiredTokenException): {message}. The credentials are expired or invalid: refresh" in line
 
@@ -112,7 +84,7 @@ def test_expired_token_says_to_refresh(aws: FakeAws) -> None:
     ],
 )
 def test_throttled_after_the_retries(
-    aws: FakeAws, args: list[str], code: str, status: int, operation: str, advice: str
+    fake_aws: FakeAws, args: list[str], code: str, status: int, operation: str, advice: str
 ) -> None:
     calls: list[str] = []
 
@@ -120,8 +92,8 @@ def test_throttled_after_the_retries(
         calls.append(request.path)
         return Response.aws_error(status, code, "Rate exceeded")
 
-    aws.respond = throttle
-    line = one_line(run(args, aws), ExitCode.THROTTLED)
+    fake_aws.respond = throttle
+    line = one_line(run(args, fake_aws), ExitCode.THROTTLED)
     assert f"AWS throttled {operation} ({code}) after 2 attempts. Wait a minute and run it again, " in line
     assert line.endswith(advice)
     # Two attempts of the throttled operation (AWS_MAX_ATTEMPTS=2); show-trace's summary call, made alongside
@@ -131,9 +103,9 @@ def test_throttled_after_the_retries(
     assert len(calls) <= 4
 
 
-def test_a_throttled_invoke_is_told_about_lambda_concurrency_not_time_windows(aws: FakeAws) -> None:
-    aws.respond = lambda request: Response.aws_error(429, "TooManyRequestsException", "Rate Exceeded.")
-    line = one_line(run(INVOKE, aws), ExitCode.THROTTLED)
+def test_a_throttled_invoke_is_told_about_lambda_concurrency_not_time_windows(fake_aws: FakeAws) -> None:
+    fake_aws.respond = lambda request: Response.aws_error(429, "TooManyRequestsException", "Rate Exceeded.")
+    line = one_line(run(INVOKE, fake_aws), ExitCode.THROTTLED)
     assert "AWS throttled Invoke (TooManyRequestsException) after 1 attempt." in line
     assert "Lambda is limiting this function's invocations" in line and "try again later" in line
     assert "time window" not in line and "trace ids" not in line
@@ -150,33 +122,33 @@ def test_an_endpoint_on_this_machine_that_does_not_answer_mentions_the_local_sta
     assert "for --local, the local stack" in line and "--region" not in line
 
 
-def test_trace_not_found_after_waiting_gives_the_reasons(aws: FakeAws) -> None:
+def test_trace_not_found_after_waiting_gives_the_reasons(fake_aws: FakeAws) -> None:
     fresh = new_trace_id()
-    line = one_line(run(["show-trace", fresh, "--timeout", "0"], aws), ExitCode.NOT_FOUND)
+    line = one_line(run(["show-trace", fresh, "--timeout", "0"], fake_aws), ExitCode.NOT_FOUND)
     assert f"Trace {fresh} not found after waiting 0 s. X-Ray may still be ingesting it" in line
     assert "sampled" in line and "--region" in line
 
 
-def test_a_trace_past_retention_is_not_waited_for(aws: FakeAws) -> None:
-    line = one_line(run(["show-trace", TRACE_ID, "--timeout", "2"], aws), ExitCode.NOT_FOUND)
+def test_a_trace_past_retention_is_not_waited_for(fake_aws: FakeAws) -> None:
+    line = one_line(run(["show-trace", TRACE_ID, "--timeout", "2"], fake_aws), ExitCode.NOT_FOUND)
     assert f"Trace {TRACE_ID} not found. X-Ray keeps traces 30 days and {TRACE_ID} is older" in line
 
 
-def test_trace_not_found_with_transaction_search_on(aws: FakeAws) -> None:
-    aws.destination = "CloudWatchLogs"
-    line = one_line(run(["show-trace", TRACE_ID, "--timeout", "0"], aws), ExitCode.NOT_FOUND)
+def test_trace_not_found_with_transaction_search_on(fake_aws: FakeAws) -> None:
+    fake_aws.destination = "CloudWatchLogs"
+    line = one_line(run(["show-trace", TRACE_ID, "--timeout", "0"], fake_aws), ExitCode.NOT_FOUND)
     assert "Transaction Search is on" in line and "StartTraceRetrieval" in line
 
 
-def test_a_filter_x_ray_cannot_read(aws: FakeAws) -> None:
+def test_a_filter_x_ray_cannot_read(fake_aws: FakeAws) -> None:
     seen: list[dict[str, object]] = []
 
     def refuse(request: Request) -> Response:
         seen.append(request.json())
         return Response.aws_error(400, "InvalidRequestException", "Invalid filter expression: ((")
 
-    aws.respond = refuse
-    line = one_line(run([*LIST, "--filter", "(("], aws), ExitCode.USAGE)
+    fake_aws.respond = refuse
+    line = one_line(run([*LIST, "--filter", "(("], fake_aws), ExitCode.USAGE)
     assert "Invalid filter expression: ((. Check the --filter expression" in line
     assert seen[0]["FilterExpression"] == "(("
 
@@ -229,9 +201,9 @@ def test_message_and_fix_are_two_sentences(message: str, fix: str | None, said: 
     ],
 )
 def test_a_bad_aws_setting_is_a_config_error(
-    aws: FakeAws, command: list[str], env: dict[str, str], said: str
+    fake_aws: FakeAws, command: list[str], env: dict[str, str], said: str
 ) -> None:
-    line = one_line(run(command, aws, **env), ExitCode.CONFIG)
+    line = one_line(run(command, fake_aws, **env), ExitCode.CONFIG)
     assert said in line
     assert "This is a bug" not in line
 
@@ -246,8 +218,8 @@ def test_an_endpoint_that_is_not_a_url_is_a_config_error(args: list[str], env: d
     assert "'notaurl' is not an endpoint URL. Give a whole URL, such as https://" in line
 
 
-def test_an_unreadable_config_file_is_a_config_error(aws: FakeAws, tmp_path: Path) -> None:
+def test_an_unreadable_config_file_is_a_config_error(fake_aws: FakeAws, tmp_path: Path) -> None:
     config = tmp_path / "config"
     config.write_text("[default\nregion = us-east-1\n")
-    line = one_line(run(SHOW, aws, AWS_CONFIG_FILE=str(config)), ExitCode.CONFIG)
+    line = one_line(run(SHOW, fake_aws, AWS_CONFIG_FILE=str(config)), ExitCode.CONFIG)
     assert f"Unable to parse config file: {config}" in line and "~/.aws/config" in line

@@ -25,6 +25,7 @@ from botocore import exceptions as bx
 from botocore.stub import Stubber
 
 from tests.conftest import run_cli
+from tests.support.fakeaws import FakeAws
 from xrayctl.aws.clients import AwsOptions, Clients
 from xrayctl.aws.errors import ResourceNotFound, translate, translate_errors
 from xrayctl.errors import (
@@ -36,7 +37,7 @@ from xrayctl.errors import (
     UsageError,
     XrayctlError,
 )
-from xrayctl.local.httpserver import LoopbackHTTPServer, Request, Response
+from xrayctl.local.httpserver import Request, Response
 
 TRACE_ID = "1-59602603-23fc5b688855d396af79b496"
 
@@ -52,25 +53,10 @@ def clean_aws_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
 
 
-class RecordingServer:
-    """A loopback server that records requests and answers with `respond` (settable per test)."""
-
-    def __init__(self) -> None:
-        self.seen: list[Request] = []
-        self.respond: Callable[[Request], Response] = lambda request: Response.json(200, {})
-        self.http = LoopbackHTTPServer(self._handle).start()
-        self.url = self.http.url
-
-    def _handle(self, request: Request) -> Response:
-        self.seen.append(request)
-        return self.respond(request)
-
-
 @pytest.fixture
-def server() -> Iterator[RecordingServer]:
-    recording = RecordingServer()
-    yield recording
-    recording.http.stop()
+def server(fake_aws: FakeAws) -> FakeAws:
+    fake_aws.respond = lambda request: Response.json(200, {})
+    return fake_aws
 
 
 def _local(url: str, *, max_attempts: int = 5, read_timeout: float = 30.0) -> Clients:
@@ -155,7 +141,7 @@ def local_zone(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[str], None
 
 @pytest.mark.parametrize("zone", ["UTC", "Asia/Kolkata", "America/St_Johns"])
 def test_times_in_answers_are_read_as_the_same_instant_in_utc_whatever_the_machines_zone(
-    server: RecordingServer, local_zone: Callable[[str], None], zone: str
+    server: FakeAws, local_zone: Callable[[str], None], zone: str
 ) -> None:
     local_zone(zone)
     started = datetime(2026, 11, 24, 3, 56, 30, 217535, tzinfo=timezone.utc)
@@ -230,7 +216,7 @@ def test_no_region_is_a_config_error() -> None:
     assert caught.value.fix == "Pass --region or set AWS_REGION."
 
 
-def test_no_credentials_is_a_config_error(server: RecordingServer) -> None:
+def test_no_credentials_is_a_config_error(server: FakeAws) -> None:
     clients = Clients(AwsOptions(region="us-east-1", endpoint_url=server.url))
     with pytest.raises(ConfigError) as caught, translate_errors():
         clients.xray.batch_get_traces(TraceIds=[TRACE_ID])
@@ -256,7 +242,7 @@ def test_closed_port_is_unreachable_naming_the_endpoint() -> None:
     assert "local stack" in (caught.value.fix or "")
 
 
-def test_stalled_server_is_a_timeout(server: RecordingServer) -> None:
+def test_stalled_server_is_a_timeout(server: FakeAws) -> None:
     release = threading.Event()
 
     def stall(request: Request) -> Response:
@@ -273,7 +259,7 @@ def test_stalled_server_is_a_timeout(server: RecordingServer) -> None:
     assert isinstance(caught.value.__cause__, bx.ReadTimeoutError)
 
 
-def test_throttled_after_botocore_retries(server: RecordingServer) -> None:
+def test_throttled_after_botocore_retries(server: FakeAws) -> None:
     server.respond = lambda request: Response.aws_error(429, "ThrottledException", "Rate exceeded")
     clients = _local(server.url, max_attempts=2)
     with pytest.raises(Throttled, match="after 2 attempts") as caught, translate_errors():
@@ -448,7 +434,7 @@ def _signature(request: Request) -> str:
     return authorization.rpartition("Signature=")[2]
 
 
-def test_debug_log_shows_requests_without_secrets(server: RecordingServer) -> None:
+def test_debug_log_shows_requests_without_secrets(server: FakeAws) -> None:
 
     server.respond = lambda request: Response.json(200, {"Traces": []})
     args = ["--debug", "show-trace", TRACE_ID, "--no-wait", "--endpoint-url", server.url]
@@ -460,7 +446,7 @@ def test_debug_log_shows_requests_without_secrets(server: RecordingServer) -> No
         assert secret not in result.stderr
 
 
-def test_a_later_command_without_debug_logs_nothing(server: RecordingServer) -> None:
+def test_a_later_command_without_debug_logs_nothing(server: FakeAws) -> None:
     server.respond = lambda request: Response.json(200, {"Traces": []})
     args = ["show-trace", TRACE_ID, "--no-wait", "--endpoint-url", server.url]
     assert "botocore" in run_cli(["--debug", *args], env=SECRET_ENV).stderr
@@ -484,7 +470,7 @@ ASSUME_ROLE_RESPONSE = b"""<AssumeRoleResponse xmlns="https://sts.amazonaws.com/
 </AssumeRoleResponse>"""
 
 
-def test_debug_log_hides_the_credentials_of_an_assumed_role(server: RecordingServer, tmp_path: Path) -> None:
+def test_debug_log_hides_the_credentials_of_an_assumed_role(server: FakeAws, tmp_path: Path) -> None:
     """A profile that assumes a role: STS's answer (logged whole by botocore) holds the role's keys."""
 
     def respond(request: Request) -> Response:
