@@ -1,66 +1,12 @@
-"""Shared test helpers: run the real CLI (through its error boundary) and read the fixtures."""
+"""Fixtures every test may ask for (helpers to import are in tests/support)."""
 
 from __future__ import annotations
 
-import json
-from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass
-from pathlib import Path
-from typing import Any
+from collections.abc import Iterator
 
 import pytest
-from click.testing import CliRunner
 
 from tests.support.fakeaws import FakeAws
-from tests.support.paths import FIXTURES
-
-
-@dataclass
-class CliResult:
-    exit_code: int
-    stdout: str
-    stderr: str
-
-    def json(self) -> Any:
-        return json.loads(self.stdout)
-
-
-def run_cli(
-    args: list[str], env: Mapping[str, str | None] | None = None, stdin: str | None = None
-) -> CliResult:
-    """Run `xrayctl ARGS` in-process as the console script does: main() with its boundary and exit code."""
-    from xrayctl.cli import main
-
-    # Never reach a real AWS account or the developer's config from a test.
-    base_env: dict[str, str | None] = {
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_SESSION_TOKEN": None,
-        "AWS_PROFILE": None,
-        "AWS_CONFIG_FILE": "/nonexistent",
-        "AWS_SHARED_CREDENTIALS_FILE": "/nonexistent",
-        "AWS_REGION": "us-east-1",
-        "AWS_DEFAULT_REGION": None,
-        "AWS_ENDPOINT_URL": None,
-        "AWS_ENDPOINT_URL_XRAY": None,
-        "XRAYCTL_LOCAL": None,
-        "XRAYCTL_OUTPUT": None,
-        "COLUMNS": "120",
-        "NO_COLOR": None,
-    }
-    runner = CliRunner()
-    with runner.isolation(input=stdin, env={**base_env, **(env or {})}) as (out, err, _):
-        code = 0
-        try:
-            main(args)
-        except SystemExit as exc:
-            code = exc.code if isinstance(exc.code, int) else 1
-    return CliResult(code, out.getvalue().decode(), err.getvalue().decode())
-
-
-@pytest.fixture
-def xrayctl() -> Callable[..., CliResult]:
-    return run_cli
 
 
 @pytest.fixture
@@ -70,7 +16,3 @@ def fake_aws() -> Iterator[FakeAws]:
     server = FakeAws()
     yield server
     server.stop()
-
-
-def fixture_path(*parts: str) -> Path:
-    return FIXTURES.joinpath(*parts)

@@ -11,8 +11,9 @@ from typing import Any
 import click
 import pytest
 
-from tests.conftest import fixture_path, run_cli
+from tests.support.cli import run_cli
 from tests.support.fakeaws import FakeAws
+from tests.support.paths import fixture_path
 from xrayctl import __version__
 from xrayctl.cli import cli
 from xrayctl.errors import ExitCode

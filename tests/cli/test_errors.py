@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import CliResult, run_cli
+from tests.support.cli import CliResult, run_cli
 from tests.support.fakeaws import FakeAws
 from xrayctl.errors import ExitCode, XrayctlError
 from xrayctl.local.httpserver import Request, Response

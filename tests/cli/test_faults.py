@@ -26,7 +26,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import CliResult, run_cli
+from tests.support.cli import CliResult, run_cli
 from tests.support.faultproxy import (
     Fault,
     FaultProxy,

@@ -30,7 +30,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.conftest import CliResult, run_cli
+from tests.support.cli import CliResult, run_cli
 from xrayctl.local.httpserver import LoopbackHTTPServer, Request, Response
 from xrayctl.local.xray.api import XRayApiServer
 from xrayctl.local.xray.store import TraceStore

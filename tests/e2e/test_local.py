@@ -20,7 +20,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import fixture_path
+from tests.support.paths import fixture_path
 from tests.support.serve import Serve, run, serve_env
 
 pytestmark = pytest.mark.e2e

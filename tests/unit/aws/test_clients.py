@@ -24,7 +24,7 @@ import pytest
 from botocore import exceptions as bx
 from botocore.stub import Stubber
 
-from tests.conftest import run_cli
+from tests.support.cli import run_cli
 from tests.support.fakeaws import FakeAws
 from xrayctl.aws.clients import AwsOptions, Clients
 from xrayctl.aws.errors import ResourceNotFound, translate, translate_errors

@@ -23,9 +23,8 @@ import pytest
 from rich.cells import cell_len
 from rich.console import Console, RenderableType
 
-from tests.conftest import FIXTURES
 from tests.support.docs import START, TRACE_ID, deep_document
-from tests.support.paths import GOLDEN
+from tests.support.paths import FIXTURES, GOLDEN
 from xrayctl.render.format import fmt_duration, fmt_time
 from xrayctl.render.invocation import invocation_view
 from xrayctl.render.schema import invocation_to_dict, trace_to_dict
