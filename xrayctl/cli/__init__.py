@@ -1,6 +1,6 @@
 """The command line: click commands only. Options, one error boundary, the choice of renderer; no logic.
 
-Importing this package must stay cheap (`xrayctl --help` budget: 150 ms): boto3, rich and the local stack are
+Importing this package must stay cheap (`xrayctl --help` budget: 150 ms): botocore, rich and the local stack are
 imported inside the commands that need them.
 """
 

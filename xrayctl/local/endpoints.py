@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class LocalEndpoints:
-    """Where a local stack listens, and the fixed identity to reach it with: all a boto3 session needs."""
+    """Where a local stack listens, and the fixed identity to reach it with: all a botocore session needs."""
 
     endpoints: Mapping[str, str]  # service ("xray", "lambda", "s3") -> http://127.0.0.1:port
     region: str
