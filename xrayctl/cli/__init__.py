@@ -1,7 +1,7 @@
 """The command line: click commands only. Options, one error boundary, the choice of renderer; no logic.
 
-Importing this package must stay cheap (`xrayctl --help` budget: 150 ms): botocore, rich and the local stack are
-imported inside the commands that need them.
+Importing this package must stay cheap (`xrayctl --help` budget: 150 ms): botocore, rich and the local stack
+are imported inside the commands that need them.
 """
 
 from __future__ import annotations
