@@ -1,0 +1,148 @@
+"""The critical path of a trace: which nodes the trace's duration was spent in, and how much in each.
+
+Jaeger's algorithm (jaeger-ui, `TracePage/CriticalPath`): each child is trimmed to its parent's interval
+(dropped when wholly outside it); from the root, take the child that finished last before the current
+cut-off, credit the parent the gap between that child's end and the cut-off, descend into the child, and on
+return move the cut-off to the child's start; a node with no such child is credited from its start to the
+cut-off. Each node's credit is the time of its own on the path (`critical_time` in the JSON output), and the
+credits add up to the root's duration.
+
+What X-Ray adds:
+- Lambda's `Initialization` (and SnapStart's `Restore`) runs before the `AWS::Lambda::Function` segment
+  starts, and X-Ray draws it there, under the function. Trimmed to the function's interval it would vanish
+  and its time would be credited to the `AWS::Lambda` segment, as if the service had been slow to start the
+  function. Instead the function's interval is taken to begin where its Initialization begins (then trimmed
+  to its own parent as usual), so a cold start is on the path as Initialization, where the console shows it.
+- A trace can have several roots (a caller outside the trace, orphans): they hang under a virtual root that
+  spans the trace, and the time no root covers is credited to no node.
+- A node still in progress runs to its parent's end (the root's: to the trace's end), as it is drawn; a node
+  with no start time is left off, with its subtree.
+
+Iterative throughout (trees can be 100,000 nodes and 5,000 levels): each node's children are sorted once by
+end time, and a per-node cursor only moves forward, because the cut-offs at a node only decrease. O(n log n).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+
+from xrayctl.trace.model import Node, Trace
+
+# The subsegments Lambda records before the function segment's own start: they extend its interval.
+BEFORE_PARENT = frozenset({"Initialization", "Restore"})
+LAMBDA_FUNCTION = "AWS::Lambda::Function"
+
+
+@dataclass(frozen=True, slots=True)
+class CriticalPath:
+    """Seconds of each node's own time on the critical path (only nodes with some), and the path's total."""
+
+    times: Mapping[Node, float]
+    total: float
+
+    def time(self, node: Node) -> float:
+        """Seconds of `node`'s own time on the path; 0 when it is off it."""
+        return self.times.get(node, 0.0)
+
+    def __contains__(self, node: object) -> bool:
+        return node in self.times
+
+    def __iter__(self) -> Iterator[Node]:
+        return iter(self.times)
+
+    def __len__(self) -> int:
+        return len(self.times)
+
+
+class _Virtual:
+    """The root above several roots: a node of no trace, never credited."""
+
+
+def _extended_start(node: Node, start: float) -> float:
+    """The start of `node`'s interval as X-Ray draws it: an AWS::Lambda::Function segment begins with its
+    Initialization (or Restore), which Lambda records before the segment's own start_time."""
+    if node.origin != LAMBDA_FUNCTION or node.kind == "subsegment":
+        return start
+    for child in node.children:
+        if child.name in BEFORE_PARENT and child.start_time is not None and child.start_time < start:
+            start = child.start_time
+    return start
+
+
+def critical_path(trace: Trace) -> CriticalPath:
+    """The trace's critical path (see the module's docstring). Never raises on odd times."""
+    starts: dict[object, float] = {}
+    ends: dict[object, float] = {}
+    parents: dict[object, object] = {}
+    children: dict[object, list[Node]] = {}
+
+    timed_roots = [root for root in trace.roots if root.start_time is not None]
+    if not timed_roots or trace.start_time is None:
+        return CriticalPath({}, 0.0)
+    top: object
+    if len(timed_roots) == 1:
+        top = timed_roots[0]
+        pending: list[tuple[Node, object, float | None, float | None]] = [(top, None, None, trace.end_time)]
+    else:
+        top = _Virtual()
+        span_end = trace.end_time if trace.end_time is not None else trace.start_time
+        starts[top], ends[top] = trace.start_time, max(span_end, trace.start_time)
+        children[top] = []
+        pending = [(root, top, starts[top], ends[top]) for root in timed_roots]
+
+    # Place each node: its interval as drawn, trimmed to its parent's; a node outside it is left off.
+    while pending:
+        node, parent, low, high = pending.pop()
+        start = node.start_time
+        if start is None:
+            continue
+        end = node.end_time if node.end_time is not None else high
+        if end is None or end < start:
+            end = start
+        start = _extended_start(node, start)
+        if low is not None:
+            if end < low:
+                continue
+            start = max(start, low)
+        if high is not None:
+            if start > high:
+                continue
+            end = min(end, high)
+        starts[node], ends[node] = start, end
+        if parent is not None:
+            parents[node] = parent
+            children[parent].append(node)
+        if node.children:
+            children[node] = []
+            pending.extend((child, node, start, end) for child in node.children)
+
+    # Children by end, latest first; stable, so of those that end together the earliest (longest) leads.
+    for kids in children.values():
+        kids.sort(key=ends.__getitem__, reverse=True)
+
+    credit: dict[object, float] = {}
+    cursor: dict[object, int] = {}
+    current: object = top
+    cutoff, returning = ends[top], False
+    no_children: list[Node] = []
+    while True:
+        kids = children.get(current, no_children)
+        index = cursor.get(current, 0)
+        if returning:  # the child that ended last strictly before the cut-off
+            while index < len(kids) and ends[kids[index]] >= cutoff:
+                index += 1
+        if index < len(kids):
+            child = kids[index]
+            cursor[current] = index + 1
+            credit[current] = credit.get(current, 0.0) + (cutoff - ends[child])
+            current, cutoff, returning = child, ends[child], False
+            continue
+        cursor[current] = index
+        credit[current] = credit.get(current, 0.0) + (cutoff - starts[current])
+        if current is top:
+            break
+        current, cutoff, returning = parents[current], starts[current], True
+
+    times = {node: seconds for node, seconds in credit.items() if isinstance(node, Node) and seconds > 0}
+    return CriticalPath(times, sum(times.values()))
