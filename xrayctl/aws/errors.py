@@ -15,6 +15,8 @@ IAM_ACTIONS = {
     "BatchGetTraces": "xray:BatchGetTraces",
     "GetTraceSummaries": "xray:GetTraceSummaries",
     "GetTraceSegmentDestination": "xray:GetTraceSegmentDestination",
+    "GetServiceGraph": "xray:GetServiceGraph",
+    "GetTraceGraph": "xray:GetTraceGraph",
     "Invoke": "lambda:InvokeFunction",
     "DescribeStacks": "cloudformation:DescribeStacks",
 }
