@@ -5,8 +5,9 @@ as it would the real service's: PutTraceSegments (POST /TraceSegments); BatchGet
 5 ids, in pages of `segments_per_page` segments: a large trace is split over pages, as the service may split
 it, and a client merges pages by trace id); GetTraceSummaries (POST /TraceSummaries, NextToken paging,
 FilterExpression); GetServiceGraph and GetTraceGraph (services, edges and their statistics from the stored
-segments, in one page: see `graph`); GetTraceSegmentDestination (always X-Ray, ACTIVE); and GET /health for
-the stack's own readiness checks. `Sampling` is accepted and ignored: every trace is returned.
+segments, `graph_page_size` services a page, NextToken paging: see `graph`); GetTraceSegmentDestination
+(always X-Ray, ACTIVE); and GET /health for the stack's own readiness checks. `Sampling` is accepted and
+ignored: every trace is returned.
 
 `delay` adds latency to every X-Ray operation (as a distant region would), and `/health` reports how many
 operations were in flight at once at most (`peak_in_flight`), so a benchmark can see a client's concurrency.
@@ -34,6 +35,7 @@ logger = logging.getLogger(__name__)
 MAX_BATCH_TRACE_IDS = 5
 _GRAPH_CHUNK = 100  # traces read at a time for a graph, so a long window is never all in memory
 DEFAULT_SEGMENTS_PER_PAGE = 100
+DEFAULT_GRAPH_PAGE_SIZE = 100  # services a GetServiceGraph / GetTraceGraph page
 
 
 class _BadRequest(Exception):
@@ -63,12 +65,22 @@ def _optional_string(body: dict[str, Any], field: str) -> str | None:
     return value
 
 
-def _segment_offset(token: str | None) -> int:
-    """How many segments of the batch earlier pages returned, from BatchGetTraces' NextToken."""
+def _encode_offset(field: str, offset: int) -> str:
+    return base64.urlsafe_b64encode(json.dumps({field: offset}).encode()).decode()
+
+
+def _graph_position(token: str | None) -> int:
+    """The last ReferenceId the previous page of a graph returned (-1 before the first page)."""
+    return -1 if token is None else _segment_offset(token, "after")
+
+
+def _segment_offset(token: str | None, field: str = "segments") -> int:
+    """How many segments of the batch earlier pages returned, from BatchGetTraces' NextToken (or another
+    non-negative integer a token of ours holds in `field`)."""
     if token is None:
         return 0
     try:
-        offset = json.loads(base64.urlsafe_b64decode(token.encode()))["segments"]
+        offset = json.loads(base64.urlsafe_b64decode(token.encode()))[field]
     except (ValueError, TypeError, KeyError, binascii.Error):
         offset = None
     if not isinstance(offset, int) or isinstance(offset, bool) or offset < 0:
@@ -85,8 +97,10 @@ class XRayApiServer:
         delay: float = 0.0,
         page_size: int = DEFAULT_PAGE_SIZE,
         segments_per_page: int = DEFAULT_SEGMENTS_PER_PAGE,
+        graph_page_size: int = DEFAULT_GRAPH_PAGE_SIZE,
     ) -> None:
         self._store = store
+        self._graph_page_size = graph_page_size
         self._delay = delay
         self._page_size = page_size
         self._segments_per_page = segments_per_page
@@ -189,7 +203,7 @@ class XRayApiServer:
             seen += len(segments)
         result: dict[str, Any] = {"Traces": page, "UnprocessedTraceIds": unprocessed}
         if seen > end:
-            result["NextToken"] = base64.urlsafe_b64encode(json.dumps({"segments": end}).encode()).decode()
+            result["NextToken"] = _encode_offset("segments", end)
         return result
 
     def _get_trace_summaries(self, body: dict[str, Any]) -> dict[str, Any]:
@@ -218,16 +232,31 @@ class XRayApiServer:
 
     def _get_service_graph(self, body: dict[str, Any]) -> dict[str, Any]:
         start, end = _time(body, "StartTime"), _time(body, "EndTime")
+        if end < start:
+            raise _BadRequest("EndTime must not be before StartTime.")
+        after = _graph_position(_optional_string(body, "NextToken"))
         trace_ids = [summary["Id"] for summary in self._store.summaries(start, end)]
         return {
             "StartTime": start,
             "EndTime": end,
-            "Services": service_graph(self._segments(trace_ids)),
+            **self._graph_page(service_graph(self._segments(trace_ids)), after),
             "ContainsOldGroupVersions": False,
         }
 
     def _get_trace_graph(self, body: dict[str, Any]) -> dict[str, Any]:
-        return {"Services": service_graph(self._segments(_string_list(body, "TraceIds")))}
+        trace_ids = _string_list(body, "TraceIds")
+        after = _graph_position(_optional_string(body, "NextToken"))
+        return self._graph_page(service_graph(self._segments(trace_ids)), after)
+
+    def _graph_page(self, services: list[dict[str, Any]], after: int) -> dict[str, Any]:
+        """One page of a graph's services: those whose ReferenceId follows `after` (the last one of the
+        page before). The graph is made again for each page; its services come in the order of their
+        ReferenceIds, which are the services' own, so pages never repeat a service nor skip one."""
+        rest = [service for service in services if service["ReferenceId"] > after]
+        page: dict[str, Any] = {"Services": rest[: self._graph_page_size]}
+        if len(rest) > self._graph_page_size:
+            page["NextToken"] = _encode_offset("after", page["Services"][-1]["ReferenceId"])
+        return page
 
     def _segments(self, trace_ids: Sequence[str]) -> Iterator[list[dict[str, Any]]]:
         """The stitched segments of each stored trace of `trace_ids`, a trace at a time; unknown ids are
