@@ -139,6 +139,18 @@ def timeout_option(default: float, help: str) -> Callable[[F], F]:
     )
 
 
+def window_options(func: F) -> F:
+    """`--since`, `--start`, `--end`: a time window (list-annotations, service-map)."""
+    end = click.option("--end", metavar="TIME", help="Window end (default now), same forms as --start.")
+    func = end(func)
+    func = click.option(
+        "--start", metavar="TIME", help="Window start: ISO 8601 (naive = UTC), epoch seconds, or '2h ago'."
+    )(func)
+    return click.option(
+        "--since", metavar="DURATION", help="Window ending now: 15m, 2h, 1d, 1h30m (default 15m)."
+    )(func)
+
+
 details_option: Callable[[F], F] = click.option(
     "--details", is_flag=True, help="Add http, aws, sql, metadata and exception stacks under each node."
 )
