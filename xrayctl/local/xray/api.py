@@ -28,12 +28,10 @@ from xrayctl.errors import UsageError
 from xrayctl.local.httpserver import LoopbackHTTPServer, Request, Response
 from xrayctl.local.xray.graph import service_graph
 from xrayctl.local.xray.store import DEFAULT_PAGE_SIZE, TIME_RANGE_TYPES, StoreError, TraceStore
-from xrayctl.text.jsonload import loads
 
 logger = logging.getLogger(__name__)
 
 MAX_BATCH_TRACE_IDS = 5
-_GRAPH_CHUNK = 100  # traces read at a time for a graph, so a long window is never all in memory
 DEFAULT_SEGMENTS_PER_PAGE = 100
 DEFAULT_GRAPH_PAGE_SIZE = 100  # services a GetServiceGraph / GetTraceGraph page
 
@@ -259,9 +257,6 @@ class XRayApiServer:
         return page
 
     def _segments(self, trace_ids: Sequence[str]) -> Iterator[list[dict[str, Any]]]:
-        """The stitched segments of each stored trace of `trace_ids`, a trace at a time; unknown ids are
-        skipped, as the service skips them."""
-        for offset in range(0, len(trace_ids), _GRAPH_CHUNK):
-            traces, _ = self._store.batch_get(trace_ids[offset : offset + _GRAPH_CHUNK])
-            for trace in traces:
-                yield [loads(segment["Document"]) for segment in trace["Segments"]]
+        """The stitched segments of each stored trace of `trace_ids`, a trace at a time (a long window is
+        never all in memory); unknown ids are skipped, as the service skips them."""
+        return self._store.stitched(trace_ids)
