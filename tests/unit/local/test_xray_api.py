@@ -374,13 +374,23 @@ def test_graph_pages_hold_every_service_once_under_ids_that_do_not_change(tmp_pa
     api = XRayApiServer(store, graph_page_size=1).start()
     try:
         client = xray_client(api.url)
-        client.put_trace_segments(TraceSegmentDocuments=[json.dumps(d) for d in demo_documents()])
+        # The newest trace, read first in a window, is of a service no other trace has.
+        newest = {
+            "id": "00000000000000aa",
+            "name": "newest",
+            "origin": "AWS::EC2::Instance",
+            "end_time": 1.9e9,
+        }
+        newest.update(trace_id="1-6b04c914-0000000000000000000000aa", start_time=1.9e9 - 1)
+        documents = [*demo_documents(), newest]
+        client.put_trace_segments(TraceSegmentDocuments=[json.dumps(d) for d in documents])
         paginator = client.get_paginator("get_service_graph")  # botocore's own paging, on our NextTokens
         pages = [page["Services"] for page in paginator.paginate(StartTime=0, EndTime=2e9)]
         services = [service for page in pages for service in page]
-        assert [len(page) for page in pages] == [1, 1, 1, 1]
-        ids = {(s["Name"], s["Type"]): s["ReferenceId"] for s in by_type(services).values()}
-        assert len(ids) == 4
+        assert [len(page) for page in pages] == [1] * 6  # four services, and a client for each root
+        ids = {(s["Name"], s["Type"]): s["ReferenceId"] for s in services}
+        assert len(ids) == len(set(ids.values())) == 6
+        del ids[("newest", "AWS::EC2::Instance")], ids[("newest", "client")]
         # Another question about other traces names the same services the same way.
         traced = client.get_paginator("get_trace_graph").paginate(TraceIds=[OK_TRACE])
         again = {(s["Name"], s["Type"]): s["ReferenceId"] for page in traced for s in page["Services"]}

@@ -72,19 +72,14 @@ def test_overlapping_nested_children_give_the_path_known_by_construction() -> No
 
 
 def test_children_are_trimmed_to_their_parent_and_dropped_outside_it() -> None:
-    # `late` runs 2 s past its parent: only its part inside counts. `outside` is wholly after it: never on
-    # the path, though it ends last of all.
-    trace = _trace(
-        _entity(
-            1,
-            "root",
-            0,
-            10,
-            _entity(2, "parent", 1, 5, _entity(3, "late", 4, 7), _entity(4, "outside", 6, 9)),
-        )
+    # `late` runs 2 s past its parent and `early` starts half a second before it: only their parts inside
+    # count. `outside` is wholly after it: never on the path, though it ends last of all.
+    parent = _entity(
+        2, "parent", 1, 5, _entity(3, "early", 0.5, 2), _entity(4, "late", 4, 7), _entity(5, "outside", 6, 9)
     )
+    trace = _trace(_entity(1, "root", 0, 10, parent))
     times = _by_name(trace)
-    assert times == {"root": 6.0, "parent": 3.0, "late": 1.0, "outside": 0.0}
+    assert times == {"root": 6.0, "parent": 2.0, "early": 1.0, "late": 1.0, "outside": 0.0}
     assert sum(times.values()) == pytest.approx(10.0)
 
 
