@@ -71,8 +71,7 @@ def compare(
     if app.output == "json":
         echo_json(comparison_to_dict(comparison))
     else:
-        title = "xrayctl compare " + " ".join(trace.id for trace in traces)
-        show_view(app, comparison_view(comparison), export=export, width=width, title=title)
+        show_view(app, comparison_view(comparison), export=export, width=width, title="xrayctl compare")
     warn_about(app, trace_warnings(traces))
 
 
@@ -122,6 +121,5 @@ def service_map(
         echo_json(service_map_to_dict(found))
     else:
         view = service_map_view(found, traces=len(ids) if ids else None)
-        title = "xrayctl service-map" + (" " + " ".join(ids[:3]) if ids else "")
-        show_view(app, view, export=export, width=width, title=title)
+        show_view(app, view, export=export, width=width, title="xrayctl service-map")
     warn_about(app, found.warnings)

@@ -96,7 +96,7 @@ def print_traces(
         if out is not None:
             out.print(view)
         else:
-            title = "xrayctl show-trace " + " ".join(trace.id for trace in traces[:3])
+            title = "xrayctl show-trace" + (f" {traces[0].id}" if len(traces) == 1 else "")
             show_view(state, view, export=export, width=width, title=title)
     warn_about(state, trace_warnings(traces))
 

@@ -117,7 +117,8 @@ def traces_view(
 
 def _critical_legend(trace: Trace, critical: CriticalPath) -> Text:
     """What the critical column says, and how much of the trace's duration the path accounts for."""
-    text = Text(f"{CRITICAL_MARK} critical path", CRITICAL_STYLE)
+    text = Text()
+    text.append(f"{CRITICAL_MARK} critical path", CRITICAL_STYLE)
     count = len(critical)
     text.append(
         f"  {count} node{'s' if count != 1 else ''} · {fmt_duration(critical.total)} of "
