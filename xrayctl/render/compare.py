@@ -32,7 +32,7 @@ from xrayctl.render.format import (
     fmt_time,
     status_word,
 )
-from xrayctl.render.tree import BRANCH, LAST, NAME_STYLES, NARROW, PIPE, SPACE, _bar, _guides
+from xrayctl.render.tree import BRANCH, LAST, NAME_STYLES, NARROW, PIPE, SPACE, _bar, _guides, _merged
 from xrayctl.render.tree import _title as tree_title
 from xrayctl.text.sanitize import clean
 from xrayctl.trace.compare import Comparison, MergedNode, letter
@@ -118,20 +118,23 @@ class ComparisonTree:
                 DIM,
             )
             yield Segment.line()
+        # Without colour, a row's segments are merged as the tree view merges them: far less for rich to do.
+        plain = console.color_system is None and not console.record
+        new_line = Segment.line()
         for parts, position, node, delta in lines:
-            yield from _fit_keeping_presence(parts, left)
-            yield Segment(" " + letter(position).ljust(LETTER_WIDTH), LABEL_STYLE)
+            row = _fit_keeping_presence(parts, left)
+            row.append(Segment(" " + letter(position).ljust(LETTER_WIDTH), LABEL_STYLE))
             if timeline:
                 trace = self.comparison.traces[position]
                 before, bar, style, after = _bar(trace, node, timeline, span)
-                yield Segment(" " + before)
-                yield Segment(bar, style)
-                yield Segment(after)
+                row += [Segment(" " + before), Segment(bar, style), Segment(after)]
             duration = "running" if node.in_progress else fmt_duration(node.duration)
-            yield Segment(" " + fit_text(duration, DURATION_WIDTH, align_right=True))
-            yield Segment(" ")
-            yield _delta(delta, position)
-            yield Segment.line()
+            row += [
+                Segment(" " + fit_text(duration, DURATION_WIDTH, align_right=True) + " "),
+                _delta(delta, position),
+            ]
+            yield from _merged(row) if plain else row
+            yield new_line
 
 
 def _delta(delta: float | None, position: int) -> Segment:

@@ -62,7 +62,7 @@ class _Virtual:
 def _extended_start(node: Node, start: float) -> float:
     """The start of `node`'s interval as X-Ray draws it: an AWS::Lambda::Function segment begins with its
     Initialization (or Restore), which Lambda records before the segment's own start_time."""
-    if node.origin != LAMBDA_FUNCTION or node.kind == "subsegment":
+    if node.kind == "subsegment":
         return start
     for child in node.children:
         if child.name in BEFORE_PARENT and child.start_time is not None and child.start_time < start:
@@ -72,50 +72,49 @@ def _extended_start(node: Node, start: float) -> float:
 
 def critical_path(trace: Trace) -> CriticalPath:
     """The trace's critical path (see the module's docstring). Never raises on odd times."""
-    starts: dict[object, float] = {}
-    ends: dict[object, float] = {}
-    parents: dict[object, object] = {}
-    children: dict[object, list[Node]] = {}
-
     timed_roots = [root for root in trace.roots if root.start_time is not None]
     if not timed_roots or trace.start_time is None:
         return CriticalPath({}, 0.0)
-    top: object
-    if len(timed_roots) == 1:
-        top = timed_roots[0]
-        pending: list[tuple[Node, object, float | None, float | None]] = [(top, None, None, trace.end_time)]
-    else:
-        top = _Virtual()
+    starts: dict[object, float] = {}
+    ends: dict[object, float] = {}
+    children: dict[object, list[Node]] = {}  # the placed children of each placed node that has some
+    # What a root hangs under: nothing for the one root (not trimmed; open, it runs to the trace's end), or
+    # the virtual root spanning the trace.
+    above: object = None
+    top: object = timed_roots[0]
+    if len(timed_roots) > 1:
+        above = top = _Virtual()
         span_end = trace.end_time if trace.end_time is not None else trace.start_time
         starts[top], ends[top] = trace.start_time, max(span_end, trace.start_time)
         children[top] = []
-        pending = [(root, top, starts[top], ends[top]) for root in timed_roots]
 
-    # Place each node: its interval as drawn, trimmed to its parent's; a node outside it is left off.
+    # Place each node: its interval as drawn, trimmed to its parent's; a node outside it is left off, with
+    # its subtree. The stack holds nodes only (no tuple per node: fewer objects for the cycle collector).
+    pending: list[Node] = list(timed_roots)
     while pending:
-        node, parent, low, high = pending.pop()
+        node = pending.pop()
         start = node.start_time
         if start is None:
             continue
-        end = node.end_time if node.end_time is not None else high
-        if end is None or end < start:
+        parent: object = node.parent if node.parent is not None else above
+        end = node.end_time
+        if end is None:  # in progress: it runs to its parent's end
+            end = ends[parent] if parent is not None else trace.end_time
+            end = start if end is None else end
+        if end < start:
             end = start
-        start = _extended_start(node, start)
-        if low is not None:
-            if end < low:
-                continue
-            start = max(start, low)
-        if high is not None:
-            if start > high:
-                continue
-            end = min(end, high)
-        starts[node], ends[node] = start, end
+        if node.origin == LAMBDA_FUNCTION:
+            start = _extended_start(node, start)
         if parent is not None:
-            parents[node] = parent
+            low, high = starts[parent], ends[parent]
+            if end < low or start > high:
+                continue
+            start, end = max(start, low), min(end, high)
             children[parent].append(node)
+        starts[node], ends[node] = start, end
         if node.children:
             children[node] = []
-            pending.extend((child, node, start, end) for child in node.children)
+            pending.extend(node.children)
 
     # Children by end, latest first; stable, so of those that end together the earliest (longest) leads.
     for kids in children.values():
@@ -142,7 +141,9 @@ def critical_path(trace: Trace) -> CriticalPath:
         credit[current] = credit.get(current, 0.0) + (cutoff - starts[current])
         if current is top:
             break
-        current, cutoff, returning = parents[current], starts[current], True
+        assert isinstance(current, Node)  # only the top can be the virtual root
+        cutoff, returning = starts[current], True
+        current = current.parent if current.parent is not None else top
 
     times = {node: seconds for node, seconds in credit.items() if isinstance(node, Node) and seconds > 0}
     return CriticalPath(times, sum(times.values()))
