@@ -9,28 +9,14 @@ import click
 
 from xrayctl.cli.common import backend, echo_json, progress, trace_warnings, warn_about
 from xrayctl.cli.exporting import check_export, export_options, show_view
-from xrayctl.cli.options import global_options, state, timeout_option, window_options
+from xrayctl.cli.options import global_options, reading_options, state, window_options
 from xrayctl.cli.traces_cmds import read_traces
 from xrayctl.errors import UsageError
 
 
 @click.command("compare")
 @click.argument("trace_ids", nargs=-1, metavar="A B [C...]")
-@click.option(
-    "--input",
-    "input_file",
-    type=click.File("r", encoding="utf-8"),
-    metavar="FILE",
-    help="Compare traces of a saved BatchGetTraces response (- for stdin) instead of calling X-Ray; "
-    "without ids, every trace in it.",
-)
-@click.option(
-    "--wait/--no-wait",
-    default=True,
-    show_default=True,
-    help="Wait until each trace exists and is complete (X-Ray ingests in seconds, unbounded).",
-)
-@timeout_option(30.0, "How long --wait waits.")
+@reading_options("Compare (without ids: every trace of)")
 @export_options
 @global_options
 def compare(

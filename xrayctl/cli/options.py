@@ -139,6 +139,30 @@ def timeout_option(default: float, help: str) -> Callable[[F], F]:
     )
 
 
+def reading_options(verb: str) -> Callable[[F], F]:
+    """`--input FILE`, `--wait/--no-wait` and `--timeout`: how a command that reads traces by id gets them
+    (show-trace, compare); `verb` says what it does with a saved answer."""
+
+    def decorate(func: F) -> F:
+        func = timeout_option(30.0, "How long --wait waits.")(func)
+        func = click.option(
+            "--wait/--no-wait",
+            default=True,
+            show_default=True,
+            help="Wait until each trace exists and is complete (X-Ray ingests in seconds, unbounded).",
+        )(func)
+        return click.option(
+            "--input",
+            "input_file",
+            type=click.File("r", encoding="utf-8"),
+            metavar="FILE",
+            help=f"{verb} a saved BatchGetTraces response (what `aws xray batch-get-traces` prints; - for "
+            "stdin) instead of calling X-Ray.",
+        )(func)
+
+    return decorate
+
+
 def window_options(func: F) -> F:
     """`--since`, `--start`, `--end`: a time window (list-annotations, service-map)."""
     end = click.option("--end", metavar="TIME", help="Window end (default now), same forms as --start.")

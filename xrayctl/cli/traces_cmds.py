@@ -13,8 +13,8 @@ from xrayctl.cli.options import (
     AppState,
     details_option,
     global_options,
+    reading_options,
     state,
-    timeout_option,
     window_options,
 )
 from xrayctl.cli.terminal import consoles
@@ -27,21 +27,7 @@ if TYPE_CHECKING:
 
 @click.command("show-trace")
 @click.argument("trace_ids", nargs=-1, metavar="TRACE_ID...")
-@click.option(
-    "--input",
-    "input_file",
-    type=click.File("r", encoding="utf-8"),
-    metavar="FILE",
-    help="Draw a saved BatchGetTraces response (what `aws xray batch-get-traces` prints; - for stdin) "
-    "instead of calling X-Ray.",
-)
-@click.option(
-    "--wait/--no-wait",
-    default=True,
-    show_default=True,
-    help="Wait until each trace exists and is complete (X-Ray ingests in seconds, unbounded).",
-)
-@timeout_option(30.0, "How long --wait waits.")
+@reading_options("Draw")
 @details_option
 @click.option(
     "--critical-path",
