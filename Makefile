@@ -9,7 +9,7 @@ PYTEST_ARGS ?=
 BENCH_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help install demo test test-oldest lint typecheck bench package deploy clean
+.PHONY: help install demo test test-oldest lint typecheck bench docs package deploy clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -47,8 +47,8 @@ test-oldest: $(OLDEST_STAMP) ## the test suite on Python 3.10 (the load test lef
 	$(OLDEST_VENV)/bin/python -m pytest -q -m 'not load' $(PYTEST_ARGS)
 
 lint: $(STAMP) ## ruff, and cfn-lint on the SAM template
-	$(BIN)/ruff check xrayctl function tests
-	$(BIN)/ruff format --check xrayctl function tests
+	$(BIN)/ruff check xrayctl function tests docs
+	$(BIN)/ruff format --check xrayctl function tests docs
 	$(BIN)/cfn-lint function/template.yaml
 
 typecheck: $(STAMP) ## mypy on the package
@@ -57,6 +57,9 @@ typecheck: $(STAMP) ## mypy on the package
 # The first run installs the peers (awscli, aws-sam-cli) into .bench/peers/venv: a minute or two, once.
 bench: $(STAMP) ## benchmarks against the AWS CLI and SAM CLI (prints figures, asserts nothing)
 	$(BIN)/python tests/bench/run.py $(BENCH_ARGS)
+
+docs: $(STAMP) ## the README's pictures (docs/pictures/*.svg), drawn by xrayctl itself with --export
+	$(BIN)/python docs/make_pictures.py
 
 package: $(STAMP) ## zip the function with its requirements for Lambda (function.zip)
 	rm -rf build/function function.zip
