@@ -1,4 +1,4 @@
-"""`local serve` and `local reset`: the embedded stack on its own."""
+"""`local serve`, `local env` and `local reset`: the embedded stack on its own."""
 
 from __future__ import annotations
 

@@ -8,8 +8,8 @@ It is `python -m awslambdaric HANDLER` plus two things a sandbox needs (see `run
   by SIGKILL); the child then kills what the function started in a session of its own (found in /proc by
   the mark the sandbox put in its environment) and its own process group.
 
-It imports only the standard library and the runtime client: the function's process must look like
-Lambda's.
+It imports only the standard library, the runtime client and the (empty) `xrayctl` package `__init__`s that
+`-m` runs: the function's process must look like Lambda's.
 """
 
 import os
