@@ -12,10 +12,16 @@ from xrayctl.local.options import FunctionOptions, ResolvedFunction
 
 def test_otel_runs_the_twin_of_the_bundled_function_and_any_handler_given_with_code(tmp_path: Path) -> None:
     twin = FunctionOptions(sdk="otel").resolved()
-    assert (twin.handler, twin.name, twin.sdk) == ("otel_function.lambda_handler", "xrayctl-demo-otel", "otel")
+    assert (twin.handler, twin.name, twin.sdk) == (
+        "otel_function.lambda_handler",
+        "xrayctl-demo-otel",
+        "otel",
+    )
     own = FunctionOptions(sdk="otel", code_dir=tmp_path, handler="app.handler").resolved()
     assert (own.handler, own.name) == ("app.handler", "xrayctl-demo")
-    assert FunctionOptions(code_dir=tmp_path, sdk="otel").resolved().handler == "lambda_function.lambda_handler"
+    assert (
+        FunctionOptions(code_dir=tmp_path, sdk="otel").resolved().handler == "lambda_function.lambda_handler"
+    )
 
 
 def test_both_runs_the_two_functions_of_xrayctl() -> None:
