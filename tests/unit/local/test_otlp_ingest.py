@@ -194,3 +194,24 @@ def test_a_body_that_is_no_otlp_request_is_refused_not_a_crash(
 ) -> None:
     assert post(api, body, content_type)[0] == status
     assert post(api, ExportTraceServiceRequest().SerializeToString(), "application/x-protobuf")[0] == 200
+
+
+def test_a_10000_span_trace_10000_levels_deep_is_stored_whole(api: XRayApiServer, store: TraceStore) -> None:
+    trace_id = bytes.fromhex("6b04c851f14fec967f9786633c368d55")
+    request = ExportTraceServiceRequest()
+    scope_spans = request.resource_spans.add().scope_spans.add()
+    for index in range(10_000):
+        span = scope_spans.spans.add()
+        span.trace_id, span.span_id, span.name = trace_id, (index + 1).to_bytes(8, "big"), f"level {index}"
+        if index:
+            span.parent_span_id = index.to_bytes(8, "big")
+        span.kind = 2 if index == 0 else 1
+        span.start_time_unix_nano = 1_797_000_000_000_000_000 + index
+        span.end_time_unix_nano = 1_797_000_001_000_000_000 - index
+    spans = list(scope_spans.spans)
+    for offset in range(0, len(spans), 512):  # as the SDK's batch processor sends them
+        batch = ExportTraceServiceRequest()
+        batch.resource_spans.add().scope_spans.add().spans.extend(spans[offset : offset + 512])
+        assert post(api, batch.SerializeToString(), "application/x-protobuf") == (200, b"")
+    trace = stored_tree(store, "1-6b04c851-f14fec967f9786633c368d55")
+    assert (trace.node_count, trace.max_depth, trace.warnings) == (10_000, 9_999, [])
