@@ -53,8 +53,8 @@ def otlp_spans(trace_number: int, count: int) -> list[dict[str, object]]:
         ]
         entry: dict[str, object] = {
             "traceId": trace_id, "spanId": f"{index + 1:016x}", "name": name, "kind": kind,
-            "startTimeUnixNano": str(start + index * 1000), "endTimeUnixNano": str(start + index * 1000 + 500_000),
-            "attributes": value,
+            "startTimeUnixNano": str(start + index * 1000),
+            "endTimeUnixNano": str(start + index * 1000 + 500_000), "attributes": value,
         }  # fmt: skip
         if parent is not None:
             entry["parentSpanId"] = f"{parent + 1:016x}"
@@ -125,7 +125,8 @@ def ingestion() -> None:
     say(f"OTLP/HTTP: {rate:,.0f} spans/s")
     emit(
         Figure(
-            f"OTLP/HTTP protobuf into local serve, batches of {BATCH} ({BATCH * BATCHES:,} spans, one client)",
+            f"OTLP/HTTP protobuf into local serve, batches of {BATCH} "
+            f"({BATCH * BATCHES:,} spans, one client)",
             f"{rate:,.0f} spans/s" + (f" ({rejected} batches with rejections)" if rejected else ""),
             f">= {TARGET_RATE:,} spans/s",
             met=rate >= TARGET_RATE and not rejected,
@@ -138,7 +139,7 @@ def input_file() -> None:
     path.write_text(json.dumps(request_json(otlp_spans(1, FILE_SPANS))))
     argv = [XRAYCTL, "show-trace", "--input", str(path)]
     check = subprocess.run(
-        argv + ["--output", "json"], env=clean_env(), capture_output=True, text=True, check=False
+        [*argv, "--output", "json"], env=clean_env(), capture_output=True, text=True, check=False
     )
     drawn = check.returncode == 0 and json.loads(check.stdout)["traces"][0]["node_count"] >= FILE_SPANS
     median = statistics.median(wall(argv, clean_env()) for _ in range(RUNS))
@@ -159,9 +160,12 @@ def cold_invoke() -> None:
         home = SCRATCH / f"cold-{run}"
         started = time.perf_counter()
         completed = subprocess.run(
-            [XRAYCTL, "--local", "invoke", "--sdk", "otel"], env=clean_env(home), capture_output=True, text=True,
+            [XRAYCTL, "--local", "invoke", "--sdk", "otel"],
+            env=clean_env(home),
+            capture_output=True,
+            text=True,
             check=False,
-        )  # fmt: skip
+        )
         times.append(time.perf_counter() - started)
         out = completed.stdout
         drawn = drawn and completed.returncode == 0 and "put_object" in out and "get_object" in out

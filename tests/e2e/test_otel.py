@@ -107,11 +107,12 @@ def test_an_otlp_http_post_to_local_serve_draws_as_a_tree(serve: Serve) -> None:
     endpoint = serve.env["AWS_ENDPOINT_URL_XRAY"] + "/v1/traces"
     provider.add_span_processor(SimpleSpanProcessor(OTLPSpanExporter(endpoint=endpoint)))
     tracer = provider.get_tracer("tests")
-    with tracer.start_as_current_span("POST /checkout", kind=SpanKind.SERVER) as root:
-        with tracer.start_as_current_span(
-            "charge", kind=SpanKind.CLIENT, attributes={"peer.service": "payments"}
-        ):
-            pass
+    charge = {"kind": SpanKind.CLIENT, "attributes": {"peer.service": "payments"}}
+    with (
+        tracer.start_as_current_span("POST /checkout", kind=SpanKind.SERVER) as root,
+        tracer.start_as_current_span("charge", **charge),  # type: ignore[arg-type]
+    ):
+        pass
     provider.shutdown()
     w3c = format(root.get_span_context().trace_id, "032x")
     shown = run(serve.home, "--local", "show-trace", w3c, "--output", "json")
@@ -150,8 +151,8 @@ def test_a_users_handler_runs_under_the_same_auto_instrumentation(tmp_path: Path
         )
     )
     result = run(
-        tmp_path / "home", "--local", "invoke", "--sdk", "otel", "--code", str(code), "--handler", "app.handler",
-        "--output", "json",
+        tmp_path / "home", "--local", "invoke", "--sdk", "otel", "--code", str(code),
+        "--handler", "app.handler", "--output", "json",
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
     (trace,) = json.loads(result.stdout)["traces"]

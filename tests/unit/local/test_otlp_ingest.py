@@ -11,7 +11,6 @@ import urllib.error
 import urllib.request
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any
 
 import pytest
 from amazon.opentelemetry.distro.otlp_udp_exporter import OTLPUdpSpanExporter

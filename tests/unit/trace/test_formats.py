@@ -33,9 +33,12 @@ def sdk_spans() -> Any:
     provider = TracerProvider(resource=Resource.create({"service.name": "orders"}))
     provider.add_span_processor(SimpleSpanProcessor(exporter))
     tracer = provider.get_tracer("tests")
-    with tracer.start_as_current_span("GET /orders", kind=SpanKind.SERVER):
-        with tracer.start_as_current_span("load", attributes={"rows": 3, "aws.xray.annotations": ["rows"]}):
-            pass
+    attributes = {"rows": 3, "aws.xray.annotations": ["rows"]}
+    with (
+        tracer.start_as_current_span("GET /orders", kind=SpanKind.SERVER),
+        tracer.start_as_current_span("load", attributes=attributes),
+    ):
+        pass
     return exporter.get_finished_spans()
 
 
