@@ -38,7 +38,8 @@ SECTIONS = {
     "many": "3. Many traces",
     "invoke": "4. Local invocations",
     "store": "5. The store",
-    "answers": "6. Answers: critical path, compare, service map",
+    "otel": "6. OpenTelemetry",
+    "answers": "7. Answers: critical path, compare, service map",
 }
 SCRIPT_TIMEOUT = 15 * 60.0
 WIDTH = 110

@@ -16,12 +16,13 @@ from xrayctl.errors import UsageError
 
 @click.command("compare")
 @click.argument("trace_ids", nargs=-1, metavar="A B [C...]")
-@reading_options("Compare (without ids: every trace of)")
+@reading_options("Compare (without ids: all)")
 @export_options
 @global_options
 def compare(
     trace_ids: tuple[str, ...],
     input_file: IO[str] | None,
+    input_format: str,
     wait: bool,
     timeout: float,
     export: Path | None,
@@ -43,7 +44,7 @@ def compare(
     if len(ids) > MAX_TRACES:
         raise UsageError(f"compare takes at most {MAX_TRACES} traces, not {len(ids)}.", "Pass fewer ids.")
     check_export(app, export)
-    traces = read_traces(app, ids, input_file, wait=wait, timeout=timeout)
+    traces = read_traces(app, ids, input_file, input_format, wait=wait, timeout=timeout)
     if ids:  # in the order given, which is what A, B, ... name
         order = {trace_id: index for index, trace_id in enumerate(ids)}
         traces.sort(key=lambda trace: order.get(trace.id, len(order)))

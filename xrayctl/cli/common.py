@@ -74,6 +74,7 @@ def print_traces(
     *,
     details: bool,
     out: Console | None = None,
+    one_scale: bool = False,
     critical: bool = False,
     export: Path | None = None,
     width: int | None = None,
@@ -92,7 +93,7 @@ def print_traces(
 
             paths = [critical_path(trace) for trace in traces]
         # Warnings go to stderr (below), so a pipe of the tree holds only the tree.
-        view = traces_view(traces, details=details, with_warnings=False, critical=paths)
+        view = traces_view(traces, details=details, with_warnings=False, one_scale=one_scale, critical=paths)
         if out is not None:
             out.print(view)
         else:

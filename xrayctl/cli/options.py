@@ -140,8 +140,8 @@ def timeout_option(default: float, help: str) -> Callable[[F], F]:
 
 
 def reading_options(verb: str) -> Callable[[F], F]:
-    """`--input FILE`, `--wait/--no-wait` and `--timeout`: how a command that reads traces by id gets them
-    (show-trace, compare); `verb` says what it does with a saved answer."""
+    """`--input FILE`, `--format`, `--wait/--no-wait` and `--timeout`: how a command that reads traces by id
+    gets them (show-trace, compare); `verb` says what it does with the traces of a file."""
 
     def decorate(func: F) -> F:
         func = timeout_option(30.0, "How long --wait waits.")(func)
@@ -151,13 +151,21 @@ def reading_options(verb: str) -> Callable[[F], F]:
             show_default=True,
             help="Wait until each trace exists and is complete (X-Ray ingests in seconds, unbounded).",
         )(func)
+        func = click.option(
+            "--format",
+            "input_format",
+            type=click.Choice(["auto", "batch", "otlp", "retrieved", "xrayctl"]),
+            default="auto",
+            show_default=True,
+            help="The --input file's format (auto: detected).",
+        )(func)
         return click.option(
             "--input",
             "input_file",
             type=click.File("r", encoding="utf-8"),
             metavar="FILE",
-            help=f"{verb} a saved BatchGetTraces response (what `aws xray batch-get-traces` prints; - for "
-            "stdin) instead of calling X-Ray.",
+            help=f"{verb} the traces in a file instead of calling X-Ray (- for stdin): a BatchGetTraces or "
+            "ListRetrievedTraces response, OTLP/JSON (resourceSpans), or xrayctl's --output json.",
         )(func)
 
     return decorate
@@ -186,14 +194,26 @@ def stack_options(func: Callable[..., Any]) -> Callable[..., Any]:
 
     @functools.wraps(func)
     def command(
-        *args: Any, code_dir: Path | None, handler: str | None, function_timeout: float | None, **kwargs: Any
+        *args: Any,
+        code_dir: Path | None,
+        handler: str | None,
+        function_timeout: float | None,
+        sdk: str | None,
+        **kwargs: Any,
     ) -> Any:
         from xrayctl.local.options import FunctionOptions
 
-        function = FunctionOptions(code_dir=code_dir, handler=handler, timeout=function_timeout)
+        function = FunctionOptions(code_dir=code_dir, handler=handler, timeout=function_timeout, sdk=sdk)
         return func(*args, function=function, **kwargs)
 
     decorated: Callable[..., Any] = click.option(
+        "--sdk",
+        type=click.Choice(["xray", "otel", "both"]),
+        help="Local stack: what traces the function. xray (the X-Ray SDK; default), otel (OpenTelemetry, "
+        "run as Lambda runs it with the ADOT layer; xrayctl's function is then its OpenTelemetry twin), or "
+        "both (the two functions, invoked with the same event and drawn on one time scale).",
+    )(command)
+    decorated = click.option(
         "--handler",
         metavar="MODULE.FUNCTION",
         help="Local stack: the handler to run (default lambda_function.lambda_handler).",

@@ -40,6 +40,7 @@ if TYPE_CHECKING:
 def show_trace(
     trace_ids: tuple[str, ...],
     input_file: IO[str] | None,
+    input_format: str,
     wait: bool,
     timeout: float,
     details: bool,
@@ -59,17 +60,23 @@ def show_trace(
         raise UsageError("no trace id given.", "Pass one or more trace ids, or --input FILE.")
     check_export(app, export)
     with showing_found(app, details=details, critical=critical, export=export, width=width):
-        traces = read_traces(app, ids, input_file, wait=wait, timeout=timeout)
+        traces = read_traces(app, ids, input_file, input_format, wait=wait, timeout=timeout)
     print_traces(app, traces, details=details, critical=critical, export=export, width=width)
 
 
 def read_traces(
-    app: AppState, ids: list[str], input_file: IO[str] | None, *, wait: bool, timeout: float
+    app: AppState,
+    ids: list[str],
+    input_file: IO[str] | None,
+    input_format: str,
+    *,
+    wait: bool,
+    timeout: float,
 ) -> list[Trace]:
     if input_file is not None:
-        from xrayctl.trace.build import load_batch
+        from xrayctl.trace.formats import load_traces
 
-        return load_batch(input_file.read(), source=input_file.name, only=ids or None)
+        return load_traces(input_file.read(), source=input_file.name, fmt=input_format, only=ids or None)
     with progress(app, "connecting") as spinner, backend(app) as connected:
         reader = connected.reader()
         if wait:
