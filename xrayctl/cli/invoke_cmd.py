@@ -171,23 +171,26 @@ def _report(
     from xrayctl.render.schema import invocation_to_dict, trace_to_dict
     from xrayctl.trace.compare import compare_invocations
 
-    # Several invocations end with their comparison, the cold starts marked (see trace.compare).
-    comparison = compare_invocations(traces, [(r.trace_id, r.log_tail) for r in results])
+    # Several invocations of a function end with their comparison, the cold starts marked (trace.compare).
+    comparisons = compare_invocations(traces, [(r.trace_id, r.log_tail, r.function_name) for r in results])
     if app.output == "json":
         if results:
             echo_json(
                 {
                     "invocations": [invocation_to_dict(r) for r in results],
                     "traces": [trace_to_dict(t) for t in traces],
-                    "comparison": comparison_to_dict(comparison) if comparison is not None else None,
+                    "comparisons": [
+                        {"function_name": name, **comparison_to_dict(comparison)}
+                        for name, comparison in comparisons
+                    ],
                 }
             )
         warn_about(app, trace_warnings(traces))
     elif traces:
         print_traces(app, traces, details=details, one_scale=one_scale)
-        if comparison is not None:
-            from rich.rule import Rule
+        from rich.rule import Rule
 
+        for _, comparison in comparisons:
             consoles(app)[0].print(Rule(style="dim"), comparison_view(comparison))
     for result in results:
         warn_about(app, result.warnings)

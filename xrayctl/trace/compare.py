@@ -176,20 +176,20 @@ def letter(position: int) -> str:
 
 
 def compare_invocations(
-    traces: Sequence[Trace], invocations: Sequence[tuple[str, str | None]]
-) -> Comparison | None:
-    """The comparison `invoke --count N` ends with: the traces of `invocations` ((trace id, log tail) each, in
-    the order they ran; the first MAX_TRACES of them), a trace cold when its REPORT line or its nodes say so.
-    None when fewer than two of them have a trace."""
+    traces: Sequence[Trace], invocations: Sequence[tuple[str, str | None, str]]
+) -> list[tuple[str, Comparison]]:
+    """The comparisons `invoke --count N` ends with, one per function invoked (`--sdk both` invokes two,
+    whose trees share no name: each is compared with itself), in the order the functions were first
+    invoked: the traces of its `invocations` ((trace id, log tail, function name) each, in the order they
+    ran; the first MAX_TRACES of them), a trace cold when its REPORT line or its nodes say so. A function
+    with fewer than two traces has none."""
     by_id = {trace.id: trace for trace in traces}
-    chosen: list[Trace] = []
-    cold: list[bool] = []
-    for trace_id, log_tail in invocations:
+    chosen: dict[str, tuple[list[Trace], list[bool]]] = {}
+    for trace_id, log_tail, function in invocations:
         trace = by_id.pop(trace_id, None)
-        if trace is None:
+        picked, cold = chosen.setdefault(function, ([], []))
+        if trace is None or len(picked) == MAX_TRACES:
             continue
-        chosen.append(trace)
+        picked.append(trace)
         cold.append(bool(cold_in_log(log_tail)) or is_cold(trace))
-        if len(chosen) == MAX_TRACES:
-            break
-    return merge(chosen, cold) if len(chosen) > 1 else None
+    return [(function, merge(picked, cold)) for function, (picked, cold) in chosen.items() if len(picked) > 1]

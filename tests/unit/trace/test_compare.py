@@ -123,22 +123,28 @@ def test_cold_starts_are_read_from_the_report_line_or_the_trace_not_from_the_ord
     # The function may print anything, even a REPORT-like line: Lambda's own is the last one.
     assert cold_in_log("REPORT RequestId: x Init Duration: 1 ms\n" + REPORT_WARM) is False
     # Warm first, cold second (a second sandbox started): the cold mark follows the cold one.
-    comparison = compare_invocations([cold, warm], [(warm.id, REPORT_WARM), (cold.id, REPORT_COLD)])
-    assert comparison is not None
-    assert [trace.id for trace in comparison.traces] == [warm.id, cold.id] and comparison.cold == [
-        False,
-        True,
-    ]
+    # Warm first, cold second (a second sandbox started): the cold mark follows the cold one.
+    invocations = [(warm.id, REPORT_WARM, "f"), (cold.id, REPORT_COLD, "f")]
+    [(_, comparison)] = compare_invocations([cold, warm], invocations)
+    assert [trace.id for trace in comparison.traces] == [warm.id, cold.id]
+    assert comparison.cold == [False, True]
     # With no log tail to read, the trace's Initialization says it.
-    by_trace = compare_invocations([cold, warm], [(cold.id, None), (warm.id, None)])
-    assert by_trace is not None and by_trace.cold == [True, False]
+    [(_, by_trace)] = compare_invocations([cold, warm], [(cold.id, None, "f"), (warm.id, None, "f")])
+    assert by_trace.cold == [True, False]
 
 
-def test_invocations_compare_only_when_two_have_traces_and_at_most_max_traces() -> None:
+def test_invocations_compare_per_function_when_two_have_traces_and_at_most_max_traces() -> None:
     traces = [_trace(n, [("put", 0.01)]) for n in range(1, MAX_TRACES + 3)]
-    assert compare_invocations(traces[:1], [(traces[0].id, None)]) is None
-    comparison = compare_invocations(traces, [(t.id, None) for t in traces])
-    assert comparison is not None and [t.id for t in comparison.traces] == [t.id for t in traces[:MAX_TRACES]]
+    assert compare_invocations(traces[:1], [(traces[0].id, None, "f")]) == []
+    [(name, comparison)] = compare_invocations(traces, [(t.id, None, "f") for t in traces])
+    assert name == "f" and [t.id for t in comparison.traces] == [t.id for t in traces[:MAX_TRACES]]
+    # --sdk both: each function's invocations are compared among themselves, in the order first invoked.
+    alternating = [(t.id, None, "xray" if n % 2 else "otel") for n, t in enumerate(traces[:6])]
+    compared = compare_invocations(traces, alternating)
+    assert [(name, [t.id for t in c.traces]) for name, c in compared] == [
+        ("otel", [traces[0].id, traces[2].id, traces[4].id]),
+        ("xray", [traces[1].id, traces[3].id, traces[5].id]),
+    ]
 
 
 def test_merging_is_linear_and_iterative_on_deep_trees() -> None:
