@@ -18,6 +18,11 @@ What X-Ray adds:
 - A node still in progress runs to its parent's end (the root's: to the trace's end), as it is drawn; a node
   with no start time is left off, with its subtree.
 
+- A child that ends exactly at the cut-off is taken. Jaeger takes only one that ends strictly before it,
+  which keeps it from taking the same child again; here a per-node cursor does that. X-Ray's Lambda
+  segments follow one another to the microsecond (Overhead starts where Invocation ends), and a strict test
+  skipped Invocation and credited its time to the function segment.
+
 Iterative throughout (trees can be 100,000 nodes and 5,000 levels): each node's children are sorted once by
 end time, and a per-node cursor only moves forward, because the cut-offs at a node only decrease. O(n log n).
 """
@@ -123,26 +128,25 @@ def critical_path(trace: Trace) -> CriticalPath:
     credit: dict[object, float] = {}
     cursor: dict[object, int] = {}
     current: object = top
-    cutoff, returning = ends[top], False
+    cutoff = ends[top]
     no_children: list[Node] = []
     while True:
         kids = children.get(current, no_children)
         index = cursor.get(current, 0)
-        if returning:  # the child that ended last strictly before the cut-off
-            while index < len(kids) and ends[kids[index]] >= cutoff:
-                index += 1
+        while index < len(kids) and ends[kids[index]] > cutoff:  # the child that ended last by the cut-off
+            index += 1
         if index < len(kids):
             child = kids[index]
-            cursor[current] = index + 1
+            cursor[current] = index + 1  # never taken again: the cursor only moves on
             credit[current] = credit.get(current, 0.0) + (cutoff - ends[child])
-            current, cutoff, returning = child, ends[child], False
+            current, cutoff = child, ends[child]
             continue
         cursor[current] = index
         credit[current] = credit.get(current, 0.0) + (cutoff - starts[current])
         if current is top:
             break
         assert isinstance(current, Node)  # only the top can be the virtual root
-        cutoff, returning = starts[current], True
+        cutoff = starts[current]
         current = current.parent if current.parent is not None else top
 
     times = {node: seconds for node, seconds in credit.items() if isinstance(node, Node) and seconds > 0}

@@ -71,6 +71,14 @@ def test_overlapping_nested_children_give_the_path_known_by_construction() -> No
     assert critical_path(trace).total == pytest.approx(10.0)
 
 
+def test_a_child_that_ends_where_the_next_starts_is_on_the_path() -> None:
+    """As Lambda records them: Invocation ends at the very time Overhead starts."""
+    trace = _trace(
+        _entity(1, "function", 0, 5.25, _entity(2, "Invocation", 1, 5), _entity(3, "Overhead", 5, 5.25))
+    )
+    assert _by_name(trace) == {"function": 1.0, "Invocation": 4.0, "Overhead": 0.25}
+
+
 def test_children_are_trimmed_to_their_parent_and_dropped_outside_it() -> None:
     # `late` runs 2 s past its parent and `early` starts half a second before it: only their parts inside
     # count. `outside` is wholly after it: never on the path, though it ends last of all.
