@@ -60,10 +60,6 @@ class CriticalPath:
         return len(self.times)
 
 
-class _Virtual:
-    """The root above several roots: a node of no trace, never credited."""
-
-
 def _extended_start(node: Node, start: float) -> float:
     """The start of `node`'s interval as X-Ray draws it: an AWS::Lambda::Function segment begins with its
     Initialization (or Restore), which Lambda records before the segment's own start_time."""
@@ -80,74 +76,89 @@ def critical_path(trace: Trace) -> CriticalPath:
     timed_roots = [root for root in trace.roots if root.start_time is not None]
     if not timed_roots or trace.start_time is None:
         return CriticalPath({}, 0.0)
-    starts: dict[object, float] = {}
-    ends: dict[object, float] = {}
-    children: dict[object, list[Node]] = {}  # the placed children of each placed node that has some
-    # What a root hangs under: nothing for the one root (not trimmed; open, it runs to the trace's end), or
-    # the virtual root spanning the trace.
-    above: object = None
-    top: object = timed_roots[0]
+    # Placed nodes by number, their intervals and parents in flat lists: a 100,000-node trace is then a few
+    # lists of numbers, not dictionaries keyed by objects scattered in memory.
+    nodes: list[Node | None] = []
+    starts: list[float] = []
+    ends: list[float] = []
+    parents: list[int] = []
+    children: list[list[int] | None] = []
+    top = 0
+    above = -1  # what a root hangs under: nothing for the one root, or the virtual root spanning the trace
     if len(timed_roots) > 1:
-        above = top = _Virtual()
         span_end = trace.end_time if trace.end_time is not None else trace.start_time
-        starts[top], ends[top] = trace.start_time, max(span_end, trace.start_time)
-        children[top] = []
+        nodes.append(None)
+        starts.append(trace.start_time)
+        ends.append(max(span_end, trace.start_time))
+        parents.append(-1)
+        children.append([])
+        above = top
 
     # Place each node: its interval as drawn, trimmed to its parent's; a node outside it is left off, with
-    # its subtree. The stack holds nodes only (no tuple per node: fewer objects for the cycle collector).
+    # its subtree. Two parallel stacks (the node, its parent's number): no tuple per node.
     pending: list[Node] = list(timed_roots)
+    pending_parents: list[int] = [above] * len(timed_roots)
     while pending:
-        node = pending.pop()
+        node, parent = pending.pop(), pending_parents.pop()
         start = node.start_time
         if start is None:
             continue
-        parent: object = node.parent if node.parent is not None else above
         end = node.end_time
         if end is None:  # in progress: it runs to its parent's end
-            end = ends[parent] if parent is not None else trace.end_time
+            end = ends[parent] if parent >= 0 else trace.end_time
             end = start if end is None else end
         if end < start:
             end = start
         if node.origin == LAMBDA_FUNCTION:
             start = _extended_start(node, start)
-        if parent is not None:
+        number = len(nodes)
+        if parent >= 0:
             low, high = starts[parent], ends[parent]
             if end < low or start > high:
                 continue
             start, end = max(start, low), min(end, high)
-            children[parent].append(node)
-        starts[node], ends[node] = start, end
+            siblings = children[parent]
+            assert siblings is not None  # a parent placed with children was given a list
+            siblings.append(number)
+        nodes.append(node)
+        starts.append(start)
+        ends.append(end)
+        parents.append(parent)
         if node.children:
-            children[node] = []
+            children.append([])
             pending.extend(node.children)
+            pending_parents.extend([number] * len(node.children))
+        else:
+            children.append(None)
 
     # Children by end, latest first; stable, so of those that end together the earliest (longest) leads.
-    for kids in children.values():
-        kids.sort(key=ends.__getitem__, reverse=True)
+    for placed in children:
+        if placed:
+            placed.sort(key=ends.__getitem__, reverse=True)
 
-    credit: dict[object, float] = {}
-    cursor: dict[object, int] = {}
-    current: object = top
-    cutoff = ends[top]
-    no_children: list[Node] = []
+    credit = [0.0] * len(nodes)
+    cursor = [0] * len(nodes)
+    current, cutoff = top, ends[top]
+    no_children: list[int] = []
     while True:
-        kids = children.get(current, no_children)
-        index = cursor.get(current, 0)
+        kids = children[current] or no_children
+        index = cursor[current]
         while index < len(kids) and ends[kids[index]] > cutoff:  # the child that ended last by the cut-off
             index += 1
         if index < len(kids):
             child = kids[index]
             cursor[current] = index + 1  # never taken again: the cursor only moves on
-            credit[current] = credit.get(current, 0.0) + (cutoff - ends[child])
+            credit[current] += cutoff - ends[child]
             current, cutoff = child, ends[child]
             continue
         cursor[current] = index
-        credit[current] = credit.get(current, 0.0) + (cutoff - starts[current])
-        if current is top:
+        credit[current] += cutoff - starts[current]
+        if current == top:
             break
-        assert isinstance(current, Node)  # only the top can be the virtual root
         cutoff = starts[current]
-        current = current.parent if current.parent is not None else top
+        current = parents[current] if parents[current] >= 0 else top
 
-    times = {node: seconds for node, seconds in credit.items() if isinstance(node, Node) and seconds > 0}
+    times = {
+        node: seconds for node, seconds in zip(nodes, credit, strict=True) if node is not None and seconds > 0
+    }
     return CriticalPath(times, sum(times.values()))
