@@ -32,7 +32,7 @@ if TYPE_CHECKING:
     show_default=True,
     help="Wait until each trace exists and is complete (X-Ray ingests in seconds, unbounded).",
 )
-@timeout_option(30.0, "How long --wait waits.")
+@timeout_option(30.0, "How long --wait waits (and how long a Transaction Search retrieval may take).")
 @details_option
 @global_options
 def show_trace(
@@ -71,7 +71,7 @@ def _read_traces(
                 with_summary=True,
             )
         spinner.say("reading from X-Ray")
-        return reader.fetch_traces(ids, with_summary=True)
+        return reader.fetch_traces(ids, with_summary=True, timeout=timeout)
 
 
 @click.command("list-annotations")
