@@ -27,6 +27,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any, TypeVar
 
 from xrayctl.aws.errors import translate_errors
+from xrayctl.aws.indexing import Coverage, summary_coverage
 from xrayctl.aws.inflight import InFlightLimit
 from xrayctl.aws.retrieval import TraceRetrieval
 from xrayctl.aws.slices import split_dense
@@ -251,6 +252,11 @@ class XRayReader:
                     if summary.get("Id") == trace_id:
                         return summary
         return None
+
+    def summary_coverage(self) -> Coverage | None:
+        """What share of traces the summaries cover, with Transaction Search on (`aws/indexing.py`). Asked
+        after the summaries, not beside them: --max-concurrency bounds every call in flight."""
+        return summary_coverage(self._client, self._search.active)
 
     # ---------------------------------------------------------------------------------------- over time
 

@@ -12,6 +12,7 @@ from xrayctl.cli.terminal import consoles
 from xrayctl.errors import UsageError
 
 if TYPE_CHECKING:
+    from xrayctl.aws.indexing import Coverage
     from xrayctl.trace.annotations import Listing, ValueStats
     from xrayctl.trace.model import Trace
 
@@ -105,16 +106,17 @@ def list_annotations(
     window_start, window_end = resolve_window(since=since, start=start, end=end)
     with progress(app, "connecting") as spinner, backend(app) as connected:
         spinner.say("reading trace summaries")
-        summaries = connected.reader().iter_summaries(
-            window_start, window_end, filter_expression=filter_expression
-        )
+        reader = connected.reader()
+        summaries = reader.iter_summaries(window_start, window_end, filter_expression=filter_expression)
         found = annotations.listing(summaries, keys)
+        covered = reader.summary_coverage()  # Transaction Search indexes only a fraction of the traces
     if app.output == "json":
         window = {"start": window_start.isoformat(), "end": window_end.isoformat()}
         if summary:
             echo_json({**window, "values": [annotations.stats_to_dict(s) for s in _stats(found)]})
         else:
             echo_json({**window, "traces": [annotations.row_to_dict(row) for row in found.rows]})
+        _say_coverage(app, covered)
         return
     from xrayctl.render.tables import annotations_summary, annotations_table
 
@@ -131,6 +133,16 @@ def list_annotations(
         style="dim",
         markup=False,
     )
+    _say_coverage(app, covered)
+
+
+def _say_coverage(app: AppState, covered: Coverage | None) -> None:
+    """With Transaction Search on, what share of the traffic the list stands for (on stderr)."""
+    if covered is not None:
+        from xrayctl.text.sanitize import clean
+
+        # Rule names come from the account: shown escaped, like any text from outside.
+        consoles(app)[1].print(clean(covered.note(), 2000), style="yellow", markup=False)
 
 
 def _stats(found: Listing) -> list[ValueStats]:
