@@ -38,6 +38,7 @@ SECTIONS = {
     "many": "3. Many traces",
     "invoke": "4. Local invocations",
     "store": "5. The store",
+    "search": "6. Transaction Search",
 }
 SCRIPT_TIMEOUT = 15 * 60.0
 WIDTH = 110
