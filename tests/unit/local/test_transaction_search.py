@@ -150,11 +150,19 @@ def test_a_store_from_before_transaction_search_is_migrated_and_keeps_its_traces
     store = TraceStore(path)
     store.put_documents([json.dumps(doc) for doc in demo_documents()])
     store.close()
-    # Back to the previous schema (version 2): no destination or indexed column, no settings table.
+    # Back to the previous schema (version 2): no destination or indexed column, no settings table. (Built
+    # again rather than with DROP COLUMN, which SQLite before 3.35 does not have.)
     db = sqlite3.connect(path)
     db.executescript(
-        "DROP TABLE settings; ALTER TABLE traces DROP COLUMN destination; "
-        "ALTER TABLE traces DROP COLUMN indexed; PRAGMA user_version=2;"
+        """
+        DROP TABLE settings;
+        CREATE TABLE old (trace_id TEXT PRIMARY KEY, revision INTEGER NOT NULL, epoch INTEGER NOT NULL,
+                          start_time REAL NOT NULL, end_time REAL, aggregate TEXT NOT NULL);
+        INSERT INTO old SELECT trace_id, revision, epoch, start_time, end_time, aggregate FROM traces;
+        DROP TABLE traces;
+        ALTER TABLE old RENAME TO traces;
+        PRAGMA user_version=2;
+        """
     )
     db.close()
     migrated = TraceStore(path)
