@@ -125,9 +125,15 @@ def test_the_destination_is_pending_then_active_and_only_then_receives(store: Tr
         api.stop()
 
 
-def test_with_transaction_search_on_batch_get_traces_finds_nothing(searching: Any) -> None:
-    answer = searching.batch_get_traces(TraceIds=trace_ids())
-    assert (answer["Traces"], answer["UnprocessedTraceIds"]) == ([], [])
+def test_with_transaction_search_on_batch_get_traces_finds_nothing(api: XRayApiServer) -> None:
+    client = xray_client(api.url)
+    (before,) = synthetic(1, offset=700)
+    put(client, [before])  # X-Ray's, from before the switch: found until then
+    assert len(client.batch_get_traces(TraceIds=[before["trace_id"]])["Traces"]) == 1
+    client.update_trace_segment_destination(Destination="CloudWatchLogs")
+    put(client, demo_documents())
+    answer = client.batch_get_traces(TraceIds=[before["trace_id"], *trace_ids()[:4]])
+    assert (answer["Traces"], answer["UnprocessedTraceIds"]) == ([], [])  # "cannot find traces", as in AWS
 
 
 def test_the_mode_is_kept_with_the_store(tmp_path: Path) -> None:
