@@ -52,7 +52,7 @@ lint: $(STAMP) ## ruff, and cfn-lint on the SAM template
 	$(BIN)/cfn-lint function/template.yaml
 
 typecheck: $(STAMP) ## mypy on the package
-	$(BIN)/mypy xrayctl function/lambda_function.py
+	$(BIN)/mypy xrayctl function/lambda_function.py function/otel_function.py
 
 # The first run installs the peers (awscli, aws-sam-cli) into .bench/peers/venv: a minute or two, once.
 bench: $(STAMP) ## benchmarks against the AWS CLI and SAM CLI (prints figures, asserts nothing)

@@ -1,4 +1,4 @@
-"""Figure 6: a trace through Transaction Search, against the AWS CLI run by hand.
+"""Figure 7: a trace through Transaction Search, against the AWS CLI run by hand.
 
 One `xrayctl local serve --transaction-search` with 0 % indexing, so that BatchGetTraces finds nothing and no
 trace has a summary, as in an account with Transaction Search on; the function is invoked through it, and once

@@ -38,7 +38,8 @@ SECTIONS = {
     "many": "3. Many traces",
     "invoke": "4. Local invocations",
     "store": "5. The store",
-    "search": "6. Transaction Search",
+    "otel": "6. OpenTelemetry",
+    "search": "7. Transaction Search",
 }
 SCRIPT_TIMEOUT = 15 * 60.0
 WIDTH = 110

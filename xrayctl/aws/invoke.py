@@ -137,10 +137,16 @@ def invoke(
 
 
 def resolve_function(
-    name: str | None, stack: str | None, *, local_function: str | None, cloudformation: Callable[[], Any]
+    name: str | None,
+    stack: str | None,
+    *,
+    local_function: str | None,
+    cloudformation: Callable[[], Any],
+    output: str = "FunctionName",
 ) -> str:
     """The function to invoke: `name`, the function output of the SAM `stack` (read through the client that
-    `cloudformation()` returns), or the local stack's function (`local_function`, with --local)."""
+    `cloudformation()` returns; the output named `output` first), or the local stack's function
+    (`local_function`, with --local)."""
     if name and stack:
         raise UsageError("--function and --stack both name the function.", "Give one of them.")
     if stack and local_function:
@@ -149,18 +155,22 @@ def resolve_function(
             "Leave out --stack (or --local).",
         )
     if stack:
-        return function_from_stack(cloudformation(), stack)
+        return function_from_stack(cloudformation(), stack, output)
     if name or local_function:
         return str(name or local_function)
     raise UsageError("no function given.", "Pass --function NAME, set XRAYCTL_FUNCTION, or --stack STACK.")
 
 
-def function_from_stack(client: Any, stack_name: str) -> str:
-    """The function a (SAM) stack deploys, from its outputs: an output named like `FunctionName` first,
-    else the one output whose value is a Lambda function ARN."""
+def function_from_stack(client: Any, stack_name: str, output: str = "FunctionName") -> str:
+    """The function a (SAM) stack deploys, from its outputs: the output named `output` (xrayctl's template
+    has FunctionName and OtelFunctionName), else one named like `FunctionName`, else the one output whose
+    value is a Lambda function ARN."""
     with translate_errors():
         stacks = client.describe_stacks(StackName=stack_name)["Stacks"]
     outputs = [output for stack in stacks for output in stack.get("Outputs", [])]
+    exact = [o for o in outputs if o["OutputKey"] == output]
+    if exact:
+        return str(exact[0]["OutputValue"])
     named = [o for o in outputs if "function" in o["OutputKey"].lower() and "name" in o["OutputKey"].lower()]
     arns = [o for o in outputs if _FUNCTION_ARN.fullmatch(o.get("OutputValue", ""))]
     for candidates in (named, arns):

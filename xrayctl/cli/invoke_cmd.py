@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 import click
 from click.core import ParameterSource
@@ -86,18 +87,20 @@ def invoke(
             progress(app, "starting the local stack" if app.local else "connecting") as spinner,
             backend(app, function) as connected,
         ):
-            name = invoking.resolve_function(
+            names = _functions(
+                function,
                 function_name,
                 stack_name,
                 local_function=connected.local.function_name if connected.local else None,
                 cloudformation=lambda: connected.clients.cloudformation,
             )
             for number in range(1, count + 1):
-                spinner.say(f"invoking {name}" + (f" ({number}/{count})" if count > 1 else ""))
-                result = invoking.invoke(connected.clients.lambda_, name, event)
-                results.append(result)
-                if app.output == "text":
-                    spinner.show(out, invocation_view(result))
+                for name in names:  # --sdk both: the same event to each function, one after the other
+                    spinner.say(f"invoking {name}" + (f" ({number}/{count})" if count > 1 else ""))
+                    result = invoking.invoke(connected.clients.lambda_, name, event)
+                    results.append(result)
+                    if app.output == "text":
+                        spinner.show(out, invocation_view(result))
             if show:
                 spinner.say("waiting for the traces")
                 traces = connected.reader().wait_for_traces(
@@ -109,9 +112,9 @@ def invoke(
     except (XrayctlError, KeyboardInterrupt) as exc:
         # What already happened is reported before the error: an invocation ran, whatever failed after it.
         found = exc.found if isinstance(exc, TraceNotFound) else []
-        _report(app, results, found, details=details)
+        _report(app, results, found, details=details, one_scale=function.sdk == "both")
         raise
-    _report(app, results, traces, details=details)
+    _report(app, results, traces, details=details, one_scale=function.sdk == "both")
     failed = [r for r in results if r.function_error]
     if failed:
         raise FunctionError(
@@ -120,7 +123,49 @@ def invoke(
         )
 
 
-def _report(app: AppState, results: list[InvocationResult], traces: list[Trace], *, details: bool) -> None:
+def _functions(
+    function: FunctionOptions,
+    name: str | None,
+    stack: str | None,
+    *,
+    local_function: str | None,
+    cloudformation: Callable[[], Any],
+) -> list[str]:
+    """The functions to invoke: one, or with --sdk both the X-Ray SDK function and its OpenTelemetry twin."""
+    from xrayctl.aws import invoke as invoking
+    from xrayctl.local.options import otel_twin_name
+
+    if function.sdk == "both" and local_function is None and not stack:
+        raise UsageError(
+            "--sdk both invokes the two functions of xrayctl's stack.", "Give --stack STACK, or use --local."
+        )
+    outputs = {
+        "xray": ["FunctionName"],
+        "otel": ["OtelFunctionName"],
+        "both": ["FunctionName", "OtelFunctionName"],
+    }
+    keys = outputs[function.sdk or "xray"]
+    if stack and not local_function:
+        return [
+            invoking.resolve_function(
+                name, stack, local_function=None, cloudformation=cloudformation, output=key
+            )
+            for key in keys
+        ]
+    first = invoking.resolve_function(
+        name, stack, local_function=local_function, cloudformation=cloudformation
+    )
+    return [first, otel_twin_name(first)] if function.sdk == "both" else [first]
+
+
+def _report(
+    app: AppState,
+    results: list[InvocationResult],
+    traces: list[Trace],
+    *,
+    details: bool,
+    one_scale: bool = False,
+) -> None:
     """The invocations (text mode printed them as they came) and their traces, in the chosen format."""
     from xrayctl.render.schema import invocation_to_dict, trace_to_dict
 
@@ -134,6 +179,6 @@ def _report(app: AppState, results: list[InvocationResult], traces: list[Trace],
             )
         warn_about(app, trace_warnings(traces))
     elif traces:
-        print_traces(app, traces, details=details)
+        print_traces(app, traces, details=details, one_scale=one_scale)
     for result in results:
         warn_about(app, result.warnings)

@@ -1,4 +1,4 @@
-"""`local serve` and `local reset`: the embedded stack on its own."""
+"""`local serve`, `local env` and `local reset`: the embedded stack on its own."""
 
 from __future__ import annotations
 
@@ -98,13 +98,15 @@ def serve(api_delay: float, transaction_search: bool, function: FunctionOptions)
         for sig, old_handler in previous.items():
             signal.signal(sig, old_handler)
         # Counted once the stack has stopped: the daemon has drained its queue into the store by then, so
-        # received = stored + rejected (a count taken before would miss the last batch).
+        # every datagram is counted (a count taken before would miss the last batch).
         for stack in served:
             stats = stack.daemon_stats
             reasons = ", ".join(f"{n} {reason.value}" for reason, n in stats.rejected_by_reason.items())
             err.print(
                 f"daemon: received {stats.received}, stored {stats.stored}, rejected {stats.rejected}"
                 + (f" ({reasons})" if reasons else "")
+                + (f", OpenTelemetry spans {stats.spans}" if stats.spans else "")
+                + (f", unsampled {stats.unsampled}" if stats.unsampled else "")
                 + (f", lost by the kernel {stats.dropped_by_kernel}" if stats.dropped_by_kernel else ""),
                 markup=False,
             )

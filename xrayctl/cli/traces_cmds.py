@@ -24,8 +24,16 @@ if TYPE_CHECKING:
     "input_file",
     type=click.File("r", encoding="utf-8"),
     metavar="FILE",
-    help="Draw a saved BatchGetTraces response (what `aws xray batch-get-traces` prints; - for stdin) "
-    "instead of calling X-Ray.",
+    help="Draw the traces in a file instead of calling X-Ray (- for stdin): a BatchGetTraces or "
+    "ListRetrievedTraces response, OTLP/JSON (resourceSpans), or xrayctl's --output json.",
+)
+@click.option(
+    "--format",
+    "input_format",
+    type=click.Choice(["auto", "batch", "otlp", "retrieved", "xrayctl"]),
+    default="auto",
+    show_default=True,
+    help="The --input file's format (auto: detected).",
 )
 @click.option(
     "--wait/--no-wait",
@@ -37,7 +45,12 @@ if TYPE_CHECKING:
 @details_option
 @global_options
 def show_trace(
-    trace_ids: tuple[str, ...], input_file: IO[str] | None, wait: bool, timeout: float, details: bool
+    trace_ids: tuple[str, ...],
+    input_file: IO[str] | None,
+    input_format: str,
+    wait: bool,
+    timeout: float,
+    details: bool,
 ) -> None:
     """Draw traces as a tree of segments with a timeline.
 
@@ -51,17 +64,23 @@ def show_trace(
     if input_file is None and not ids:
         raise UsageError("no trace id given.", "Pass one or more trace ids, or --input FILE.")
     with showing_found(app, details=details):
-        traces = _read_traces(app, ids, input_file, wait=wait, timeout=timeout)
+        traces = _read_traces(app, ids, input_file, input_format, wait=wait, timeout=timeout)
     print_traces(app, traces, details=details)
 
 
 def _read_traces(
-    app: AppState, ids: list[str], input_file: IO[str] | None, *, wait: bool, timeout: float
+    app: AppState,
+    ids: list[str],
+    input_file: IO[str] | None,
+    input_format: str,
+    *,
+    wait: bool,
+    timeout: float,
 ) -> list[Trace]:
     if input_file is not None:
-        from xrayctl.trace.build import load_batch
+        from xrayctl.trace.formats import load_traces
 
-        return load_batch(input_file.read(), source=input_file.name, only=ids or None)
+        return load_traces(input_file.read(), source=input_file.name, fmt=input_format, only=ids or None)
     with progress(app, "connecting") as spinner, backend(app) as connected:
         reader = connected.reader()
         if wait:

@@ -21,8 +21,9 @@ from xrayctl.local.endpoints import LocalEndpoints
 from xrayctl.local.options import ResolvedFunction
 
 SERVE_FILE = "serve.json"
-# 2: `function` is a ResolvedFunction; a file of another format is from another version of xrayctl.
-_FORMAT = 2
+# 2: `function` is a ResolvedFunction; 3: it has `sdk`. A file of another format is from another version
+# of xrayctl.
+_FORMAT = 3
 _HEALTH_TIMEOUT = 1.0  # seconds: the stack is on loopback, so a live one answers at once
 
 

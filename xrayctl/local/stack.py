@@ -57,19 +57,23 @@ class LocalStack:
         self.bucket = function.bucket
         self.region = REGION
         self.credentials = CREDENTIALS
-        self._lambda_config = LambdaConfig(
-            code_dir=function.code_dir,
-            name=function.name,
-            handler=function.handler,
-            timeout=function.timeout,
-            memory_mb=function.memory_mb,
-            region=REGION,
-            environment={
-                "BUCKET_NAME": function.bucket,
-                "AWS_ACCESS_KEY_ID": CREDENTIALS[0],
-                "AWS_SECRET_ACCESS_KEY": CREDENTIALS[1],
-            },
-        )
+        self._lambda_configs = [
+            LambdaConfig(
+                code_dir=function.code_dir,
+                name=name,
+                handler=handler,
+                timeout=function.timeout,
+                memory_mb=function.memory_mb,
+                region=REGION,
+                environment={
+                    "BUCKET_NAME": function.bucket,
+                    "AWS_ACCESS_KEY_ID": CREDENTIALS[0],
+                    "AWS_SECRET_ACCESS_KEY": CREDENTIALS[1],
+                },
+                sdk=sdk,
+            )
+            for name, handler, sdk in function.functions()
+        ]
         self._stops: list[Callable[[], None]] = []  # each started part's stop(), in start order
         self._endpoints: LocalEndpoints | None = None
         self._daemon: Daemon | None = None
@@ -174,11 +178,12 @@ class LocalStack:
         self._daemon = daemon
 
         service = LambdaService(
-            self._lambda_config,
+            self._lambda_configs[0],
             store.put_documents,
             daemon_address=daemon.address,
             s3_endpoint=s3.url,
             on_invocation=self._on_invocation,
+            also=self._lambda_configs[1:],
         )
         self._stops.append(service.stop)  # before start(): a half-started service has a child to kill
         service.start()

@@ -1,6 +1,6 @@
 """Annotation tables: one row per trace (`list-annotations`), or per key and value with duration statistics.
 
-The inputs are Protocols, so anything with these attributes renders (`xrayctl.trace.annotations` makes them).
+The rows and statistics are `xrayctl.trace.annotations`'s.
 The grid is drawn as segments rather than with `rich.Table`: a 10,000-trace window stays quick, and columns
 shrink to the terminal width (annotation columns first, then the widest) with `…`.
 """

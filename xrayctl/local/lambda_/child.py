@@ -8,8 +8,10 @@ It is `python -m awslambdaric HANDLER` plus two things a sandbox needs (see `run
   by SIGKILL); the child then kills what the function started in a session of its own (found in /proc by
   the mark the sandbox put in its environment) and its own process group.
 
-It imports only the standard library and the runtime client: the function's process must look like
-Lambda's.
+It imports only the standard library, the runtime client and the (empty) `xrayctl` package `__init__`s that
+`-m` runs: the function's process must look like Lambda's. The one exception is an exec wrapper: with
+`AWS_LAMBDA_EXEC_WRAPPER` set to the ADOT layer's (`otel_layer`), OpenTelemetry's auto-instrumentation starts
+after the gate, before the runtime runs, as the layer's script starts it before Lambda's runtime.
 """
 
 import os
@@ -46,6 +48,10 @@ def main() -> None:
         os._exit(0)
     mark = b"\0" + MARK_VARIABLE.encode() + b"=" + os.environ.get(MARK_VARIABLE, "-").encode() + b"\0"
     threading.Thread(target=_watch_parent, args=(mark,), name="xrayctl-parent-watch", daemon=True).start()
+    if os.environ.get("AWS_LAMBDA_EXEC_WRAPPER"):
+        from xrayctl.local.lambda_.otel_layer import instrument
+
+        instrument()
     runpy.run_module("awslambdaric", run_name="__main__", alter_sys=True)
 
 

@@ -250,7 +250,7 @@ class TraceStore:
     def __init__(self, path: Path) -> None:
         self.path = path
         # Why the latest write failed (a full disk), until one succeeds: a trace that is not found meanwhile
-        # may be one the store could not take, and a reader is told so (see xray_api) instead of "not yet".
+        # may be one the store could not take, and a reader is told so (see xray.api) instead of "not yet".
         self.write_failure: StoreError | None = None
         self._lock = threading.Lock()
         # Recently read traces as BatchGetTraces returns them, by trace id: (revision, trace). A client pages
