@@ -20,6 +20,7 @@ from typing import Any
 
 import pytest
 
+from tests.support.cli import run_cli
 from tests.unit.local.test_xray_api import OK_TRACE, demo_documents, xray_client
 from xrayctl.local.xray.api import XRayApiServer
 from xrayctl.local.xray.destination import indexed_fraction
@@ -468,3 +469,30 @@ def drive_with_the_aws_cli(api: XRayApiServer) -> None:
     graph = aws("get-retrieved-traces-graph", "--retrieval-token", token)
     assert len(graph["Services"]) == 3
     aws("cancel-trace-retrieval", "--retrieval-token", token)
+
+
+def test_the_otel_format_reads_back_through_input_to_the_same_tree_but_the_inferred_nodes(
+    tmp_path: Path, searching: Any
+) -> None:
+    token = searching.start_trace_retrieval(TraceIds=[OK_TRACE], **WHOLE)["RetrievalToken"]
+    trees = {}
+    for trace_format in ("XRAY", "OTEL"):
+        answer = searching.list_retrieved_traces(RetrievalToken=token, TraceFormat=trace_format)
+        answer.pop("ResponseMetadata")
+        saved = tmp_path / f"{trace_format}.json"
+        saved.write_text(json.dumps(answer))
+        result = run_cli(["-o", "json", "show-trace", "--input", str(saved)])
+        assert result.exit_code == 0, result.stderr
+        (trace,) = result.json()["traces"]
+        pending, shape = [(root, 0) for root in trace["roots"]], []
+        while pending:
+            node, depth = pending.pop()
+            if node["kind"] != "inferred":  # X-Ray's drawing of a call, not a span
+                shape.append((depth, node["id"], node["name"], node["start_time"], node["end_time"]))
+            pending.extend((child, depth + 1) for child in node["children"])
+        trees[trace_format] = sorted(shape)
+    assert [node[:3] for node in trees["OTEL"]] == [node[:3] for node in trees["XRAY"]]
+    assert len(trees["XRAY"]) == 8
+    # Times to the microsecond: a span's nanoseconds hold what a document's float can say.
+    for otel, xray in zip(trees["OTEL"], trees["XRAY"], strict=True):
+        assert otel[3:] == pytest.approx(xray[3:], abs=2e-6)
