@@ -39,6 +39,7 @@ SECTIONS = {
     "invoke": "4. Local invocations",
     "store": "5. The store",
     "otel": "6. OpenTelemetry",
+    "search": "7. Transaction Search",
 }
 SCRIPT_TIMEOUT = 15 * 60.0
 WIDTH = 110

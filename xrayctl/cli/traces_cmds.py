@@ -12,6 +12,7 @@ from xrayctl.cli.terminal import consoles
 from xrayctl.errors import UsageError
 
 if TYPE_CHECKING:
+    from xrayctl.aws.indexing import Coverage
     from xrayctl.trace.annotations import Listing, ValueStats
     from xrayctl.trace.model import Trace
 
@@ -40,7 +41,7 @@ if TYPE_CHECKING:
     show_default=True,
     help="Wait until each trace exists and is complete (X-Ray ingests in seconds, unbounded).",
 )
-@timeout_option(30.0, "How long --wait waits.")
+@timeout_option(30.0, "How long --wait waits (and how long a Transaction Search retrieval may take).")
 @details_option
 @global_options
 def show_trace(
@@ -53,7 +54,8 @@ def show_trace(
 ) -> None:
     """Draw traces as a tree of segments with a timeline.
 
-    TRACE_ID is an X-Ray id (1-5f84c7a1-a1b2c3d4e5f6a7b8c9d0e1f2) or a W3C id (32 hex digits).
+    TRACE_ID is an X-Ray id (1-5f84c7a1-a1b2c3d4e5f6a7b8c9d0e1f2) or a W3C id (32 hex digits). With
+    Transaction Search on, the traces are read through trace retrievals (StartTraceRetrieval).
     """
     from xrayctl.trace.ids import normalize_trace_id
 
@@ -90,7 +92,7 @@ def _read_traces(
                 with_summary=True,
             )
         spinner.say("reading from X-Ray")
-        return reader.fetch_traces(ids, with_summary=True)
+        return reader.fetch_traces(ids, with_summary=True, timeout=timeout)
 
 
 @click.command("list-annotations")
@@ -124,16 +126,17 @@ def list_annotations(
     window_start, window_end = resolve_window(since=since, start=start, end=end)
     with progress(app, "connecting") as spinner, backend(app) as connected:
         spinner.say("reading trace summaries")
-        summaries = connected.reader().iter_summaries(
-            window_start, window_end, filter_expression=filter_expression
-        )
+        reader = connected.reader()
+        summaries = reader.iter_summaries(window_start, window_end, filter_expression=filter_expression)
         found = annotations.listing(summaries, keys)
+        covered = reader.summary_coverage()  # Transaction Search indexes only a fraction of the traces
     if app.output == "json":
         window = {"start": window_start.isoformat(), "end": window_end.isoformat()}
         if summary:
             echo_json({**window, "values": [annotations.stats_to_dict(s) for s in _stats(found)]})
         else:
             echo_json({**window, "traces": [annotations.row_to_dict(row) for row in found.rows]})
+        _say_coverage(app, covered)
         return
     from xrayctl.render.tables import annotations_summary, annotations_table
 
@@ -150,6 +153,16 @@ def list_annotations(
         style="dim",
         markup=False,
     )
+    _say_coverage(app, covered)
+
+
+def _say_coverage(app: AppState, covered: Coverage | None) -> None:
+    """With Transaction Search on, what share of the traffic the list stands for (on stderr)."""
+    if covered is not None:
+        from xrayctl.text.sanitize import clean
+
+        # Rule names come from the account: shown escaped, like any text from outside.
+        consoles(app)[1].print(clean(covered.note(), 2000), style="yellow", markup=False)
 
 
 def _stats(found: Listing) -> list[ValueStats]:
