@@ -44,7 +44,7 @@ from urllib.parse import parse_qs, unquote
 from xrayctl.errors import InvalidTraceId, LocalStackError
 from xrayctl.local.httpserver import LoopbackHTTPServer, Request, Response
 from xrayctl.local.lambda_ import results as lambda_results
-from xrayctl.local.lambda_.runtime import RuntimeRequest, Sandbox
+from xrayctl.local.lambda_.runtime import RuntimeRequest, Sandbox, runtime_client
 from xrayctl.local.lambda_.segments import (
     LOCAL_ACCOUNT_ID,
     InvocationRecord,
@@ -155,6 +155,7 @@ class LambdaService:
         self._sandboxes: set[Sandbox] = set()
         self._background: set[threading.Thread] = set()
         self._closed = False
+        self._runtime = "awslambdaric"
 
     @property
     def url(self) -> str:
@@ -169,11 +170,7 @@ class LambdaService:
                 f"The function's code directory {code_dir} does not exist.",
                 "Point the local stack at function/.",
             )
-        if importlib.util.find_spec("awslambdaric") is None:
-            raise LocalStackError(
-                "The local Lambda runtime (awslambdaric) is not installed.",
-                "Install it: pip install 'xrayctl[local]'.",
-            )
+        self._runtime = runtime_client()
         try:
             self._server = LoopbackHTTPServer(self._handle, port=self._port, max_body=_MAX_PAYLOAD)
         except OSError as exc:
@@ -409,7 +406,9 @@ class LambdaService:
 
     def _new_sandbox(self) -> Sandbox:
         # Called with the pool lock held, so stop() cannot miss a sandbox that is being started.
-        sandbox = Sandbox(self.config.handler, self.config.code_dir, self._sandbox_environment()).start()
+        sandbox = Sandbox(
+            self.config.handler, self.config.code_dir, self._sandbox_environment(), runtime=self._runtime
+        ).start()
         self._sandboxes.add(sandbox)
         return sandbox
 
@@ -430,7 +429,7 @@ class LambdaService:
         user's own credentials, profile or xrayctl settings."""
         config = self.config
         daemon_host, _, daemon_port = self._daemon_address.rpartition(":")
-        spec = importlib.util.find_spec("awslambdaric")
+        spec = importlib.util.find_spec("awslambdaric" if self._runtime == "awslambdaric" else "xrayctl")
         today = datetime.now(timezone.utc)
         runtime_dir = (
             Path(spec.origin).parent.parent if spec is not None and spec.origin else Path(sys.prefix)
