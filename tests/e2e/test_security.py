@@ -354,12 +354,18 @@ def test_the_template_grants_exactly_the_s3_actions_the_code_calls_on_its_own_bu
     assert s3_actions_in_code() == {"s3:PutObject", "s3:GetObject"}  # the code really is what we think
 
     # The function's only grants are its inline policy (plus the X-Ray write access Tracing: Active adds):
-    # no role of its own, no managed policy, no SAM policy template, no other IAM resource or bucket policy.
+    # no role of its own, no managed policy, no SAM policy template, no other IAM resource; a bucket policy
+    # only denies.
     [function_id] = [k for k, v in resources.items() if v["Type"] == "AWS::Serverless::Function"]
     function = resources[function_id]["Properties"]
     assert "Role" not in function and "PermissionsBoundary" not in function
     assert not [v["Type"] for v in resources.values() if v["Type"].startswith("AWS::IAM::")]
-    assert not [v["Type"] for v in resources.values() if v["Type"] == "AWS::S3::BucketPolicy"]
+    bucket_policies = [v["Properties"] for v in resources.values() if v["Type"] == "AWS::S3::BucketPolicy"]
+    assert all(
+        statement["Effect"] == "Deny"
+        for policy in bucket_policies
+        for statement in policy["PolicyDocument"]["Statement"]
+    )
     assert all(
         isinstance(policy, dict) and set(policy) == {"Version", "Statement"}
         for policy in function["Policies"]
@@ -382,6 +388,27 @@ def test_the_template_grants_exactly_the_s3_actions_the_code_calls_on_its_own_bu
         assert resources_of == [objects]  # object ARNs of that bucket only: no "*", no other bucket
         granted |= set(actions)
     assert granted == s3_actions_in_code()  # nothing the code does not call, no wildcard
+
+
+def test_the_bucket_refuses_plain_http_and_the_logs_expire() -> None:
+    from cfnlint.decode import decode_str
+
+    template, _ = decode_str((FUNCTION_DIR / "template.yaml").read_text())
+    resources = template["Resources"]
+    [bucket_id] = [k for k, v in resources.items() if v["Type"] == "AWS::S3::Bucket"]
+    [policy] = [v["Properties"] for v in resources.values() if v["Type"] == "AWS::S3::BucketPolicy"]
+    assert policy["Bucket"] == {"Ref": bucket_id}
+    assert {
+        "Effect": "Deny",
+        "Principal": "*",
+        "Action": "s3:*",
+        "Resource": [{"Fn::GetAtt": [bucket_id, "Arn"]}, {"Fn::Sub": f"${{{bucket_id}.Arn}}/*"}],
+        "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+    }.items() <= policy["PolicyDocument"]["Statement"][0].items()
+    [function] = [v["Properties"] for v in resources.values() if v["Type"] == "AWS::Serverless::Function"]
+    [(group_id, group)] = [(k, v) for k, v in resources.items() if v["Type"] == "AWS::Logs::LogGroup"]
+    assert function["LoggingConfig"] == {"LogGroup": {"Ref": group_id}}
+    assert "RetentionInDays" in group["Properties"] and group["DeletionPolicy"] == "Delete"
 
 
 # --- bodies over the limit are refused before they are read ------------------------------------------------
