@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 from collections.abc import Iterator
 
 import pytest
 
 from tests.support.fakeaws import FakeAws
 from xrayctl.local.lambda_.runtime import IO_VARIABLE, RUNTIME_VARIABLE
+
+_SESSION_HOME = tempfile.mkdtemp(prefix="xrayctl-test-home-")
 
 
 @pytest.fixture
@@ -41,6 +45,14 @@ def pytest_configure(config: pytest.Config) -> None:
     for option, variable in (("--lambda-runtime", RUNTIME_VARIABLE), ("--sandbox-io", IO_VARIABLE)):
         if config.getoption(option):
             os.environ[variable] = config.getoption(option)
+    # A test that does not name a home of its own must not read or write the user's store (another version
+    # of xrayctl may have left one there that this one cannot read).
+    if "XRAYCTL_HOME" not in os.environ:
+        os.environ["XRAYCTL_HOME"] = _SESSION_HOME
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    shutil.rmtree(_SESSION_HOME, ignore_errors=True)
 
 
 def pytest_report_header(config: pytest.Config) -> str:
