@@ -38,6 +38,7 @@ SECTIONS = {
     "many": "3. Many traces",
     "invoke": "4. Local invocations",
     "store": "5. The store",
+    "install": "6. Installed as users do",
 }
 SCRIPT_TIMEOUT = 15 * 60.0
 WIDTH = 110
