@@ -144,7 +144,7 @@ def env() -> None:
 @global_options
 def reset(yes: bool) -> None:
     """Delete every trace in the local store (also the one a running `local serve` uses)."""
-    from xrayctl.local.stack import STORE_FILE
+    from xrayctl.local.home import STORE_FILE
     from xrayctl.local.xray.store import empty_store
 
     app = state()

@@ -8,7 +8,6 @@ AWS CLI. Every command carries the same global options; each option's callback r
 from __future__ import annotations
 
 import functools
-import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -39,8 +38,9 @@ class AppState:
     def xrayctl_home(self) -> Path:
         if self.home is not None:
             return self.home
-        env = os.environ.get("XRAYCTL_HOME")
-        return Path(env) if env else Path(click.get_app_dir("xrayctl"))
+        from xrayctl.local.home import default_home
+
+        return default_home()
 
 
 # Command line over environment; a default never records anything.

@@ -21,6 +21,7 @@ from types import MappingProxyType
 
 from xrayctl.errors import LocalStackError
 from xrayctl.local.endpoints import LocalEndpoints
+from xrayctl.local.home import STORE_FILE
 from xrayctl.local.httpserver import LOOPBACK
 from xrayctl.local.lambda_.service import InvocationReport, LambdaConfig, LambdaService
 from xrayctl.local.options import StackOptions
@@ -35,7 +36,6 @@ logger = logging.getLogger(__name__)
 
 REGION = "us-east-1"
 CREDENTIALS = ("xrayctl-local", "xrayctl-local")  # dummy: the stand-ins check no signature
-STORE_FILE = "traces.sqlite3"
 
 
 class LocalStack:
