@@ -1,4 +1,4 @@
-"""Figure 7: answers, not only pictures: the critical path, a comparison, the service map.
+"""Figure 9: answers, not only pictures: the critical path, a comparison, the service map.
 
 - critical path of a generated 100,000-node trace whose every node lies inside its parent (a random tree,
   a thousand levels deep, siblings overlapping), built once, then `critical_path` timed in this process

@@ -39,7 +39,9 @@ SECTIONS = {
     "invoke": "4. Local invocations",
     "store": "5. The store",
     "otel": "6. OpenTelemetry",
-    "answers": "7. Answers: critical path, compare, service map",
+    "search": "7. Transaction Search",
+    "install": "8. Installed as users do",
+    "answers": "9. Answers: critical path, compare, service map",
 }
 SCRIPT_TIMEOUT = 15 * 60.0
 WIDTH = 110

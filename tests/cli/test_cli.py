@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+import platform
 import re
 import socket
 from pathlib import Path
 from typing import Any
 
+import botocore
 import click
 import pytest
 
@@ -57,10 +59,11 @@ def test_every_command_has_help(path: tuple[str, ...]) -> None:
     assert "--output" in result.stdout  # global options are accepted after every command name
 
 
-def test_version() -> None:
+def test_version_names_botocore_and_python() -> None:
     result = run_cli(["--version"])
     assert result.exit_code == 0
-    assert result.stdout == f"xrayctl {__version__}\n"
+    python = f"Python {platform.python_version()} on {platform.system()}"
+    assert result.stdout == f"xrayctl {__version__} (botocore {botocore.__version__}, {python})\n"
 
 
 def _closed_port() -> int:

@@ -359,14 +359,20 @@ def test_the_template_grants_exactly_the_s3_actions_the_code_calls_on_its_own_bu
     assert s3_actions_in_code(module) == {"s3:PutObject", "s3:GetObject"}  # the code really is what we think
 
     # Each function's only grants are its inline policy (plus the X-Ray write access Tracing: Active adds):
-    # no role of its own, no managed policy, no SAM policy template, no other IAM resource or bucket policy.
+    # no role of its own, no managed policy, no SAM policy template, no other IAM resource; a bucket policy
+    # only denies.
     functions = {k for k, v in resources.items() if v["Type"] == "AWS::Serverless::Function"}
     assert functions == {"Function", "OtelFunction"}
     function = resources[function_id]["Properties"]
     assert function["Handler"] == f"{module.removesuffix('.py')}.lambda_handler"
     assert "Role" not in function and "PermissionsBoundary" not in function
     assert not [v["Type"] for v in resources.values() if v["Type"].startswith("AWS::IAM::")]
-    assert not [v["Type"] for v in resources.values() if v["Type"] == "AWS::S3::BucketPolicy"]
+    bucket_policies = [v["Properties"] for v in resources.values() if v["Type"] == "AWS::S3::BucketPolicy"]
+    assert all(
+        statement["Effect"] == "Deny"
+        for policy in bucket_policies
+        for statement in policy["PolicyDocument"]["Statement"]
+    )
     assert all(
         isinstance(policy, dict) and set(policy) == {"Version", "Statement"}
         for policy in function["Policies"]
@@ -389,6 +395,30 @@ def test_the_template_grants_exactly_the_s3_actions_the_code_calls_on_its_own_bu
         assert resources_of == [objects]  # object ARNs of that bucket only: no "*", no other bucket
         granted |= set(actions)
     assert granted == s3_actions_in_code(module)  # nothing the code does not call, no wildcard
+
+
+def test_the_bucket_refuses_plain_http_and_the_logs_expire() -> None:
+    from cfnlint.decode import decode_str
+
+    template, _ = decode_str((FUNCTION_DIR / "template.yaml").read_text())
+    resources = template["Resources"]
+    [bucket_id] = [k for k, v in resources.items() if v["Type"] == "AWS::S3::Bucket"]
+    [policy] = [v["Properties"] for v in resources.values() if v["Type"] == "AWS::S3::BucketPolicy"]
+    assert policy["Bucket"] == {"Ref": bucket_id}
+    assert {
+        "Effect": "Deny",
+        "Principal": "*",
+        "Action": "s3:*",
+        "Resource": [{"Fn::GetAtt": [bucket_id, "Arn"]}, {"Fn::Sub": f"${{{bucket_id}.Arn}}/*"}],
+        "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+    }.items() <= policy["PolicyDocument"]["Statement"][0].items()
+    functions = [v["Properties"] for v in resources.values() if v["Type"] == "AWS::Serverless::Function"]
+    groups = {k: v for k, v in resources.items() if v["Type"] == "AWS::Logs::LogGroup"}
+    assert len(functions) == len(groups) == 2  # each function logs to a group of its own
+    for function in functions:
+        group_id = function["LoggingConfig"]["LogGroup"]["Ref"]
+        assert "RetentionInDays" in groups[group_id]["Properties"]
+        assert groups[group_id]["DeletionPolicy"] == "Delete"
 
 
 # --- bodies over the limit are refused before they are read ------------------------------------------------

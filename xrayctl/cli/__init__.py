@@ -9,6 +9,7 @@ from __future__ import annotations
 import atexit
 import gc
 import importlib
+import sys
 from typing import NoReturn
 
 import click
@@ -45,8 +46,29 @@ class LazyGroup(click.Group):
         return command
 
 
+def _show_version(ctx: click.Context, param: click.Parameter, value: bool) -> None:
+    # What a bug report needs beside xrayctl's own version: the botocore that parses every answer, and the
+    # Python and system it runs on.
+    if not value or ctx.resilient_parsing:
+        return
+    import platform
+
+    import botocore
+
+    python = f"Python {platform.python_version()} on {platform.system() or sys.platform}"
+    click.echo(f"xrayctl {__version__} (botocore {botocore.__version__}, {python})")
+    ctx.exit()
+
+
 @click.group(cls=LazyGroup, context_settings=CONTEXT_SETTINGS)
-@click.version_option(__version__, "--version", prog_name="xrayctl", message="%(prog)s %(version)s")
+@click.option(
+    "--version",
+    is_flag=True,
+    expose_value=False,
+    is_eager=True,
+    callback=_show_version,
+    help="Show xrayctl's version, botocore's and Python's, and exit.",
+)
 @global_options
 def cli() -> None:
     """See AWS X-Ray traces from a terminal.

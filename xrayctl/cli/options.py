@@ -8,7 +8,6 @@ AWS CLI. Every command carries the same global options; each option's callback r
 from __future__ import annotations
 
 import functools
-import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -39,8 +38,9 @@ class AppState:
     def xrayctl_home(self) -> Path:
         if self.home is not None:
             return self.home
-        env = os.environ.get("XRAYCTL_HOME")
-        return Path(env) if env else Path(click.get_app_dir("xrayctl"))
+        from xrayctl.local.home import default_home
+
+        return default_home()
 
 
 # Command line over environment; a default never records anything.
@@ -144,7 +144,9 @@ def reading_options(verb: str) -> Callable[[F], F]:
     gets them (show-trace, compare); `verb` says what it does with the traces of a file."""
 
     def decorate(func: F) -> F:
-        func = timeout_option(30.0, "How long --wait waits.")(func)
+        func = timeout_option(
+            30.0, "How long --wait waits (and how long a Transaction Search retrieval may take)."
+        )(func)
         func = click.option(
             "--wait/--no-wait",
             default=True,

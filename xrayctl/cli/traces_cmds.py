@@ -21,6 +21,7 @@ from xrayctl.cli.terminal import consoles
 from xrayctl.errors import UsageError
 
 if TYPE_CHECKING:
+    from xrayctl.aws.indexing import Coverage
     from xrayctl.trace.annotations import Listing, ValueStats
     from xrayctl.trace.model import Trace
 
@@ -50,7 +51,8 @@ def show_trace(
 ) -> None:
     """Draw traces as a tree of segments with a timeline.
 
-    TRACE_ID is an X-Ray id (1-5f84c7a1-a1b2c3d4e5f6a7b8c9d0e1f2) or a W3C id (32 hex digits).
+    TRACE_ID is an X-Ray id (1-5f84c7a1-a1b2c3d4e5f6a7b8c9d0e1f2) or a W3C id (32 hex digits). With
+    Transaction Search on, the traces are read through trace retrievals (StartTraceRetrieval).
     """
     from xrayctl.trace.ids import normalize_trace_id
 
@@ -88,7 +90,7 @@ def read_traces(
                 with_summary=True,
             )
         spinner.say("reading from X-Ray")
-        return reader.fetch_traces(ids, with_summary=True)
+        return reader.fetch_traces(ids, with_summary=True, timeout=timeout)
 
 
 @click.command("list-annotations")
@@ -137,17 +139,18 @@ def list_annotations(
     filter_expression = ranking.status_filter(statuses, filter_expression)
     with progress(app, "connecting") as spinner, backend(app) as connected:
         spinner.say("reading trace summaries")
-        summaries = connected.reader().iter_summaries(
-            window_start, window_end, filter_expression=filter_expression
-        )
+        reader = connected.reader()
+        summaries = reader.iter_summaries(window_start, window_end, filter_expression=filter_expression)
         ranked = ranking.rank(summaries, sort=sort, limit=limit)
         found = dataclasses.replace(annotations.listing(ranked.summaries, keys), scanned=ranked.scanned)
+        covered = reader.summary_coverage()  # Transaction Search indexes only a fraction of the traces
     if app.output == "json":
         window = {"start": window_start.isoformat(), "end": window_end.isoformat()}
         if summary:
             echo_json({**window, "values": [annotations.stats_to_dict(s) for s in _stats(found)]})
         else:
             echo_json({**window, "traces": [annotations.row_to_dict(row) for row in found.rows]})
+        _say_coverage(app, covered)
         return
     from xrayctl.render.tables import annotations_summary, annotations_table
 
@@ -164,6 +167,16 @@ def list_annotations(
         style="dim",
         markup=False,
     )
+    _say_coverage(app, covered)
+
+
+def _say_coverage(app: AppState, covered: Coverage | None) -> None:
+    """With Transaction Search on, what share of the traffic the list stands for (on stderr)."""
+    if covered is not None:
+        from xrayctl.text.sanitize import clean
+
+        # Rule names come from the account: shown escaped, like any text from outside.
+        consoles(app)[1].print(clean(covered.note(), 2000), style="yellow", markup=False)
 
 
 def _stats(found: Listing) -> list[ValueStats]:

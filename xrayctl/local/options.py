@@ -135,3 +135,5 @@ class StackOptions:
 
     function: FunctionOptions = field(default_factory=FunctionOptions)
     api_delay: float = 0.0  # seconds added to every X-Ray API answer (for benchmarks)
+    # Switch the store to Transaction Search (CloudWatchLogs, ACTIVE at once); False leaves it as stored.
+    transaction_search: bool = False

@@ -45,7 +45,7 @@ from xrayctl.errors import InvalidTraceId, LocalStackError
 from xrayctl.local.httpserver import LoopbackHTTPServer, Request, Response
 from xrayctl.local.lambda_ import otel_layer
 from xrayctl.local.lambda_ import results as lambda_results
-from xrayctl.local.lambda_.runtime import RuntimeRequest, Sandbox
+from xrayctl.local.lambda_.runtime import RuntimeRequest, Sandbox, runtime_client
 from xrayctl.local.lambda_.segments import (
     LOCAL_ACCOUNT_ID,
     InvocationRecord,
@@ -170,6 +170,7 @@ class LambdaService:
         self._sandboxes: set[Sandbox] = set()
         self._background: set[threading.Thread] = set()
         self._closed = False
+        self._runtime = "awslambdaric"
 
     @property
     def url(self) -> str:
@@ -200,11 +201,7 @@ class LambdaService:
                 f"The function's code directory {code_dir} does not exist.",
                 "Point the local stack at function/.",
             )
-        if importlib.util.find_spec("awslambdaric") is None:
-            raise LocalStackError(
-                "The local Lambda runtime (awslambdaric) is not installed.",
-                "Install it: pip install 'xrayctl[local]'.",
-            )
+        self._runtime = runtime_client()
         if self.config.sdk == "otel" and importlib.util.find_spec("amazon.opentelemetry.distro") is None:
             raise LocalStackError(
                 "OpenTelemetry functions run under the ADOT distro (aws-opentelemetry-distro), which is not "
@@ -442,7 +439,7 @@ class LambdaService:
         # Called with the pool lock held, so stop() cannot miss a sandbox that is being started.
         env = self._sandbox_environment()
         # The runtime runs `_HANDLER`: the function's own, or the layer's wrapper around it.
-        sandbox = Sandbox(env["_HANDLER"], self.config.code_dir, env).start()
+        sandbox = Sandbox(env["_HANDLER"], self.config.code_dir, env, runtime=self._runtime).start()
         self._sandboxes.add(sandbox)
         return sandbox
 
@@ -463,7 +460,7 @@ class LambdaService:
         user's own credentials, profile or xrayctl settings."""
         config = self.config
         daemon_host, _, daemon_port = self._daemon_address.rpartition(":")
-        spec = importlib.util.find_spec("awslambdaric")
+        spec = importlib.util.find_spec("awslambdaric" if self._runtime == "awslambdaric" else "xrayctl")
         today = datetime.now(timezone.utc)
         runtime_dir = (
             Path(spec.origin).parent.parent if spec is not None and spec.origin else Path(sys.prefix)

@@ -5,9 +5,10 @@ as it would the real service's: PutTraceSegments (POST /TraceSegments); BatchGet
 5 ids, in pages of `segments_per_page` segments: a large trace is split over pages, as the service may split
 it, and a client merges pages by trace id); GetTraceSummaries (POST /TraceSummaries, NextToken paging,
 FilterExpression); GetServiceGraph and GetTraceGraph (services, edges and their statistics from the stored
-segments, `graph_page_size` services a page, NextToken paging: see `graph`); GetTraceSegmentDestination
-(always X-Ray, ACTIVE); and GET /health for the stack's own readiness checks. `Sampling` is accepted and
-ignored: every trace is returned.
+segments, `graph_page_size` services a page, NextToken paging: see `graph`); the Transaction Search
+operations (the segment destination, the indexing rule, trace retrievals: see `transaction_search`), with
+which BatchGetTraces finds nothing while the destination is CloudWatchLogs, as in AWS; and GET /health for
+the stack's own readiness checks. `Sampling` is accepted and ignored: every trace is returned.
 
 It is also the X-Ray OTLP endpoint (`POST /v1/traces`, as `https://xray.<region>.amazonaws.com/v1/traces`):
 OTLP/HTTP with a protobuf or JSON ExportTraceServiceRequest (gzip allowed), answered in the request's
@@ -33,8 +34,15 @@ from typing import Any
 from xrayctl.errors import UsageError
 from xrayctl.local.httpserver import LoopbackHTTPServer, Request, Response
 from xrayctl.local.xray import otlp
+from xrayctl.local.xray.destination import XRAY
 from xrayctl.local.xray.graph import service_graph
 from xrayctl.local.xray.store import DEFAULT_PAGE_SIZE, TIME_RANGE_TYPES, StoreError, TraceStore
+from xrayctl.local.xray.transaction_search import (
+    PENDING_SECONDS,
+    RETRIEVAL_SECONDS,
+    OperationError,
+    TransactionSearch,
+)
 from xrayctl.trace.otlp import Problem
 
 logger = logging.getLogger(__name__)
@@ -107,9 +115,16 @@ class XRayApiServer:
         page_size: int = DEFAULT_PAGE_SIZE,
         segments_per_page: int = DEFAULT_SEGMENTS_PER_PAGE,
         graph_page_size: int = DEFAULT_GRAPH_PAGE_SIZE,
+        pending: float = PENDING_SECONDS,
+        retrieval_time: float = RETRIEVAL_SECONDS,
     ) -> None:
+        """`pending`: seconds a destination change stays PENDING; `retrieval_time`: seconds a trace
+        retrieval takes to COMPLETE."""
         self._store = store
         self._graph_page_size = graph_page_size
+        self._search = TransactionSearch(
+            store, pending=pending, retrieval_time=retrieval_time, spans_per_page=segments_per_page
+        )
         self._delay = delay
         self._page_size = page_size
         self._segments_per_page = segments_per_page
@@ -122,7 +137,7 @@ class XRayApiServer:
             ("POST", "/TraceSummaries"): self._get_trace_summaries,
             ("POST", "/ServiceGraph"): self._get_service_graph,
             ("POST", "/TraceGraph"): self._get_trace_graph,
-            ("POST", "/GetTraceSegmentDestination"): lambda _: {"Destination": "XRay", "Status": "ACTIVE"},
+            **self._search.routes(),
             ("GET", "/health"): lambda _: {
                 "status": "ok",
                 **self._store.stats(),
@@ -178,6 +193,8 @@ class XRayApiServer:
             return Response.json(200, route(body))
         except _BadRequest as exc:
             return Response.aws_error(400, exc.code, str(exc))
+        except OperationError as exc:
+            return Response.aws_error(exc.status, exc.code, str(exc))
         except UsageError as exc:  # a filter expression or NextToken the store cannot read
             return Response.aws_error(400, "InvalidRequestException", exc.message)
         except StoreError as exc:  # a full disk, a read-only file: the caller is told why
@@ -225,7 +242,9 @@ class XRayApiServer:
             )
         start = _segment_offset(_optional_string(body, "NextToken"))
         end = start + self._segments_per_page
-        traces, unprocessed = self._store.batch_get(trace_ids)
+        if self._search.hides_traces():  # Transaction Search: the traces are in CloudWatch Logs
+            return {"Traces": [], "UnprocessedTraceIds": []}
+        traces, unprocessed = self._store.batch_get(trace_ids, destination=XRAY)
         if unprocessed and self._store.write_failure is not None:
             # The missing traces may be ones the store could not take (a full disk): say so, not "not yet".
             raise self._store.write_failure
