@@ -9,8 +9,8 @@ PYTEST_ARGS ?=
 BENCH_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help install demo test test-builtin-runtime test-oldest lint typecheck bench package lock deploy dist \
-	test-sdist clean
+.PHONY: help install demo test test-builtin-runtime test-oldest lint typecheck bench docs package lock deploy \
+	dist test-sdist clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -56,8 +56,8 @@ test-oldest: $(OLDEST_STAMP) ## the test suite on Python 3.10 (the load test lef
 SAM ?= $(shell command -v sam 2>/dev/null || ls .bench/peers/venv/bin/sam 2>/dev/null)
 
 lint: $(STAMP) ## ruff, and cfn-lint (and sam validate --lint, where sam is installed) on the SAM template
-	$(BIN)/ruff check xrayctl function tests scripts
-	$(BIN)/ruff format --check xrayctl function tests scripts
+	$(BIN)/ruff check xrayctl function tests scripts docs
+	$(BIN)/ruff format --check xrayctl function tests scripts docs
 	$(BIN)/cfn-lint function/template.yaml
 	@if [ -n "$(SAM)" ]; then SAM_CLI_TELEMETRY=0 $(SAM) validate --lint --region us-east-1 \
 		--template-file function/template.yaml; \
@@ -69,6 +69,9 @@ typecheck: $(STAMP) ## mypy on the package
 # The first run installs the peers (awscli, aws-sam-cli) into .bench/peers/venv: a minute or two, once.
 bench: $(STAMP) ## benchmarks against the AWS CLI and SAM CLI (prints figures, asserts nothing)
 	$(BIN)/python tests/bench/run.py $(BENCH_ARGS)
+
+docs: $(STAMP) ## the README's pictures (docs/pictures/*.svg), drawn by xrayctl itself with --export
+	$(BIN)/python docs/make_pictures.py
 
 # The template's architecture and runtime: the package holds wheels for them, whatever this machine is.
 LAMBDA_ARCH ?= arm64

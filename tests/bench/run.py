@@ -41,6 +41,7 @@ SECTIONS = {
     "otel": "6. OpenTelemetry",
     "search": "7. Transaction Search",
     "install": "8. Installed as users do",
+    "answers": "9. Answers: critical path, compare, service map",
 }
 SCRIPT_TIMEOUT = 15 * 60.0
 WIDTH = 110

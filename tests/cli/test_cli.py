@@ -41,6 +41,8 @@ def test_the_commands_are_these() -> None:
     assert set(_all_commands(cli)) == {
         ("show-trace",),
         ("list-annotations",),
+        ("compare",),
+        ("service-map",),
         ("invoke",),
         ("local",),
         ("local", "serve"),

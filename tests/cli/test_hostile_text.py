@@ -182,6 +182,59 @@ def test_show_trace_json_gives_the_hostile_text_back_as_it_was() -> None:
     assert by_id["00000000000000b4"]["name"] == LONG
 
 
+def _two_hostile_traces() -> str:
+    """The hostile trace twice, under two ids, the second without its SQL subsegment: a compare input."""
+    other = "1-6b04c851-f14fec967f9786633c368d56"
+    second = hostile_segment()
+    second.update(trace_id=other, subsegments=second["subsegments"][:1] + second["subsegments"][2:])
+    traces = [
+        {"Id": trace_id, "Segments": [{"Id": "a1", "Document": json.dumps(segment)}]}
+        for trace_id, segment in ((TRACE_ID, hostile_segment()), (other, second))
+    ]
+    return json.dumps({"Traces": traces})
+
+
+def test_compare_of_hostile_traces_is_inert_and_json_intact() -> None:
+    args = ["compare", "--input", "-"]
+    plain = cli(args, stdin=_two_hostile_traces())
+    assert_inert(plain.stdout + plain.stderr)
+    assert_same_but_colour(cli(args, stdin=_two_hostile_traces(), colour=True).stdout, plain.stdout)
+    assert "[bold red]MARKUP" in plain.stdout and "only in A" in plain.stdout
+    data = cli(["-o", "json", *args], stdin=_two_hostile_traces()).json()
+    assert data["nodes"][0]["path"] == [HOSTILE] and data["nodes"][0]["origin"] == HOSTILE
+
+
+# What ends an SVG text element, opens a script, or is no XML character at all.
+XMLISH = "</text><script>alert(1)</script> &amp; ]]> <!-- \ufffe\uffff"
+
+
+def test_an_exported_svg_parses_and_holds_hostile_names_as_inert_text(tmp_path: Path) -> None:
+    import xml.etree.ElementTree as ElementTree
+
+    segment = hostile_segment(text=HOSTILE + XMLISH, long="L" * 5000)
+    svg = tmp_path / "trace.svg"
+    result = cli(
+        ["show-trace", "--input", "-", "--details", "--export", str(svg)], stdin=saved_batch(segment)
+    )
+    assert result.stdout == ""
+    root = ElementTree.parse(svg).getroot()  # parses: no name broke the XML
+    assert not [element for element in root.iter() if element.tag.endswith(("script", "a"))]
+    text = "".join(root.itertext()).replace("\xa0", " ")
+    assert_inert(text)
+    assert "[bold red]MARKUP[/bold red]" in text and "\\x1b[2J" in text and "</text><script>alert(1)" in text
+    assert "\\ufffe\\uffff" in text
+
+
+def test_service_map_of_hostile_service_names_is_inert(hostile_api: str) -> None:
+    args = ["service-map", *WINDOW, "--endpoint-url", hostile_api]
+    plain = cli(args, columns=3000)
+    assert_inert(plain.stdout + plain.stderr)
+    assert_same_but_colour(cli(args, colour=True, columns=3000).stdout, plain.stdout)
+    assert "[bold red]MARKUP" in plain.stdout and "\\x1b[2J" in plain.stdout
+    data = cli(["-o", "json", *args]).json()
+    assert HOSTILE in {service["name"] for service in data["services"]}
+
+
 def test_colour_forced_in_a_real_process_adds_only_rich_s_own_escapes(tmp_path: Path) -> None:
     """As a user runs it: a separate process with FORCE_COLOR, TERM and a file to read."""
     saved = tmp_path / "hostile.json"

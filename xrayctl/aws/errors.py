@@ -15,6 +15,8 @@ IAM_ACTIONS = {
     "BatchGetTraces": "xray:BatchGetTraces",
     "GetTraceSummaries": "xray:GetTraceSummaries",
     "GetTraceSegmentDestination": "xray:GetTraceSegmentDestination",
+    "GetServiceGraph": "xray:GetServiceGraph",
+    "GetTraceGraph": "xray:GetTraceGraph",
     # Transaction Search: reading traces from CloudWatch Logs, and how many of them are indexed.
     "StartTraceRetrieval": "xray:StartTraceRetrieval",
     "ListRetrievedTraces": "xray:ListRetrievedTraces",

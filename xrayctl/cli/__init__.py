@@ -26,6 +26,8 @@ CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 
 COMMANDS = {
     "show-trace": "xrayctl.cli.traces_cmds:show_trace",
     "list-annotations": "xrayctl.cli.traces_cmds:list_annotations",
+    "compare": "xrayctl.cli.analysis_cmds:compare",
+    "service-map": "xrayctl.cli.analysis_cmds:service_map",
     "invoke": "xrayctl.cli.invoke_cmd:invoke",
     "local": "xrayctl.cli.local_cmds:local",
 }

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
 
+from xrayctl.cli.exporting import show_view
 from xrayctl.cli.logs import logging_to_stderr
 from xrayctl.cli.options import AppState
 from xrayctl.cli.terminal import consoles
@@ -53,15 +55,16 @@ def echo_json(data: Any) -> None:
 
 
 @contextmanager
-def showing_found(state: AppState, *, details: bool) -> Iterator[None]:
-    """When some traces are missing, still draw the ones that were found before the error is reported."""
+def showing_found(state: AppState, *, details: bool, **view: Any) -> Iterator[None]:
+    """When some traces are missing, still draw the ones that were found before the error is reported.
+    `view`: print_traces' critical, export and width."""
     from xrayctl.errors import TraceNotFound
 
     try:
         yield
     except TraceNotFound as exc:
         if exc.found:
-            print_traces(state, exc.found, details=details)
+            print_traces(state, exc.found, details=details, **view)
         raise
 
 
@@ -72,16 +75,30 @@ def print_traces(
     details: bool,
     out: Console | None = None,
     one_scale: bool = False,
+    critical: bool = False,
+    export: Path | None = None,
+    width: int | None = None,
 ) -> None:
+    """The traces as JSON, or drawn (with `critical`, their critical paths marked) on stdout or to the
+    `export` file."""
     from xrayctl.render.schema import trace_to_dict
     from xrayctl.render.tree import traces_view
 
     if state.output == "json":
         echo_json({"traces": [trace_to_dict(trace) for trace in traces]})
     else:
+        paths = None
+        if critical:
+            from xrayctl.trace.critical import critical_path
+
+            paths = [critical_path(trace) for trace in traces]
         # Warnings go to stderr (below), so a pipe of the tree holds only the tree.
-        view = traces_view(traces, details=details, with_warnings=False, one_scale=one_scale)
-        (out or consoles(state)[0]).print(view)
+        view = traces_view(traces, details=details, with_warnings=False, one_scale=one_scale, critical=paths)
+        if out is not None:
+            out.print(view)
+        else:
+            title = "xrayctl show-trace" + (f" {traces[0].id}" if len(traces) == 1 else "")
+            show_view(state, view, export=export, width=width, title=title)
     warn_about(state, trace_warnings(traces))
 
 

@@ -41,7 +41,7 @@ _DEFAULT = ParameterSource.DEFAULT
     type=click.IntRange(1, 1000),
     default=1,
     show_default=True,
-    help="Invoke this many times (the first is the cold start), then draw every trace.",
+    help="Invoke this many times, then draw every trace and compare them (cold starts marked).",
 )
 @click.option("--show/--no-show", default=True, show_default=True, help="Wait for the traces and draw them.")
 @timeout_option(60.0, "How long to wait for the traces to be complete.")
@@ -167,18 +167,30 @@ def _report(
     one_scale: bool = False,
 ) -> None:
     """The invocations (text mode printed them as they came) and their traces, in the chosen format."""
+    from xrayctl.render.compare import comparison_to_dict, comparison_view
     from xrayctl.render.schema import invocation_to_dict, trace_to_dict
+    from xrayctl.trace.compare import compare_invocations
 
+    # Several invocations of a function end with their comparison, the cold starts marked (trace.compare).
+    comparisons = compare_invocations(traces, [(r.trace_id, r.log_tail, r.function_name) for r in results])
     if app.output == "json":
         if results:
             echo_json(
                 {
                     "invocations": [invocation_to_dict(r) for r in results],
                     "traces": [trace_to_dict(t) for t in traces],
+                    "comparisons": [
+                        {"function_name": name, **comparison_to_dict(comparison)}
+                        for name, comparison in comparisons
+                    ],
                 }
             )
         warn_about(app, trace_warnings(traces))
     elif traces:
         print_traces(app, traces, details=details, one_scale=one_scale)
+        from rich.rule import Rule
+
+        for _, comparison in comparisons:
+            consoles(app)[0].print(Rule(style="dim"), comparison_view(comparison))
     for result in results:
         warn_about(app, result.warnings)

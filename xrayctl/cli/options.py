@@ -139,6 +139,52 @@ def timeout_option(default: float, help: str) -> Callable[[F], F]:
     )
 
 
+def reading_options(verb: str) -> Callable[[F], F]:
+    """`--input FILE`, `--format`, `--wait/--no-wait` and `--timeout`: how a command that reads traces by id
+    gets them (show-trace, compare); `verb` says what it does with the traces of a file."""
+
+    def decorate(func: F) -> F:
+        func = timeout_option(
+            30.0, "How long --wait waits (and how long a Transaction Search retrieval may take)."
+        )(func)
+        func = click.option(
+            "--wait/--no-wait",
+            default=True,
+            show_default=True,
+            help="Wait until each trace exists and is complete (X-Ray ingests in seconds, unbounded).",
+        )(func)
+        func = click.option(
+            "--format",
+            "input_format",
+            type=click.Choice(["auto", "batch", "otlp", "retrieved", "xrayctl"]),
+            default="auto",
+            show_default=True,
+            help="The --input file's format (auto: detected).",
+        )(func)
+        return click.option(
+            "--input",
+            "input_file",
+            type=click.File("r", encoding="utf-8"),
+            metavar="FILE",
+            help=f"{verb} the traces in a file instead of calling X-Ray (- for stdin): a BatchGetTraces or "
+            "ListRetrievedTraces response, OTLP/JSON (resourceSpans), or xrayctl's --output json.",
+        )(func)
+
+    return decorate
+
+
+def window_options(func: F) -> F:
+    """`--since`, `--start`, `--end`: a time window (list-annotations, service-map)."""
+    end = click.option("--end", metavar="TIME", help="Window end (default now), same forms as --start.")
+    func = end(func)
+    func = click.option(
+        "--start", metavar="TIME", help="Window start: ISO 8601 (naive = UTC), epoch seconds, or '2h ago'."
+    )(func)
+    return click.option(
+        "--since", metavar="DURATION", help="Window ending now: 15m, 2h, 1d, 1h30m (default 15m)."
+    )(func)
+
+
 details_option: Callable[[F], F] = click.option(
     "--details", is_flag=True, help="Add http, aws, sql, metadata and exception stacks under each node."
 )

@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import IO, TYPE_CHECKING
 
 import click
 
 from xrayctl.cli.common import backend, echo_json, print_traces, progress, showing_found
-from xrayctl.cli.options import AppState, details_option, global_options, state, timeout_option
+from xrayctl.cli.exporting import check_export, export_options
+from xrayctl.cli.options import (
+    AppState,
+    details_option,
+    global_options,
+    reading_options,
+    state,
+    window_options,
+)
 from xrayctl.cli.terminal import consoles
 from xrayctl.errors import UsageError
 
@@ -19,30 +28,15 @@ if TYPE_CHECKING:
 
 @click.command("show-trace")
 @click.argument("trace_ids", nargs=-1, metavar="TRACE_ID...")
-@click.option(
-    "--input",
-    "input_file",
-    type=click.File("r", encoding="utf-8"),
-    metavar="FILE",
-    help="Draw the traces in a file instead of calling X-Ray (- for stdin): a BatchGetTraces or "
-    "ListRetrievedTraces response, OTLP/JSON (resourceSpans), or xrayctl's --output json.",
-)
-@click.option(
-    "--format",
-    "input_format",
-    type=click.Choice(["auto", "batch", "otlp", "retrieved", "xrayctl"]),
-    default="auto",
-    show_default=True,
-    help="The --input file's format (auto: detected).",
-)
-@click.option(
-    "--wait/--no-wait",
-    default=True,
-    show_default=True,
-    help="Wait until each trace exists and is complete (X-Ray ingests in seconds, unbounded).",
-)
-@timeout_option(30.0, "How long --wait waits (and how long a Transaction Search retrieval may take).")
+@reading_options("Draw")
 @details_option
+@click.option(
+    "--critical-path",
+    "critical",
+    is_flag=True,
+    help="Mark the nodes on the critical path with the time each adds to the trace (JSON always has it).",
+)
+@export_options
 @global_options
 def show_trace(
     trace_ids: tuple[str, ...],
@@ -51,6 +45,9 @@ def show_trace(
     wait: bool,
     timeout: float,
     details: bool,
+    critical: bool,
+    export: Path | None,
+    width: int | None,
 ) -> None:
     """Draw traces as a tree of segments with a timeline.
 
@@ -63,12 +60,13 @@ def show_trace(
     ids = [normalize_trace_id(text) for text in trace_ids]  # rejects a bad id before any call
     if input_file is None and not ids:
         raise UsageError("no trace id given.", "Pass one or more trace ids, or --input FILE.")
-    with showing_found(app, details=details):
-        traces = _read_traces(app, ids, input_file, input_format, wait=wait, timeout=timeout)
-    print_traces(app, traces, details=details)
+    check_export(app, export)
+    with showing_found(app, details=details, critical=critical, export=export, width=width):
+        traces = read_traces(app, ids, input_file, input_format, wait=wait, timeout=timeout)
+    print_traces(app, traces, details=details, critical=critical, export=export, width=width)
 
 
-def _read_traces(
+def read_traces(
     app: AppState,
     ids: list[str],
     input_file: IO[str] | None,
@@ -96,11 +94,7 @@ def _read_traces(
 
 
 @click.command("list-annotations")
-@click.option("--since", metavar="DURATION", help="Window ending now: 15m, 2h, 1d, 1h30m (default 15m).")
-@click.option(
-    "--start", metavar="TIME", help="Window start: ISO 8601 (naive = UTC), epoch seconds, or '2h ago'."
-)
-@click.option("--end", metavar="TIME", help="Window end (default now), same forms as --start.")
+@window_options
 @click.option(
     "--filter",
     "filter_expression",
@@ -109,6 +103,19 @@ def _read_traces(
 )
 @click.option("--key", "keys", multiple=True, metavar="KEY", help="Only these annotation keys (repeatable).")
 @click.option("--summary", is_flag=True, help="Per key: each value with its trace count and duration stats.")
+@click.option(
+    "--status",
+    "statuses",
+    multiple=True,
+    type=click.Choice(["fault", "error", "throttle", "ok"]),
+    help="Only traces with this status (repeatable: any of them); AND'd with --filter.",
+)
+@click.option(
+    "--sort",
+    type=click.Choice(["duration", "response", "start"]),
+    help="Largest first: duration, response time, or start (newest first, the default order).",
+)
+@click.option("--limit", type=click.IntRange(1, 100_000), metavar="N", help="Only the first N traces.")
 @global_options
 def list_annotations(
     since: str | None,
@@ -117,18 +124,25 @@ def list_annotations(
     filter_expression: str | None,
     keys: tuple[str, ...],
     summary: bool,
+    statuses: tuple[str, ...],
+    sort: str | None,
+    limit: int | None,
 ) -> None:
     """List annotations across the traces of a time window (from trace summaries, no per-trace fetch)."""
+    import dataclasses
+
     from xrayctl.text.timeparse import resolve_window
-    from xrayctl.trace import annotations
+    from xrayctl.trace import annotations, ranking
 
     app = state()
     window_start, window_end = resolve_window(since=since, start=start, end=end)
+    filter_expression = ranking.status_filter(statuses, filter_expression)
     with progress(app, "connecting") as spinner, backend(app) as connected:
         spinner.say("reading trace summaries")
         reader = connected.reader()
         summaries = reader.iter_summaries(window_start, window_end, filter_expression=filter_expression)
-        found = annotations.listing(summaries, keys)
+        ranked = ranking.rank(summaries, sort=sort, limit=limit)
+        found = dataclasses.replace(annotations.listing(ranked.summaries, keys), scanned=ranked.scanned)
         covered = reader.summary_coverage()  # Transaction Search indexes only a fraction of the traces
     if app.output == "json":
         window = {"start": window_start.isoformat(), "end": window_end.isoformat()}

@@ -33,6 +33,7 @@ Node object:
 | `duration`         | number or null   | seconds                                                      |
 | `offset`           | number or null   | seconds from the trace's `start_time` to this node's start   |
 | `self_time`        | number or null   | seconds spent in this node and in none of its children       |
+| `critical_time`    | number           | seconds of its own time on the critical path; 0 when off it  |
 | `in_progress`      | boolean          | the node has not ended                                       |
 | `status`           | string           | `ok`, `error` (4xx), `throttle` (429) or `fault` (5xx)       |
 | `http_status`      | integer or null  | the HTTP response status, when recorded                      |
@@ -60,16 +61,18 @@ from typing import Any
 
 from xrayctl.aws.invoke import InvocationResult, parse_payload, payload_text
 from xrayctl.text.jsonwrite import json_safe
+from xrayctl.trace.critical import CriticalPath, critical_path
 from xrayctl.trace.model import Node, Trace
 
 
 def trace_to_dict(trace: Trace) -> dict[str, Any]:
     """The trace in the schema above. Raw dicts (metadata, http, ...) are the model's own, not copies."""
     roots: list[dict[str, Any]] = []
+    critical = critical_path(trace)
     stack: list[tuple[Node, list[dict[str, Any]]]] = [(root, roots) for root in reversed(trace.roots)]
     while stack:
         node, siblings = stack.pop()
-        entry = _node_dict(trace, node)
+        entry = _node_dict(trace, node, critical)
         siblings.append(entry)
         stack.extend((child, entry["children"]) for child in reversed(node.children))
     return {
@@ -102,7 +105,7 @@ def invocation_to_dict(result: InvocationResult) -> dict[str, Any]:
     }
 
 
-def _node_dict(trace: Trace, node: Node) -> dict[str, Any]:
+def _node_dict(trace: Trace, node: Node, critical: CriticalPath) -> dict[str, Any]:
     return {
         "id": node.id,
         "name": node.name,
@@ -115,6 +118,7 @@ def _node_dict(trace: Trace, node: Node) -> dict[str, Any]:
         "duration": node.duration,
         "offset": trace.offset(node),
         "self_time": node.self_time,
+        "critical_time": critical.time(node),
         "in_progress": node.in_progress,
         "status": node.status,
         "http_status": node.http_status,

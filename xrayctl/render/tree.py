@@ -39,6 +39,7 @@ from xrayctl.render.format import (
 from xrayctl.render.header import header_view
 from xrayctl.text.jsonwrite import preview
 from xrayctl.text.sanitize import clean
+from xrayctl.trace.critical import CriticalPath
 from xrayctl.trace.model import AnnotationValue, ExceptionInfo, Node, Trace
 
 Part = tuple[str, Style | None]
@@ -64,6 +65,10 @@ _FAST_TO_MEASURE = frozenset(map(chr, range(0x20, 0x7F))) | frozenset(BRANCH + L
 ANNOTATION_STYLE = Style(color="cyan")
 LINK_STYLE = Style(color="blue")
 IN_PROGRESS_BAR = Style(color="yellow", dim=True)
+# `show-trace --critical-path`: a column after the duration, the node's own time on the critical path.
+CRITICAL_WIDTH = 10
+CRITICAL_MARK = "◆"
+CRITICAL_STYLE = Style(color="magenta", bold=True)
 
 
 @dataclass(slots=True)
@@ -75,30 +80,63 @@ class _Line:
     mark: int = -1  # on a node line: the index of its status mark, which fitting must keep
 
 
-def trace_view(trace: Trace, *, details: bool = False, with_warnings: bool = True) -> RenderableType:
-    """Header, the tree with its timeline, then the warnings (unless the caller shows them elsewhere)."""
-    parts: list[RenderableType] = [header_view(trace), Text(""), TraceTree(trace, details=details)]
+def trace_view(
+    trace: Trace,
+    *,
+    details: bool = False,
+    with_warnings: bool = True,
+    critical: CriticalPath | None = None,
+) -> RenderableType:
+    """Header, the tree with its timeline, then the warnings (unless the caller shows them elsewhere).
+    With `critical`, a column marks the nodes on the critical path with the time each adds."""
+    parts: list[RenderableType] = [header_view(trace), Text("")]
+    if critical is not None:
+        parts += [_critical_legend(trace, critical), Text("")]
+    parts.append(TraceTree(trace, details=details, critical=critical))
     if with_warnings and trace.warnings:
         parts += [Text(""), warnings_view(trace.warnings)]
     return Group(*parts)
 
 
 def traces_view(
-    traces: Sequence[Trace], *, details: bool = False, with_warnings: bool = True, one_scale: bool = False
+    traces: Sequence[Trace],
+    *,
+    details: bool = False,
+    with_warnings: bool = True,
+    one_scale: bool = False,
+    critical: Sequence[CriticalPath] | None = None,
 ) -> RenderableType:
     """Several traces one after another, a rule between each. `one_scale`: every timeline on the same
-    scale (the longest trace's span, the same left column), so the traces compare at a glance."""
+    scale (the longest trace's span, the same left column), so the traces compare at a glance; `critical`:
+    each trace's critical path, marked in a column of its own."""
     parts: list[RenderableType] = []
     durations = [trace.duration for trace in traces if trace.duration is not None]
     scale = max(durations) if one_scale and durations else None
     for index, trace in enumerate(traces):
         if index:
             parts.append(Rule(style=DIM))
-        tree = TraceTree(trace, details=details, scale=scale)
-        parts += [header_view(trace), Text(""), tree]
+        path = critical[index] if critical is not None else None
+        tree = TraceTree(trace, details=details, scale=scale, critical=path)
+        parts += [header_view(trace), Text("")]
+        if path is not None:
+            parts += [_critical_legend(trace, path), Text("")]
+        parts.append(tree)
         if with_warnings and trace.warnings:
             parts += [Text(""), warnings_view(trace.warnings)]
     return Group(*parts)
+
+
+def _critical_legend(trace: Trace, critical: CriticalPath) -> Text:
+    """What the critical column says, and how much of the trace's duration the path accounts for."""
+    text = Text()
+    text.append(f"{CRITICAL_MARK} critical path", CRITICAL_STYLE)
+    count = len(critical)
+    text.append(
+        f"  {count} node{'s' if count != 1 else ''} · {fmt_duration(critical.total)} of "
+        f"{fmt_duration(trace.duration)}: the time each node adds to the trace's duration",
+        DIM,
+    )
+    return text
 
 
 def warnings_view(warnings: Iterable[str]) -> RenderableType:
@@ -109,15 +147,26 @@ def warnings_view(warnings: Iterable[str]) -> RenderableType:
 class TraceTree:
     """The tree-with-timeline renderable for one trace."""
 
-    def __init__(self, trace: Trace, *, details: bool = False, scale: float | None = None) -> None:
+    def __init__(
+        self,
+        trace: Trace,
+        *,
+        details: bool = False,
+        scale: float | None = None,
+        critical: CriticalPath | None = None,
+    ) -> None:
         """`scale`: the seconds the timeline spans (default: the trace's own span); given, the left column
-        is as wide as the width allows, so that trees drawn with one scale line up."""
+        is as wide as the width allows, so that trees drawn with one scale line up. `critical`: a column
+        with each node's time on the critical path."""
         self.trace = trace
         self.details = details
         self.scale = scale
+        self.critical = critical
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
         width = options.max_width
+        if self.critical is not None:
+            width = max(width - CRITICAL_WIDTH - 1, 1)
         if not self.trace.roots:
             yield from fit([("(no segments)", DIM)], width)
             yield Segment.line()
@@ -135,7 +184,7 @@ class TraceTree:
         timeline = 0 if narrow else width - left - DURATION_WIDTH - 2
         span = self.scale if self.scale is not None else self.trace.duration
         if timeline and span is not None:
-            yield from _axis(left, timeline, span)
+            yield from _axis(left, timeline, span, critical=self.critical is not None)
         # Without colour (a file, a pipe), styles print nothing: merging a line's segments spares rich (and
         # its garbage collector) most of the work on a 10,000-node tree.
         plain = console.color_system is None and not console.record
@@ -155,10 +204,21 @@ class TraceTree:
         """The timeline (when there is room) and duration columns of a node's line."""
         duration = "running" if node.in_progress else fmt_duration(node.duration)
         duration = fit_text(duration, DURATION_WIDTH, align_right=True)
+        critical = self._critical(node)
         if not timeline:
-            return [Segment(" " + duration)]
+            return [Segment(" " + duration), *critical]
         before, bar, style, after = _bar(self.trace, node, timeline, span)
-        return [Segment(" " + before), Segment(bar, style), Segment(after + " " + duration)]
+        return [Segment(" " + before), Segment(bar, style), Segment(after + " " + duration), *critical]
+
+    def _critical(self, node: Node) -> list[Segment]:
+        """The critical-path column: `◆ 355 ms` for a node on the path, blank for the others."""
+        if self.critical is None:
+            return []
+        seconds = self.critical.time(node)
+        if not seconds:
+            return [Segment(" " * (CRITICAL_WIDTH + 1))]
+        shown = fit_text(fmt_duration(seconds), CRITICAL_WIDTH - 2, align_right=True)
+        return [Segment(" "), Segment(f"{CRITICAL_MARK} {shown}", CRITICAL_STYLE)]
 
 
 def _fit_keeping_mark(line: _Line, width: int) -> list[Segment]:
@@ -415,13 +475,16 @@ def _value_text(value: object, max_len: int) -> str:
     return clean(value if isinstance(value, str) else preview(value, max_len), max_len)
 
 
-def _axis(left: int, timeline: int, span: float) -> Iterator[Segment]:
-    """`0` under the start of the timeline and the trace's span at its end."""
+def _axis(left: int, timeline: int, span: float, *, critical: bool = False) -> Iterator[Segment]:
+    """`0` under the start of the timeline and the trace's span at its end (and `critical` over the
+    critical-path column)."""
     end = fmt_duration(span)
     scale = "0" + fit_text(end, timeline - 1, align_right=True) if timeline > len(end) + 1 else ""
     yield Segment(" " * (left + 1))
     yield Segment(fit_text(scale, timeline), DIM)
     yield Segment(" " * (DURATION_WIDTH + 1))
+    if critical:
+        yield Segment(" " + fit_text("critical", CRITICAL_WIDTH, align_right=True), DIM)
     yield Segment.line()
 
 

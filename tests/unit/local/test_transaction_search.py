@@ -343,6 +343,7 @@ def test_the_retrieved_traces_graph_is_their_service_graph(searching: Any) -> No
     assert graph["RetrievalStatus"] == "COMPLETE"
     services = {(s["Service"]["Name"], s["Service"]["Type"]) for s in graph["Services"]}
     assert services == {
+        ("s3-demo", "client"),  # in front of the root, as in GetServiceGraph's and GetTraceGraph's answers
         ("s3-demo", "AWS::Lambda"),
         ("s3-demo", "AWS::Lambda::Function"),
         ("S3", "AWS::S3::Bucket"),
@@ -467,7 +468,7 @@ def drive_with_the_aws_cli(api: XRayApiServer) -> None:
         listed = aws("list-retrieved-traces", "--retrieval-token", token, "--trace-format", trace_format)
         assert listed["RetrievalStatus"] == "COMPLETE" and [t["Id"] for t in listed["Traces"]] == [OK_TRACE]
     graph = aws("get-retrieved-traces-graph", "--retrieval-token", token)
-    assert len(graph["Services"]) == 3
+    assert len(graph["Services"]) == 4  # the function's three, and the client in front of its root
     aws("cancel-trace-retrieval", "--retrieval-token", token)
 
 

@@ -216,9 +216,12 @@ def test_bad_documents_are_unprocessed_and_good_ones_kept(client: Any) -> None:
 def test_graphs_destination_health_and_unknown_paths(server: XRayApiServer, client: Any) -> None:
     destination = client.get_trace_segment_destination()
     assert (destination["Destination"], destination["Status"]) == ("XRay", "ACTIVE")
-    names = {s["Name"]: s for s in client.get_service_graph(StartTime=0, EndTime=2e9)["Services"]}
-    assert names["s3-demo"]["Root"] and not names["S3"]["Root"]
-    assert {s["Name"] for s in client.get_trace_graph(TraceIds=[OK_TRACE])["Services"]} == {"s3-demo", "S3"}
+    services = client.get_service_graph(StartTime=0, EndTime=2e9)["Services"]
+    by_type = {(s["Name"], s.get("Type")): s for s in services}
+    roots = [s for s in services if s.get("Root")]
+    assert [s["Name"] for s in roots] == ["s3-demo"] and by_type[("s3-demo", "client")]["State"] == "unknown"
+    graph = client.get_trace_graph(TraceIds=[OK_TRACE])["Services"]
+    assert {s["Name"] for s in graph} == {"s3-demo", "S3"} and len(graph) == 3  # the client, named after it
     with urllib.request.urlopen(server.url + "/health") as response:
         assert json.load(response)["traces"] == 3
     with pytest.raises(urllib.error.HTTPError) as caught:
@@ -278,9 +281,16 @@ def test_service_graph_has_lambda_to_function_to_bucket_edges_with_statistics(se
     assert result["UnprocessedTraceSegments"] == []
     services = client.get_service_graph(StartTime=0, EndTime=2e9)["Services"]
     graph = by_type(services)
-    assert graph.keys() == {"AWS::Lambda", "AWS::Lambda::Function", "AWS::S3::Bucket"}
+    assert graph.keys() == {"AWS::Lambda", "AWS::Lambda::Function", "AWS::S3::Bucket", "client"}
     lambda_, function, bucket = graph["AWS::Lambda"], graph["AWS::Lambda::Function"], graph["AWS::S3::Bucket"]
-    assert [s["Root"] for s in (lambda_, function, bucket)] == [True, False, False]
+    # As in the real service's answer, only a root says Root, and a service only inferred is `unknown`.
+    assert [s.get("Root") for s in (lambda_, function, bucket)] == [True, None, None]
+    assert [s["State"] for s in (lambda_, function, bucket)] == ["active", "active", "unknown"]
+    # The client in front of the root: named after it, no statistics of its own, one edge with the root's.
+    client_node = graph["client"]
+    assert client_node["Name"] == lambda_["Name"] and "SummaryStatistics" not in client_node
+    assert callees(client_node, services) == ["s3-demo AWS::Lambda"]
+    assert client_node["Edges"][0]["SummaryStatistics"] == lambda_["SummaryStatistics"]
     assert callees(lambda_, services) == ["s3-demo AWS::Lambda::Function"]
     assert callees(function, services) == ["S3 AWS::S3::Bucket"] and bucket["Edges"] == []
 
@@ -336,13 +346,14 @@ def test_a_segment_called_from_a_subsegment_is_an_edge_and_open_requests_are_not
     client = xray_client(server.url)
     client.put_trace_segments(TraceSegmentDocuments=[json.dumps(d) for d in documents])
     services = client.get_trace_graph(TraceIds=[trace_id])["Services"]
-    front_service, api = sorted(services, key=lambda s: s["Name"] != "front")
+    client_node, front_service, api = sorted(services, key=lambda s: (s["Name"] != "front", "Root" in s))
+    assert client_node["Type"] == "client" and callees(client_node, services) == ["front AWS::EC2::Instance"]
     assert (front_service["Name"], front_service["Root"], callees(front_service, services)) == (
         "front",
         True,
         ["api"],
     )
-    assert (api["Root"], api["Edges"]) == (False, [])
+    assert (api.get("Root"), api["Edges"]) == (None, [])
     (edge,) = front_service["Edges"]
     assert (
         edge["SummaryStatistics"]
@@ -356,3 +367,34 @@ def test_a_segment_called_from_a_subsegment_is_an_edge_and_open_requests_are_not
         }
     )
     assert [e["Count"] for e in edge["ResponseTimeHistogram"]] == [1, 1]
+
+
+def test_graph_pages_hold_every_service_once_under_ids_that_do_not_change(tmp_path: Path) -> None:
+    store = TraceStore(tmp_path / "traces.db")
+    api = XRayApiServer(store, graph_page_size=1).start()
+    try:
+        client = xray_client(api.url)
+        # The newest trace, read first in a window, is of a service no other trace has.
+        newest = {
+            "id": "00000000000000aa",
+            "name": "newest",
+            "origin": "AWS::EC2::Instance",
+            "end_time": 1.9e9,
+        }
+        newest.update(trace_id="1-6b04c914-0000000000000000000000aa", start_time=1.9e9 - 1)
+        documents = [*demo_documents(), newest]
+        client.put_trace_segments(TraceSegmentDocuments=[json.dumps(d) for d in documents])
+        paginator = client.get_paginator("get_service_graph")  # botocore's own paging, on our NextTokens
+        pages = [page["Services"] for page in paginator.paginate(StartTime=0, EndTime=2e9)]
+        services = [service for page in pages for service in page]
+        assert [len(page) for page in pages] == [1] * 6  # four services, and a client for each root
+        ids = {(s["Name"], s["Type"]): s["ReferenceId"] for s in services}
+        assert len(ids) == len(set(ids.values())) == 6
+        del ids[("newest", "AWS::EC2::Instance")], ids[("newest", "client")]
+        # Another question about other traces names the same services the same way.
+        traced = client.get_paginator("get_trace_graph").paginate(TraceIds=[OK_TRACE])
+        again = {(s["Name"], s["Type"]): s["ReferenceId"] for page in traced for s in page["Services"]}
+        assert again == ids
+    finally:
+        api.stop()
+        store.close()

@@ -5,10 +5,10 @@ as it would the real service's: PutTraceSegments (POST /TraceSegments); BatchGet
 5 ids, in pages of `segments_per_page` segments: a large trace is split over pages, as the service may split
 it, and a client merges pages by trace id); GetTraceSummaries (POST /TraceSummaries, NextToken paging,
 FilterExpression); GetServiceGraph and GetTraceGraph (services, edges and their statistics from the stored
-segments, in one page: see `graph`); the Transaction Search operations (the segment destination, the indexing
-rule, trace retrievals: see `transaction_search`), with which BatchGetTraces finds nothing while the
-destination is CloudWatchLogs, as in AWS; and GET /health for the stack's own readiness checks. `Sampling` is
-accepted and ignored: every trace is returned.
+segments, `graph_page_size` services a page, NextToken paging: see `graph`); the Transaction Search
+operations (the segment destination, the indexing rule, trace retrievals: see `transaction_search`), with
+which BatchGetTraces finds nothing while the destination is CloudWatchLogs, as in AWS; and GET /health for
+the stack's own readiness checks. `Sampling` is accepted and ignored: every trace is returned.
 
 It is also the X-Ray OTLP endpoint (`POST /v1/traces`, as `https://xray.<region>.amazonaws.com/v1/traces`):
 OTLP/HTTP with a protobuf or JSON ExportTraceServiceRequest (gzip allowed), answered in the request's
@@ -43,14 +43,13 @@ from xrayctl.local.xray.transaction_search import (
     OperationError,
     TransactionSearch,
 )
-from xrayctl.text.jsonload import loads
 from xrayctl.trace.otlp import Problem
 
 logger = logging.getLogger(__name__)
 
 MAX_BATCH_TRACE_IDS = 5
-_GRAPH_CHUNK = 100  # traces read at a time for a graph, so a long window is never all in memory
 DEFAULT_SEGMENTS_PER_PAGE = 100
+DEFAULT_GRAPH_PAGE_SIZE = 100  # services a GetServiceGraph / GetTraceGraph page
 OTLP_PATH = "/v1/traces"
 MAX_OTLP_BODY = 16 * 1024 * 1024  # an OTLP request, once decompressed
 _PROTOBUF = "application/x-protobuf"
@@ -83,12 +82,22 @@ def _optional_string(body: dict[str, Any], field: str) -> str | None:
     return value
 
 
-def _segment_offset(token: str | None) -> int:
-    """How many segments of the batch earlier pages returned, from BatchGetTraces' NextToken."""
+def _encode_offset(field: str, offset: int) -> str:
+    return base64.urlsafe_b64encode(json.dumps({field: offset}).encode()).decode()
+
+
+def _graph_position(token: str | None) -> int:
+    """The last ReferenceId the previous page of a graph returned (-1 before the first page)."""
+    return -1 if token is None else _segment_offset(token, "after")
+
+
+def _segment_offset(token: str | None, field: str = "segments") -> int:
+    """How many segments of the batch earlier pages returned, from BatchGetTraces' NextToken (or another
+    non-negative integer a token of ours holds in `field`)."""
     if token is None:
         return 0
     try:
-        offset = json.loads(base64.urlsafe_b64decode(token.encode()))["segments"]
+        offset = json.loads(base64.urlsafe_b64decode(token.encode()))[field]
     except (ValueError, TypeError, KeyError, binascii.Error):
         offset = None
     if not isinstance(offset, int) or isinstance(offset, bool) or offset < 0:
@@ -105,12 +114,14 @@ class XRayApiServer:
         delay: float = 0.0,
         page_size: int = DEFAULT_PAGE_SIZE,
         segments_per_page: int = DEFAULT_SEGMENTS_PER_PAGE,
+        graph_page_size: int = DEFAULT_GRAPH_PAGE_SIZE,
         pending: float = PENDING_SECONDS,
         retrieval_time: float = RETRIEVAL_SECONDS,
     ) -> None:
         """`pending`: seconds a destination change stays PENDING; `retrieval_time`: seconds a trace
         retrieval takes to COMPLETE."""
         self._store = store
+        self._graph_page_size = graph_page_size
         self._search = TransactionSearch(
             store, pending=pending, retrieval_time=retrieval_time, spans_per_page=segments_per_page
         )
@@ -247,7 +258,7 @@ class XRayApiServer:
             seen += len(segments)
         result: dict[str, Any] = {"Traces": page, "UnprocessedTraceIds": unprocessed}
         if seen > end:
-            result["NextToken"] = base64.urlsafe_b64encode(json.dumps({"segments": end}).encode()).decode()
+            result["NextToken"] = _encode_offset("segments", end)
         return result
 
     def _get_trace_summaries(self, body: dict[str, Any]) -> dict[str, Any]:
@@ -276,24 +287,36 @@ class XRayApiServer:
 
     def _get_service_graph(self, body: dict[str, Any]) -> dict[str, Any]:
         start, end = _time(body, "StartTime"), _time(body, "EndTime")
+        if end < start:
+            raise _BadRequest("EndTime must not be before StartTime.")
+        after = _graph_position(_optional_string(body, "NextToken"))
         trace_ids = [summary["Id"] for summary in self._store.summaries(start, end)]
         return {
             "StartTime": start,
             "EndTime": end,
-            "Services": service_graph(self._segments(trace_ids)),
+            **self._graph_page(service_graph(self._segments(trace_ids)), after),
             "ContainsOldGroupVersions": False,
         }
 
     def _get_trace_graph(self, body: dict[str, Any]) -> dict[str, Any]:
-        return {"Services": service_graph(self._segments(_string_list(body, "TraceIds")))}
+        trace_ids = _string_list(body, "TraceIds")
+        after = _graph_position(_optional_string(body, "NextToken"))
+        return self._graph_page(service_graph(self._segments(trace_ids)), after)
+
+    def _graph_page(self, services: list[dict[str, Any]], after: int) -> dict[str, Any]:
+        """One page of a graph's services: those whose ReferenceId follows `after` (the last one of the
+        page before). The graph is made again for each page; its services come in the order of their
+        ReferenceIds, which are the services' own, so pages never repeat a service nor skip one."""
+        rest = [service for service in services if service["ReferenceId"] > after]
+        page: dict[str, Any] = {"Services": rest[: self._graph_page_size]}
+        if len(rest) > self._graph_page_size:
+            page["NextToken"] = _encode_offset("after", page["Services"][-1]["ReferenceId"])
+        return page
 
     def _segments(self, trace_ids: Sequence[str]) -> Iterator[list[dict[str, Any]]]:
-        """The stitched segments of each stored trace of `trace_ids`, a trace at a time; unknown ids are
-        skipped, as the service skips them."""
-        for offset in range(0, len(trace_ids), _GRAPH_CHUNK):
-            traces, _ = self._store.batch_get(trace_ids[offset : offset + _GRAPH_CHUNK])
-            for trace in traces:
-                yield [loads(segment["Document"]) for segment in trace["Segments"]]
+        """The stitched segments of each stored trace of `trace_ids`, a trace at a time (a long window is
+        never all in memory); unknown ids are skipped, as the service skips them."""
+        return self._store.stitched(trace_ids)
 
 
 def _decompressed(body: bytes, encoding: str) -> bytes:

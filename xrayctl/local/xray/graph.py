@@ -8,10 +8,22 @@ no caller in its trace makes its service a root. Statistics count completed segm
 progress has no end_time, so no response time yet) by their worst mark, as the service does: fault (or 5xx),
 throttle (or 429), error (or 4xx), else ok; an edge counts the segments of its callee that this caller
 called. Nothing here recurses: segments are walked with `stitch.walk`.
+
+What the real service's answer has besides (the developer guide's GetServiceGraph example,
+tests/fixtures/xray-real/derived/doc-source__xray-api-gettingdata__block1.json):
+- a `client` node in front of each root service: named after it, `Type: client`, `State: unknown`, no
+  statistics of its own, one edge to the root carrying the statistics of the requests that entered there;
+- `Root: true` on root services only, and `State: unknown` on services known only from inferred segments
+  (an S3 bucket, a table), `active` on those that sent segments;
+- ReferenceIds that name a service the same way in every answer: here a hash of its identity (and a probe
+  past a collision, in the order of identities, so an answer never gives two services one id). Pages of one
+  graph (`NextToken`) therefore agree on them, and so do two windows.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -77,15 +89,39 @@ class _Stats:
 
 @dataclass(slots=True)
 class _Service:
-    reference_id: int
-    root: bool = False
+    active: bool = False  # some segment of it was sent, not inferred
     stats: _Stats = field(default_factory=_Stats)
+    entered: _Stats | None = None  # requests that entered the trace here (a root): its client's edge
     edges: dict[ServiceKey, _Stats] = field(default_factory=dict)  # callee -> requests to it
+
+
+_ID_SPACE = 2**31  # ReferenceId is an integer in botocore's model; stay within a signed 32-bit one
+
+
+Identity = tuple[str, ServiceKey]  # ("service" or "client", the service's key)
+
+
+def _reference_ids(identities: list[Identity]) -> dict[Identity, int]:
+    """A stable id per identity: the hash of the identity, probed past collisions in identity order."""
+    taken: dict[int, Identity] = {}
+    ids: dict[Identity, int] = {}
+    for identity in sorted(identities, key=repr):
+        attempt = 0
+        while True:
+            seed = json.dumps([identity[0], list(identity[1]), attempt]).encode()
+            candidate = int.from_bytes(hashlib.blake2b(seed, digest_size=8).digest(), "big") % _ID_SPACE
+            if candidate not in taken:
+                break
+            attempt += 1
+        taken[candidate] = identity
+        ids[identity] = candidate
+    return ids
 
 
 def service_graph(traces: Iterable[Sequence[dict[str, Any]]]) -> list[dict[str, Any]]:
     """The Services of a graph over `traces`, each the stitched segments of one trace (as BatchGetTraces
-    returns them): every service once, with its edges to the services it called."""
+    returns them): every service once, with its edges to the services it called, and a client in front of
+    each root; in the order of their ReferenceIds (so pages of one graph never overlap)."""
     services: dict[ServiceKey, _Service] = {}
     for segments in traces:
         owner: dict[str, ServiceKey] = {}  # node id -> the service of the segment that holds the node
@@ -95,26 +131,49 @@ def service_graph(traces: Iterable[Sequence[dict[str, Any]]]) -> list[dict[str, 
                 if isinstance(node.get("id"), str):
                     owner.setdefault(node["id"], key)
         for segment, key in zip(segments, keys, strict=True):
-            service = services.setdefault(key, _Service(len(services)))
+            service = services.setdefault(key, _Service())
+            service.active = service.active or segment.get("inferred") is not True
             service.stats.add(segment)
             parent_id = segment.get("parent_id")
             caller = owner.get(parent_id) if isinstance(parent_id, str) else None
             if caller is None:
-                service.root = True
+                service.entered = service.entered or _Stats()
+                service.entered.add(segment)
                 continue
-            services.setdefault(caller, _Service(len(services))).edges.setdefault(key, _Stats()).add(segment)
-    return [
-        {
-            **service_id(key),
-            "ReferenceId": service.reference_id,
-            "Root": service.root,
-            "State": "active",
-            **service.stats.fields(),
-            "DurationHistogram": service.stats.histogram(),
-            "Edges": [
-                {"ReferenceId": services[callee].reference_id, **edge.fields(), "Aliases": []}
-                for callee, edge in service.edges.items()
-            ],
-        }
-        for key, service in services.items()
-    ]
+            services.setdefault(caller, _Service()).edges.setdefault(key, _Stats()).add(segment)
+    identities: list[Identity] = [("service", key) for key in services]
+    identities += [("client", key) for key, service in services.items() if service.entered is not None]
+    ids = _reference_ids(identities)
+    answer = []
+    for key, service in services.items():
+        entry: dict[str, Any] = {**service_id(key), "ReferenceId": ids[("service", key)]}
+        if service.entered is not None:
+            entry["Root"] = True
+        entry["State"] = "active" if service.active else "unknown"
+        entry.update(service.stats.fields())
+        entry["DurationHistogram"] = service.stats.histogram()
+        entry["Edges"] = [
+            {"ReferenceId": ids[("service", callee)], **edge.fields(), "Aliases": []}
+            for callee, edge in service.edges.items()
+        ]
+        answer.append(entry)
+        if service.entered is not None:
+            answer.append(_client(key, ids[("client", key)], ids[("service", key)], service.entered))
+    return sorted(answer, key=lambda entry: entry["ReferenceId"])
+
+
+def _client(root: ServiceKey, reference_id: int, root_id: int, entered: _Stats) -> dict[str, Any]:
+    """The node X-Ray puts in front of a root service: the callers outside the traces, with one edge."""
+    edge = entered.fields()
+    client: dict[str, Any] = {
+        "ReferenceId": reference_id,
+        "Name": root[0],
+        "Names": [root[0]],
+        "Type": "client",
+        "State": "unknown",
+    }
+    for field_name in ("StartTime", "EndTime"):
+        if field_name in edge:
+            client[field_name] = edge[field_name]
+    client["Edges"] = [{"ReferenceId": root_id, **edge, "Aliases": []}]
+    return client
