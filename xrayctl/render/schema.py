@@ -32,7 +32,7 @@ Node object:
 | `end_time`         | number or null   | epoch seconds; null while in progress                        |
 | `duration`         | number or null   | seconds                                                      |
 | `offset`           | number or null   | seconds from the trace's `start_time` to this node's start   |
-| `self_time`        | number or null   | seconds spent in this node and in none of its children       |
+| `self_time`        | number or null   | seconds of it that no descendant, at any depth, covers       |
 | `in_progress`      | boolean          | the node has not ended                                       |
 | `status`           | string           | `ok`, `error` (4xx), `throttle` (429) or `fault` (5xx)       |
 | `http_status`      | integer or null  | the HTTP response status, when recorded                      |

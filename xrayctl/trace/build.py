@@ -25,6 +25,7 @@ from xrayctl.text import jsonload
 from xrayctl.trace import fields, labels
 from xrayctl.trace.fields import Warn, describe, text
 from xrayctl.trace.model import ExceptionInfo, Kind, Node, Trace
+from xrayctl.trace.selftime import set_self_times
 
 # ---------------------------------------------------------------------------------------------- parsing
 
@@ -282,10 +283,10 @@ class _Builder:
         while pending:
             node = pending.pop()
             node.children.sort(key=_order_key)
-            node.self_time = labels.self_time(node)
             for child in node.children:
                 child.depth = node.depth + 1
             pending.extend(node.children)
+        set_self_times(trace.roots)
         starts = [node.start_time for node in self.nodes if node.start_time is not None]
         ends = [node.end_time for node in self.nodes if node.end_time is not None]
         trace.start_time = min(starts, default=None)
