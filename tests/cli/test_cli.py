@@ -77,6 +77,19 @@ def test_invalid_trace_id_is_rejected_before_any_call() -> None:
     assert "Traceback" not in result.stderr
 
 
+@pytest.mark.parametrize(
+    "pasted",
+    [
+        "Root=1-654c0557-5611b044040fc7224c4790b6;Parent=53995c3f42cd8ad8;Sampled=1",
+        "00-654c05575611b044040fc7224c4790b6-53995c3f42cd8ad8-01",
+    ],
+)
+def test_show_trace_takes_a_trace_header_or_a_traceparent_as_pasted(pasted: str) -> None:
+    result = run_cli(["-o", "json", "show-trace", pasted, "--input", str(LAMBDA_TRACE)])
+    assert result.exit_code == 0, result.stderr
+    assert [t["trace_id"] for t in result.json()["traces"]] == ["1-654c0557-5611b044040fc7224c4790b6"]
+
+
 def test_control_characters_in_a_bad_id_do_not_reach_the_terminal() -> None:
     result = run_cli(["show-trace", "1-\x1b]52;c;aGk=\x07-evil"])
     assert result.exit_code == 2

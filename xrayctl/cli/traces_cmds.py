@@ -40,7 +40,8 @@ def show_trace(
 ) -> None:
     """Draw traces as a tree of segments with a timeline.
 
-    TRACE_ID is an X-Ray id (1-5f84c7a1-a1b2c3d4e5f6a7b8c9d0e1f2) or a W3C id (32 hex digits).
+    TRACE_ID is an X-Ray id (1-5f84c7a1-a1b2c3d4e5f6a7b8c9d0e1f2), a W3C id (32 hex digits), an
+    X-Amzn-Trace-Id header (Root=1-...;Parent=...;Sampled=1) or a W3C traceparent (00-<32 hex>-<16 hex>-01).
     """
     from xrayctl.trace.ids import normalize_trace_id
 
