@@ -79,3 +79,22 @@ def test_piped_output_without_a_terminal_is_200_columns_wide() -> None:
     assert done.returncode == 0, done.stderr
     assert max(len(line) for line in done.stdout.splitlines()) == 200
 
+
+@posix_terminals
+@pytest.mark.parametrize("output", ["text", "json"])
+def test_a_closed_stdout_is_an_error_of_one_line_not_a_silent_success(output: str) -> None:
+    command = [*XRAYCTL, "-o", output, "show-trace", "--input", str(LAMBDA_TRACE)]
+    done = subprocess.run(
+        ["sh", "-c", 'exec "$@" >&-', "sh", *command],  # the shell closes stdout, as `xrayctl ... >&-` does
+        capture_output=False,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=_env(),
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 1
+    assert done.stderr.splitlines() == [
+        "xrayctl: standard output is closed: nothing could be written. Give the command somewhere to write "
+        "(a file, a pipe, or >/dev/null to discard it)."
+    ]

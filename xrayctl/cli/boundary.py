@@ -16,7 +16,7 @@ from typing import NoReturn
 import click
 
 from xrayctl.cli.options import AppState
-from xrayctl.errors import ExitCode, XrayctlError
+from xrayctl.errors import ExitCode, OutputClosed, XrayctlError
 from xrayctl.text.redact import redact
 from xrayctl.text.sanitize import clean, clean_lines
 
@@ -35,7 +35,21 @@ def _translate_aws(exc: Exception) -> XrayctlError | None:
     return translate(exc)
 
 
+class _ClosedOutput(io.TextIOBase):
+    """Standard output for a process started without one (`>&-`: Python then sets sys.stdout to None, and
+    click and rich write to None as to nowhere, so a command would succeed having printed nothing): writing
+    to it is an error."""
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, text: str) -> int:
+        raise OutputClosed()
+
+
 def run(group: click.Group, args: list[str] | None = None) -> NoReturn:
+    if sys.stdout is None:
+        sys.stdout = _ClosedOutput()
     # A terminal or pipe that is not UTF-8 (LANG=C, PYTHONIOENCODING=ascii) cannot take the tree's box
     # characters: write what it cannot encode as escapes rather than fail on the first one.
     for stream in (sys.stdout, sys.stderr):
