@@ -8,10 +8,9 @@ import socket
 from pathlib import Path
 from typing import Any
 
-import click
 import pytest
 
-from tests.support.cli import run_cli
+from tests.support.cli import all_commands, run_cli
 from tests.support.fakeaws import FakeAws
 from tests.support.paths import fixture_path
 from xrayctl import __version__
@@ -21,22 +20,8 @@ from xrayctl.errors import ExitCode
 LAMBDA_TRACE = fixture_path("xray-real", "traces", "iatk-lambda-traceWithLinks01.json")
 
 
-def _all_commands(group: click.Group, prefix: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
-    """Every command path, as --help lists them: the top group loads its commands lazily, so its `commands`
-    is empty and only `list_commands` / `get_command` know them."""
-    context = click.Context(group)
-    found = []
-    for name in group.list_commands(context):
-        command = group.get_command(context, name)
-        assert command is not None, name
-        found.append((*prefix, name))
-        if isinstance(command, click.Group):
-            found.extend(_all_commands(command, (*prefix, name)))
-    return found
-
-
 def test_the_commands_are_these() -> None:
-    assert set(_all_commands(cli)) == {
+    assert set(all_commands(cli)) == {
         ("show-trace",),
         ("list-annotations",),
         ("invoke",),
@@ -47,7 +32,7 @@ def test_the_commands_are_these() -> None:
     }
 
 
-@pytest.mark.parametrize("path", _all_commands(cli), ids=" ".join)
+@pytest.mark.parametrize("path", all_commands(cli), ids=" ".join)
 def test_every_command_has_help(path: tuple[str, ...]) -> None:
     result = run_cli([*path, "--help"])
     assert result.exit_code == 0, result.stderr

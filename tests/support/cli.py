@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+import click
 from click.testing import CliRunner
 
 
@@ -51,3 +52,17 @@ def run_cli(
         except SystemExit as exc:
             code = exc.code if isinstance(exc.code, int) else 1
     return CliResult(code, out.getvalue().decode(), err.getvalue().decode())
+
+
+def all_commands(group: click.Group, prefix: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
+    """Every command path, as --help lists them: the top group loads its commands lazily, so its `commands`
+    is empty and only `list_commands` / `get_command` know them."""
+    context = click.Context(group)
+    found = []
+    for name in group.list_commands(context):
+        command = group.get_command(context, name)
+        assert command is not None, name
+        found.append((*prefix, name))
+        if isinstance(command, click.Group):
+            found.extend(all_commands(command, (*prefix, name)))
+    return found
