@@ -13,7 +13,7 @@ import click
 
 from xrayctl.cli.common import echo_json
 from xrayctl.cli.logs import logging_to_stderr
-from xrayctl.cli.options import global_options, stack_options, state
+from xrayctl.cli.options import API_DELAY, global_options, stack_options, state
 from xrayctl.cli.terminal import consoles
 from xrayctl.text.sanitize import clean
 
@@ -32,10 +32,10 @@ def local() -> None:
 @local.command("serve")
 @click.option(
     "--api-delay",
-    type=click.FloatRange(min=0),
+    type=API_DELAY,
     default=0.0,
     metavar="SECONDS",
-    help="Add this latency to every X-Ray API answer (for benchmarks).",
+    help="Add this latency, 0 to 60, to every X-Ray API answer (for benchmarks).",
 )
 @stack_options
 @global_options

@@ -8,6 +8,7 @@ AWS CLI. Every command carries the same global options; each option's callback r
 from __future__ import annotations
 
 import functools
+import math
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -128,10 +129,29 @@ def state() -> AppState:
     return click.get_current_context().ensure_object(AppState)
 
 
+class Seconds(click.FloatRange):
+    """A number of seconds: finite (click's FloatRange lets `nan` through every bound, since no comparison
+    with NaN is true, and `inf`, `1e999` through a minimum), within the bounds given."""
+
+    name = "seconds"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        seconds = click.types.FLOAT.convert(value, param, ctx)
+        if not math.isfinite(seconds):
+            self.fail(f"{value!r} is not a number of seconds.", param, ctx)
+        return super().convert(seconds, param, ctx)
+
+
+# Lambda's own bounds on a function's timeout; the X-Ray API's added latency is for benchmarks, and a minute
+# is already twice the read timeout of every call.
+FUNCTION_TIMEOUT = Seconds(min=0.1, max=900)
+API_DELAY = Seconds(min=0, max=60)
+
+
 def timeout_option(default: float, help: str) -> Callable[[F], F]:
     return click.option(
         "--timeout",
-        type=click.FloatRange(min=0),
+        type=Seconds(min=0),
         default=default,
         show_default=True,
         metavar="SECONDS",
@@ -170,7 +190,7 @@ def stack_options(func: Callable[..., Any]) -> Callable[..., Any]:
     )(decorated)
     return click.option(
         "--function-timeout",
-        type=click.FloatRange(min=0.1),
+        type=FUNCTION_TIMEOUT,
         metavar="SECONDS",
-        help="Local stack: the function timeout (default 3 s, as in Lambda).",
+        help="Local stack: the function timeout, 0.1 to 900 (default 3 s, as in Lambda).",
     )(decorated)
