@@ -13,12 +13,10 @@ import base64
 import binascii
 import json
 import re
-import sys
 import time
 from collections.abc import Callable
 from contextvars import ContextVar
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from xrayctl.aws.errors import translate_errors
@@ -70,31 +68,32 @@ def encode_event(event: dict[str, Any]) -> bytes:
 
 
 def load_payload(text: str) -> bytes:
-    """The Invoke payload from `--payload`: inline JSON, `@path` for a file's, `@-` for standard input's;
-    InputError if it cannot be read or is not JSON."""
-    source = "--payload"
+    """The Invoke payload from `--payload`: inline JSON, `@path` for a file's, `@-` for standard input's, at
+    most `PAYLOAD_LIMIT` bytes (Lambda's); InputError if it cannot be read, is larger, or is not JSON. A file
+    in UTF-16 or UTF-32 is sent as UTF-8, which is what Lambda reads."""
+    from xrayctl.text import inputs
+
+    fix = "Send a smaller event: Lambda takes at most 6 MB in a synchronous invocation."
     if text.startswith("@"):
-        source = text[1:]
-        try:
-            data = sys.stdin.buffer.read() if source == "-" else Path(source).read_bytes()
-        except OSError as exc:
-            raise InputError(
-                f"Cannot read the payload file {source!r}: {exc.strerror or exc}.",
-                "Give @PATH of a readable JSON file, or the JSON itself.",
-            ) from exc
+        path = text[1:]
+        source = "standard input" if path == "-" else path
+        what = f"--payload @{path}"
+        data = inputs.read_limited(path, inputs.PAYLOAD_LIMIT, what=what, fix=fix)
     else:
-        data = text.encode("utf-8")
+        source, what = "--payload", "--payload"
+        data = text.encode("utf-8", errors="surrogateescape")
+        inputs.check_size(data, inputs.PAYLOAD_LIMIT, what=what, fix=fix)
+    decoded = inputs.json_text(data, what=what)
     try:
-        json.loads(data.decode("utf-8"))
-    except UnicodeDecodeError as exc:
-        raise InputError(f"The payload in {source} is not UTF-8 text.", "Lambda payloads are JSON.") from exc
+        json.loads(decoded)
     except ValueError as exc:
         raise InputError(f"The payload in {source} is not JSON: {exc}.", "Give a JSON document.") from exc
     except RecursionError:
         raise InputError(
             f"The payload in {source} nests too deeply to check.", "Give a JSON document less deep."
         ) from None
-    return data
+    utf8 = decoded.encode("utf-8")
+    return data if utf8 == data else utf8
 
 
 def invoke(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import IO, TYPE_CHECKING
+from typing import TYPE_CHECKING
 
 import click
 
@@ -21,10 +21,10 @@ if TYPE_CHECKING:
 @click.option(
     "--input",
     "input_file",
-    type=click.File("r", encoding="utf-8"),
+    type=click.Path(exists=True, dir_okay=False, allow_dash=True),
     metavar="FILE",
     help="Draw a saved BatchGetTraces response (what `aws xray batch-get-traces` prints; - for stdin) "
-    "instead of calling X-Ray.",
+    "instead of calling X-Ray. At most 64 MB, UTF-8, UTF-16 or UTF-32.",
 )
 @click.option(
     "--wait/--no-wait",
@@ -36,7 +36,7 @@ if TYPE_CHECKING:
 @details_option
 @global_options
 def show_trace(
-    trace_ids: tuple[str, ...], input_file: IO[str] | None, wait: bool, timeout: float, details: bool
+    trace_ids: tuple[str, ...], input_file: str | None, wait: bool, timeout: float, details: bool
 ) -> None:
     """Draw traces as a tree of segments with a timeline.
 
@@ -55,12 +55,12 @@ def show_trace(
 
 
 def _read_traces(
-    app: AppState, ids: list[str], input_file: IO[str] | None, *, wait: bool, timeout: float
+    app: AppState, ids: list[str], input_file: str | None, *, wait: bool, timeout: float
 ) -> list[Trace]:
     if input_file is not None:
-        from xrayctl.trace.build import load_batch
+        from xrayctl.trace.build import load_batch_file
 
-        return load_batch(input_file.read(), source=input_file.name, only=ids or None)
+        return load_batch_file(input_file, only=ids or None)
     with progress(app, "connecting") as spinner, backend(app) as connected:
         reader = connected.reader()
         if wait:
