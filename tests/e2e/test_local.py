@@ -98,6 +98,21 @@ def test_show_trace_in_a_new_process_draws_the_stored_tree(serve: Serve, invoked
     assert "put_response=200" in result.stdout and "get_response=200" in result.stdout
 
 
+def test_show_traces_json_reads_back_to_the_same_bytes_and_the_same_view(
+    serve: Serve, invoked: dict[str, Any], tmp_path: Path
+) -> None:
+    trace_id = invoked["invocations"][0]["trace_id"]
+    written = run(serve.home, "--local", "show-trace", trace_id, "-o", "json")
+    assert written.returncode == 0, written.stderr
+    saved = tmp_path / "trace.json"
+    saved.write_text(written.stdout)
+    again = run(serve.home, "show-trace", "--input", str(saved), "-o", "json")
+    assert again.returncode == 0, again.stderr
+    assert again.stdout == written.stdout  # the summary included, its times as X-Ray gave them
+    drawn = run(serve.home, "--local", "show-trace", trace_id)
+    assert run(serve.home, "show-trace", "--input", str(saved)).stdout == drawn.stdout
+
+
 def test_show_trace_draws_what_it_found_and_names_what_it_did_not(
     serve: Serve, invoked: dict[str, Any]
 ) -> None:

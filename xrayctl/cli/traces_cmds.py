@@ -23,8 +23,8 @@ if TYPE_CHECKING:
     "input_file",
     type=click.Path(exists=True, dir_okay=False, allow_dash=True),
     metavar="FILE",
-    help="Draw a saved BatchGetTraces response (what `aws xray batch-get-traces` prints; - for stdin) "
-    "instead of calling X-Ray. At most 64 MB, UTF-8, UTF-16 or UTF-32.",
+    help="Draw a saved BatchGetTraces response (what `aws xray batch-get-traces` prints; - for stdin), or "
+    "xrayctl's own -o json, instead of calling X-Ray. At most 64 MB, UTF-8, UTF-16 or UTF-32.",
 )
 @click.option(
     "--wait/--no-wait",

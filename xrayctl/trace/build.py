@@ -25,6 +25,7 @@ from xrayctl.text import jsonload
 from xrayctl.trace import fields, labels
 from xrayctl.trace.fields import Warn, describe, text
 from xrayctl.trace.model import ExceptionInfo, Kind, Node, Trace
+from xrayctl.trace.saved import is_saved_json, traces_from_saved
 from xrayctl.trace.selftime import set_self_times
 
 # ---------------------------------------------------------------------------------------------- parsing
@@ -417,7 +418,8 @@ def load_batch_file(path: str, *, only: Sequence[str] | None = None) -> list[Tra
 
 
 def load_batch(text: str, *, source: str, only: Sequence[str] | None = None) -> list[Trace]:
-    """The traces in a saved BatchGetTraces response (`text`, read from `source`), or only those in `only`.
+    """The traces in a saved BatchGetTraces response or in xrayctl's own `--output json` (`text`, read from
+    `source`), or only those in `only`.
 
     Raises InputError when the text is not JSON or not a BatchGetTraces answer, TraceNotFound when it holds
     no trace at all (X-Ray answers `"Traces": []` for a trace it does not have yet) or when an id in `only` is
@@ -430,7 +432,7 @@ def load_batch(text: str, *, source: str, only: Sequence[str] | None = None) -> 
             f"{source} is not JSON: {error}.", "Give the JSON that `aws xray batch-get-traces` prints."
         ) from None
     try:
-        traces = traces_from_batch(data)
+        traces = traces_from_saved(data) if is_saved_json(data) else traces_from_batch(data)
     except InputError as error:
         raise InputError(f"{source}: {error.message}", error.fix) from None
     if only is None:
