@@ -21,6 +21,21 @@ class CliResult:
         return json.loads(self.stdout)
 
 
+def _home() -> str:
+    global _HOME
+    if _HOME is None:
+        import atexit
+        import shutil
+        import tempfile
+
+        _HOME = tempfile.mkdtemp(prefix="xrayctl-test-home-")
+        atexit.register(shutil.rmtree, _HOME, ignore_errors=True)
+    return _HOME
+
+
+_HOME: str | None = None
+
+
 def run_cli(
     args: list[str], env: Mapping[str, str | None] | None = None, stdin: str | None = None
 ) -> CliResult:
@@ -40,6 +55,8 @@ def run_cli(
         "AWS_ENDPOINT_URL": None,
         "AWS_ENDPOINT_URL_XRAY": None,
         "XRAYCTL_LOCAL": None,
+        # Nor the developer's own local store (~/.config/xrayctl), which another xrayctl may have written.
+        "XRAYCTL_HOME": _home(),
         "XRAYCTL_OUTPUT": None,
         "COLUMNS": "120",
         "NO_COLOR": None,
