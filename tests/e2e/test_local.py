@@ -139,6 +139,34 @@ def test_list_annotations_in_a_new_process(serve: Serve, invoked: dict[str, Any]
     assert trace_id not in {row["trace_id"] for row in json.loads(filtered.stdout)["traces"]}
 
 
+def test_a_key_no_trace_has_is_said_so_not_no_traces(serve: Serve, invoked: dict[str, Any]) -> None:
+    result = run(serve.home, "--local", "list-annotations", "--since", "15m", "--key", "nosuchkey")
+    assert result.returncode == 0, result.stderr
+    scanned = int(result.stderr.split(" trace")[0])
+    assert scanned >= 1
+    assert result.stdout.strip() == f"(none of the {scanned:,} traces has nosuchkey)"
+    assert "(no traces)" not in result.stdout
+
+
+def test_list_annotations_at_60_columns_cuts_no_number_and_says_what_it_left_out(
+    serve: Serve, invoked: dict[str, Any]
+) -> None:
+    trace_id = invoked["invocations"][0]["trace_id"]
+    result = run(serve.home, "--local", "list-annotations", "--since", "15m", env={"COLUMNS": "60"})
+    assert result.returncode == 0, result.stderr
+    [row] = [line for line in result.stdout.splitlines() if line.startswith(trace_id[:20])]
+    assert len(row) <= 60
+    cells = row.split()
+    assert cells[-1] == "OK" and cells[-2] == "ms" and cells[-3].replace(".", "").isdigit()  # whole
+    assert ":" in cells[1] and "-" not in cells[1]  # the start's time of day, its date given up first
+    [note] = [line for line in result.stderr.splitlines() if line.startswith("to fit 60 columns")]
+    assert "start without its date" in note
+    assert (
+        "columns left out: get_response, put_response" in note
+        or "left out: put_response, get_response" in note
+    )
+
+
 def test_local_mode_ignores_the_users_aws_configuration(
     serve: Serve, invoked: dict[str, Any], tmp_path: Path
 ) -> None:

@@ -117,12 +117,12 @@ def list_annotations(
         else:
             echo_json({**window, "traces": [annotations.row_to_dict(row) for row in found.rows]})
         return
-    from xrayctl.render.tables import annotations_summary, annotations_table
-
-    out, err = consoles(app)
-    out.print(annotations_summary(_stats(found)) if summary else annotations_table(found.rows, found.keys))
+    from xrayctl.render.tables import listing_view
     from xrayctl.text.sanitize import clean
 
+    out, err = consoles(app)
+    table = listing_view(found, summary=summary)
+    out.print(table)
     # The keys may come from a script that read them from traces: shown escaped, like any trace text.
     named = ", ".join(clean(key, 100) for key in found.keys)
     which = f"any of {named}" if keys and len(keys) > 1 else named if keys else "annotations"
@@ -132,6 +132,12 @@ def list_annotations(
         style="dim",
         markup=False,
     )
+    if table.notes:
+        err.print(
+            f"to fit {out.width} columns: {'; '.join(table.notes)} (-o json has all of it)",
+            style="dim",
+            markup=False,
+        )
 
 
 def _stats(found: Listing) -> list[ValueStats]:

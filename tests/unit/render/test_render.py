@@ -372,6 +372,34 @@ def test_annotations_table_golden(width: int) -> None:
     assert_fits(text, width)
 
 
+@pytest.mark.parametrize("width", range(60, 121))
+def test_numbers_durations_and_statuses_are_never_cut_at_any_width(width: int) -> None:
+    table = annotations_table(summary_rows(), ["put_response", "bucket", "cold"])
+    lines = render(table, width).splitlines()
+    assert_fits("\n".join(lines), width)
+    header, rows = lines[0].split(), [line.split("  ") for line in lines[1:]]
+    for row in rows:
+        cells = [cell.strip() for cell in row if cell.strip()]
+        assert cells[2] in ("250 ms", "500 ms", "750 ms") and cells[3] in ("OK", "FAULT")
+        if "put_response" in header:
+            assert cells[4] == "200"
+        if "cold" in header:
+            assert cells[-1] in ("true", "false")
+    # Given up in order: the date, then annotation columns from the right, then the trace id's end. A column
+    # is left out only when it would not fit even without the dates (at its floor: 10 cells, `false` 5).
+    notes = "; ".join(table.notes)
+    used = max(len(line.rstrip()) for line in lines)
+    dated = "2023-11-08" in lines[1]
+    assert dated == ("start without its date" not in notes)
+    left_out = [key for key in ("put_response", "bucket", "cold") if key not in header]
+    if left_out:
+        floor = {"put_response": 10, "bucket": 10, "cold": 5}[left_out[0]]
+        # Without dates, the column is as wide as its header, `start (UTC)`: 8 cells saved.
+        assert used - (len("2023-11-08 22:01:57") - len("start (UTC)") if dated else 0) + 2 + floor > width
+    if "cut with …: trace id" in notes:
+        assert left_out == ["put_response", "bucket", "cold"] and not dated
+
+
 def test_annotations_summary_golden() -> None:
     keys = ["bucket", "cold"]
     text = render(annotations_summary(rows_module.summarize(summary_rows(), keys)), 100)
