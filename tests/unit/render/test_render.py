@@ -29,7 +29,7 @@ from xrayctl.render.format import fmt_duration, fmt_time
 from xrayctl.render.invocation import invocation_view
 from xrayctl.render.schema import invocation_to_dict, trace_to_dict
 from xrayctl.render.tables import annotations_summary, annotations_table
-from xrayctl.render.tree import trace_view, traces_view
+from xrayctl.render.tree import TraceTree, trace_view, traces_view
 from xrayctl.text.jsonwrite import dumps, preview
 from xrayctl.trace import annotations as rows_module
 from xrayctl.trace.build import build_trace, traces_from_batch
@@ -93,6 +93,27 @@ def segment_file_trace(name: str) -> Trace:
 
 
 # --- golden text on real traces ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("width", [160, 120, 80])
+def test_bars_of_one_duration_are_the_same_glyph_wherever_they_start(width: int) -> None:
+    # A 376 ms Lambda trace with S3 calls of 2.1 and 2.2 ms at many offsets: each bar is under a cell.
+    root = {"id": "a" * 16, "name": "fn", "start_time": 1000.0, "end_time": 1000.376, "subsegments": []}
+    for number in range(40):
+        start = 1000.0 + 0.0091 * number
+        root["subsegments"].append(
+            {"id": f"{number:016x}", "name": f"call {number}", "start_time": start,
+             "end_time": start + (0.0021 if number % 2 else 0.0022)}
+        )  # fmt: skip
+    text = render(TraceTree(build_trace("1-654c0557-5611b044040fc7224c4790b6", [root])), width)
+    glyphs: dict[str, set[str]] = {"2.1 ms": set(), "2.2 ms": set()}
+    for line in text.splitlines():
+        if "call" in line:
+            bar = "".join(char for char in line if char in "▏▎▍▌▋▊▉█▐▕")
+            glyphs[line.split()[-2] + " ms"].add(bar)
+    [short], [long] = glyphs["2.1 ms"], glyphs["2.2 ms"]
+    # The glyph is the duration's: a longer duration is never drawn shorter.
+    assert len(short) == len(long) == 1 and "▏▎▍▌▋▊▉█".index(short) <= "▏▎▍▌▋▊▉█".index(long)
 
 
 @pytest.mark.parametrize("width", [120, 80])
