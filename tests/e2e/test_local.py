@@ -167,6 +167,23 @@ def test_list_annotations_at_60_columns_cuts_no_number_and_says_what_it_left_out
     )
 
 
+@pytest.mark.parametrize(
+    ("args", "code"),
+    [
+        (["invoke", "--function", "no-such-function", "--no-show"], 2),
+        (["show-trace", "1-6b04d87a-00000000000000000000beef", "--no-wait"], 3),
+    ],
+    ids=["no such function", "no such trace"],
+)
+def test_local_errors_give_no_aws_advice(serve: Serve, args: list[str], code: int) -> None:
+    result = run(serve.home, "--local", *args)
+    assert result.returncode == code, result.stderr
+    [line] = result.stderr.splitlines()
+    for aws_only in ("--region", "--profile", "--stack", "account"):
+        assert aws_only not in line
+    assert "local" in line
+
+
 def test_local_mode_ignores_the_users_aws_configuration(
     serve: Serve, invoked: dict[str, Any], tmp_path: Path
 ) -> None:

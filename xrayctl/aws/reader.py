@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any, TypeVar
 
-from xrayctl.aws.errors import translate_errors
+from xrayctl.aws.errors import elsewhere, translate_errors
 from xrayctl.aws.inflight import InFlightLimit
 from xrayctl.aws.slices import split_dense
 from xrayctl.aws.threads import DaemonPool
@@ -494,7 +494,7 @@ class XRayReader:
             if any(-FUTURE_SKEW <= age <= SETTLED_AGE for age in ages.values()):
                 reasons.append(ingesting)
             reasons.append("the request may not have been sampled (only sampled requests are recorded)")
-            reasons.append("or it was recorded in another region or account (check --region and --profile)")
+            reasons.append(elsewhere())
         fix = "; ".join(reasons)
         return TraceNotFound(message, f"{fix[0].upper()}{fix[1:]}.", found=found)
 

@@ -27,12 +27,12 @@ def _say(message: str) -> None:
     click.echo(f"xrayctl: {clean(redact(message), max_len=4000)}", err=True)
 
 
-def _translate_aws(exc: Exception) -> XrayctlError | None:
+def _translate_aws(exc: Exception, *, local: bool) -> XrayctlError | None:
     if "botocore" not in sys.modules:  # nothing AWS ran, so it cannot be an AWS error; don't import botocore
         return None
     from xrayctl.aws.errors import translate
 
-    return translate(exc)
+    return translate(exc, local=local)
 
 
 class _ClosedOutput(io.TextIOBase):
@@ -76,7 +76,7 @@ def run(group: click.Group, args: list[str] | None = None) -> NoReturn:
     except OSError as exc:
         code = _fail(state, exc, XrayctlError(f"{exc.strerror or exc}: {exc.filename or ''}".rstrip(": ")))
     except Exception as exc:  # noqa: BLE001 - the boundary: every failure must become one line
-        translated = _translate_aws(exc)
+        translated = _translate_aws(exc, local=state.local)
         if translated is None:
             translated = XrayctlError(
                 f"unexpected error: {type(exc).__name__}: {str(exc).rstrip('.')}.",
