@@ -37,7 +37,36 @@ def test_every_command_has_help(path: tuple[str, ...]) -> None:
     result = run_cli([*path, "--help"])
     assert result.exit_code == 0, result.stderr
     assert "Usage: xrayctl" in result.stdout
-    assert "--output" in result.stdout  # global options are accepted after every command name
+    assert "--debug" in result.stdout  # global options are accepted after every command name
+
+
+AWS_OPTIONS = ("--profile", "--region", "--endpoint-url", "--max-concurrency", "--local")
+
+
+@pytest.mark.parametrize(
+    ("path", "ignored"),
+    [
+        (("local",), (*AWS_OPTIONS, "--output", "--no-color")),
+        (("local", "serve"), (*AWS_OPTIONS, "--output")),
+        (("local", "env"), (*AWS_OPTIONS, "--no-color")),
+        (("local", "reset"), (*AWS_OPTIONS, "--output", "--no-color")),
+    ],
+    ids=" ".join,
+)
+def test_local_commands_list_no_option_they_ignore(path: tuple[str, ...], ignored: tuple[str, ...]) -> None:
+    result = run_cli([*path, "--help"])
+    assert result.exit_code == 0, result.stderr
+    listed = set(re.findall(r"^\s+(?:-\w, )?(--[a-z-]+)", result.stdout, re.MULTILINE))
+    assert listed and not listed & set(ignored)
+    refused = run_cli([*path, ignored[0], "x", "--help"])
+    assert refused.exit_code == 2 and "No such option" in refused.stderr
+
+
+@pytest.mark.parametrize("path", [("show-trace",), ("list-annotations",), ("invoke",)], ids=" ".join)
+def test_aws_commands_list_every_global_option(path: tuple[str, ...]) -> None:
+    result = run_cli([*path, "--help"])
+    listed = set(re.findall(r"^\s+(?:-\w, )?(--[a-z-]+)", result.stdout, re.MULTILINE))
+    assert listed >= {*AWS_OPTIONS, "--output", "--no-color", "--debug"}
 
 
 def test_version() -> None:

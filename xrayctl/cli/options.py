@@ -67,23 +67,23 @@ def _option(*decls: str, name: str, help: str, **kwargs: Any) -> Callable[[F], F
     )
 
 
-_OPTIONS: list[Callable[[F], F]] = [
-    _option(
+_OPTIONS: dict[str, Callable[[F], F]] = {
+    "profile": _option(
         "--profile", name="profile", metavar="NAME", help="AWS profile (default: AWS_PROFILE or the chain)."
     ),
-    _option(
+    "region": _option(
         "--region",
         name="region",
         metavar="REGION",
         help="AWS region (default: AWS_REGION / AWS_DEFAULT_REGION / the profile's).",
     ),
-    _option(
+    "endpoint_url": _option(
         "--endpoint-url",
         name="endpoint_url",
         metavar="URL",
         help="Send X-Ray and Lambda calls to this endpoint (AWS_ENDPOINT_URL_XRAY etc. also work).",
     ),
-    _option(
+    "output": _option(
         "--output",
         "-o",
         name="output",
@@ -91,13 +91,13 @@ _OPTIONS: list[Callable[[F], F]] = [
         envvar="XRAYCTL_OUTPUT",
         help="text for people (default), json for programs. Env: XRAYCTL_OUTPUT.",
     ),
-    _option(
+    "no_color": _option(
         "--no-color", name="no_color", is_flag=True, default=None, help="No colour (NO_COLOR works too)."
     ),
-    _option(
+    "debug": _option(
         "--debug", name="debug", is_flag=True, default=None, help="Tracebacks, and the AWS calls on stderr."
     ),
-    _option(
+    "local": _option(
         "--local/--no-local",
         name="local",
         default=None,
@@ -105,7 +105,7 @@ _OPTIONS: list[Callable[[F], F]] = [
         help="Use the embedded local stack (a running `xrayctl local serve`, or one started for this "
         "command). Env: XRAYCTL_LOCAL=1.",
     ),
-    _option(
+    "max_concurrency": _option(
         "--max-concurrency",
         name="max_concurrency",
         # botocore keeps 10 connections per client: more threads than that would open and drop connections.
@@ -115,14 +115,29 @@ _OPTIONS: list[Callable[[F], F]] = [
         help="X-Ray calls in flight at once: list-annotations' time slices, show-trace's summaries "
         "(default 5; 1: one after another). Env: XRAYCTL_MAX_CONCURRENCY.",
     ),
-]
+}
 
 
 def global_options(func: F) -> F:
     """Attach every global option to a command or group."""
-    for option in reversed(_OPTIONS):
+    for option in reversed(_OPTIONS.values()):
         func = option(func)
     return func
+
+
+def some_global_options(*names: str) -> Callable[[F], F]:
+    """Attach only the global options `names` (AppState's field names): a command lists none it ignores
+    (`local serve` has no AWS profile or region to take)."""
+
+    def attach(func: F) -> F:
+        for name in reversed([name for name in _OPTIONS if name in names]):
+            func = _OPTIONS[name](func)
+        return func
+
+    unknown = set(names) - set(_OPTIONS)
+    if unknown:
+        raise ValueError(f"no global options {sorted(unknown)}")
+    return attach
 
 
 def state() -> AppState:
