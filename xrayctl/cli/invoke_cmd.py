@@ -62,6 +62,7 @@ def invoke(
 ) -> None:
     """Invoke the function with a trace id of our choosing, then draw its trace."""
     from xrayctl.aws import invoke as invoking
+    from xrayctl.aws.target import resolve_function
     from xrayctl.render.invocation import invocation_view
 
     app = state()
@@ -86,7 +87,7 @@ def invoke(
             progress(app, "starting the local stack" if app.local else "connecting") as spinner,
             backend(app, function) as connected,
         ):
-            name = invoking.resolve_function(
+            name = resolve_function(
                 function_name,
                 stack_name,
                 local_function=connected.local.function_name if connected.local else None,

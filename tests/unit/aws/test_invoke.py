@@ -15,7 +15,8 @@ from botocore.stub import Stubber
 
 from tests.support.paths import ROOT
 from xrayctl.aws.errors import ResourceNotFound
-from xrayctl.aws.invoke import build_event, encode_event, function_from_stack, invoke, load_payload
+from xrayctl.aws.invoke import build_event, encode_event, invoke, load_payload
+from xrayctl.aws.target import function_from_stack
 from xrayctl.errors import InputError, UsageError
 from xrayctl.local.httpserver import LoopbackHTTPServer, Request, Response
 from xrayctl.trace.ids import normalize_trace_id, parse_trace_header
