@@ -21,6 +21,7 @@ IAM_ACTIONS = {
     "GetTraceSummaries": "xray:GetTraceSummaries",
     "GetTraceSegmentDestination": "xray:GetTraceSegmentDestination",
     "Invoke": "lambda:InvokeFunction",
+    "GetFunctionConfiguration": "lambda:GetFunctionConfiguration",
     "DescribeStacks": "cloudformation:DescribeStacks",
 }
 _DENIED_CODES = {"AccessDeniedException", "AccessDenied", "UnauthorizedOperation", "AuthorizationError"}

@@ -31,10 +31,16 @@ _DEFAULT = ParameterSource.DEFAULT
 @click.option(
     "--stack", "stack_name", metavar="STACK", help="Take the function from this SAM stack's outputs."
 )
-@click.option("--bucket", help="Event bucket_name (default: the function's BUCKET_NAME).")
+@click.option(
+    "--bucket", help="Event bucket_name (default: the function's BUCKET_NAME, or the local stack's bucket)."
+)
 @click.option("--key", default="hello.txt", show_default=True, help="Event bucket_key.")
 @click.option("--body", default="Hello from xrayctl", show_default=True, help="Event body.")
-@click.option("--payload", metavar="JSON|@FILE", help="Send this event instead of --bucket/--key/--body.")
+@click.option(
+    "--payload",
+    metavar="JSON|@FILE",
+    help="Send this event instead of --bucket/--key/--body (at most 6 MB, Lambda's limit).",
+)
 @click.option(
     "--count",
     type=click.IntRange(1, 1000),
@@ -62,7 +68,7 @@ def invoke(
 ) -> None:
     """Invoke the function with a trace id of our choosing, then draw its trace."""
     from xrayctl.aws import invoke as invoking
-    from xrayctl.aws.target import resolve_function
+    from xrayctl.aws.target import check_choice, resolve_target
     from xrayctl.render.invocation import invocation_view
 
     app = state()
@@ -74,11 +80,9 @@ def invoke(
         )
     if stack_name and ctx.get_parameter_source("function_name") is ParameterSource.ENVIRONMENT:
         function_name = None  # --stack on the command line wins over XRAYCTL_FUNCTION from the environment
-    event = (
-        invoking.load_payload(payload)
-        if payload
-        else invoking.encode_event(invoking.build_event(bucket, key, body))
-    )
+    # What can be refused is refused before anything starts; the event's defaults need the function.
+    check_choice(function_name, stack_name, local=app.local)
+    sent = invoking.load_payload(payload) if payload else None
     out = consoles(app)[0]
     results: list[InvocationResult] = []
     traces: list[Trace] = []
@@ -87,11 +91,21 @@ def invoke(
             progress(app, "starting the local stack" if app.local else "connecting") as spinner,
             backend(app, function) as connected,
         ):
-            name = resolve_function(
+            local = connected.local
+            target = resolve_target(
                 function_name,
                 stack_name,
-                local_function=connected.local.function_name if connected.local else None,
+                local=(local.function_name, local.bucket) if local else None,
                 cloudformation=lambda: connected.clients.cloudformation,
+                lambda_client=lambda: connected.clients.lambda_,
+                need_bucket=sent is None and bucket is None,
+            )
+            name = target.function_name
+            warn_about(app, target.warnings)
+            event = (
+                sent
+                if sent is not None
+                else invoking.encode_event(invoking.build_event(bucket or target.bucket, key, body))
             )
             for number in range(1, count + 1):
                 spinner.say(f"invoking {name}" + (f" ({number}/{count})" if count > 1 else ""))
