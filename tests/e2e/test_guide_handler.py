@@ -86,3 +86,17 @@ def test_the_guides_handler_runs_on_the_event_xrayctl_sends(serve: Serve) -> Non
     annotations = {node["name"]: node["annotations"] for node in _walk(trace["roots"])}
     assert annotations["put_object"] == {"put_response": 200}
     assert annotations["get_object"] == {"get_response": 200}
+
+
+def test_its_failed_s3_calls_show_their_stack_frames_with_full_paths(serve: Serve) -> None:
+    # No such bucket: the ClientError goes through the SDK's subsegments, which keep only each frame's file
+    # name, and out of the handler, whose cause (on Lambda's function segment) lists the files in full.
+    code, data, stderr = _invoke(serve.home, "--bucket", "no-such-bucket-for-xrayctl")
+    assert code == 8, stderr
+    [trace] = data["traces"]
+    nodes = list(_walk(trace["roots"]))
+    [call] = [node for node in nodes if node["name"] == "s3" and node["exceptions"]]
+    frames = call["exceptions"][0]["stack"]
+    handler_file = str(serve.code / "lambda_function.py")  # type: ignore[attr-defined]
+    assert any(frame.startswith(f"{handler_file}:") for frame in frames), frames
+    assert any("/botocore/client.py:" in frame for frame in frames), frames

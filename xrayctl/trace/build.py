@@ -122,6 +122,10 @@ class _Builder:
         # Causes given only as the id of an exception recorded in another entity of the trace.
         self.cause_ids: list[tuple[Node, str]] = []
         self.exceptions_by_id: dict[str, ExceptionInfo] = {}
+        # Causes with their exceptions, and the full paths every cause lists: a frame's file is named in full
+        # once all are read (`_name_files`).
+        self.causes: list[tuple[Node, dict[str, Any]]] = []
+        self.paths = fields.PathIndex()
 
     def warn(self, node: Node, message: str) -> None:
         node.warnings.append(message)
@@ -188,7 +192,8 @@ class _Builder:
             warn("independent subsegment without parent_id: shown as a root")
         http = fields.http_field(doc, warn)
         code = fields.http_status(http)
-        exceptions, cause_id = fields.exceptions(doc.get("cause"), warn)
+        cause = doc.get("cause")
+        exceptions, cause_id = fields.exceptions(cause, warn)
         node = Node(
             id=ident,
             name=name,
@@ -216,6 +221,9 @@ class _Builder:
         if problems:
             self.trace.warnings.extend(f"{name} [{ident}]: {problem}" for problem in problems)
         self._register(node, parent_id, cause_id)
+        if exceptions and isinstance(cause, dict):
+            self.causes.append((node, cause))
+            self.paths.add(cause)
         return node, subsegments
 
     def _check_trace_id(self, doc: dict[str, Any], warn: Warn) -> None:
@@ -271,6 +279,7 @@ class _Builder:
     def finish(self) -> Trace:
         self._link_parents()
         self._break_cycles()
+        self._name_files()
         self._resolve_causes()
         trace = self.trace
         if not trace.id:
@@ -325,6 +334,17 @@ class _Builder:
                 cut.parent = None
                 self.warn(cut, f"parent {self.parent_ids[cut]} leads back to this entity: shown as a root")
             done.update(path)
+
+    def _name_files(self) -> None:
+        """Each stack frame's file named in full where a cause of the trace lists it (`fields.PathIndex`)."""
+        paths = self.paths.resolved()
+        if not paths:
+            return
+        for node, cause in self.causes:
+            for info, entry in zip(node.exceptions, cause["exceptions"], strict=False):
+                stack = entry.get("stack") if isinstance(entry, dict) else None
+                if isinstance(stack, list):
+                    info.stack = [fields.frame_text(frame, paths) for frame in stack]
 
     def _resolve_causes(self) -> None:
         for node, exception_id in self.cause_ids:
