@@ -66,12 +66,46 @@ def test_invoke_returns_the_function_result_and_its_complete_trace(invoked: dict
 
 def test_serve_says_a_line_for_each_invocation(serve: Serve, invoked: dict[str, Any]) -> None:
     (invocation,) = invoked["invocations"]
-    wanted = f"request {invocation['request_id']}, trace {invocation['trace_id']}, ok"
+    wanted = f"request {invocation['request_id']}, trace {invocation['trace_id']}, function returned"
     deadline = time.monotonic() + 10  # the line is written as the answer leaves: it may trail it a little
     while not any(wanted in line for line in serve.lines_so_far()) and time.monotonic() < deadline:
         time.sleep(0.05)
     (line,) = [line for line in serve.lines_so_far() if wanted in line]
     assert line.startswith("invoked xrayctl-demo: ") and line.endswith(" ms, cold start")
+
+
+def test_cold_starts_are_read_from_lambda_not_assumed_first(serve: Serve, invoked: dict[str, Any]) -> None:
+    # The module's first invocation started the serve's runtime: these two find it warm.
+    first = invoked["invocations"][0]
+    assert first["cold_start"] is True and first["init_duration"] > 0 and first["duration"] > 0
+    result = run(serve.home, "--local", "invoke", "--count", "2", "-o", "json", "--key", "warm.txt")
+    assert result.returncode == 0, result.stderr
+    invocations = json.loads(result.stdout)["invocations"]
+    assert [i["cold_start"] for i in invocations] == [False, False]
+    assert [i["init_duration"] for i in invocations] == [None, None]
+    assert all(i["duration"] > 0 and i["trace_status"] == "ok" for i in invocations)
+    text = run(serve.home, "--local", "invoke", "--count", "2", "--key", "warm.txt")
+    assert text.returncode == 0, text.stderr
+    assert "cold start" not in text.stdout and text.stdout.count("  warm, ran ") == 2
+
+
+def test_a_failure_the_function_caught_is_no_success(serve: Serve) -> None:
+    # The function answers 200 with {"ok": false}; its trace is faulted (the S3 call failed).
+    args = ["--local", "invoke", "--bucket", "no-such-bucket-for-xrayctl"]
+    result = run(serve.home, *args, "-o", "json")
+    assert result.returncode == 0, result.stderr
+    [invocation] = json.loads(result.stdout)["invocations"]
+    assert (invocation["status_code"], invocation["function_error"]) == (200, None)
+    assert invocation["trace_status"] == "fault"
+    text = run(serve.home, *args)
+    [row] = [line for line in text.stdout.splitlines() if line.split()[:3] == ["1", "200", "FAULT"]]
+    assert row.endswith(text.stdout.split("trace ", 1)[1].split()[0])  # its trace id
+    deadline = time.monotonic() + 10
+    wanted = f"request {invocation['request_id']}"
+    while not any(wanted in line for line in serve.lines_so_far()) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    [line] = [line for line in serve.lines_so_far() if wanted in line]
+    assert "function returned" in line and ", ok" not in line
 
 
 def _walk(roots: list[dict[str, Any]]) -> Iterator[dict[str, Any]]:

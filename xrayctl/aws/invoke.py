@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import re
 import time
 from contextvars import ContextVar
 from dataclasses import dataclass, field
@@ -37,6 +38,38 @@ class InvocationResult:
     executed_version: str | None
     warnings: list[str] = field(default_factory=list)
     duration_ms: float = 0.0  # measured here: request sent to response read
+    # From the log tail's REPORT line, when there is one: the handler's run and, on a cold start only, the
+    # function's initialisation (seconds). Lambda says which invocation was cold, not the order of the calls.
+    report: Report | None = None
+
+    @property
+    def cold_start(self) -> bool | None:
+        """Whether Lambda initialised the function for this invocation (None: no REPORT line to say)."""
+        return None if self.report is None else self.report.init_duration is not None
+
+
+@dataclass(frozen=True)
+class Report:
+    """What an invocation's REPORT line says, in seconds."""
+
+    duration: float | None  # the handler's run (`Duration`)
+    init_duration: float | None  # the function's initialisation (`Init Duration`), on a cold start only
+
+
+# Lambda's REPORT line: `REPORT RequestId: <id>` then tab-separated `Name: value unit` fields.
+_REPORT_LINE = re.compile(r"^REPORT RequestId: (\S+)(.*)$", re.MULTILINE)
+_REPORT_FIELD = re.compile(r"(?:^|\t)\s*([A-Za-z][A-Za-z ]*?): ([0-9]+(?:\.[0-9]+)?) ms")
+
+
+def read_report(log_tail: str | None, request_id: str | None) -> Report | None:
+    """The REPORT line of the invocation `request_id` in `log_tail` (the last one when the id is unknown)."""
+    if not log_tail:
+        return None
+    lines = [m for m in _REPORT_LINE.finditer(log_tail) if request_id is None or m.group(1) == request_id]
+    if not lines:
+        return None
+    fields = {name: float(value) / 1000 for name, value in _REPORT_FIELD.findall(lines[-1].group(2))}
+    return Report(duration=fields.get("Duration"), init_duration=fields.get("Init Duration"))
 
 
 def payload_text(payload: bytes | str) -> str:
@@ -116,17 +149,19 @@ def invoke(
     warnings: list[str] = []
     metadata = response.get("ResponseMetadata", {})
     recorded_id = _recorded_trace(metadata.get("HTTPHeaders", {}), sent_id, warnings)
+    tail = _decode_log(response.get("LogResult"), warnings)
     return InvocationResult(
         function_name=function_name,
         status_code=response.get("StatusCode", 0),
         function_error=response.get("FunctionError"),
         payload=body,
-        log_tail=_decode_log(response.get("LogResult"), warnings),
+        log_tail=tail,
         trace_id=recorded_id,
         request_id=metadata.get("RequestId"),
         executed_version=response.get("ExecutedVersion"),
         warnings=warnings,
         duration_ms=duration_ms,
+        report=read_report(tail, metadata.get("RequestId")),
     )
 
 

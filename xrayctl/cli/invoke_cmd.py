@@ -46,7 +46,7 @@ _DEFAULT = ParameterSource.DEFAULT
     type=click.IntRange(1, 1000),
     default=1,
     show_default=True,
-    help="Invoke this many times (the first is the cold start), then draw every trace.",
+    help="Invoke this many times, then draw every trace (which were cold starts: Lambda's REPORT lines say).",
 )
 @click.option("--show/--no-show", default=True, show_default=True, help="Wait for the traces and draw them.")
 @timeout_option(60.0, "How long to wait for the traces to be complete.")
@@ -136,19 +136,26 @@ def invoke(
 
 
 def _report(app: AppState, results: list[InvocationResult], traces: list[Trace], *, details: bool) -> None:
-    """The invocations (text mode printed them as they came) and their traces, in the chosen format."""
+    """The invocations (text mode printed them as they came) and their traces, in the chosen format; in
+    text, a table of each invocation's HTTP status beside its trace's first, once the traces are read."""
     from xrayctl.render.schema import invocation_to_dict, trace_to_dict
 
     if app.output == "json":
         if results:
+            by_id = {trace.id: trace for trace in traces}
             echo_json(
                 {
-                    "invocations": [invocation_to_dict(r) for r in results],
+                    "invocations": [invocation_to_dict(r, by_id.get(r.trace_id)) for r in results],
                     "traces": [trace_to_dict(t) for t in traces],
                 }
             )
         warn_about(app, trace_warnings(traces))
     elif traces:
-        print_traces(app, traces, details=details)
+        from xrayctl.render.invocation import invocations_table
+
+        out = consoles(app)[0]
+        out.print(invocations_table(results, traces))
+        out.print()
+        print_traces(app, traces, details=details, out=out)
     for result in results:
         warn_about(app, result.warnings)

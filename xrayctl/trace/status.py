@@ -28,6 +28,13 @@ def worst_status(statuses: Iterable[str]) -> Status:
     return _BY_SEVERITY[max((STATUS_SEVERITY.get(status, 0) for status in statuses), default=0)]
 
 
+def trace_status(trace: Trace) -> Status | None:
+    """The trace's one status, the worst it is flagged with (None: nothing in it could be read)."""
+    if not trace.node_count and trace.summary is None:
+        return None
+    return worst_status(trace_statuses(trace, trace.summary))
+
+
 def trace_statuses(trace: Trace, summary: Mapping[str, Any] | None) -> list[Status]:
     if summary is not None:
         return summary_statuses(summary)
