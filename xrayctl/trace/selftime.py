@@ -6,12 +6,13 @@ intervals would credit the root with the Initialization's time, which the Initia
 same milliseconds counted twice. So each node's interval is measured against the union of every interval
 below it.
 
-The unions are built bottom-up without recursion. Each subtree's union is a sorted run of disjoint intervals
-(in blocks, so that an insertion moves a bounded number of entries); a node takes over its largest child's
-union and inserts the other children's intervals into it (small into large: each interval is inserted
-O(log n) times), then its own interval, whose uncovered part is its self time. An insertion is a bisection
-(an append when children come in time order, as they are sorted): O(n log² n) at worst for n nodes, and
-O(n) when intervals nest, as they nearly always do (a union of nested intervals stays one interval long).
+The unions are built bottom-up without recursion. Nearly always a subtree covers one interval (children nest
+in their parents), kept as a pair and merged in one pass over a node's children. Otherwise it is a sorted run
+of disjoint intervals (in blocks, so that an insertion moves a bounded number of entries): a node takes over
+its largest child's union and inserts the other children's intervals into it (small into large: each
+interval is inserted O(log n) times), then its own interval, whose uncovered part is its self time. An
+insertion is a bisection (an append when children come in time order, as they are sorted): O(n log² n) at
+worst for n nodes, and O(n) when intervals nest, as they nearly always do.
 """
 
 from __future__ import annotations
@@ -116,28 +117,88 @@ def _interval(node: Node) -> tuple[float, float] | None:
     return low, high
 
 
+# What lies below a node once it is done: nothing, one interval (nearly always: children nest in their
+# parents), or a `_Union` of several disjoint ones.
+_Below = tuple[float, float] | _Union | None
+
+
 def set_self_times(roots: Iterable[Node]) -> None:
     """Set `self_time` on every node under `roots`: its duration minus what its descendants cover of it
     (None when the node has no usable interval). Nodes without one add nothing to their ancestors' unions."""
     # Post-order over an explicit stack: a node is finished once all its children are.
-    unions: dict[Node, _Union] = {}
+    done: dict[Node, _Below] = {}
     stack: list[tuple[Node, bool]] = [(root, False) for root in roots]
     while stack:
         node, expanded = stack.pop()
-        if not expanded:
+        if not expanded and node.children:
             stack.append((node, True))
             stack.extend((child, False) for child in node.children)
             continue
-        below = [unions.pop(child) for child in node.children]
-        union = max(below, key=len) if below else _Union()
-        for other in below:
-            if other is not union:
-                union.absorb(other)
-        interval = _interval(node)
+        below = _below(node, [done.pop(child) for child in node.children] if node.children else [])
+        if node.parent is not None:  # a root's union is not needed once its self time is known
+            done[node] = below
+
+
+def _below(node: Node, children: list[_Below]) -> _Below:
+    """Set the node's self time from what its children's subtrees cover; return what its own subtree
+    covers."""
+    interval = _interval(node)
+    unions = [child for child in children if isinstance(child, _Union)]
+    if not unions:
+        # Only single intervals below (or none): merged in one pass over them, no union to keep.
+        pieces = sorted(child for child in children if isinstance(child, tuple))
         if interval is None:
             node.self_time = None
         else:
             low, high = interval
-            node.self_time = max(0.0, (high - low) - union.add(low, high))
-        if node.parent is not None:  # a root's union is not needed once its self time is known
-            unions[node] = union
+            node.self_time = max(0.0, (high - low) - _covered(pieces, low, high))
+            pieces.append(interval)
+            pieces.sort()
+        runs = _runs(pieces)
+        if len(runs) <= 1:
+            return runs[0] if runs else None
+        union = _Union()
+        for start, end in runs:
+            union.add(start, end)
+        return union
+    union = max(unions, key=len)
+    for child in children:
+        if child is union or child is None:
+            continue
+        if isinstance(child, _Union):
+            union.absorb(child)
+        else:
+            union.add(*child)
+    if interval is None:
+        node.self_time = None
+    else:
+        low, high = interval
+        node.self_time = max(0.0, (high - low) - union.add(low, high))
+    return union
+
+
+def _covered(pieces: list[tuple[float, float]], low: float, high: float) -> float:
+    """How much of [low, high] the pieces (sorted by start) cover together."""
+    covered = 0.0
+    run_start = run_end = low
+    for start, end in pieces:
+        start, end = max(start, low), min(end, high)
+        if end <= start:
+            continue
+        if start > run_end:
+            covered += run_end - run_start
+            run_start = start
+        run_end = max(run_end, end)
+    return covered + (run_end - run_start)
+
+
+def _runs(pieces: list[tuple[float, float]]) -> list[tuple[float, float]]:
+    """Sorted intervals merged where they overlap or touch."""
+    runs: list[tuple[float, float]] = []
+    for start, end in pieces:
+        if runs and start <= runs[-1][1]:
+            if end > runs[-1][1]:
+                runs[-1] = (runs[-1][0], end)
+        else:
+            runs.append((start, end))
+    return runs
