@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from tests.support.cli import json_nodes
 from tests.support.serve import Serve, run
 
 pytestmark = pytest.mark.e2e
@@ -64,14 +65,6 @@ def serve(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Serve]:
     server.stop()
 
 
-def _walk(roots: list[dict[str, Any]]) -> Iterator[dict[str, Any]]:
-    stack = list(reversed(roots))
-    while stack:
-        node = stack.pop()
-        yield node
-        stack.extend(reversed(node["children"]))
-
-
 def _invoke(home: Path, *args: str) -> tuple[int, dict[str, Any], str]:
     result = run(home, "--local", "invoke", "-o", "json", *args)
     return result.returncode, json.loads(result.stdout), result.stderr
@@ -83,7 +76,7 @@ def test_the_guides_handler_runs_on_the_event_xrayctl_sends(serve: Serve) -> Non
     [invocation] = data["invocations"]
     assert invocation["function_error"] is None and invocation["payload_json"] is None  # it returns None
     [trace] = data["traces"]
-    annotations = {node["name"]: node["annotations"] for node in _walk(trace["roots"])}
+    annotations = {node["name"]: node["annotations"] for node in json_nodes(trace["roots"])}
     assert annotations["put_object"] == {"put_response": 200}
     assert annotations["get_object"] == {"get_response": 200}
 
@@ -94,7 +87,7 @@ def test_its_failed_s3_calls_show_their_stack_frames_with_full_paths(serve: Serv
     code, data, stderr = _invoke(serve.home, "--bucket", "no-such-bucket-for-xrayctl")
     assert code == 8, stderr
     [trace] = data["traces"]
-    nodes = list(_walk(trace["roots"]))
+    nodes = list(json_nodes(trace["roots"]))
     [call] = [node for node in nodes if node["name"] == "s3" and node["exceptions"]]
     frames = call["exceptions"][0]["stack"]
     handler_file = str(serve.code / "lambda_function.py")  # type: ignore[attr-defined]

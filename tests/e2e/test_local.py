@@ -20,6 +20,7 @@ from typing import Any
 
 import pytest
 
+from tests.support.cli import json_nodes
 from tests.support.paths import fixture_path
 from tests.support.serve import Serve, run, serve_env
 
@@ -59,7 +60,7 @@ def test_invoke_returns_the_function_result_and_its_complete_trace(invoked: dict
     (trace,) = invoked["traces"]
     assert trace["trace_id"] == invocation["trace_id"]
     assert trace["in_progress"] is False
-    names = [node["name"] for node in _walk(trace["roots"])]
+    names = [node["name"] for node in json_nodes(trace["roots"])]
     for expected in ("Invocation", "Overhead", "put_object", "get_object", "s3", "S3"):
         assert expected in names
 
@@ -106,14 +107,6 @@ def test_a_failure_the_function_caught_is_no_success(serve: Serve) -> None:
         time.sleep(0.05)
     [line] = [line for line in serve.lines_so_far() if wanted in line]
     assert "function returned" in line and ", ok" not in line
-
-
-def _walk(roots: list[dict[str, Any]]) -> Iterator[dict[str, Any]]:
-    stack = list(reversed(roots))
-    while stack:
-        node = stack.pop()
-        yield node
-        stack.extend(reversed(node["children"]))
 
 
 def test_show_trace_in_a_new_process_draws_the_stored_tree(serve: Serve, invoked: dict[str, Any]) -> None:
@@ -380,7 +373,7 @@ def test_function_error_is_reported_and_marks_the_trace(tmp_path: Path) -> None:
     invocation = data["invocations"][0]
     assert invocation["function_error"] == "Unhandled"
     assert "the function failed on purpose" in invocation["payload"]
-    statuses = {node["name"]: node["status"] for node in _walk(data["traces"][0]["roots"])}
+    statuses = {node["name"]: node["status"] for node in json_nodes(data["traces"][0]["roots"])}
     assert statuses["Invocation"] == "fault"
 
 

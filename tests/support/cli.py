@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -83,3 +83,12 @@ def all_commands(group: click.Group, prefix: tuple[str, ...] = ()) -> list[tuple
         if isinstance(command, click.Group):
             found.extend(all_commands(command, (*prefix, name)))
     return found
+
+
+def json_nodes(roots: list[dict[str, Any]]) -> Iterator[dict[str, Any]]:
+    """Every node of xrayctl's `-o json` trace under `roots`, in display order, without recursion."""
+    stack = list(reversed(roots))
+    while stack:
+        node = stack.pop()
+        yield node
+        stack.extend(reversed(node["children"]))
