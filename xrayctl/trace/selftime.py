@@ -134,7 +134,7 @@ def set_self_times(roots: Iterable[Node]) -> None:
             stack.append((node, True))
             stack.extend((child, False) for child in node.children)
             continue
-        below = _below(node, [done.pop(child) for child in node.children] if node.children else [])
+        below = _below(node, [done.pop(child) for child in node.children])
         if node.parent is not None:  # a root's union is not needed once its self time is known
             done[node] = below
 
@@ -143,6 +143,9 @@ def _below(node: Node, children: list[_Below]) -> _Below:
     """Set the node's self time from what its children's subtrees cover; return what its own subtree
     covers."""
     interval = _interval(node)
+    if not children:  # a leaf, most nodes: all of it is its own
+        node.self_time = None if interval is None else interval[1] - interval[0]
+        return interval
     unions = [child for child in children if isinstance(child, _Union)]
     if not unions:
         # Only single intervals below (or none): merged in one pass over them, no union to keep.
