@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import os
+import shutil
+import tempfile
 from collections.abc import Iterator
 
 import pytest
 
 from tests.support.fakeaws import FakeAws
+from xrayctl.local.lambda_.runtime import IO_VARIABLE, RUNTIME_VARIABLE
+
+_SESSION_HOME = tempfile.mkdtemp(prefix="xrayctl-test-home-")
 
 
 @pytest.fixture
@@ -16,3 +22,41 @@ def fake_aws() -> Iterator[FakeAws]:
     server = FakeAws()
     yield server
     server.stop()
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("xrayctl local stack")
+    group.addoption(
+        "--lambda-runtime",
+        choices=("awslambdaric", "builtin"),
+        help="the runtime client of the local Lambda's sandboxes (default: awslambdaric where installed); "
+        "sets XRAYCTL_LAMBDA_RUNTIME, which child processes inherit",
+    )
+    group.addoption(
+        "--sandbox-io",
+        choices=("select", "poll"),
+        help="how a sandbox reads its runtime's output: poll is the path of platforms whose pipes cannot be "
+        "selected (Windows); sets XRAYCTL_SANDBOX_IO",
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # Set for the whole session, so that every `xrayctl local serve` a test starts inherits them too.
+    for option, variable in (("--lambda-runtime", RUNTIME_VARIABLE), ("--sandbox-io", IO_VARIABLE)):
+        if config.getoption(option):
+            os.environ[variable] = config.getoption(option)
+    # A test that does not name a home of its own must not read or write the user's store (another version
+    # of xrayctl may have left one there that this one cannot read).
+    if "XRAYCTL_HOME" not in os.environ:
+        os.environ["XRAYCTL_HOME"] = _SESSION_HOME
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    shutil.rmtree(_SESSION_HOME, ignore_errors=True)
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    from xrayctl.local.lambda_.runtime import runtime_client
+
+    io = os.environ.get(IO_VARIABLE) or "default"
+    return f"local Lambda runtime client: {runtime_client()}, sandbox output: {io}"

@@ -22,6 +22,10 @@ class ExitCode(IntEnum):
     THROTTLED = 6  # still throttled after the retries
     UNREACHABLE = 7  # endpoint unreachable, timed out, or failing (5xx, dropped connection) after the retries
     FUNCTION_ERROR = 8  # `invoke`: the function answered with X-Amz-Function-Error
+    RETRIEVAL_FAILED = (
+        9  # a Transaction Search trace retrieval ended FAILED, CANCELLED or TIMEOUT, or was still
+    )
+    # running at --timeout (and was cancelled)
     INTERRUPTED = 130  # Ctrl-C, as shells report SIGINT
 
 
@@ -81,6 +85,12 @@ class Unreachable(XrayctlError):
         # No connection could be made at all (refused, no such host, TLS or proxy failure): the endpoint is
         # wrong or down, not slow or failing for a moment.
         self.refused = refused
+
+
+class RetrievalFailed(XrayctlError):
+    """A trace retrieval (StartTraceRetrieval, Transaction Search) did not complete."""
+
+    exit_code = ExitCode.RETRIEVAL_FAILED
 
 
 class FunctionError(XrayctlError):

@@ -38,6 +38,9 @@ SECTIONS = {
     "many": "3. Many traces",
     "invoke": "4. Local invocations",
     "store": "5. The store",
+    "otel": "6. OpenTelemetry",
+    "search": "7. Transaction Search",
+    "install": "8. Installed as users do",
 }
 SCRIPT_TIMEOUT = 15 * 60.0
 WIDTH = 110

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+import platform
 import re
 import socket
 from pathlib import Path
 from typing import Any
 
+import botocore
 import pytest
 
 from tests.support.cli import all_commands, run_cli
@@ -69,10 +71,11 @@ def test_aws_commands_list_every_global_option(path: tuple[str, ...]) -> None:
     assert listed >= {*AWS_OPTIONS, "--output", "--no-color", "--debug"}
 
 
-def test_version() -> None:
+def test_version_names_botocore_and_python() -> None:
     result = run_cli(["--version"])
     assert result.exit_code == 0
-    assert result.stdout == f"xrayctl {__version__}\n"
+    python = f"Python {platform.python_version()} on {platform.system()}"
+    assert result.stdout == f"xrayctl {__version__} (botocore {botocore.__version__}, {python})\n"
 
 
 def _closed_port() -> int:

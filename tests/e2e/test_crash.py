@@ -2,7 +2,7 @@
 daemon's port, and functions that crash or hang.
 
 Everything runs as a user runs it: `xrayctl local serve` in a child process, boto3 clients, datagrams on the
-daemon's UDP port, and /proc to see which processes are left (tests/helpers_serve.py).
+daemon's UDP port, and /proc to see which processes are left (tests/support/serve.py).
 """
 
 from __future__ import annotations

@@ -20,6 +20,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from importlib.util import find_spec
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +30,7 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from tests.support.paths import FIXTURES
+from xrayctl.local.lambda_.runtime import RUNTIME_VARIABLE
 from xrayctl.local.lambda_.segments import FunctionFailure, InvocationRecord, failure_cause, lambda_segments
 from xrayctl.local.lambda_.service import LambdaConfig, LambdaService
 
@@ -66,6 +68,21 @@ HANDLER = textwrap.dedent(
         if action == "spawn":
             child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
             return {"pid": os.getpid(), "grandchild": child.pid}
+        if action == "detach":
+            # Daemons that shed all they can: a session of their own, no environment (so no sandbox mark),
+            # and for the second, no parent (a double fork: the process that started it has exited).
+            sleeper = [sys.executable, "-c", "import time; time.sleep(60)"]
+            direct = subprocess.Popen(sleeper, env={}, start_new_session=True)
+            starter = (
+                "import subprocess, sys; "
+                f"print(subprocess.Popen({sleeper!r}, env={{}}, start_new_session=True).pid)"
+            )
+            middle = subprocess.Popen(
+                [sys.executable, "-c", starter], env={}, start_new_session=True, stdout=subprocess.PIPE
+            )
+            orphan = int(middle.stdout.readline())
+            middle.wait()
+            return {"pid": os.getpid(), "detached": [direct.pid, orphan]}
         if action == "rendezvous":
             # Both calls must be running at once for either to finish: proof that they run side by side.
             folder = Path(event["dir"])
@@ -73,6 +90,16 @@ HANDLER = textwrap.dedent(
             while len(list(folder.iterdir())) < event["count"]:
                 time.sleep(0.01)
             return {"pid": os.getpid()}
+        if action == "recurse":
+            def down(depth):
+                return down(depth + 1)
+            return down(0)
+        if action == "raise_long":
+            raise ValueError("m" * event["size"])
+        if action == "respond":
+            return {"data": "x" * (event["size"] - len('{"data": ""}'))}
+        if action == "runtime":
+            return {"awslambdaric": "awslambdaric" in sys.modules, "pid": os.getpid()}
         if action == "trace":
             from aws_xray_sdk.core import xray_recorder
             with xray_recorder.in_subsegment("work") as subsegment:
@@ -286,6 +313,51 @@ def test_function_error_is_unhandled_with_fault_marks(lam: Harness) -> None:
     assert invocation["fault"] is True and invocation["cause"] == exception["id"]
 
 
+@pytest.mark.parametrize(
+    ("event", "error_type"),
+    [({"action": "recurse"}, "RecursionError"), ({"action": "raise_long", "size": 100_000}, "ValueError")],
+)
+def test_an_exception_with_an_xray_cause_over_64_kb_is_the_functions_error(
+    lam: Harness, event: dict[str, Any], error_type: str
+) -> None:
+    # The runtime sends the cause in one header (RecursionError: a thousand frames); Lambda's Runtime API
+    # takes up to 1 MiB there. The exception is the error, and the runtime stays warm.
+    before = lam.invoke({"n": 1})["Payload"]["pid"]
+    response = lam.invoke(event, trace_header=f"Root={TRACE_ROOT};Sampled=1")
+    assert response["FunctionError"] == "Unhandled"
+    assert response["Payload"]["errorType"] == error_type
+    (exception,) = lam.segments(request_id(response))[1]["cause"]["exceptions"]
+    assert exception["type"] == error_type and exception["stack"]  # the runtime's own cause, not a stand-in
+    assert lam.invoke({"n": 2})["Payload"]["pid"] == before
+
+
+def test_a_response_up_to_lambdas_limit_is_returned(lam: Harness) -> None:
+    response = lam.client.invoke(
+        FunctionName="xrayctl-demo", Payload=b'{"action": "respond", "size": 6291556}'
+    )
+    assert "FunctionError" not in response and len(response["Payload"].read()) == 6291556
+
+
+def test_a_response_over_lambdas_limit_is_a_function_error(lam: Harness) -> None:
+    before = lam.invoke({"n": 1})["Payload"]["pid"]
+    response = lam.invoke(
+        {"action": "respond", "size": 7 * 1024 * 1024}, trace_header=f"Root={TRACE_ROOT};Sampled=1"
+    )
+    assert response["StatusCode"] == 200 and response["FunctionError"] == "Unhandled"
+    assert response["Payload"] == {
+        "errorMessage": "Response payload size exceeded maximum allowed payload size (6291556 bytes).",
+        "errorType": "Function.ResponseSizeTooLarge",
+    }
+    assert lam.segments(request_id(response))[1]["fault"] is True
+    # The Runtime API refuses the runtime's post, and the runtime exits on that, as in Lambda.
+    assert lam.invoke({"n": 2})["Payload"]["pid"] != before
+
+
+def test_the_sandbox_runs_the_runtime_client_asked_for(lam: Harness) -> None:
+    wanted = os.environ.get(RUNTIME_VARIABLE) or ("awslambdaric" if find_spec("awslambdaric") else "builtin")
+    assert lam.invoke({"action": "runtime"})["Payload"]["awslambdaric"] is (wanted == "awslambdaric")
+
+
 def test_timeout_kills_the_runtime_and_the_next_call_is_cold(lam: Harness) -> None:
     before = lam.invoke({"n": 3})["Payload"]["pid"]
     response = lam.invoke({"action": "sleep", "seconds": 30}, LogType="Tail")
@@ -427,32 +499,41 @@ def test_stop_kills_the_runtime_and_what_the_function_started(function_dir: Path
     assert wait_for(lambda: not running(pids["grandchild"]))  # killed with the group, then reaped by init
 
 
+def test_stop_kills_what_the_function_detached(function_dir: Path) -> None:
+    with running_service(function_dir) as harness:
+        pids = harness.invoke({"action": "detach"})["Payload"]
+        assert all(running(pid) for pid in pids["detached"])
+    assert wait_for(lambda: not any(running(pid) for pid in [pids["pid"], *pids["detached"]]))
+
+
 PARENT_SCRIPT = """
 import json, sys, time, boto3
 from pathlib import Path
+from xrayctl.local.lambda_.runtime import RUNTIME_VARIABLE
 from xrayctl.local.lambda_.service import LambdaConfig, LambdaService
 service = LambdaService(LambdaConfig(code_dir=Path(sys.argv[1]), handler="handler.main"), lambda docs: [],
                         daemon_address="127.0.0.1:9").start()
 client = boto3.client("lambda", endpoint_url=service.url, region_name="us-east-1",
                       aws_access_key_id="testing", aws_secret_access_key="testing")
-response = client.invoke(FunctionName="xrayctl-demo", Payload=b"{}")
-print(json.loads(response["Payload"].read())["pid"], flush=True)
+response = client.invoke(FunctionName="xrayctl-demo", Payload=b'{"action": "detach"}')
+print(json.dumps(json.loads(response["Payload"].read())), flush=True)
 time.sleep(60)
 """
 
 
-def test_the_runtime_dies_with_a_parent_that_never_stopped_it(function_dir: Path) -> None:
+def test_the_runtime_and_what_it_detached_die_with_a_parent_that_never_stopped_it(function_dir: Path) -> None:
     parent = subprocess.Popen(
         [sys.executable, "-c", PARENT_SCRIPT, str(function_dir)], stdout=subprocess.PIPE
     )
     try:
         assert parent.stdout is not None
-        child = int(parent.stdout.readline())
-        assert running(child)
+        pids = json.loads(parent.stdout.readline())
+        everything = [pids["pid"], *pids["detached"]]
+        assert all(running(pid) for pid in everything)
     finally:
         os.kill(parent.pid, signal.SIGKILL)  # no stop(), no finally, no atexit in the parent
         parent.wait()
-    assert wait_for(lambda: not running(child))
+    assert wait_for(lambda: not any(running(pid) for pid in everything))
 
 
 # -- lambda_segments on its own --

@@ -22,7 +22,7 @@ import pytest
 
 from tests.support.cli import json_nodes
 from tests.support.paths import fixture_path
-from tests.support.serve import Serve, run, serve_env
+from tests.support.serve import XRAYCTL, Serve, run, serve_env
 
 pytestmark = pytest.mark.e2e
 
@@ -403,3 +403,34 @@ def test_reset_empties_the_store(tmp_path: Path) -> None:
     assert reset.returncode == 0, reset.stderr
     assert "(1 trace removed)" in reset.stderr
     assert run(home, "--local", "show-trace", trace_id, "--no-wait").returncode == 3
+
+
+def test_of_two_serves_started_at_once_one_runs_and_the_other_says_why(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    serves = [
+        subprocess.Popen(
+            [*XRAYCTL, "local", "serve"],
+            env=serve_env(home),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(2)
+    ]
+    try:
+        deadline = time.monotonic() + 60
+        while all(serve.poll() is None for serve in serves) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        ended = [serve for serve in serves if serve.poll() is not None]
+        assert len(ended) == 1, "both serves ran (or neither did)"
+        loser = ended[0]
+        winner = next(serve for serve in serves if serve is not loser)
+        assert loser.returncode == 1
+        assert f"A local stack is already serving {home}" in loser.communicate(timeout=30)[1]
+        assert winner.poll() is None
+    finally:
+        for serve in serves:
+            if serve.poll() is None:
+                serve.send_signal(signal.SIGTERM)
+            serve.communicate(timeout=60)
+    assert winner.returncode == 0

@@ -326,14 +326,14 @@ def test_debug_against_a_failing_endpoint_shows_no_secret(tmp_path: Path) -> Non
 FUNCTION_DIR = ROOT / "function"
 
 
-def s3_actions_in_code() -> set[str]:
-    """The IAM actions behind every `s3.<method>(...)` call in the function's code."""
+def s3_actions_in_code(module: str = "lambda_function.py") -> set[str]:
+    """The IAM actions behind every `s3.<method>(...)` call in a function's code."""
     import botocore.session
     from botocore import xform_name
 
     model = botocore.session.get_session().get_service_model("s3")
     operations = {xform_name(name): name for name in model.operation_names}
-    tree = ast.parse((FUNCTION_DIR / "lambda_function.py").read_text())
+    tree = ast.parse((FUNCTION_DIR / module).read_text())
     methods = {
         node.func.attr
         for node in ast.walk(tree)
@@ -345,21 +345,34 @@ def s3_actions_in_code() -> set[str]:
     return {f"s3:{operations[method]}" for method in methods}
 
 
-def test_the_template_grants_exactly_the_s3_actions_the_code_calls_on_its_own_bucket() -> None:
+@pytest.mark.parametrize(
+    "function_id, module", [("Function", "lambda_function.py"), ("OtelFunction", "otel_function.py")]
+)
+def test_the_template_grants_exactly_the_s3_actions_the_code_calls_on_its_own_bucket(
+    function_id: str, module: str
+) -> None:
     from cfnlint.decode import decode_str  # a YAML loader that knows CloudFormation's !Ref, !Sub, !GetAtt
 
     template, problems = decode_str((FUNCTION_DIR / "template.yaml").read_text())
     assert problems == []
     resources = template["Resources"]
-    assert s3_actions_in_code() == {"s3:PutObject", "s3:GetObject"}  # the code really is what we think
+    assert s3_actions_in_code(module) == {"s3:PutObject", "s3:GetObject"}  # the code really is what we think
 
-    # The function's only grants are its inline policy (plus the X-Ray write access Tracing: Active adds):
-    # no role of its own, no managed policy, no SAM policy template, no other IAM resource or bucket policy.
-    [function_id] = [k for k, v in resources.items() if v["Type"] == "AWS::Serverless::Function"]
+    # Each function's only grants are its inline policy (plus the X-Ray write access Tracing: Active adds):
+    # no role of its own, no managed policy, no SAM policy template, no other IAM resource; a bucket policy
+    # only denies.
+    functions = {k for k, v in resources.items() if v["Type"] == "AWS::Serverless::Function"}
+    assert functions == {"Function", "OtelFunction"}
     function = resources[function_id]["Properties"]
+    assert function["Handler"] == f"{module.removesuffix('.py')}.lambda_handler"
     assert "Role" not in function and "PermissionsBoundary" not in function
     assert not [v["Type"] for v in resources.values() if v["Type"].startswith("AWS::IAM::")]
-    assert not [v["Type"] for v in resources.values() if v["Type"] == "AWS::S3::BucketPolicy"]
+    bucket_policies = [v["Properties"] for v in resources.values() if v["Type"] == "AWS::S3::BucketPolicy"]
+    assert all(
+        statement["Effect"] == "Deny"
+        for policy in bucket_policies
+        for statement in policy["PolicyDocument"]["Statement"]
+    )
     assert all(
         isinstance(policy, dict) and set(policy) == {"Version", "Statement"}
         for policy in function["Policies"]
@@ -381,7 +394,31 @@ def test_the_template_grants_exactly_the_s3_actions_the_code_calls_on_its_own_bu
         )
         assert resources_of == [objects]  # object ARNs of that bucket only: no "*", no other bucket
         granted |= set(actions)
-    assert granted == s3_actions_in_code()  # nothing the code does not call, no wildcard
+    assert granted == s3_actions_in_code(module)  # nothing the code does not call, no wildcard
+
+
+def test_the_bucket_refuses_plain_http_and_the_logs_expire() -> None:
+    from cfnlint.decode import decode_str
+
+    template, _ = decode_str((FUNCTION_DIR / "template.yaml").read_text())
+    resources = template["Resources"]
+    [bucket_id] = [k for k, v in resources.items() if v["Type"] == "AWS::S3::Bucket"]
+    [policy] = [v["Properties"] for v in resources.values() if v["Type"] == "AWS::S3::BucketPolicy"]
+    assert policy["Bucket"] == {"Ref": bucket_id}
+    assert {
+        "Effect": "Deny",
+        "Principal": "*",
+        "Action": "s3:*",
+        "Resource": [{"Fn::GetAtt": [bucket_id, "Arn"]}, {"Fn::Sub": f"${{{bucket_id}.Arn}}/*"}],
+        "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+    }.items() <= policy["PolicyDocument"]["Statement"][0].items()
+    functions = [v["Properties"] for v in resources.values() if v["Type"] == "AWS::Serverless::Function"]
+    groups = {k: v for k, v in resources.items() if v["Type"] == "AWS::Logs::LogGroup"}
+    assert len(functions) == len(groups) == 2  # each function logs to a group of its own
+    for function in functions:
+        group_id = function["LoggingConfig"]["LogGroup"]["Ref"]
+        assert "RetentionInDays" in groups[group_id]["Properties"]
+        assert groups[group_id]["DeletionPolicy"] == "Delete"
 
 
 # --- bodies over the limit are refused before they are read ------------------------------------------------
@@ -516,3 +553,21 @@ def test_an_endpoint_that_quotes_the_request_back_shows_no_secret(tmp_path: Path
         assert result.returncode == ExitCode.USAGE, result.stderr
         assert "bad request: POST /TraceSummaries" in result.stderr  # the endpoint's message is shown ...
         _assert_no_secret(result.stderr, signatures, debug=logged)  # ... without our credentials in it
+
+
+def test_the_otel_twin_is_deployed_as_aws_documents_the_adot_layer() -> None:
+    from cfnlint.decode import decode_str
+
+    template, _ = decode_str((FUNCTION_DIR / "template.yaml").read_text())
+    twin = template["Resources"]["OtelFunction"]
+    properties = twin["Properties"]
+    assert properties["Tracing"] == "Active"
+    assert properties["Layers"] == [{"Ref": "OtelLayerArn"}]
+    assert properties["Environment"]["Variables"]["AWS_LAMBDA_EXEC_WRAPPER"] == "/opt/otel-instrument"
+    # The layer's ARN is the region's: a parameter, checked to name the ADOT Python layer.
+    pattern = template["Parameters"]["OtelLayerArn"]["AllowedPattern"]
+    assert re.fullmatch(
+        pattern, "arn:aws:lambda:eu-central-1:615299751070:layer:AWSOpenTelemetryDistroPython:11"
+    )
+    assert not re.fullmatch(pattern, "arn:aws:lambda:eu-central-1:615299751070:layer:SomethingElse:11")
+    assert twin["Condition"] == template["Outputs"]["OtelFunctionName"]["Condition"]

@@ -4,8 +4,9 @@ that records every request and answers as Lambda, CloudFormation and X-Ray would
 By default Invoke answers `{"ok": true}`; GetFunctionConfiguration a function whose BUCKET_NAME is
 `<name>-bucket`; DescribeStacks a stack whose `FunctionName` output is `from-the-stack` and `BucketName`
 `the-stacks-bucket`; GetTraceSegmentDestination `destination` (XRay, or CloudWatchLogs for Transaction
-Search), ACTIVE; every other call an X-Ray that has no trace and no summary yet. A test sets `respond` to
-answer otherwise (GetTraceSegmentDestination still answers `destination` unless it is None).
+Search), ACTIVE; a trace retrieval completes at once and finds nothing; every other call an X-Ray that has no
+trace and no summary yet. A test sets `respond` to answer otherwise (GetTraceSegmentDestination still answers
+`destination` unless it is None).
 """
 
 from __future__ import annotations
@@ -23,6 +24,10 @@ DESCRIBE_STACKS = b"""<DescribeStacksResponse xmlns="http://cloudformation.amazo
 
 
 def default_answer(request: Request) -> Response:
+    if request.path == "/StartTraceRetrieval":
+        return Response.json(200, {"RetrievalToken": "fake-retrieval"})
+    if request.path == "/ListRetrievedTraces":
+        return Response.json(200, {"RetrievalStatus": "COMPLETE", "Traces": []})
     if request.path.endswith("/invocations"):
         return Response(200, b'{"ok": true}', {"Content-Type": "application/json"})
     if request.path.endswith("/configuration"):

@@ -4,7 +4,8 @@ Every request is forwarded to the real upstream (an `XRayApiServer`) unless a fa
 Faults are scripted per operation (`script`: one fault per request, in order, then the requests pass) or set
 for every request (`always`). A fault either replaces the answer (a throttle, a 5xx, a dropped or reset
 connection, an answer slower than the client's read timeout) or rewrites the upstream's real answer
-(`UnprocessedTraceIds`, `LimitExceeded`, segments withheld as X-Ray does while it is still ingesting).
+(`UnprocessedTraceIds`, `LimitExceeded`, segments withheld as X-Ray does while it is still ingesting, a trace
+retrieval that stays RUNNING or ends FAILED, CANCELLED or TIMEOUT).
 `requests` records what every request met, so a test can check that the client's retries were bounded.
 """
 
@@ -30,6 +31,13 @@ OPERATIONS = {
     "/GetTraceSegmentDestination": "GetTraceSegmentDestination",
     "/ServiceGraph": "GetServiceGraph",
     "/TraceGraph": "GetTraceGraph",
+    "/UpdateTraceSegmentDestination": "UpdateTraceSegmentDestination",
+    "/GetIndexingRules": "GetIndexingRules",
+    "/UpdateIndexingRule": "UpdateIndexingRule",
+    "/StartTraceRetrieval": "StartTraceRetrieval",
+    "/ListRetrievedTraces": "ListRetrievedTraces",
+    "/GetRetrievedTracesGraph": "GetRetrievedTracesGraph",
+    "/CancelTraceRetrieval": "CancelTraceRetrieval",
 }
 # Not passed on: hop-by-hop headers, and those the proxy's own server writes.
 _HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "content-length", "host", "server", "date"}
@@ -94,6 +102,12 @@ def limit_exceeded() -> Fault:
 def withhold(segment_ids: Iterable[str]) -> Fault:
     """BatchGetTraces: the real answer without these segments, as before X-Ray has ingested them."""
     return Fault("withhold", withheld=frozenset(segment_ids))
+
+
+def retrieval_status(status: str) -> Fault:
+    """ListRetrievedTraces: the real answer replaced by this RetrievalStatus and no trace (RUNNING forever
+    when set `always`; FAILED, CANCELLED, TIMEOUT: the retrieval ended without the traces)."""
+    return Fault("retrieval_status", code=status)
 
 
 @dataclass(frozen=True)
@@ -276,8 +290,13 @@ def _withhold(answer: dict[str, Any], fault: Fault) -> dict[str, Any]:
     return {**answer, "Traces": traces}
 
 
+def _retrieval_status(answer: dict[str, Any], fault: Fault) -> dict[str, Any]:
+    return {"RetrievalStatus": fault.code, "TraceFormat": answer.get("TraceFormat", "XRAY"), "Traces": []}
+
+
 _REWRITES: dict[str, Callable[[dict[str, Any], Fault], dict[str, Any]]] = {
     "unprocessed": _unprocessed,
     "limit_exceeded": _limit_exceeded,
     "withhold": _withhold,
+    "retrieval_status": _retrieval_status,
 }

@@ -20,6 +20,11 @@ IAM_ACTIONS = {
     "BatchGetTraces": "xray:BatchGetTraces",
     "GetTraceSummaries": "xray:GetTraceSummaries",
     "GetTraceSegmentDestination": "xray:GetTraceSegmentDestination",
+    # Transaction Search: reading traces from CloudWatch Logs, and how many of them are indexed.
+    "StartTraceRetrieval": "xray:StartTraceRetrieval",
+    "ListRetrievedTraces": "xray:ListRetrievedTraces",
+    "CancelTraceRetrieval": "xray:CancelTraceRetrieval",
+    "GetIndexingRules": "xray:GetIndexingRules",
     "Invoke": "lambda:InvokeFunction",
     "GetFunctionConfiguration": "lambda:GetFunctionConfiguration",
     "DescribeStacks": "cloudformation:DescribeStacks",
@@ -53,6 +58,8 @@ _BAD_REQUEST_CODES = {
 _THROTTLE_FIXES = {
     "BatchGetTraces": "Wait a minute and run it again, or ask for fewer trace ids at a time.",
     "GetTraceSummaries": "Wait a minute and run it again, or ask for a shorter time window.",
+    "StartTraceRetrieval": "Wait a minute and run it again, or ask for fewer trace ids at a time.",
+    "ListRetrievedTraces": "Wait a minute and run it again, or give it a longer --timeout.",
     "Invoke": (
         "Lambda is limiting this function's invocations (its concurrency or invocation rate): try again "
         "later, or raise the function's reserved concurrency or the account's concurrency quota."

@@ -10,6 +10,8 @@ botocore parses every response; this module only decides what to ask for and whe
   jitter, until each trace exists, has nothing in progress and has stopped changing; it never sleeps past the
   deadline, and each call is bounded by the client's connect/read timeouts and retries. An id whose time is
   past X-Ray's retention or in the future is asked for once: waiting cannot bring its trace.
+- With Transaction Search on, BatchGetTraces finds nothing: the traces are read through trace retrievals
+  instead (`aws/retrieval.py`, asked by `_read` when BatchGetTraces misses an id), and polled the same way.
 """
 
 from __future__ import annotations
@@ -25,11 +27,13 @@ from datetime import datetime, timedelta, timezone
 from typing import Any, TypeVar
 
 from xrayctl.aws.errors import elsewhere, translate_errors
+from xrayctl.aws.indexing import Coverage, summary_coverage
 from xrayctl.aws.inflight import InFlightLimit
+from xrayctl.aws.retrieval import TraceRetrieval
 from xrayctl.aws.slices import split_dense
 from xrayctl.aws.threads import DaemonPool
 from xrayctl.aws.wait import SETTLE_TIME, SETTLED_AGE, Settling, WaitStatus, build, observe
-from xrayctl.errors import Throttled, TraceNotFound, Unreachable, XrayctlError
+from xrayctl.errors import RetrievalFailed, Throttled, TraceNotFound, Unreachable, XrayctlError
 from xrayctl.trace.ids import trace_epoch
 from xrayctl.trace.model import Trace
 
@@ -57,6 +61,8 @@ SLICES_PER_WORKER = 2
 # Threads per call in flight when summaries are read concurrently: a thread that parses an answer (botocore,
 # ~17 ms a page) does not hold a call's place, another's request is sent meanwhile (see xrayctl.aws.inflight).
 PARSING_THREADS = 2
+# How long a read without --wait may wait for a trace retrieval to complete (Transaction Search).
+RETRIEVAL_TIMEOUT = 30.0
 
 T = TypeVar("T")
 
@@ -117,6 +123,10 @@ class XRayReader:
         self._wall_clock = wall_clock
         self._max_workers = max_workers
         self._rng = rng or random.Random()
+        # Where Transaction Search keeps the traces; it asks GetTraceSegmentDestination once, for the reader.
+        self._search = TraceRetrieval(
+            client, sleep=sleep, clock=clock, wall_clock=wall_clock, backoff=self._backoff
+        )
 
     # ------------------------------------------------------------------------------------------ by id
 
@@ -124,15 +134,17 @@ class XRayReader:
         with translate_errors():
             return self._fetch(ids, deadline=None)
 
-    def fetch_traces(self, ids: Sequence[str], *, with_summary: bool = False) -> list[Trace]:
+    def fetch_traces(
+        self, ids: Sequence[str], *, with_summary: bool = False, timeout: float = RETRIEVAL_TIMEOUT
+    ) -> list[Trace]:
         """The traces as X-Ray has them now; raises TraceNotFound naming any it does not have (carrying the
-        ones it found, for the caller to show)."""
+        ones it found, for the caller to show). `timeout` bounds a trace retrieval, if one is needed."""
         with translate_errors(), self._summaries_alongside(ids if with_summary else ()) as summaries:
-            result = self._fetch(ids, deadline=None)
+            result = self._read(ids, self._clock() + timeout)
             traces = [build(raw) for raw in result.traces.values()]
             if summaries.started:
                 summaries.attach(traces)
-            elif with_summary:
+            elif with_summary and not self._search.only_way:
                 self._attach_summaries(traces)
             if result.missing:
                 raise self._not_found(result.missing, waited=None, found=traces)
@@ -161,8 +173,9 @@ class XRayReader:
         complete: set[str] = set()
         given_up: set[str] = set()  # missing, and no wait can bring them
         polls = 0
-        # Why the latest poll failed (throttled or unreachable after botocore's retries), until one succeeds.
-        failure: Throttled | Unreachable | None = None
+        # Why the latest poll failed (throttled or unreachable after botocore's retries, or a trace retrieval
+        # that did not complete), until one succeeds.
+        failure: Throttled | Unreachable | RetrievalFailed | None = None
         failures = 0  # polls failed in a row
         # Most traces asked for are complete at the first poll: their summaries are read alongside it.
         with translate_errors(), self._summaries_alongside(wanted if with_summary else ()) as early:
@@ -171,13 +184,14 @@ class XRayReader:
                 try:
                     with translate_errors():
                         # No retries of unprocessed ids inside a poll: the next poll asks again anyway.
-                        result = self._fetch(asked, deadline=deadline, retries=0)
-                except (Throttled, Unreachable) as exc:
+                        result = self._read(asked, deadline, retries=0)
+                except (Throttled, Unreachable, RetrievalFailed) as exc:
                     # A first poll that fails ends the wait at once: the endpoint or the account is wrong
                     # more often than not, and so is an endpoint that no longer takes connections at all
                     # (`local serve` stopped). Once a poll has answered, a throttle, a 5xx, a timeout or a
                     # dropped connection that outlasts botocore's retries is passing weather: the wait polls
                     # on to its deadline, backing off further after each failure.
+                    # A retrieval that failed or did not complete in time is such weather too.
                     if polls == 0 or (isinstance(exc, Unreachable) and exc.refused):
                         raise
                     failure, failures = exc, failures + 1
@@ -215,9 +229,11 @@ class XRayReader:
                 for trace in traces:
                     if trace.id not in complete:
                         trace.warnings.append(f"the last poll failed: {failure.message}")
-            if polls == 1 and early.started:
+            # With Transaction Search on, only an indexed fraction of traces has a summary: the ones read
+            # alongside the first poll are all there is worth asking for.
+            if (polls == 1 or self._search.only_way) and early.started:
                 early.attach(traces)
-            elif with_summary:
+            elif with_summary and not self._search.only_way:
                 self._attach_summaries(traces)  # the summaries read at the first poll are out of date
             if missing:
                 waited = None if given_up.issuperset(missing) else timeout
@@ -236,6 +252,11 @@ class XRayReader:
                     if summary.get("Id") == trace_id:
                         return summary
         return None
+
+    def summary_coverage(self) -> Coverage | None:
+        """What share of traces the summaries cover, with Transaction Search on (`aws/indexing.py`). Asked
+        after the summaries, not beside them: --max-concurrency bounds every call in flight."""
+        return summary_coverage(self._client, self._search.active)
 
     # ---------------------------------------------------------------------------------------- over time
 
@@ -326,6 +347,22 @@ class XRayReader:
             pool.cancel_pending()
 
     # ------------------------------------------------------------------------------------------ helpers
+
+    def _read(self, ids: Sequence[str], deadline: float, retries: int = UNPROCESSED_RETRIES) -> FetchResult:
+        """BatchGetTraces, or trace retrievals where Transaction Search keeps the traces (aws/retrieval)."""
+        if self._search.only_way:  # BatchGetTraces finds nothing
+            found = self._search.fetch(ids, deadline)
+            return FetchResult(found, [i for i in dict.fromkeys(ids) if i not in found])
+        result = self._fetch(ids, deadline, retries)
+        retrieved = self._search.for_missing(result.missing, deadline) if result.missing else {}
+        if not retrieved:
+            return result
+        traces = {**result.traces, **retrieved}
+        return FetchResult(
+            {i: traces[i] for i in dict.fromkeys(ids) if i in traces},
+            [i for i in result.missing if i not in retrieved],
+            [i for i in result.unprocessed if i not in retrieved],
+        )
 
     def _fetch(
         self, ids: Sequence[str], deadline: float | None, retries: int = UNPROCESSED_RETRIES
@@ -462,15 +499,9 @@ class XRayReader:
         which = (
             f"Trace {missing[0]}" if len(missing) == 1 else f"{len(missing)} traces ({', '.join(missing)})"
         )
-        if self._transaction_search_active():
-            return TraceNotFound(
-                f"{which} not found: Transaction Search is on in this account and region, so segments go to "
-                "CloudWatch Logs and BatchGetTraces cannot see them.",
-                "Retrieve the traces with StartTraceRetrieval and ListRetrievedTraces (`aws xray "
-                "start-trace-retrieval --trace-ids ... --start-time ... --end-time ...`), or open them in "
-                "CloudWatch's Transaction Search.",
-                found=found,
-            )
+        if self._search.only_way or self._search.active():  # asked already when BatchGetTraces missed them
+            message, fix = self._search.not_found_message(which)
+            return TraceNotFound(message, fix, found=found)
         # The id says when the trace started, so its age tells which reasons can apply.
         ages = {i: self._age(i) for i in missing}
         expired = [i for i, age in ages.items() if age > RETENTION_DAYS * 86400]
@@ -495,18 +526,18 @@ class XRayReader:
                 reasons.append(ingesting)
             reasons.append("the request may not have been sampled (only sampled requests are recorded)")
             reasons.append(elsewhere())
+            if self._search.destination() == ("", ""):
+                reasons.append(
+                    "and if Transaction Search is on here, xrayctl could not tell and look there (allow "
+                    "xray:GetTraceSegmentDestination)"
+                )
         fix = "; ".join(reasons)
         return TraceNotFound(message, f"{fix[0].upper()}{fix[1:]}.", found=found)
 
-    def _transaction_search_active(self) -> bool:
-        """Whether segments go to CloudWatch Logs (asked only once a trace is missing; any error means no)."""
-        from botocore.exceptions import BotoCoreError, ClientError
-
-        try:
-            response = self._client.get_trace_segment_destination()
-        except (ClientError, BotoCoreError):  # AccessDenied, or an endpoint without this operation
-            return False
-        return response.get("Destination") == "CloudWatchLogs" and response.get("Status") == "ACTIVE"
+    def transaction_search_active(self) -> bool:
+        """Whether segments go to CloudWatch Logs (GetTraceSegmentDestination, asked once per reader; any
+        error means no)."""
+        return self._search.active()
 
 
 def _merge(found: dict[str, dict[str, Any]], trace: Mapping[str, Any]) -> None:

@@ -9,6 +9,7 @@ name one, is the function's own default, its `BUCKET_NAME` variable: the local s
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -42,17 +43,19 @@ def resolve_target(
     cloudformation: Callable[[], Any],
     lambda_client: Callable[[], Any],
     need_bucket: bool,
+    output: str = "FunctionName",
 ) -> Target:
     """The function to invoke: `name`, the function output of the SAM `stack` (read through the client that
-    `cloudformation()` returns), or with --local the local stack's (`local`: its function and bucket). With
-    `need_bucket`, the bucket the event defaults to as well (see the module docstring)."""
+    `cloudformation()` returns; the output named `output` first), or with --local the local stack's
+    (`local`: its function and bucket). With `need_bucket`, the bucket the event defaults to as well (see
+    the module docstring)."""
     check_choice(name, stack, local=local is not None)
     if local is not None:
         local_function, local_bucket = local
         return Target(name or local_function, local_bucket)
     if stack:
         outputs = _stack_outputs(cloudformation(), stack)
-        function = _function_output(outputs, stack)
+        function = _function_output(outputs, stack, output)
         bucket = _bucket_output(outputs) if need_bucket else None
         if need_bucket and bucket is None:
             return function_bucket(lambda_client(), function)
@@ -60,6 +63,49 @@ def resolve_target(
     if name:
         return function_bucket(lambda_client(), name) if need_bucket else Target(name)
     raise UsageError("no function given.", "Pass --function NAME, set XRAYCTL_FUNCTION, or --stack STACK.")
+
+
+# The outputs of xrayctl's template that name the function of each SDK (`--sdk`).
+_SDK_OUTPUTS = {
+    "xray": ("FunctionName",),
+    "otel": ("OtelFunctionName",),
+    "both": ("FunctionName", "OtelFunctionName"),
+}
+
+
+def resolve_targets(
+    sdk: str | None,
+    name: str | None,
+    stack: str | None,
+    *,
+    local: tuple[str, str] | None,
+    cloudformation: Callable[[], Any],
+    lambda_client: Callable[[], Any],
+    need_bucket: bool,
+) -> list[Target]:
+    """The functions to invoke: one, or with `sdk` "both" the X-Ray SDK function and its OpenTelemetry twin
+    (from the stack's two outputs, or the local stack's twin), each with its default bucket."""
+    from xrayctl.local.options import otel_twin_name
+
+    if sdk == "both" and local is None and not stack:
+        raise UsageError(
+            "--sdk both invokes the two functions of xrayctl's stack.", "Give --stack STACK, or use --local."
+        )
+    resolve = functools.partial(
+        resolve_target,
+        name,
+        stack,
+        local=local,
+        cloudformation=cloudformation,
+        lambda_client=lambda_client,
+        need_bucket=need_bucket,
+    )
+    if stack and local is None:
+        return [resolve(output=key) for key in _SDK_OUTPUTS[sdk or "xray"]]
+    first = resolve()
+    if sdk != "both":
+        return [first]
+    return [first, Target(otel_twin_name(first.function_name), first.bucket)]
 
 
 def check_choice(name: str | None, stack: str | None, *, local: bool) -> None:
@@ -102,10 +148,11 @@ def function_bucket(client: Any, function_name: str) -> Target:
     return Target(function_name, str(bucket))
 
 
-def function_from_stack(client: Any, stack_name: str) -> str:
-    """The function a (SAM) stack deploys, from its outputs: an output named like `FunctionName` first,
-    else the one output whose value is a Lambda function ARN."""
-    return _function_output(_stack_outputs(client, stack_name), stack_name)
+def function_from_stack(client: Any, stack_name: str, output: str = "FunctionName") -> str:
+    """The function a (SAM) stack deploys, from its outputs: the output named `output` (xrayctl's template
+    has FunctionName and OtelFunctionName), else one named like `FunctionName`, else the one output whose
+    value is a Lambda function ARN."""
+    return _function_output(_stack_outputs(client, stack_name), stack_name, output)
 
 
 def _stack_outputs(client: Any, stack_name: str) -> list[dict[str, Any]]:
@@ -114,7 +161,10 @@ def _stack_outputs(client: Any, stack_name: str) -> list[dict[str, Any]]:
     return [output for stack in stacks for output in stack.get("Outputs", [])]
 
 
-def _function_output(outputs: Sequence[dict[str, Any]], stack_name: str) -> str:
+def _function_output(outputs: Sequence[dict[str, Any]], stack_name: str, output: str) -> str:
+    exact = [o for o in outputs if o["OutputKey"] == output]
+    if exact:
+        return str(exact[0]["OutputValue"])
     named = [o for o in outputs if "function" in o["OutputKey"].lower() and "name" in o["OutputKey"].lower()]
     arns = [o for o in outputs if _FUNCTION_ARN.fullmatch(o.get("OutputValue", ""))]
     for candidates in (named, arns):

@@ -1,7 +1,7 @@
 """The command line: click commands only. Options, one error boundary, the choice of renderer; no logic.
 
-Importing this package must stay cheap (`xrayctl --help` budget: 150 ms): botocore, rich and the local stack
-are imported inside the commands that need them.
+Importing this package must stay cheap (`xrayctl --help` within HELP_BUDGET): botocore, rich and the local
+stack are imported inside the commands that need them.
 """
 
 from __future__ import annotations
@@ -9,6 +9,7 @@ from __future__ import annotations
 import atexit
 import gc
 import importlib
+import sys
 from typing import NoReturn
 
 import click
@@ -43,8 +44,29 @@ class LazyGroup(click.Group):
         return command
 
 
+def _show_version(ctx: click.Context, param: click.Parameter, value: bool) -> None:
+    # What a bug report needs beside xrayctl's own version: the botocore that parses every answer, and the
+    # Python and system it runs on.
+    if not value or ctx.resilient_parsing:
+        return
+    import platform
+
+    import botocore
+
+    python = f"Python {platform.python_version()} on {platform.system() or sys.platform}"
+    click.echo(f"xrayctl {__version__} (botocore {botocore.__version__}, {python})")
+    ctx.exit()
+
+
 @click.group(cls=LazyGroup, context_settings=CONTEXT_SETTINGS)
-@click.version_option(__version__, "--version", prog_name="xrayctl", message="%(prog)s %(version)s")
+@click.option(
+    "--version",
+    is_flag=True,
+    expose_value=False,
+    is_eager=True,
+    callback=_show_version,
+    help="Show xrayctl's version, botocore's and Python's, and exit.",
+)
 @global_options
 def cli() -> None:
     """See AWS X-Ray traces from a terminal.
@@ -59,6 +81,9 @@ def main(args: list[str] | None = None) -> NoReturn:
     """Run xrayctl with `args` (default: sys.argv) through its error boundary; exit with its exit code."""
     run(cli, args)
 
+
+# What `xrayctl --help` may take, wall clock from a fresh process (`make bench` measures it).
+HELP_BUDGET = 0.150
 
 # The cycle collector's first threshold in a process of xrayctl's own (Python's default is 700 allocations).
 COLLECTOR_THRESHOLD = 50_000

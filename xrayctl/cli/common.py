@@ -66,7 +66,12 @@ def showing_found(state: AppState, *, details: bool) -> Iterator[None]:
 
 
 def print_traces(
-    state: AppState, traces: Sequence[Trace], *, details: bool, out: Console | None = None
+    state: AppState,
+    traces: Sequence[Trace],
+    *,
+    details: bool,
+    out: Console | None = None,
+    one_scale: bool = False,
 ) -> None:
     from xrayctl.render.schema import trace_to_dict
     from xrayctl.render.tree import traces_view
@@ -75,7 +80,8 @@ def print_traces(
         echo_json({"traces": [trace_to_dict(trace) for trace in traces]})
     else:
         # Warnings go to stderr (below), so a pipe of the tree holds only the tree.
-        (out or consoles(state)[0]).print(traces_view(traces, details=details, with_warnings=False))
+        view = traces_view(traces, details=details, with_warnings=False, one_scale=one_scale)
+        (out or consoles(state)[0]).print(view)
     warn_about(state, trace_warnings(traces))
 
 

@@ -68,7 +68,7 @@ def invoke(
 ) -> None:
     """Invoke the function with a trace id of our choosing, then draw its trace."""
     from xrayctl.aws import invoke as invoking
-    from xrayctl.aws.target import check_choice, resolve_target
+    from xrayctl.aws.target import check_choice, resolve_targets
     from xrayctl.render.invocation import invocation_view
 
     app = state()
@@ -92,7 +92,8 @@ def invoke(
             backend(app, function) as connected,
         ):
             local = connected.local
-            target = resolve_target(
+            targets = resolve_targets(
+                function.sdk,
                 function_name,
                 stack_name,
                 local=(local.function_name, local.bucket) if local else None,
@@ -100,19 +101,20 @@ def invoke(
                 lambda_client=lambda: connected.clients.lambda_,
                 need_bucket=sent is None and bucket is None,
             )
-            name = target.function_name
-            warn_about(app, target.warnings)
-            event = (
-                sent
-                if sent is not None
-                else invoking.encode_event(invoking.build_event(bucket or target.bucket, key, body))
-            )
+            events = []
+            for target in targets:
+                warn_about(app, target.warnings)
+                default = invoking.build_event(bucket or target.bucket, key, body)
+                events.append(sent if sent is not None else invoking.encode_event(default))
             for number in range(1, count + 1):
-                spinner.say(f"invoking {name}" + (f" ({number}/{count})" if count > 1 else ""))
-                result = invoking.invoke(connected.clients.lambda_, name, event)
-                results.append(result)
-                if app.output == "text":
-                    spinner.show(out, invocation_view(result))
+                # --sdk both: the same event to each function, one after the other.
+                for target, event in zip(targets, events, strict=True):
+                    name = target.function_name
+                    spinner.say(f"invoking {name}" + (f" ({number}/{count})" if count > 1 else ""))
+                    result = invoking.invoke(connected.clients.lambda_, name, event)
+                    results.append(result)
+                    if app.output == "text":
+                        spinner.show(out, invocation_view(result))
             if show:
                 spinner.say("waiting for the traces")
                 traces = connected.reader().wait_for_traces(
@@ -124,9 +126,9 @@ def invoke(
     except (XrayctlError, KeyboardInterrupt) as exc:
         # What already happened is reported before the error: an invocation ran, whatever failed after it.
         found = exc.found if isinstance(exc, TraceNotFound) else []
-        _report(app, results, found, details=details)
+        _report(app, results, found, details=details, one_scale=function.sdk == "both")
         raise
-    _report(app, results, traces, details=details)
+    _report(app, results, traces, details=details, one_scale=function.sdk == "both")
     failed = [r for r in results if r.function_error]
     if failed:
         raise FunctionError(
@@ -135,7 +137,14 @@ def invoke(
         )
 
 
-def _report(app: AppState, results: list[InvocationResult], traces: list[Trace], *, details: bool) -> None:
+def _report(
+    app: AppState,
+    results: list[InvocationResult],
+    traces: list[Trace],
+    *,
+    details: bool,
+    one_scale: bool = False,
+) -> None:
     """The invocations (text mode printed them as they came) and their traces, in the chosen format; in
     text, a table of each invocation's HTTP status beside its trace's first, once the traces are read."""
     from xrayctl.render.schema import invocation_to_dict, trace_to_dict
@@ -156,6 +165,6 @@ def _report(app: AppState, results: list[InvocationResult], traces: list[Trace],
         out = consoles(app)[0]
         out.print(invocations_table(results, traces))
         out.print()
-        print_traces(app, traces, details=details, out=out)
+        print_traces(app, traces, details=details, out=out, one_scale=one_scale)
     for result in results:
         warn_about(app, result.warnings)

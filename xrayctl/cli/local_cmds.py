@@ -1,4 +1,4 @@
-"""`local serve` and `local reset`: the embedded stack on its own."""
+"""`local serve`, `local env` and `local reset`: the embedded stack on its own."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import shlex
 import signal
 import sys
 import threading
+import time
 from types import FrameType
 from typing import TYPE_CHECKING
 
@@ -37,9 +38,16 @@ def local() -> None:
     metavar="SECONDS",
     help="Add this latency, 0 to 60, to every X-Ray API answer (for benchmarks).",
 )
+@click.option(
+    "--transaction-search",
+    is_flag=True,
+    help="Turn Transaction Search on in the store, ACTIVE at once (destination CloudWatchLogs: "
+    "BatchGetTraces finds nothing, traces are retrieved with StartTraceRetrieval). It stays on with the "
+    "store; `aws xray update-trace-segment-destination --destination XRay` turns it off.",
+)
 @stack_options
 @some_global_options("no_color", "debug")
-def serve(api_delay: float, function: FunctionOptions) -> None:
+def serve(api_delay: float, transaction_search: bool, function: FunctionOptions) -> None:
     """Run the local stack in the foreground until Ctrl-C.
 
     Prints the environment that points the AWS CLI, `sam traces` or boto3 at it; other xrayctl commands given
@@ -66,7 +74,7 @@ def serve(api_delay: float, function: FunctionOptions) -> None:
     previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
     served: list[LocalStack] = []
     try:
-        options = StackOptions(function, api_delay=api_delay)
+        options = StackOptions(function, api_delay=api_delay, transaction_search=transaction_search)
         with (
             logging_to_stderr(app.debug),
             serving(app.xrayctl_home, options, on_invocation=report) as stack,
@@ -74,8 +82,15 @@ def serve(api_delay: float, function: FunctionOptions) -> None:
             served.append(stack)
             for line in stack.env_lines():
                 click.echo(line)
+            settings = stack.search_settings()
+            if settings.transaction_search(time.time()):  # kept with the store: say so, it changes every read
+                mode = f"; Transaction Search on (CloudWatchLogs, indexing {settings.percentage:g}%)"
+            else:
+                mode = ""
             err.print(
-                f"local stack running (store: {app.xrayctl_home}); Ctrl-C to stop", style="dim", markup=False
+                f"local stack running (store: {app.xrayctl_home}{mode}); Ctrl-C to stop",
+                style="dim",
+                markup=False,
             )
             while not stop.wait(0.5):
                 pass
@@ -83,13 +98,15 @@ def serve(api_delay: float, function: FunctionOptions) -> None:
         for sig, old_handler in previous.items():
             signal.signal(sig, old_handler)
         # Counted once the stack has stopped: the daemon has drained its queue into the store by then, so
-        # received = stored + rejected (a count taken before would miss the last batch).
+        # every datagram is counted (a count taken before would miss the last batch).
         for stack in served:
             stats = stack.daemon_stats
             reasons = ", ".join(f"{n} {reason.value}" for reason, n in stats.rejected_by_reason.items())
             err.print(
                 f"daemon: received {stats.received}, stored {stats.stored}, rejected {stats.rejected}"
                 + (f" ({reasons})" if reasons else "")
+                + (f", OpenTelemetry spans {stats.spans}" if stats.spans else "")
+                + (f", unsampled {stats.unsampled}" if stats.unsampled else "")
                 + (f", lost by the kernel {stats.dropped_by_kernel}" if stats.dropped_by_kernel else ""),
                 markup=False,
             )
@@ -127,7 +144,7 @@ def env() -> None:
 @some_global_options("debug")
 def reset(yes: bool) -> None:
     """Delete every trace in the local store (also the one a running `local serve` uses)."""
-    from xrayctl.local.stack import STORE_FILE
+    from xrayctl.local.home import STORE_FILE
     from xrayctl.local.xray.store import empty_store
 
     app = state()

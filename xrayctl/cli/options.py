@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import functools
 import math
-import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -40,8 +39,9 @@ class AppState:
     def xrayctl_home(self) -> Path:
         if self.home is not None:
             return self.home
-        env = os.environ.get("XRAYCTL_HOME")
-        return Path(env) if env else Path(click.get_app_dir("xrayctl"))
+        from xrayctl.local.home import default_home
+
+        return default_home()
 
 
 # Command line over environment; a default never records anything.
@@ -185,14 +185,26 @@ def stack_options(func: Callable[..., Any]) -> Callable[..., Any]:
 
     @functools.wraps(func)
     def command(
-        *args: Any, code_dir: Path | None, handler: str | None, function_timeout: float | None, **kwargs: Any
+        *args: Any,
+        code_dir: Path | None,
+        handler: str | None,
+        function_timeout: float | None,
+        sdk: str | None,
+        **kwargs: Any,
     ) -> Any:
         from xrayctl.local.options import FunctionOptions
 
-        function = FunctionOptions(code_dir=code_dir, handler=handler, timeout=function_timeout)
+        function = FunctionOptions(code_dir=code_dir, handler=handler, timeout=function_timeout, sdk=sdk)
         return func(*args, function=function, **kwargs)
 
     decorated: Callable[..., Any] = click.option(
+        "--sdk",
+        type=click.Choice(["xray", "otel", "both"]),
+        help="Local stack: what traces the function. xray (the X-Ray SDK; default), otel (OpenTelemetry, "
+        "run as Lambda runs it with the ADOT layer; xrayctl's function is then its OpenTelemetry twin), or "
+        "both (the two functions, invoked with the same event and drawn on one time scale).",
+    )(command)
+    decorated = click.option(
         "--handler",
         metavar="MODULE.FUNCTION",
         help="Local stack: the handler to run (default lambda_function.lambda_handler).",

@@ -12,6 +12,7 @@ from xrayctl.cli.terminal import consoles
 from xrayctl.errors import UsageError
 
 if TYPE_CHECKING:
+    from xrayctl.aws.indexing import Coverage
     from xrayctl.trace.annotations import Listing, ValueStats
     from xrayctl.trace.model import Trace
 
@@ -23,8 +24,17 @@ if TYPE_CHECKING:
     "input_file",
     type=click.Path(exists=True, dir_okay=False, allow_dash=True),
     metavar="FILE",
-    help="Draw a saved BatchGetTraces response (what `aws xray batch-get-traces` prints; - for stdin), or "
-    "xrayctl's own -o json, instead of calling X-Ray. At most 64 MB, UTF-8, UTF-16 or UTF-32.",
+    help="Draw the traces in a file instead of calling X-Ray (- for stdin): a BatchGetTraces or "
+    "ListRetrievedTraces response, OTLP/JSON (resourceSpans), or xrayctl's --output json. At most 64 MB, "
+    "UTF-8, UTF-16 or UTF-32.",
+)
+@click.option(
+    "--format",
+    "input_format",
+    type=click.Choice(["auto", "batch", "otlp", "retrieved", "xrayctl"]),
+    default="auto",
+    show_default=True,
+    help="The --input file's format (auto: detected).",
 )
 @click.option(
     "--wait/--no-wait",
@@ -32,16 +42,22 @@ if TYPE_CHECKING:
     show_default=True,
     help="Wait until each trace exists and is complete (X-Ray ingests in seconds, unbounded).",
 )
-@timeout_option(30.0, "How long --wait waits.")
+@timeout_option(30.0, "How long --wait waits (and how long a Transaction Search retrieval may take).")
 @details_option
 @global_options
 def show_trace(
-    trace_ids: tuple[str, ...], input_file: str | None, wait: bool, timeout: float, details: bool
+    trace_ids: tuple[str, ...],
+    input_file: str | None,
+    input_format: str,
+    wait: bool,
+    timeout: float,
+    details: bool,
 ) -> None:
     """Draw traces as a tree of segments with a timeline.
 
     TRACE_ID is an X-Ray id (1-5f84c7a1-a1b2c3d4e5f6a7b8c9d0e1f2), a W3C id (32 hex digits), an
     X-Amzn-Trace-Id header (Root=1-...;Parent=...;Sampled=1) or a W3C traceparent (00-<32 hex>-<16 hex>-01).
+    With Transaction Search on, the traces are read through trace retrievals (StartTraceRetrieval).
     """
     from xrayctl.trace.ids import normalize_trace_id
 
@@ -50,17 +66,23 @@ def show_trace(
     if input_file is None and not ids:
         raise UsageError("no trace id given.", "Pass one or more trace ids, or --input FILE.")
     with showing_found(app, details=details):
-        traces = _read_traces(app, ids, input_file, wait=wait, timeout=timeout)
+        traces = _read_traces(app, ids, input_file, input_format, wait=wait, timeout=timeout)
     print_traces(app, traces, details=details)
 
 
 def _read_traces(
-    app: AppState, ids: list[str], input_file: str | None, *, wait: bool, timeout: float
+    app: AppState,
+    ids: list[str],
+    input_file: str | None,
+    input_format: str,
+    *,
+    wait: bool,
+    timeout: float,
 ) -> list[Trace]:
     if input_file is not None:
-        from xrayctl.trace.build import load_batch_file
+        from xrayctl.trace.formats import load_traces_file
 
-        return load_batch_file(input_file, only=ids or None)
+        return load_traces_file(input_file, fmt=input_format, only=ids or None)
     with progress(app, "connecting") as spinner, backend(app) as connected:
         reader = connected.reader()
         if wait:
@@ -72,7 +94,7 @@ def _read_traces(
                 with_summary=True,
             )
         spinner.say("reading from X-Ray")
-        return reader.fetch_traces(ids, with_summary=True)
+        return reader.fetch_traces(ids, with_summary=True, timeout=timeout)
 
 
 @click.command("list-annotations")
@@ -106,16 +128,17 @@ def list_annotations(
     window_start, window_end = resolve_window(since=since, start=start, end=end)
     with progress(app, "connecting") as spinner, backend(app) as connected:
         spinner.say("reading trace summaries")
-        summaries = connected.reader().iter_summaries(
-            window_start, window_end, filter_expression=filter_expression
-        )
+        reader = connected.reader()
+        summaries = reader.iter_summaries(window_start, window_end, filter_expression=filter_expression)
         found = annotations.listing(summaries, keys)
+        covered = reader.summary_coverage()  # Transaction Search indexes only a fraction of the traces
     if app.output == "json":
         window = {"start": window_start.isoformat(), "end": window_end.isoformat()}
         if summary:
             echo_json({**window, "values": [annotations.stats_to_dict(s) for s in _stats(found)]})
         else:
             echo_json({**window, "traces": [annotations.row_to_dict(row) for row in found.rows]})
+        _say_coverage(app, covered)
         return
     from xrayctl.render.tables import listing_view
     from xrayctl.text.sanitize import clean
@@ -138,6 +161,16 @@ def list_annotations(
             style="dim",
             markup=False,
         )
+    _say_coverage(app, covered)
+
+
+def _say_coverage(app: AppState, covered: Coverage | None) -> None:
+    """With Transaction Search on, what share of the traffic the list stands for (on stderr)."""
+    if covered is not None:
+        from xrayctl.text.sanitize import clean
+
+        # Rule names come from the account: shown escaped, like any text from outside.
+        consoles(app)[1].print(clean(covered.note(), 2000), style="yellow", markup=False)
 
 
 def _stats(found: Listing) -> list[ValueStats]:

@@ -10,6 +10,8 @@ seconds) does not block the X-Ray reads that watch it.
 
 from __future__ import annotations
 
+import email.parser
+import io
 import json
 import sys
 import threading
@@ -21,6 +23,7 @@ from urllib.parse import urlsplit
 LOOPBACK = "127.0.0.1"
 DEFAULT_MAX_BODY = 16 * 1024 * 1024
 _LOOPBACK_NAMES = frozenset({LOOPBACK, "localhost", "::1"})
+_MAX_HEADERS = 100  # as the standard library's parser
 REFUSED_HOST = "this server answers only requests to 127.0.0.1 or localhost"
 
 
@@ -42,14 +45,24 @@ def is_loopback_host(host: str | None, *, subdomains: bool = False) -> bool:
 
 
 class Request:
-    """What a route handler sees of one HTTP request."""
+    """What a route handler sees of one HTTP request. `body_size` is the body's declared size: more than
+    len(body) when a server that reads oversize bodies (`read_oversize_body`) threw it away."""
 
-    def __init__(self, method: str, path: str, query: str, headers: Mapping[str, str], body: bytes) -> None:
+    def __init__(
+        self,
+        method: str,
+        path: str,
+        query: str,
+        headers: Mapping[str, str],
+        body: bytes,
+        body_size: int | None = None,
+    ) -> None:
         self.method = method
         self.path = path
         self.query = query
         self.headers = headers
         self.body = body
+        self.body_size = len(body) if body_size is None else body_size
 
     def json(self) -> Any:
         return json.loads(self.body or b"{}")
@@ -90,11 +103,28 @@ class _Server(ThreadingHTTPServer):
 
 
 class LoopbackHTTPServer:
-    """Serve `handler` on 127.0.0.1:`port` (0 = an ephemeral port) from a background thread."""
+    """Serve `handler` on 127.0.0.1:`port` (0 = an ephemeral port) from a background thread.
 
-    def __init__(self, handler: Handler, port: int = 0, max_body: int = DEFAULT_MAX_BODY) -> None:
+    `max_header_bytes` allows header lines longer than the standard library's 64 KB (the Lambda Runtime API
+    takes an X-Ray cause of up to 1 MiB in one header). `read_oversize_body` reads a body over `max_body` and
+    throws it away, calling the handler with an empty body and its size, for a route that must answer such a
+    request itself (a client that already sent the body would otherwise see the connection reset, not the
+    answer); the body is read in pieces, so memory stays bounded.
+    """
+
+    def __init__(
+        self,
+        handler: Handler,
+        port: int = 0,
+        max_body: int = DEFAULT_MAX_BODY,
+        *,
+        max_header_bytes: int | None = None,
+        read_oversize_body: bool = False,
+    ) -> None:
         self._handler = handler
         self._max_body = max_body
+        self._max_header_bytes = max_header_bytes
+        self._read_oversize_body = read_oversize_body
         self._server = _Server((LOOPBACK, port), self._request_class())
         self._thread: threading.Thread | None = None
 
@@ -144,21 +174,73 @@ class LoopbackHTTPServer:
             def log_message(self, format: str, *args: Any) -> None:
                 pass  # the stack reports through its own counters, not a line per request on stderr
 
+            def parse_request(self) -> bool:
+                if outer._max_header_bytes is None:
+                    return super().parse_request()
+                return self._parse_request_with_long_headers(outer._max_header_bytes)
+
+            def _parse_request_with_long_headers(self, limit: int) -> bool:
+                """parse_request with header lines up to `limit` bytes in all: the standard library caps
+                each at 64 KB. The standard parser checks the request line, given no headers; the headers
+                are then read here and parsed by the same email parser, and the two header-driven steps it
+                would have taken (Connection, Expect: 100-continue) are taken after it."""
+                real_rfile, self.rfile = self.rfile, io.BytesIO(b"\r\n")
+                try:
+                    if not super().parse_request():
+                        return False
+                finally:
+                    self.rfile = real_rfile
+                lines: list[bytes] = []
+                size = 0
+                while True:
+                    line = self.rfile.readline(limit - size + 1)
+                    size += len(line)
+                    if size > limit or len(lines) > _MAX_HEADERS:
+                        self.close_connection = True
+                        self.send_error(431, "Request header fields too large")
+                        return False
+                    if line in (b"\r\n", b"\n", b""):
+                        break
+                    lines.append(line)
+                text = b"".join(lines).decode("iso-8859-1")
+                self.headers = email.parser.Parser(_class=self.MessageClass).parsestr(text)
+                connection = self.headers.get("Connection", "").lower()
+                if connection == "close":
+                    self.close_connection = True
+                elif connection == "keep-alive" and self.protocol_version >= "HTTP/1.1":
+                    self.close_connection = False
+                expect = self.headers.get("Expect", "").lower()
+                if expect == "100-continue" and self.request_version >= "HTTP/1.1":
+                    return self.handle_expect_100()
+                return True
+
             def _serve(self) -> None:
                 foreign = self._foreign_host()
                 length = foreign if foreign is not None else self._body_length()
+                declared = None
+                if isinstance(length, Response) and length.status == 413 and outer._read_oversize_body:
+                    declared = int(self.headers["Content-Length"])
+                    self._discard(declared)
+                    length = 0
                 if isinstance(length, Response):
                     self.close_connection = True  # the unread body would otherwise be parsed as a request
                     self._send(length)
                     return
                 body = self.rfile.read(length) if length else b""
                 path, _, query = self.path.partition("?")
-                request = Request(self.command, path, query, dict(self.headers.items()), body)
+                request = Request(self.command, path, query, dict(self.headers.items()), body, declared)
                 try:
                     response = outer._handler(request)
                 except Exception as exc:  # noqa: BLE001 - one bad request must not take the server down
                     response = Response.aws_error(500, "ServiceException", f"{type(exc).__name__}: {exc}")
                 self._send(response)
+
+            def _discard(self, length: int) -> None:
+                while length > 0:
+                    chunk = self.rfile.read(min(length, 1 << 20))
+                    if not chunk:
+                        break
+                    length -= len(chunk)
 
             def _foreign_host(self) -> Response | None:
                 if is_loopback_host(self.headers.get("Host")):

@@ -13,10 +13,9 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from xrayctl.errors import LocalStackError
 from xrayctl.local.endpoints import LocalEndpoints
 from xrayctl.local.options import StackOptions
-from xrayctl.local.servefile import SERVE_FILE, find, find_running, remove_if_unchanged, write_record
+from xrayctl.local.servefile import SERVE_FILE, claim, find, remove_if_unchanged, write_record
 
 if TYPE_CHECKING:
     from xrayctl.local.lambda_.service import InvocationReport
@@ -50,19 +49,20 @@ def local_endpoints(home: Path, options: StackOptions) -> Iterator[LocalEndpoint
 def serving(
     home: Path, options: StackOptions, *, on_invocation: Callable[[InvocationReport], None] | None = None
 ) -> Iterator[LocalStack]:
-    """Run a LocalStack for `local serve`: advertised in serve.json for as long as the block runs."""
-    running = find_running(home)
-    if running is not None:
-        raise LocalStackError(
-            f"A local stack is already serving {home} (X-Ray API at {running.endpoints['xray']}).",
-            "Use it (commands given --local find it), stop it, or set XRAYCTL_HOME to another directory.",
-        )
-    from xrayctl.local.stack import LocalStack
-
-    with LocalStack(home, options, on_invocation=on_invocation) as stack:
+    """Run a LocalStack for `local serve`: advertised in serve.json for as long as the block runs, and the
+    only serve of `home` (see servefile.claim)."""
+    with claim(home), _stack(home, options, on_invocation) as stack:
         path = home / SERVE_FILE
         write_record(path, stack.local_endpoints, stack.function)
         try:
             yield stack
         finally:
             remove_if_unchanged(path, os.getpid())
+
+
+def _stack(
+    home: Path, options: StackOptions, on_invocation: Callable[[InvocationReport], None] | None
+) -> LocalStack:
+    from xrayctl.local.stack import LocalStack
+
+    return LocalStack(home, options, on_invocation=on_invocation)

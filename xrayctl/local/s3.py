@@ -14,11 +14,10 @@ from typing import Any
 from urllib.parse import quote
 
 from xrayctl.errors import LocalStackError
+from xrayctl.local.home import install_hint
 from xrayctl.local.httpserver import LOOPBACK, REFUSED_HOST, is_loopback_host
 
 logger = logging.getLogger(__name__)
-
-INSTALL_FIX = "Install the local extras: pip install 'xrayctl[local]'."
 
 
 class S3Server:
@@ -61,13 +60,13 @@ class S3Server:
             self._serve()
         except ImportError as exc:
             self._failure = LocalStackError(
-                f"The local S3 server (moto) cannot be loaded: {exc}.", INSTALL_FIX
+                f"The local S3 server (moto) cannot be loaded: {exc}.", install_hint()
             )
         except Exception as exc:  # reported by wait_ready(), on the thread that started the stack
             logger.debug("the local S3 server did not start", exc_info=True)
             self._failure = LocalStackError(
                 f"The local S3 server did not start: {type(exc).__name__}: {exc}.",
-                "Reinstall the local extras (pip install --force-reinstall 'xrayctl[local]') if it persists.",
+                f"If it persists, reinstall the local extra. {install_hint()}",
             )
             self._failure.__cause__ = exc
 

@@ -4,25 +4,36 @@
 while it runs; every other command given --local reads it, checks that the process is alive and that its
 X-Ray endpoint answers, and uses that stack instead of starting its own. A file left by a killed serve is
 removed the first time it is found stale.
+
+One serve per home: before it starts anything, a serve takes an exclusive lock on `home / "serve.lock"`
+(`claim`), which it holds until it ends and which the system releases when its process dies, however it
+dies. Two serves started at the same instant cannot both pass a check of serve.json (neither has written
+it yet); only one can hold the lock. flock on POSIX, msvcrt.locking on Windows: both are released with the
+process, and neither leaves anything to clean up (the lock file stays, empty).
 """
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import json
 import os
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 from urllib.parse import urlsplit
 
+from xrayctl.errors import LocalStackError
 from xrayctl.local.endpoints import LocalEndpoints
 from xrayctl.local.options import ResolvedFunction
 
 SERVE_FILE = "serve.json"
-# 2: `function` is a ResolvedFunction; a file of another format is from another version of xrayctl.
-_FORMAT = 2
+LOCK_FILE = "serve.lock"
+# 2: `function` is a ResolvedFunction; 3: it has `sdk`. A file of another format is from another version
+# of xrayctl.
+_FORMAT = 3
 _HEALTH_TIMEOUT = 1.0  # seconds: the stack is on loopback, so a live one answers at once
 
 
@@ -95,7 +106,51 @@ def find(home: Path) -> tuple[LocalEndpoints, ResolvedFunction] | None:
     return None
 
 
+@contextlib.contextmanager
+def claim(home: Path) -> Iterator[None]:
+    """Hold `home`'s serve lock for the block; LocalStackError if another serve holds it."""
+    try:
+        home.mkdir(parents=True, exist_ok=True)
+        fd = os.open(home / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o600)
+    except OSError as exc:
+        raise LocalStackError(
+            f"Cannot create the local stack's directory {home}: {exc.strerror}.",
+            "Set XRAYCTL_HOME to a directory you can write to.",
+        ) from exc
+    try:
+        if not _try_lock(fd):
+            running = find_running(home)
+            where = f" (X-Ray API at {running.endpoints['xray']})" if running else " (it is starting)"
+            raise LocalStackError(
+                f"A local stack is already serving {home}{where}.",
+                "Use it (commands given --local find it), stop it, or set XRAYCTL_HOME to another directory.",
+            )
+        yield  # the lock goes with the descriptor, closed below (or by the system, with the process)
+    finally:
+        os.close(fd)
+
+
+def _try_lock(fd: int) -> bool:
+    if os.name == "nt":  # pragma: no cover - Windows: a lock on the file's first byte
+        import msvcrt
+
+        try:
+            msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)  # type: ignore[attr-defined,unused-ignore]
+        except OSError:
+            return False
+        return True
+    import fcntl
+
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return False
+    return True
+
+
 def _alive(pid: int) -> bool:
+    if os.name == "nt":  # os.kill(pid, 0) would terminate it there: the health check alone decides
+        return True
     try:
         os.kill(pid, 0)
     except ProcessLookupError:

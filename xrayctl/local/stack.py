@@ -14,18 +14,21 @@ process) imports the function.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from pathlib import Path
 from types import MappingProxyType
 
 from xrayctl.errors import LocalStackError
 from xrayctl.local.endpoints import LocalEndpoints
+from xrayctl.local.home import STORE_FILE
 from xrayctl.local.httpserver import LOOPBACK
 from xrayctl.local.lambda_.service import InvocationReport, LambdaConfig, LambdaService
 from xrayctl.local.options import StackOptions
 from xrayctl.local.s3 import S3Server
 from xrayctl.local.xray.api import XRayApiServer
 from xrayctl.local.xray.daemon import Daemon, DaemonStats
+from xrayctl.local.xray.destination import CLOUDWATCH_LOGS, SearchSettings
 from xrayctl.local.xray.store import TraceStore
 
 logger = logging.getLogger(__name__)
@@ -33,7 +36,6 @@ logger = logging.getLogger(__name__)
 
 REGION = "us-east-1"
 CREDENTIALS = ("xrayctl-local", "xrayctl-local")  # dummy: the stand-ins check no signature
-STORE_FILE = "traces.sqlite3"
 
 
 class LocalStack:
@@ -55,22 +57,27 @@ class LocalStack:
         self.bucket = function.bucket
         self.region = REGION
         self.credentials = CREDENTIALS
-        self._lambda_config = LambdaConfig(
-            code_dir=function.code_dir,
-            name=function.name,
-            handler=function.handler,
-            timeout=function.timeout,
-            memory_mb=function.memory_mb,
-            region=REGION,
-            environment={
-                "BUCKET_NAME": function.bucket,
-                "AWS_ACCESS_KEY_ID": CREDENTIALS[0],
-                "AWS_SECRET_ACCESS_KEY": CREDENTIALS[1],
-            },
-        )
+        self._lambda_configs = [
+            LambdaConfig(
+                code_dir=function.code_dir,
+                name=name,
+                handler=handler,
+                timeout=function.timeout,
+                memory_mb=function.memory_mb,
+                region=REGION,
+                environment={
+                    "BUCKET_NAME": function.bucket,
+                    "AWS_ACCESS_KEY_ID": CREDENTIALS[0],
+                    "AWS_SECRET_ACCESS_KEY": CREDENTIALS[1],
+                },
+                sdk=sdk,
+            )
+            for name, handler, sdk in function.functions()
+        ]
         self._stops: list[Callable[[], None]] = []  # each started part's stop(), in start order
         self._endpoints: LocalEndpoints | None = None
         self._daemon: Daemon | None = None
+        self._store: TraceStore | None = None
 
     @property
     def local_endpoints(self) -> LocalEndpoints:
@@ -92,6 +99,12 @@ class LocalStack:
         if self._daemon is None:
             raise RuntimeError("the local stack is not started")
         return self._daemon.stats
+
+    def search_settings(self) -> SearchSettings:
+        """The store's segment destination and indexing rule (Transaction Search), as they are now."""
+        if self._store is None:
+            raise RuntimeError("the local stack is not started")
+        return self._store.search_settings()
 
     def env_lines(self) -> list[str]:
         """The lines `local serve` prints: `NAME=value` for the AWS CLI, boto3 and the X-Ray SDK."""
@@ -137,8 +150,11 @@ class LocalStack:
         self._stops.append(s3.stop)
         s3.start()
 
-        store = TraceStore(self.home / STORE_FILE)
+        store = self._store = TraceStore(self.home / STORE_FILE)
         self._stops.append(store.close)
+        if self.options.transaction_search:
+            now = time.time()
+            store.update_search_settings(lambda settings: settings.switched(CLOUDWATCH_LOGS, now, pending=0))
 
         try:
             api = XRayApiServer(store, delay=self.options.api_delay)
@@ -162,11 +178,12 @@ class LocalStack:
         self._daemon = daemon
 
         service = LambdaService(
-            self._lambda_config,
+            self._lambda_configs[0],
             store.put_documents,
             daemon_address=daemon.address,
             s3_endpoint=s3.url,
             on_invocation=self._on_invocation,
+            also=self._lambda_configs[1:],
         )
         self._stops.append(service.stop)  # before start(): a half-started service has a child to kill
         service.start()

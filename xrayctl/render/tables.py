@@ -1,5 +1,6 @@
 """Annotation tables: one row per trace (`list-annotations`), or per key and value with duration statistics.
 
+The rows and statistics are `xrayctl.trace.annotations`'s.
 The grid is drawn as segments rather than with `rich.Table`: a 10,000-trace window stays quick. When the
 table is wider than the terminal, it gives up, in this order (`Grid.layout`):
 

@@ -84,14 +84,20 @@ def trace_view(trace: Trace, *, details: bool = False, with_warnings: bool = Tru
 
 
 def traces_view(
-    traces: Sequence[Trace], *, details: bool = False, with_warnings: bool = True
+    traces: Sequence[Trace], *, details: bool = False, with_warnings: bool = True, one_scale: bool = False
 ) -> RenderableType:
-    """Several traces one after another, a rule between each."""
+    """Several traces one after another, a rule between each. `one_scale`: every timeline on the same
+    scale (the longest trace's span, the same left column), so the traces compare at a glance."""
     parts: list[RenderableType] = []
+    durations = [trace.duration for trace in traces if trace.duration is not None]
+    scale = max(durations) if one_scale and durations else None
     for index, trace in enumerate(traces):
         if index:
             parts.append(Rule(style=DIM))
-        parts.append(trace_view(trace, details=details, with_warnings=with_warnings))
+        tree = TraceTree(trace, details=details, scale=scale)
+        parts += [header_view(trace), Text(""), tree]
+        if with_warnings and trace.warnings:
+            parts += [Text(""), warnings_view(trace.warnings)]
     return Group(*parts)
 
 
@@ -103,9 +109,12 @@ def warnings_view(warnings: Iterable[str]) -> RenderableType:
 class TraceTree:
     """The tree-with-timeline renderable for one trace."""
 
-    def __init__(self, trace: Trace, *, details: bool = False) -> None:
+    def __init__(self, trace: Trace, *, details: bool = False, scale: float | None = None) -> None:
+        """`scale`: the seconds the timeline spans (default: the trace's own span); given, the left column
+        is as wide as the width allows, so that trees drawn with one scale line up."""
         self.trace = trace
         self.details = details
+        self.scale = scale
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
         width = options.max_width
@@ -119,12 +128,12 @@ class TraceTree:
         guide_levels = max(2, left_max // 2 // 3)
         left = left_max
         parts: dict[Node, tuple[list[Part], list[Part]]] = {}
-        if not narrow:
+        if not narrow and self.scale is None:
             # A first pass measures; each node's parts are kept for the second.
             measured = _lines(self.trace, guide_levels, False, parts, nodes_only=True)
             left = min(left_max, max(line.width for line in measured))
         timeline = 0 if narrow else width - left - DURATION_WIDTH - 2
-        span = self.trace.duration
+        span = self.scale if self.scale is not None else self.trace.duration
         if timeline and span is not None:
             yield from _axis(left, timeline, span)
         # Without colour (a file, a pipe), styles print nothing: merging a line's segments spares rich (and
@@ -138,17 +147,17 @@ class TraceTree:
                     yield from _merged(row) if plain else row
                     yield new_line
                 continue
-            segments = _fit_keeping_mark(line, left) + self._columns(line.node, timeline)
+            segments = _fit_keeping_mark(line, left) + self._columns(line.node, timeline, span)
             yield from _merged(segments) if plain else segments
             yield new_line
 
-    def _columns(self, node: Node, timeline: int) -> list[Segment]:
+    def _columns(self, node: Node, timeline: int, span: float | None) -> list[Segment]:
         """The timeline (when there is room) and duration columns of a node's line."""
         duration = "running" if node.in_progress else fmt_duration(node.duration)
         duration = fit_text(duration, DURATION_WIDTH, align_right=True)
         if not timeline:
             return [Segment(" " + duration)]
-        before, bar, style, after = _bar(self.trace, node, timeline)
+        before, bar, style, after = _bar(self.trace, node, timeline, span)
         return [Segment(" " + before), Segment(bar, style), Segment(after + " " + duration)]
 
 
@@ -416,16 +425,15 @@ def _axis(left: int, timeline: int, span: float) -> Iterator[Segment]:
     yield Segment.line()
 
 
-def _bar(trace: Trace, node: Node, width: int) -> tuple[str, str, Style | None, str]:
-    """The node's bar in a `width`-cell timeline (eighths of a cell at its end, halves at its start), as the
-    spaces before it, the bar, its style and the spaces after it."""
+def _bar(trace: Trace, node: Node, width: int, span: float | None) -> tuple[str, str, Style | None, str]:
+    """The node's bar in a `width`-cell timeline of `span` seconds from the trace's start (eighths of a cell
+    at its end, halves at its start), as the spaces before it, the bar, its style and the spaces after it."""
     offset = trace.offset(node)
-    span = trace.duration
     if offset is None or span is None:
         return "", "", None, " " * width
     units = width * 8
     running = node.in_progress or node.end_time is None
-    end_offset = span if running else offset + (node.duration or 0.0)
+    end_offset = (trace.duration or 0.0) if running else offset + (node.duration or 0.0)
     # Fractions of the span, clamped: a node that starts after every end (no end of its own, a start of 1e308)
     # lies past the span, and multiplying by `units / span` first would overflow for a span of 5e-324.
     begins = min(max(offset / span, 0.0), 1.0) if span > 0 else 0.0

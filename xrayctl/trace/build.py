@@ -422,21 +422,6 @@ def traces_from_batch(data: Any) -> list[Trace]:
     return traces
 
 
-def load_batch_file(path: str, *, only: Sequence[str] | None = None) -> list[Trace]:
-    """`load_batch` of the file at `path` (`-`: standard input), read within `INPUT_LIMIT` and decoded as JSON
-    may be (UTF-8, UTF-16 or UTF-32); InputError when it is larger or is not text."""
-    from xrayctl.text import inputs
-
-    source = "standard input" if path == "-" else path
-    data = inputs.read_limited(
-        path,
-        inputs.INPUT_LIMIT,
-        what=f"--input {source}",
-        fix="Save fewer traces in one file, and draw them file by file.",
-    )
-    return load_batch(inputs.json_text(data, what=f"--input {source}"), source=source, only=only)
-
-
 def load_batch(text: str, *, source: str, only: Sequence[str] | None = None) -> list[Trace]:
     """The traces in a saved BatchGetTraces response or in xrayctl's own `--output json` (`text`, read from
     `source`), or only those in `only`.

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from xrayctl.local.httpserver import LoopbackHTTPServer, Request, Response
 from xrayctl.local.xray.api import XRayApiServer
 from xrayctl.local.xray.store import TraceStore
 
@@ -74,3 +75,60 @@ def test_expect_100_continue_is_answered_before_the_body_is_sent(api: XRayApiSer
         head, answer = _read_response(sock)
         assert head.startswith(b"HTTP/1.1 200")
         assert json.loads(answer)["documents"] == 1
+
+
+def _raw_request(server: LoopbackHTTPServer, request: bytes) -> tuple[bytes, bytes]:
+    with socket.create_connection(("127.0.0.1", server.port), timeout=_HANG_GUARD) as sock:
+        sock.sendall(request)
+        return _read_response(sock)
+
+
+@pytest.fixture
+def echo() -> Iterator[LoopbackHTTPServer]:
+    """A server with the Lambda Runtime API's limits, answering with what it saw of the request."""
+
+    def handler(request: Request) -> Response:
+        cause = request.headers.get("X-Cause", "")
+        return Response.json(
+            200, {"cause_length": len(cause), "body": len(request.body), "size": request.body_size}
+        )
+
+    server = LoopbackHTTPServer(
+        handler, max_body=1000, max_header_bytes=300_000, read_oversize_body=True
+    ).start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def test_a_header_line_over_64_kb_reaches_a_server_that_allows_it(echo: LoopbackHTTPServer) -> None:
+    cause = "c" * 200_000
+    head, body = _raw_request(
+        echo,
+        f"POST /x HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Cause: {cause}\r\nContent-Length: 2\r\n\r\nhi".encode(),
+    )
+    assert head.startswith(b"HTTP/1.1 200") and json.loads(body) == {
+        "cause_length": 200_000,
+        "body": 2,
+        "size": 2,
+    }
+
+
+def test_headers_over_the_servers_limit_are_refused_with_431(echo: LoopbackHTTPServer) -> None:
+    head, _ = _raw_request(
+        echo, f"GET /x HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Cause: {'c' * 400_000}\r\n\r\n".encode()
+    )
+    assert head.startswith(b"HTTP/1.0 431") or head.startswith(b"HTTP/1.1 431")
+
+
+def test_an_oversize_body_is_read_and_its_size_given_to_the_route(echo: LoopbackHTTPServer) -> None:
+    # The client has sent the whole body before the answer: it must get the answer, not a reset connection.
+    head, body = _raw_request(
+        echo, b"POST /x HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 5000\r\n\r\n" + b"b" * 5000
+    )
+    assert head.startswith(b"HTTP/1.1 200") and json.loads(body) == {
+        "cause_length": 0,
+        "body": 0,
+        "size": 5000,
+    }

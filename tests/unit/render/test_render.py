@@ -3,7 +3,7 @@
 Golden files (tests/golden/*.txt) hold the exact text at a fixed width with colour off, each line with its
 trailing spaces removed. After a deliberate change to the output, rewrite them with
 
-    XRAYCTL_UPDATE_GOLDEN=1 .venv/bin/python -m pytest -q tests/test_render.py
+    XRAYCTL_UPDATE_GOLDEN=1 .venv/bin/python -m pytest -q tests/unit/render/test_render.py
 
 and read the diff: it is what users will see.
 """

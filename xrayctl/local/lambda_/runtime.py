@@ -12,23 +12,28 @@ attributed to the invocation in progress (output between invocations, such as im
 next one). The runtime flushes its output before it posts a result, so when a result arrives the invocation's
 output is already in the pipes; `_drain` waits until they are empty, which makes the log tail complete.
 
-No orphans: the child runs in its own session (Ctrl-C at the terminal reaches only xrayctl, which then stops
-it) and is always killed as a whole process group, with whatever the function started. A process the function
-started in a session of its own (a daemon, `start_new_session=True`) has left that group, so every process of
-a sandbox also carries a mark in its environment (`_XRAYCTL_SANDBOX`), and the processes that bear it are
-found in /proc and killed too (Linux; a process that drops the mark from its environment escapes). If xrayctl
-dies without stopping it (SIGKILL, a crash), a watchdog thread in the child sees EOF on its stdin, a pipe that
-only the parent holds open, and does the same. Chosen over prctl(PR_SET_PDEATHSIG), which fires when the
-*thread* that spawned the child exits (here a short-lived HTTP request thread: it would kill warm runtimes),
-needs a preexec_fn (unsafe in a threaded parent), exists only on Linux, and reaches only the direct child.
+No orphans: the child runs apart from xrayctl (its own session on POSIX, so that Ctrl-C at the terminal
+reaches only xrayctl, which then stops it; a new process group on Windows) and is always killed with its whole
+tree, which on Linux holds everything the function started however it detached (the child is a subreaper),
+its process group, and the processes bearing the sandbox's mark in their environment (`_XRAYCTL_SANDBOX`):
+see `processes` for what each platform reaches. If xrayctl dies without stopping it (SIGKILL, a crash), a
+watchdog thread in the child sees EOF on its stdin, a pipe that only the parent holds open, and does the same.
+Chosen over prctl(PR_SET_PDEATHSIG), which fires when the *thread* that spawned the child exits (here a
+short-lived HTTP request thread: it would kill warm runtimes), needs a preexec_fn (unsafe in a threaded
+parent), exists only on Linux, and reaches only the direct child.
+
+The runtime client is awslambdaric where it is installed, else xrayctl's own loop (`loop`), held to the same
+behaviour by the same tests; `XRAYCTL_LAMBDA_RUNTIME=builtin|awslambdaric` chooses one (the suite runs the
+local stack's tests both ways). The child's output is read with a selector on POSIX, and by polling how many
+bytes wait in each pipe where pipes cannot be selected (Windows; `XRAYCTL_SANDBOX_IO=poll` forces it).
 """
 
 from __future__ import annotations
 
-import array
 import codecs
 import contextlib
-import fcntl
+import importlib.util
+import json
 import math
 import os
 import re
@@ -37,7 +42,6 @@ import selectors
 import signal
 import subprocess
 import sys
-import termios
 import threading
 import time
 from collections.abc import Mapping
@@ -47,12 +51,27 @@ from typing import Literal
 
 from xrayctl.errors import LocalStackError
 from xrayctl.local.httpserver import LoopbackHTTPServer, Request, Response
-from xrayctl.local.lambda_.child import MARK_VARIABLE
+from xrayctl.local.lambda_ import processes
+from xrayctl.local.lambda_.child import MARK_VARIABLE, RUNTIMES
+
+RUNTIME_VARIABLE = "XRAYCTL_LAMBDA_RUNTIME"  # awslambdaric, builtin, or unset: awslambdaric where installed
+IO_VARIABLE = "XRAYCTL_SANDBOX_IO"  # poll: read the child's output as Windows must (a test of that path)
 
 INIT_TIMEOUT = 10.0  # Lambda's limit on the init phase, before the function's own timeout starts
 _NEXT_AFTER_RESULT = 0.5  # how long to wait for the runtime to ask for its next event (the Overhead)
 _DRAIN_LIMIT = 1.0  # a child that never stops writing must not hold up the answer
 _LOG_KEEP = 8192  # characters kept per invocation: at least the 4 KB that a log tail shows
+
+# Lambda's limit on a synchronous response, and what its Runtime API answers a runtime that posts more.
+MAX_RESPONSE_BYTES = 6 * 1024 * 1024 + 100
+RESPONSE_TOO_LARGE = (
+    "Function.ResponseSizeTooLarge",
+    f"Response payload size exceeded maximum allowed payload size ({MAX_RESPONSE_BYTES} bytes).",
+)
+# The Runtime API's header limit (Go's 1 MiB plus its 4 KB of slack): awslambdaric sends an X-Ray cause of
+# up to 1 MiB in a header, so a RecursionError's or a 100 KB message's cause must get through.
+_MAX_HEADER_BYTES = 1024 * 1024 + 4096
+_POLL_INTERVAL = 0.01  # seconds between looks at the pipes, where they cannot be selected
 
 _RESULT_PATH = re.compile(r"/2018-06-01/runtime/invocation/(?P<id>[^/]+)/(?P<what>response|error)")
 
@@ -127,13 +146,33 @@ class Sandbox:
     """One execution environment for `handler` in `code_dir`, with environment `env` (complete: nothing of
     the parent's environment is added)."""
 
-    def __init__(self, handler: str, code_dir: Path, env: Mapping[str, str]) -> None:
-        self._argv = [sys.executable, "-m", "xrayctl.local.lambda_.child", handler]
+    def __init__(
+        self,
+        handler: str,
+        code_dir: Path,
+        env: Mapping[str, str],
+        *,
+        runtime: str = "awslambdaric",
+        poll_output: bool | None = None,
+    ) -> None:
+        """`runtime` is one of child.RUNTIMES; `poll_output` reads the child's output by polling the pipes
+        (default: where they cannot be selected, or as XRAYCTL_SANDBOX_IO says)."""
+        self._argv = [sys.executable, "-m", "xrayctl.local.lambda_.child", runtime, handler]
+        if poll_output is None:
+            poll_output = not processes.POSIX or os.environ.get(IO_VARIABLE) == "poll"
+        self._poll_output = poll_output
         self._code_dir = code_dir
         self._mark = secrets.token_hex(8)  # inherited by every process the function starts: see _kill
         self._env = {**env, MARK_VARIABLE: self._mark}
         self._cond = threading.Condition()
-        self._server = LoopbackHTTPServer(self._route)
+        # A body over Lambda's response limit is read and thrown away, so that its route can still fail the
+        # invocation as Lambda does (see _post_result), holding no more than the limit in memory.
+        self._server = LoopbackHTTPServer(
+            self._route,
+            max_body=MAX_RESPONSE_BYTES,
+            max_header_bytes=_MAX_HEADER_BYTES,
+            read_oversize_body=True,
+        )
         self._proc: subprocess.Popen[bytes] | None = None
         self._threads: list[threading.Thread] = []
         self._open_fds: set[int] = set()
@@ -176,7 +215,7 @@ class Sandbox:
                 stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,
                 stderr=subprocess.PIPE,
-                start_new_session=True,
+                **processes.popen_options(),
             )
         except OSError as exc:
             self._server.stop()
@@ -189,7 +228,10 @@ class Sandbox:
         self._open_fds = {proc.stdout.fileno(), proc.stderr.fileno()}
         self._threads = [
             threading.Thread(
-                target=self._read_output, args=(proc,), name=f"lambda-out:{proc.pid}", daemon=True
+                target=self._poll_output_of if self._poll_output else self._read_output,
+                args=(proc,),
+                name=f"lambda-out:{proc.pid}",
+                daemon=True,
             ),
             threading.Thread(
                 target=self._wait_exit, args=(proc,), name=f"lambda-wait:{proc.pid}", daemon=True
@@ -238,7 +280,7 @@ class Sandbox:
             else:
                 kind = "timeout"
             end = posted.at if posted is not None else now
-            memory = _max_memory_mb(self._proc.pid) if self._proc is not None else None
+            memory = processes.max_memory_mb(self._proc.pid) if self._proc is not None else None
             cold, self._cold = self._cold, False
             init: Window | None = None
             if cold:
@@ -299,7 +341,7 @@ class Sandbox:
         # The reader reads only while holding the lock, so with the lock held, empty pipes mean that every
         # byte written before now has been attributed.
         deadline = time.monotonic() + _DRAIN_LIMIT
-        while any(_pending_bytes(fd) for fd in self._open_fds) and self._wait_until(deadline):
+        while any(processes.pending_bytes(fd) for fd in self._open_fds) and self._wait_until(deadline):
             pass
 
     def _wait_ready(self, since: float) -> float | None:
@@ -317,11 +359,10 @@ class Sandbox:
             return
         with self._cond:
             self._killed = True
-        # The group id is the child's pid: it leads its own session. An exited group answers ESRCH, or EPERM
-        # on macOS while its leader is a zombie.
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(proc.pid, signal.SIGKILL)
-        _kill_marked(self._mark)
+        if proc.returncode is None:  # once reaped, its pid may already be another process's
+            processes.kill_tree(proc.pid, mark=f"{MARK_VARIABLE}={self._mark}")
+        else:
+            processes.kill_marked(f"{MARK_VARIABLE}={self._mark}")
         # Only an uninterruptible sleep delays SIGKILL; the waiter thread reaps the child in any case.
         with contextlib.suppress(subprocess.TimeoutExpired):
             proc.wait(timeout=5)
@@ -359,6 +400,30 @@ class Sandbox:
                     self._cond.notify_all()
         finally:
             selector.close()
+
+    def _poll_output_of(self, proc: subprocess.Popen[bytes]) -> None:
+        """`_read_output` where pipes cannot be selected: look at how many bytes wait in each pipe, and read
+        exactly those, under the lock; end when the child has exited and its pipes are empty (or on stop)."""
+        streams = [stream.fileno() for stream in (proc.stdout, proc.stderr) if stream is not None]
+        decoders = {fd: codecs.getincrementaldecoder("utf-8")("replace") for fd in streams}
+        while True:
+            with self._cond:
+                read = False
+                for fd in streams:
+                    waiting = processes.pending_bytes(fd)
+                    if waiting > 0:
+                        self._output.add(decoders[fd].decode(os.read(fd, min(waiting, 65536))))
+                        read = True
+                if read:
+                    self._cond.notify_all()
+                elif self._closed or self._exit_code is not None:
+                    for decoder in decoders.values():
+                        self._output.add(decoder.decode(b"", final=True))
+                    self._open_fds.clear()
+                    self._cond.notify_all()
+                    return
+            if not read:
+                time.sleep(_POLL_INTERVAL)
 
     # -- the Runtime API --
 
@@ -411,6 +476,18 @@ class Sandbox:
                 return _runtime_error(
                     403, "InvalidStateTransition", f"Invocation {request_id} already has a result."
                 )
+            if request.body_size > MAX_RESPONSE_BYTES:
+                # Lambda fails the invocation and refuses the runtime's post; awslambdaric then exits, and the
+                # next invocation gets a new sandbox, as in Lambda (REPORT ... Error Type: Runtime.ExitError).
+                error_type, message = RESPONSE_TOO_LARGE
+                document = json.dumps({"errorMessage": message, "errorType": error_type}).encode()
+                active.result = _Posted("error", document, None, time.time())
+                self._cond.notify_all()
+                return _runtime_error(
+                    413,
+                    "RequestEntityTooLarge",
+                    f"Exceeded maximum allowed payload size ({MAX_RESPONSE_BYTES} bytes).",
+                )
             active.result = _Posted(kind, request.body, _xray_cause(request), time.time())
             self._cond.notify_all()
         return Response.json(202, {"status": "OK"})
@@ -422,26 +499,6 @@ class Sandbox:
             self._init_error = _Posted("init_error", request.body, _xray_cause(request), time.time())
             self._cond.notify_all()
         return Response.json(202, {"status": "OK"})
-
-
-def _kill_marked(mark: str) -> None:
-    """SIGKILL every process whose environment holds the sandbox's mark: what the function started in a
-    session of its own, outside the process group. Repeated while some are found, as one may have forked
-    while it was being looked for. Linux only (/proc); elsewhere the process group is all there is."""
-    needle = f"\0{MARK_VARIABLE}={mark}\0".encode()
-    proc = Path("/proc")
-    for _ in range(5):
-        found = False
-        for entry in proc.glob("[0-9]*") if proc.is_dir() else ():
-            try:
-                environ = (entry / "environ").read_bytes()
-                if needle in b"\0" + environ + b"\0":
-                    os.kill(int(entry.name), signal.SIGKILL)
-                    found = True
-            except (OSError, ValueError):
-                continue  # gone meanwhile, or another user's
-        if not found:
-            return
 
 
 def _runtime_error(status: int, error_type: str, message: str) -> Response:
@@ -457,27 +514,6 @@ def _xray_cause(request: Request) -> str | None:
     return None
 
 
-def _pending_bytes(fd: int) -> int:
-    buffer = array.array("i", [0])
-    try:
-        fcntl.ioctl(fd, termios.FIONREAD, buffer, True)
-    except OSError:
-        return 0
-    return buffer[0]
-
-
-def _max_memory_mb(pid: int) -> int | None:
-    """The child's peak resident memory (Linux VmHWM), which is what Lambda reports as Max Memory Used."""
-    try:
-        status = Path(f"/proc/{pid}/status").read_text()
-    except OSError:
-        return None
-    for line in status.splitlines():
-        if line.startswith("VmHWM:"):
-            return math.ceil(int(line.split()[1]) / 1024)
-    return None
-
-
 def _exit_status(code: int | None) -> str | None:
     """Say how the child ended the way Lambda does (its runtime manager is written in Go)."""
     if code is None:
@@ -486,3 +522,21 @@ def _exit_status(code: int | None) -> str | None:
         return f"exit status {code}"
     name = signal.strsignal(-code) or f"signal {-code}"
     return f"signal: {name.lower()}"
+
+
+def runtime_client() -> str:
+    """The runtime client sandboxes run: XRAYCTL_LAMBDA_RUNTIME's, else awslambdaric where it is installed,
+    else the built-in loop."""
+    wanted = os.environ.get(RUNTIME_VARIABLE, "")
+    installed = importlib.util.find_spec("awslambdaric") is not None
+    if wanted and wanted not in RUNTIMES:
+        raise LocalStackError(
+            f"{RUNTIME_VARIABLE}={wanted!r} is not a Lambda runtime client xrayctl knows.",
+            f"Set it to {' or '.join(RUNTIMES)}, or unset it.",
+        )
+    if wanted == "awslambdaric" and not installed:
+        raise LocalStackError(
+            f"{RUNTIME_VARIABLE}=awslambdaric, but awslambdaric is not installed (it has Linux wheels only).",
+            f"Install it (pip install awslambdaric), or unset {RUNTIME_VARIABLE} to use the built-in loop.",
+        )
+    return wanted or ("awslambdaric" if installed else "builtin")

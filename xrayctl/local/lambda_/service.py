@@ -34,7 +34,7 @@ import sys
 import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -43,8 +43,9 @@ from urllib.parse import parse_qs, unquote
 
 from xrayctl.errors import InvalidTraceId, LocalStackError
 from xrayctl.local.httpserver import LoopbackHTTPServer, Request, Response
+from xrayctl.local.lambda_ import otel_layer
 from xrayctl.local.lambda_ import results as lambda_results
-from xrayctl.local.lambda_.runtime import RuntimeRequest, Sandbox
+from xrayctl.local.lambda_.runtime import RuntimeRequest, Sandbox, runtime_client
 from xrayctl.local.lambda_.segments import (
     LOCAL_ACCOUNT_ID,
     InvocationRecord,
@@ -78,6 +79,7 @@ class LambdaConfig:
     environment: dict[str, str] = field(default_factory=dict)
     region: str = "us-east-1"
     concurrency: int = 4  # sandboxes at most, as a function's reserved concurrency
+    sdk: str = "xray"  # "otel": run as Lambda runs it with the ADOT layer (see `otel_layer`)
 
     @property
     def function_arn(self) -> str:
@@ -131,7 +133,9 @@ class _Stopping(Exception):
 
 class LambdaService:
     """Serve `config`'s function on 127.0.0.1:`port`; segments go to `sink`, the function's own X-Ray data to
-    the daemon at `daemon_address` ("host:port"), and its S3 calls to `s3_endpoint` when given."""
+    the daemon at `daemon_address` ("host:port"), and its S3 calls to `s3_endpoint` when given. The functions
+    of `also` are served on the same port, each with sandboxes of its own (as one account's functions share
+    the Invoke API)."""
 
     def __init__(
         self,
@@ -142,8 +146,19 @@ class LambdaService:
         s3_endpoint: str | None = None,
         port: int = 0,
         on_invocation: Callable[[InvocationReport], None] | None = None,
+        also: Sequence[LambdaConfig] = (),
     ) -> None:
         self.config = config
+        self._others = [
+            LambdaService(
+                other,
+                sink,
+                daemon_address=daemon_address,
+                s3_endpoint=s3_endpoint,
+                on_invocation=on_invocation,
+            )
+            for other in also
+        ]
         self._on_invocation = on_invocation
         self._sink = sink
         self._daemon_address = daemon_address
@@ -155,6 +170,7 @@ class LambdaService:
         self._sandboxes: set[Sandbox] = set()
         self._background: set[threading.Thread] = set()
         self._closed = False
+        self._runtime = "awslambdaric"
 
     @property
     def url(self) -> str:
@@ -163,17 +179,8 @@ class LambdaService:
         return self._server.url
 
     def start(self) -> LambdaService:
-        code_dir = self.config.code_dir
-        if not code_dir.is_dir():
-            raise LocalStackError(
-                f"The function's code directory {code_dir} does not exist.",
-                "Point the local stack at function/.",
-            )
-        if importlib.util.find_spec("awslambdaric") is None:
-            raise LocalStackError(
-                "The local Lambda runtime (awslambdaric) is not installed.",
-                "Install it: pip install 'xrayctl[local]'.",
-            )
+        for service in (self, *self._others):
+            service._check()
         try:
             self._server = LoopbackHTTPServer(self._handle, port=self._port, max_body=_MAX_PAYLOAD)
         except OSError as exc:
@@ -182,12 +189,30 @@ class LambdaService:
                 "Choose another port, or 0 for any free one.",
             ) from exc
         self._server.start()
-        with self._pool:
-            self._idle.append(self._new_sandbox())
+        for service in (self, *self._others):
+            with service._pool:
+                service._idle.append(service._new_sandbox())
         return self
+
+    def _check(self) -> None:
+        code_dir = self.config.code_dir
+        if not code_dir.is_dir():
+            raise LocalStackError(
+                f"The function's code directory {code_dir} does not exist.",
+                "Point the local stack at function/.",
+            )
+        self._runtime = runtime_client()
+        if self.config.sdk == "otel" and importlib.util.find_spec("amazon.opentelemetry.distro") is None:
+            raise LocalStackError(
+                "OpenTelemetry functions run under the ADOT distro (aws-opentelemetry-distro), which is not "
+                "installed.",
+                "Install it: pip install 'xrayctl[otel]'.",
+            )
 
     def stop(self) -> None:
         """Kill every sandbox's process group, finish background invocations, close the server. Idempotent."""
+        for other in self._others:
+            other.stop()
         with self._pool:
             self._closed = True
             sandboxes = list(self._sandboxes)
@@ -213,6 +238,9 @@ class LambdaService:
         requested = unquote(path[len(_INVOKE_PREFIX) : -len(_INVOKE_SUFFIX)])
         qualifier = parse_qs(request.query).get("Qualifier", [None])[0]
         if not self._is_our_function(requested, qualifier):
+            for other in self._others:
+                if other._is_our_function(requested, qualifier):
+                    return other._handle(request)
             return Response.aws_error(
                 404, "ResourceNotFoundException", f"Function not found: {_as_arn(requested, self.config)}"
             )
@@ -409,7 +437,9 @@ class LambdaService:
 
     def _new_sandbox(self) -> Sandbox:
         # Called with the pool lock held, so stop() cannot miss a sandbox that is being started.
-        sandbox = Sandbox(self.config.handler, self.config.code_dir, self._sandbox_environment()).start()
+        env = self._sandbox_environment()
+        # The runtime runs `_HANDLER`: the function's own, or the layer's wrapper around it.
+        sandbox = Sandbox(env["_HANDLER"], self.config.code_dir, env, runtime=self._runtime).start()
         self._sandboxes.add(sandbox)
         return sandbox
 
@@ -430,7 +460,7 @@ class LambdaService:
         user's own credentials, profile or xrayctl settings."""
         config = self.config
         daemon_host, _, daemon_port = self._daemon_address.rpartition(":")
-        spec = importlib.util.find_spec("awslambdaric")
+        spec = importlib.util.find_spec("awslambdaric" if self._runtime == "awslambdaric" else "xrayctl")
         today = datetime.now(timezone.utc)
         runtime_dir = (
             Path(spec.origin).parent.parent if spec is not None and spec.origin else Path(sys.prefix)
@@ -465,6 +495,8 @@ class LambdaService:
         if self._s3_endpoint:
             env["AWS_ENDPOINT_URL_S3"] = self._s3_endpoint
         env.update(config.environment)
+        if config.sdk == "otel":
+            env.update(otel_layer.wrapper_environment(env))
         return env
 
 

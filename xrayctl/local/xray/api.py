@@ -5,8 +5,15 @@ as it would the real service's: PutTraceSegments (POST /TraceSegments); BatchGet
 5 ids, in pages of `segments_per_page` segments: a large trace is split over pages, as the service may split
 it, and a client merges pages by trace id); GetTraceSummaries (POST /TraceSummaries, NextToken paging,
 FilterExpression); GetServiceGraph and GetTraceGraph (services, edges and their statistics from the stored
-segments, in one page: see `graph`); GetTraceSegmentDestination (always X-Ray, ACTIVE); and GET /health for
-the stack's own readiness checks. `Sampling` is accepted and ignored: every trace is returned.
+segments, in one page: see `graph`); the Transaction Search operations (the segment destination, the indexing
+rule, trace retrievals: see `transaction_search`), with which BatchGetTraces finds nothing while the
+destination is CloudWatchLogs, as in AWS; and GET /health for the stack's own readiness checks. `Sampling` is
+accepted and ignored: every trace is returned.
+
+It is also the X-Ray OTLP endpoint (`POST /v1/traces`, as `https://xray.<region>.amazonaws.com/v1/traces`):
+OTLP/HTTP with a protobuf or JSON ExportTraceServiceRequest (gzip allowed), answered in the request's
+encoding; spans that cannot be stored are counted in OTLP's `partial_success` (`rejected_spans`, with the
+first reason), a body that is no request at all gets 400 with a google.rpc.Status, another content type 415.
 
 `delay` adds latency to every X-Ray operation (as a distant region would), and `/health` reports how many
 operations were in flight at once at most (`peak_in_flight`), so a benchmark can see a client's concurrency.
@@ -20,20 +27,33 @@ import json
 import logging
 import threading
 import time
+import zlib
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 from xrayctl.errors import UsageError
 from xrayctl.local.httpserver import LoopbackHTTPServer, Request, Response
+from xrayctl.local.xray import otlp
+from xrayctl.local.xray.destination import XRAY
 from xrayctl.local.xray.graph import service_graph
 from xrayctl.local.xray.store import DEFAULT_PAGE_SIZE, TIME_RANGE_TYPES, StoreError, TraceStore
+from xrayctl.local.xray.transaction_search import (
+    PENDING_SECONDS,
+    RETRIEVAL_SECONDS,
+    OperationError,
+    TransactionSearch,
+)
 from xrayctl.text.jsonload import loads
+from xrayctl.trace.otlp import Problem
 
 logger = logging.getLogger(__name__)
 
 MAX_BATCH_TRACE_IDS = 5
 _GRAPH_CHUNK = 100  # traces read at a time for a graph, so a long window is never all in memory
 DEFAULT_SEGMENTS_PER_PAGE = 100
+OTLP_PATH = "/v1/traces"
+MAX_OTLP_BODY = 16 * 1024 * 1024  # an OTLP request, once decompressed
+_PROTOBUF = "application/x-protobuf"
 
 
 class _BadRequest(Exception):
@@ -85,8 +105,15 @@ class XRayApiServer:
         delay: float = 0.0,
         page_size: int = DEFAULT_PAGE_SIZE,
         segments_per_page: int = DEFAULT_SEGMENTS_PER_PAGE,
+        pending: float = PENDING_SECONDS,
+        retrieval_time: float = RETRIEVAL_SECONDS,
     ) -> None:
+        """`pending`: seconds a destination change stays PENDING; `retrieval_time`: seconds a trace
+        retrieval takes to COMPLETE."""
         self._store = store
+        self._search = TransactionSearch(
+            store, pending=pending, retrieval_time=retrieval_time, spans_per_page=segments_per_page
+        )
         self._delay = delay
         self._page_size = page_size
         self._segments_per_page = segments_per_page
@@ -99,7 +126,7 @@ class XRayApiServer:
             ("POST", "/TraceSummaries"): self._get_trace_summaries,
             ("POST", "/ServiceGraph"): self._get_service_graph,
             ("POST", "/TraceGraph"): self._get_trace_graph,
-            ("POST", "/GetTraceSegmentDestination"): lambda _: {"Destination": "XRay", "Status": "ACTIVE"},
+            **self._search.routes(),
             ("GET", "/health"): lambda _: {
                 "status": "ok",
                 **self._store.stats(),
@@ -134,6 +161,8 @@ class XRayApiServer:
                 self._in_flight -= 1
 
     def _route(self, request: Request) -> Response:
+        if request.path.rstrip("/") == OTLP_PATH and request.method == "POST":
+            return self._otlp_traces(request)
         route = self._routes.get((request.method, request.path.rstrip("/") or "/"))
         if route is None:
             return Response.aws_error(
@@ -153,10 +182,37 @@ class XRayApiServer:
             return Response.json(200, route(body))
         except _BadRequest as exc:
             return Response.aws_error(400, exc.code, str(exc))
+        except OperationError as exc:
+            return Response.aws_error(exc.status, exc.code, str(exc))
         except UsageError as exc:  # a filter expression or NextToken the store cannot read
             return Response.aws_error(400, "InvalidRequestException", exc.message)
         except StoreError as exc:  # a full disk, a read-only file: the caller is told why
             return Response.aws_error(500, "ServiceException", str(exc))
+
+    def _otlp_traces(self, request: Request) -> Response:
+        headers = {name.lower(): value for name, value in request.headers.items()}
+        content_type = headers.get("content-type", "").split(";")[0].strip().lower()
+        if content_type not in (_PROTOBUF, "application/json"):
+            return _otlp_status(415, "Content-Type must be application/x-protobuf or application/json.", True)
+        protobuf = content_type == _PROTOBUF
+        try:
+            body = _decompressed(request.body, headers.get("content-encoding", "identity").lower())
+            problems: list[Problem] = []
+            if protobuf:
+                spans = otlp.decode_protobuf(body)
+            else:
+                spans, problems = otlp.decode_json(body)
+        except otlp.OtlpError as exc:
+            return _otlp_status(400, str(exc), protobuf)
+        converted = otlp.convert(spans, problems)
+        try:
+            unprocessed = self._store.put_documents(converted.documents) if converted.documents else []
+        except StoreError as exc:
+            logger.warning("OTLP: %d spans not stored: %s", converted.spans, exc)
+            return _otlp_status(503, str(exc), protobuf)
+        reasons = [f"span {p.span_id or '(no id)'}: {p.reason}" for p in converted.problems]
+        reasons += [f"segment {entry.get('Id')}: {entry.get('Message')}" for entry in unprocessed]
+        return _otlp_answer(len(reasons), reasons[0] if reasons else "", protobuf)
 
     def _put_trace_segments(self, body: dict[str, Any]) -> dict[str, Any]:
         documents = _string_list(body, "TraceSegmentDocuments")
@@ -175,7 +231,9 @@ class XRayApiServer:
             )
         start = _segment_offset(_optional_string(body, "NextToken"))
         end = start + self._segments_per_page
-        traces, unprocessed = self._store.batch_get(trace_ids)
+        if self._search.hides_traces():  # Transaction Search: the traces are in CloudWatch Logs
+            return {"Traces": [], "UnprocessedTraceIds": []}
+        traces, unprocessed = self._store.batch_get(trace_ids, destination=XRAY)
         if unprocessed and self._store.write_failure is not None:
             # The missing traces may be ones the store could not take (a full disk): say so, not "not yet".
             raise self._store.write_failure
@@ -236,3 +294,50 @@ class XRayApiServer:
             traces, _ = self._store.batch_get(trace_ids[offset : offset + _GRAPH_CHUNK])
             for trace in traces:
                 yield [loads(segment["Document"]) for segment in trace["Segments"]]
+
+
+def _decompressed(body: bytes, encoding: str) -> bytes:
+    if encoding in ("", "identity"):
+        return body
+    if encoding != "gzip":
+        raise otlp.OtlpError(f"Content-Encoding {encoding[:40]!r} is not supported (gzip is)")
+    inflater = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)
+    try:
+        data = inflater.decompress(body, MAX_OTLP_BODY)
+    except zlib.error as exc:
+        raise otlp.OtlpError(f"the gzip body does not inflate: {exc}") from None
+    if inflater.unconsumed_tail:
+        raise otlp.OtlpError(f"the request inflates past {MAX_OTLP_BODY} bytes")
+    return data
+
+
+def _otlp_answer(rejected: int, message: str, protobuf: bool) -> Response:
+    """ExportTraceServiceResponse, with `partial_success` when spans were rejected."""
+    if protobuf:
+        answer = otlp.response_class()()
+        if rejected:
+            answer.partial_success.rejected_spans = rejected
+            answer.partial_success.error_message = message
+        return Response(200, answer.SerializeToString(), {"Content-Type": _PROTOBUF})
+    data = {"partialSuccess": {"rejectedSpans": rejected, "errorMessage": message}} if rejected else {}
+    return Response.json(200, data)
+
+
+def _otlp_status(status: int, message: str, protobuf: bool) -> Response:
+    """The google.rpc.Status OTLP/HTTP puts in an error answer (code 3 INVALID_ARGUMENT, 14 UNAVAILABLE)."""
+    code = 14 if status == 503 else 3
+    if not protobuf:
+        return Response.json(status, {"code": code, "message": message})
+    text = message.encode()
+    # Status is `int32 code = 1; string message = 2`: encoded by hand rather than depend on googleapis.
+    body = bytes([0x08, code, 0x12]) + _varint(len(text)) + text
+    return Response(status, body, {"Content-Type": _PROTOBUF})
+
+
+def _varint(number: int) -> bytes:
+    out = bytearray()
+    while True:
+        byte, number = number & 0x7F, number >> 7
+        out.append(byte | (0x80 if number else 0))
+        if not number:
+            return bytes(out)

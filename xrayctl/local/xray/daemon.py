@@ -4,9 +4,17 @@ The wire format is the real daemon's: each datagram is a header line `{"format":
 newline, then one segment document. As in the real daemon (aws-xray-daemon, cmd/tracing/daemon.go), the header
 is parsed as JSON, `format` is compared case-insensitively and `version` must be 1.
 
+OpenTelemetry on Lambda sends to the same address (the ADOT distro's `OTLPUdpSpanExporter`): after the header,
+`T1S` and the base64 of an OTLP protobuf ExportTraceServiceRequest of sampled spans (about 10 a datagram).
+Those spans become segment documents by the awsxrayexporter's rules (`otlp`, `trace.otelxray`) and go to the
+same sink. `T1U` datagrams carry unsampled spans, which X-Ray only turns into Application Signals metrics:
+they are counted (`stats.unsampled`) and not stored.
+
 Two threads. The receiver only reads datagrams and queues them, so it keeps up with a burst; the writer
-parses, validates and batches them into `sink` (the trace store). Nothing is dropped silently: every datagram
-is stored or rejected with a reason, counted in `stats` and logged on the "xrayctl.local.xray.daemon" logger.
+parses, validates and batches them into `sink` (the trace store). Nothing is dropped silently: every X-Ray
+datagram is stored or rejected with a reason; a `T1S` datagram is rejected whole (bad base64, bad protobuf)
+or its spans are read (`stats.spans`) and each is stored or rejected with a reason (ids missing or all
+zeros); all of it is counted in `stats` and logged on the "xrayctl.local.xray.daemon" logger.
 
 When the queue is full the receiver blocks rather than grow without bound: datagrams then wait in the
 socket's receive buffer (64 MB where the process may pass net.core.rmem_max with SO_RCVBUFFORCE, as root
@@ -18,6 +26,8 @@ behind; growing would only trade a counted drop for an out-of-memory process.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import contextlib
 import json
 import logging
@@ -34,6 +44,7 @@ from enum import Enum
 from typing import Any
 
 from xrayctl.local.httpserver import LOOPBACK
+from xrayctl.local.xray.otlp import Converted, OtlpError, convert, decode_protobuf
 from xrayctl.text.sanitize import clean
 
 logger = logging.getLogger(__name__)
@@ -70,6 +81,10 @@ class Reason(str, Enum):
     TOO_LARGE = "over 64 KB"
     UNPROCESSED = "unprocessed by the store"
     STORE_FAILED = "store failed"
+    BAD_BASE64 = "bad base64"
+    BAD_OTLP = "bad OTLP protobuf"
+    BAD_SPAN = "span without valid ids"
+    NOT_TRACES = "OTLP metrics, not traces"
 
 
 @dataclass(frozen=True)
@@ -80,11 +95,13 @@ class Rejection:
 
 @dataclass(frozen=True)
 class DaemonStats:
-    """A snapshot of the daemon's counters. received = stored + rejected + still queued."""
+    """A snapshot of the daemon's counters (see the module docstring for what adds up)."""
 
-    received: int = 0
-    stored: int = 0
-    rejected: int = 0
+    received: int = 0  # datagrams
+    stored: int = 0  # segment documents
+    rejected: int = 0  # datagrams rejected whole, and spans
+    spans: int = 0  # spans read from T1S datagrams
+    unsampled: int = 0  # T1U datagrams: counted apart, not stored
     rejected_by_reason: Mapping[Reason, int] = field(default_factory=dict)  # in the order Reason lists them
     recent_rejections: tuple[Rejection, ...] = ()
     dropped_by_kernel: int = 0  # lost before we could read them (Linux only; elsewhere always 0)
@@ -113,6 +130,8 @@ class Daemon:
         self._lock = threading.Lock()
         self._received = 0
         self._stored = 0
+        self._spans = 0
+        self._unsampled = 0
         self._dropped_by_kernel = 0
         self._rejections: Counter[Reason] = Counter()
         self._recent: deque[Rejection] = deque(maxlen=RECENT_REJECTIONS)
@@ -135,6 +154,8 @@ class Daemon:
                 received=self._received,
                 stored=self._stored,
                 rejected=sum(self._rejections.values()),
+                spans=self._spans,
+                unsampled=self._unsampled,
                 rejected_by_reason={r: self._rejections[r] for r in Reason if self._rejections[r]},
                 recent_rejections=tuple(self._recent),
                 dropped_by_kernel=self._dropped_by_kernel,
@@ -268,16 +289,38 @@ class Daemon:
                 return
             assert isinstance(item, list)
             for datagram in item:
-                document = parse_datagram(datagram, self._max_document_bytes)
-                if isinstance(document, Rejection):
-                    self._reject(document)
-                    continue
-                if not batch:
-                    deadline = time.monotonic() + self._flush_interval
-                batch.append(document)
-                if len(batch) >= self._batch_size:
-                    self._flush(batch)
-                    batch = []
+                for document in self._documents(datagram):
+                    if not batch:
+                        deadline = time.monotonic() + self._flush_interval
+                    batch.append(document)
+                    if len(batch) >= self._batch_size:
+                        self._flush(batch)
+                        batch = []
+
+    def _documents(self, datagram: bytes) -> list[str]:
+        """The documents a datagram carries; what it cannot carry is counted here."""
+        parsed = parse_datagram(datagram, self._max_document_bytes)
+        if isinstance(parsed, Rejection):
+            self._reject(parsed)
+            return []
+        if parsed is UNSAMPLED:
+            with self._lock:
+                self._unsampled += 1
+            return []
+        if isinstance(parsed, Converted):
+            with self._lock:
+                self._spans += parsed.spans
+            if parsed.problems:
+                first = parsed.problems[0]
+                detail = f"span {first.span_id or '(no id)'}: {first.reason}"
+                more = len(parsed.problems) - 1
+                self._reject(
+                    Rejection(Reason.BAD_SPAN, clean(detail + (f" (and {more} more)" if more else ""), 200)),
+                    len(parsed.problems),
+                )
+            return parsed.documents
+        assert isinstance(parsed, str)
+        return [parsed]
 
     def _flush(self, batch: list[str]) -> None:
         if not batch:
@@ -306,8 +349,19 @@ class Daemon:
         )
 
 
-def parse_datagram(datagram: bytes, max_document_bytes: int = MAX_DOCUMENT_BYTES) -> str | Rejection:
-    """The segment document a daemon datagram carries, or why it cannot be stored."""
+class _Unsampled:
+    def __repr__(self) -> str:
+        return "UNSAMPLED"
+
+
+UNSAMPLED = _Unsampled()  # what a T1U datagram parses to
+
+
+def parse_datagram(
+    datagram: bytes, max_document_bytes: int = MAX_DOCUMENT_BYTES
+) -> str | Converted | _Unsampled | Rejection:
+    """The segment document a daemon datagram carries (for T1S, the documents its spans become; for T1U,
+    UNSAMPLED), or why it cannot be stored."""
     header, newline, body = datagram.partition(b"\n")
     if not newline:
         return Rejection(Reason.NO_HEADER, f"no newline after a header line: {_preview(datagram)}")
@@ -316,6 +370,8 @@ def parse_datagram(datagram: bytes, max_document_bytes: int = MAX_DOCUMENT_BYTES
         return Rejection(Reason.BAD_HEADER, problem)
     if len(body) > max_document_bytes:
         return Rejection(Reason.TOO_LARGE, f"document of {len(body)} bytes (limit {max_document_bytes})")
+    if body[:3] in (b"T1S", b"T1U") or body[:2] == b"M1":
+        return _otlp_datagram(body)
     try:
         text = body.decode("utf-8")
         json.loads(text)
@@ -325,6 +381,22 @@ def parse_datagram(datagram: bytes, max_document_bytes: int = MAX_DOCUMENT_BYTES
     except ValueError as exc:  # UnicodeDecodeError and JSONDecodeError are both ValueErrors
         return Rejection(Reason.BAD_JSON, f"{clean(exc, 200)}: {_preview(body)}")
     return text
+
+
+def _otlp_datagram(body: bytes) -> Converted | _Unsampled | Rejection:
+    """A datagram of the ADOT distro's OTLP UDP exporter (`otlp_udp_exporter.py`): T1S, T1U or M1."""
+    if body[:2] == b"M1":
+        return Rejection(Reason.NOT_TRACES, f"{len(body)} bytes of OTLP metrics")
+    if body[:3] == b"T1U":
+        return UNSAMPLED
+    try:
+        payload = base64.b64decode(body[3:], validate=True)
+    except (binascii.Error, ValueError) as exc:
+        return Rejection(Reason.BAD_BASE64, f"{clean(exc, 100)}: {_preview(body)}")
+    try:
+        return convert(decode_protobuf(payload))
+    except OtlpError as exc:
+        return Rejection(Reason.BAD_OTLP, clean(exc, 200))
 
 
 def _header_problem(header: bytes) -> str | None:

@@ -8,6 +8,11 @@ segments) happens when a trace is read: writes stay proportional to the batch, a
 trace it returns. Filters are evaluated on the summaries of the rows in the window, in key order, until a page
 is full.
 
+Each trace also records where it went (X-Ray, or CloudWatch Logs with Transaction Search on) and whether it
+is indexed, decided by the settings in effect when its first document arrives (`destination`; the settings are
+a row of the store, so they persist with it): only indexed traces have summaries, BatchGetTraces reads X-Ray's
+traces, and `retrieve` (a trace retrieval) those of CloudWatch Logs, with the documents in its window.
+
 An `in_progress` version that arrives after the complete one of the same id (datagrams keep no order) is
 acknowledged and set aside: it never replaces what it precedes.
 
@@ -42,12 +47,13 @@ from pathlib import Path
 from typing import Any
 
 from xrayctl.errors import LocalStackError, UsageError
+from xrayctl.local.xray.destination import XRAY, SearchSettings
 from xrayctl.local.xray.filters import parse_filter
 from xrayctl.local.xray.rootcauses import root_causes
 from xrayctl.local.xray.stitch import dumps, stitch, walk
 from xrayctl.local.xray.summaries import ServiceKey, TraceAggregate, doc_facts, epoch_time
 
-SCHEMA_VERSION = 2  # 2: traces_by_span
+SCHEMA_VERSION = 3  # 2: traces_by_span; 3: Transaction Search (traces.destination, traces.indexed, settings)
 MAX_DOCUMENT_BYTES = 64 * 1024
 DEFAULT_PAGE_SIZE = 100
 _READ_CACHE_TRACES = 16  # more than the 5 ids one BatchGetTraces call pages through
@@ -65,7 +71,9 @@ CREATE TABLE IF NOT EXISTS traces (
     epoch INTEGER NOT NULL,
     start_time REAL NOT NULL,
     end_time REAL,
-    aggregate TEXT NOT NULL
+    aggregate TEXT NOT NULL,
+    destination TEXT NOT NULL DEFAULT 'XRay',
+    indexed INTEGER NOT NULL DEFAULT 1
 );
 CREATE INDEX IF NOT EXISTS traces_by_start ON traces (start_time, trace_id);
 CREATE INDEX IF NOT EXISTS traces_by_end ON traces (end_time);
@@ -80,7 +88,19 @@ CREATE TABLE IF NOT EXISTS documents (
     body TEXT NOT NULL,
     PRIMARY KEY (trace_id, id)
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS settings (
+    name TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
 """
+# Columns added after the first schema, for a store written by an older xrayctl: (name, definition).
+_ADDED_COLUMNS = {
+    "traces": (
+        ("destination", "TEXT NOT NULL DEFAULT 'XRay'"),
+        ("indexed", "INTEGER NOT NULL DEFAULT 1"),
+    ),
+}
+_SEARCH_SETTINGS = "transaction_search"
 
 # Event: every trace active in the window, including one that started before it and ended after it. Bounding
 # its start by the store's longest trace keeps that a range scan of traces_by_start instead of a full scan.
@@ -238,7 +258,7 @@ class TraceStore:
     def __init__(self, path: Path) -> None:
         self.path = path
         # Why the latest write failed (a full disk), until one succeeds: a trace that is not found meanwhile
-        # may be one the store could not take, and a reader is told so (see xray_api) instead of "not yet".
+        # may be one the store could not take, and a reader is told so (see xray.api) instead of "not yet".
         self.write_failure: StoreError | None = None
         self._lock = threading.Lock()
         # Recently read traces as BatchGetTraces returns them, by trace id: (revision, trace). A client pages
@@ -289,6 +309,16 @@ class TraceStore:
                 for statement in _SCHEMA.split(";"):
                     if statement.strip():
                         self._db.execute(statement)
+                # A store from before Transaction Search: its traces went to X-Ray, every one of them indexed.
+                for table, columns in _ADDED_COLUMNS.items():
+                    present = {row[1] for row in self._db.execute(f"PRAGMA table_info({table})")}
+                    for name, definition in columns:
+                        if name not in present:
+                            self._db.execute(f"ALTER TABLE {table} ADD COLUMN {name} {definition}")
+                settings = SearchSettings(rule_modified_at=time.time())
+                self._db.execute(
+                    "INSERT OR IGNORE INTO settings VALUES (?, ?)", (_SEARCH_SETTINGS, settings.to_json())
+                )
                 self._db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
 
     def _transaction(self) -> _Transaction:
@@ -309,10 +339,18 @@ class TraceStore:
             return unprocessed
         with self._lock, self._errors(_STORE_DOCUMENTS), self._transaction():
             existing = self._trace_rows(list(by_trace))
+            # A new trace goes where the destination in effect sends it (read only when a batch has one).
+            settings = self._search_settings() if len(existing) < len(by_trace) else None
+            now = time.time()
             document_rows: list[tuple[Any, ...]] = []
             trace_rows: list[tuple[Any, ...]] = []
             for trace_id, entries in by_trace.items():
-                revision, aggregate = existing.get(trace_id, (0, TraceAggregate()))
+                if trace_id in existing:
+                    revision, aggregate, destination, indexed = existing[trace_id]
+                else:
+                    assert settings is not None
+                    revision, aggregate = 0, TraceAggregate()
+                    destination, indexed = settings.route(trace_id, now)
                 ids = [document["id"] for document, _ in entries]
                 if self._replaces(trace_id, ids, stored=trace_id in existing):
                     aggregate = TraceAggregate()
@@ -325,10 +363,23 @@ class TraceStore:
                     document_rows.append((trace_id, facts.id, parent_id, facts.is_segment, service, body))
                 epoch = int(trace_id[2:10], 16)
                 trace_rows.append(
-                    (trace_id, revision + 1, epoch, aggregate.start, aggregate.end, aggregate.to_json())
+                    (
+                        trace_id,
+                        revision + 1,
+                        epoch,
+                        aggregate.start,
+                        aggregate.end,
+                        aggregate.to_json(),
+                        destination,
+                        indexed,
+                    )
                 )
             self._db.executemany("INSERT OR REPLACE INTO documents VALUES (?, ?, ?, ?, ?, ?)", document_rows)
-            self._db.executemany("INSERT OR REPLACE INTO traces VALUES (?, ?, ?, ?, ?, ?)", trace_rows)
+            self._db.executemany(
+                "INSERT OR REPLACE INTO traces (trace_id, revision, epoch, start_time, end_time, aggregate, "
+                "destination, indexed) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                trace_rows,
+            )
         self.write_failure = None
         return unprocessed
 
@@ -368,25 +419,95 @@ class TraceStore:
             current[document["id"]] = (document, body)
         return list(current.values())
 
-    def _trace_rows(self, trace_ids: list[str]) -> dict[str, tuple[int, TraceAggregate]]:
-        rows: dict[str, tuple[int, TraceAggregate]] = {}
+    def _trace_rows(self, trace_ids: list[str]) -> dict[str, tuple[int, TraceAggregate, str, bool]]:
+        """Stored traces of `trace_ids`: revision, aggregate, destination and whether it is indexed."""
+        rows: dict[str, tuple[int, TraceAggregate, str, bool]] = {}
         for offset in range(0, len(trace_ids), 500):  # stay under SQLite's bound on query parameters
             chunk = trace_ids[offset : offset + 500]
             marks = ",".join("?" * len(chunk))
-            query = f"SELECT trace_id, revision, aggregate FROM traces WHERE trace_id IN ({marks})"
-            for trace_id, revision, aggregate in self._db.execute(query, chunk):
-                rows[trace_id] = (revision, TraceAggregate.from_json(aggregate))
+            query = (
+                "SELECT trace_id, revision, aggregate, destination, indexed FROM traces "
+                f"WHERE trace_id IN ({marks})"
+            )
+            for trace_id, revision, aggregate, destination, indexed in self._db.execute(query, chunk):
+                rows[trace_id] = (revision, TraceAggregate.from_json(aggregate), destination, bool(indexed))
         return rows
 
-    def batch_get(self, ids: Sequence[str]) -> tuple[list[dict[str, Any]], list[str]]:
-        """Traces in BatchGetTraces' shape, and the ids with no stored trace."""
+    # ------------------------------------------------------------------------------ Transaction Search
+
+    def _search_settings(self) -> SearchSettings:
+        row = self._db.execute("SELECT value FROM settings WHERE name = ?", (_SEARCH_SETTINGS,)).fetchone()
+        return SearchSettings.from_json(row[0] if row else None)
+
+    def search_settings(self) -> SearchSettings:
+        """The segment destination and indexing rule (see `destination`), as stored now."""
+        with self._lock, self._errors("read its settings"):
+            return self._search_settings()
+
+    def update_search_settings(self, change: Callable[[SearchSettings], SearchSettings]) -> SearchSettings:
+        """Store `change(settings)` in one transaction (another process changing them waits its turn)."""
+        with self._lock, self._errors("store its settings"), self._transaction():
+            settings = change(self._search_settings())
+            self._db.execute(
+                "INSERT OR REPLACE INTO settings VALUES (?, ?)", (_SEARCH_SETTINGS, settings.to_json())
+            )
+        return settings
+
+    def retrieve(self, trace_ids: Sequence[str], start: float, end: float) -> list[dict[str, Any]]:
+        """What a trace retrieval finds: the traces of `trace_ids` that went to CloudWatch Logs, each with
+        only its documents that start in [start, end] (a Logs query sees the spans in its window), stitched,
+        in BatchGetTraces' shape. A trace with no document in the window is not found."""
+        found: list[dict[str, Any]] = []
+        for trace_id in dict.fromkeys(trace_ids):
+            with self._lock, self._errors("read a trace"):
+                row = self._db.execute(
+                    "SELECT 1 FROM traces WHERE trace_id = ? AND destination != ?", (trace_id, XRAY)
+                ).fetchone()
+                bodies = (
+                    []
+                    if row is None
+                    else [
+                        b
+                        for (b,) in self._db.execute(
+                            "SELECT body FROM documents WHERE trace_id = ?", (trace_id,)
+                        )
+                    ]
+                )
+            documents = [json.loads(body) for body in bodies]
+            kept = [d for d in documents if start <= (epoch_time(d.get("start_time")) or -1.0) <= end]
+            if not kept:
+                continue
+            times = [
+                value
+                for d in kept
+                for t in (d.get("start_time"), d.get("end_time"))
+                if (value := epoch_time(t)) is not None
+            ]
+            segments = stitch(trace_id, kept)
+            found.append(
+                {
+                    "Id": trace_id,
+                    "Duration": round(max(times) - min(times), 6),
+                    "LimitExceeded": False,
+                    "Segments": [{"Id": segment["id"], "Document": dumps(segment)} for segment in segments],
+                }
+            )
+        return found
+
+    def batch_get(
+        self, ids: Sequence[str], *, destination: str | None = None
+    ) -> tuple[list[dict[str, Any]], list[str]]:
+        """Traces in BatchGetTraces' shape, and the ids with no stored trace; with `destination`, only the
+        traces that went there (BatchGetTraces sees X-Ray's, not those of Transaction Search)."""
         traces: list[dict[str, Any]] = []
         unprocessed: list[str] = []
         for trace_id in dict.fromkeys(ids):
             with self._lock, self._errors("read a trace"):
                 self._check_data_version()
                 row = self._db.execute(
-                    "SELECT revision, aggregate FROM traces WHERE trace_id = ?", (trace_id,)
+                    "SELECT revision, aggregate FROM traces WHERE trace_id = ? AND destination = "
+                    "coalesce(?, destination)",
+                    (trace_id, destination),
                 ).fetchone()
                 cached = self._read_cache.get(trace_id)
                 if row is not None and cached is not None and cached[0] == row[0]:
@@ -468,11 +589,11 @@ class TraceStore:
             return SummaryPage(self._finish(page), token, processed, scanned_to)
 
     def summary(self, trace_id: str) -> dict[str, Any] | None:
-        """The trace's summary, or None if no document of it is stored."""
+        """The trace's summary, or None if no document of it is stored or it is not indexed."""
         with self._errors("read a trace summary"):
             with self._lock:
                 row = self._db.execute(
-                    "SELECT revision, aggregate FROM traces WHERE trace_id = ?", (trace_id,)
+                    "SELECT revision, aggregate FROM traces WHERE trace_id = ? AND indexed", (trace_id,)
                 ).fetchone()
             if row is None:
                 return None
@@ -522,9 +643,10 @@ class TraceStore:
             if position is not None:
                 after = "AND (start_time < :pos_start OR (start_time = :pos_start AND trace_id < :pos_id))"
                 params.update(pos_start=position[0], pos_id=position[1])
+            # Only indexed traces have summaries (Transaction Search indexes a fraction of its traces).
             query = (
                 "SELECT trace_id, revision, start_time, aggregate FROM traces "
-                f"WHERE {_WINDOWS[time_range_type]} {after} "
+                f"WHERE {_WINDOWS[time_range_type]} {after} AND indexed "
                 f"ORDER BY start_time DESC, trace_id DESC LIMIT {chunk}"
             )
             with self._lock:
