@@ -3,6 +3,7 @@ encodings JSON may come in."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -85,3 +86,17 @@ def test_a_saved_response_in_latin1_is_refused_in_one_line(tmp_path: Path) -> No
     [line] = result.stderr.splitlines()
     assert "is not UTF-8, UTF-16 or UTF-32 text: byte 0xfc at offset" in line
     assert "Traceback" not in result.stderr and "bug" not in line
+
+
+def test_invokes_own_json_and_one_trace_object_are_read_back_as_xrayctls(tmp_path: Path) -> None:
+    shown = run_cli(["-o", "json", "show-trace", "--input", str(LAMBDA_TRACE)])
+    [trace] = shown.json()["traces"]
+    for name, content in (
+        ("invoked.json", {"invocations": [{"function_name": "f"}], "traces": [trace]}),
+        ("one-trace.json", trace),
+    ):
+        saved = tmp_path / name
+        saved.write_text(json.dumps(content))
+        again = run_cli(["-o", "json", "show-trace", "--input", str(saved)])
+        assert again.exit_code == 0, again.stderr
+        assert again.stdout == shown.stdout
