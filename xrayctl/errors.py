@@ -103,6 +103,18 @@ class InputError(XrayctlError):
     exit_code = ExitCode.ERROR
 
 
+class OutputClosed(XrayctlError):
+    """Standard output is closed (`>&-`): what the command was to print has nowhere to go."""
+
+    exit_code = ExitCode.ERROR
+
+    def __init__(self) -> None:
+        super().__init__(
+            "standard output is closed: nothing could be written.",
+            "Give the command somewhere to write (a file, a pipe, or >/dev/null to discard it).",
+        )
+
+
 class LocalStackError(XrayctlError):
     """The local stack could not start, or a part of it failed."""
 

@@ -10,10 +10,9 @@ from pathlib import Path
 from typing import Any
 
 import botocore
-import click
 import pytest
 
-from tests.support.cli import run_cli
+from tests.support.cli import all_commands, run_cli
 from tests.support.fakeaws import FakeAws
 from tests.support.paths import fixture_path
 from xrayctl import __version__
@@ -23,22 +22,8 @@ from xrayctl.errors import ExitCode
 LAMBDA_TRACE = fixture_path("xray-real", "traces", "iatk-lambda-traceWithLinks01.json")
 
 
-def _all_commands(group: click.Group, prefix: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
-    """Every command path, as --help lists them: the top group loads its commands lazily, so its `commands`
-    is empty and only `list_commands` / `get_command` know them."""
-    context = click.Context(group)
-    found = []
-    for name in group.list_commands(context):
-        command = group.get_command(context, name)
-        assert command is not None, name
-        found.append((*prefix, name))
-        if isinstance(command, click.Group):
-            found.extend(_all_commands(command, (*prefix, name)))
-    return found
-
-
 def test_the_commands_are_these() -> None:
-    assert set(_all_commands(cli)) == {
+    assert set(all_commands(cli)) == {
         ("show-trace",),
         ("list-annotations",),
         ("compare",),
@@ -51,12 +36,41 @@ def test_the_commands_are_these() -> None:
     }
 
 
-@pytest.mark.parametrize("path", _all_commands(cli), ids=" ".join)
+@pytest.mark.parametrize("path", all_commands(cli), ids=" ".join)
 def test_every_command_has_help(path: tuple[str, ...]) -> None:
     result = run_cli([*path, "--help"])
     assert result.exit_code == 0, result.stderr
     assert "Usage: xrayctl" in result.stdout
-    assert "--output" in result.stdout  # global options are accepted after every command name
+    assert "--debug" in result.stdout  # global options are accepted after every command name
+
+
+AWS_OPTIONS = ("--profile", "--region", "--endpoint-url", "--max-concurrency", "--local")
+
+
+@pytest.mark.parametrize(
+    ("path", "ignored"),
+    [
+        (("local",), (*AWS_OPTIONS, "--output", "--no-color")),
+        (("local", "serve"), (*AWS_OPTIONS, "--output")),
+        (("local", "env"), (*AWS_OPTIONS, "--no-color")),
+        (("local", "reset"), (*AWS_OPTIONS, "--output", "--no-color")),
+    ],
+    ids=" ".join,
+)
+def test_local_commands_list_no_option_they_ignore(path: tuple[str, ...], ignored: tuple[str, ...]) -> None:
+    result = run_cli([*path, "--help"])
+    assert result.exit_code == 0, result.stderr
+    listed = set(re.findall(r"^\s+(?:-\w, )?(--[a-z-]+)", result.stdout, re.MULTILINE))
+    assert listed and not listed & set(ignored)
+    refused = run_cli([*path, ignored[0], "x", "--help"])
+    assert refused.exit_code == 2 and "No such option" in refused.stderr
+
+
+@pytest.mark.parametrize("path", [("show-trace",), ("list-annotations",), ("invoke",)], ids=" ".join)
+def test_aws_commands_list_every_global_option(path: tuple[str, ...]) -> None:
+    result = run_cli([*path, "--help"])
+    listed = set(re.findall(r"^\s+(?:-\w, )?(--[a-z-]+)", result.stdout, re.MULTILINE))
+    assert listed >= {*AWS_OPTIONS, "--output", "--no-color", "--debug"}
 
 
 def test_version_names_botocore_and_python() -> None:
@@ -80,6 +94,19 @@ def test_invalid_trace_id_is_rejected_before_any_call() -> None:
     assert "not-a-trace" in result.stderr
     assert result.stdout == ""
     assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize(
+    "pasted",
+    [
+        "Root=1-654c0557-5611b044040fc7224c4790b6;Parent=53995c3f42cd8ad8;Sampled=1",
+        "00-654c05575611b044040fc7224c4790b6-53995c3f42cd8ad8-01",
+    ],
+)
+def test_show_trace_takes_a_trace_header_or_a_traceparent_as_pasted(pasted: str) -> None:
+    result = run_cli(["-o", "json", "show-trace", pasted, "--input", str(LAMBDA_TRACE)])
+    assert result.exit_code == 0, result.stderr
+    assert [t["trace_id"] for t in result.json()["traces"]] == ["1-654c0557-5611b044040fc7224c4790b6"]
 
 
 def test_control_characters_in_a_bad_id_do_not_reach_the_terminal() -> None:

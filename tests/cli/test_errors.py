@@ -37,7 +37,7 @@ def one_line(result: CliResult, code: ExitCode) -> str:
 
 SHOW = ["show-trace", TRACE_ID, "--no-wait"]
 LIST = ["list-annotations", "--since", "1h"]
-INVOKE = ["invoke", "--function", "xray-demo", "--no-show"]
+INVOKE = ["invoke", "--function", "xray-demo", "--bucket", "demo-bucket", "--no-show"]
 
 
 def test_no_credentials(fake_aws: FakeAws) -> None:

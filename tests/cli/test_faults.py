@@ -664,6 +664,8 @@ def invoke(stack: LocalStack, lambda_url: str, xray_url: str) -> CliResult:
         "invoke",
         "--function",
         stack.function_name,
+        "--bucket",
+        stack.bucket,
         "--timeout",
         "15",
         env={"AWS_ENDPOINT_URL_LAMBDA": lambda_url},

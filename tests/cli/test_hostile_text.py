@@ -340,7 +340,7 @@ class HostileLambda:
 def test_invoke_shows_a_hostile_payload_error_and_log_inert() -> None:
     fake = HostileLambda()
     try:
-        args = ["invoke", "--function", "f", "--no-show", "--endpoint-url", fake.server.url]
+        args = ["invoke", "--function", "f", "--bucket", "b", "--no-show", "--endpoint-url", fake.server.url]
         env = {"COLUMNS": "300", "TERM": "xterm-256color"}
         plain = run_cli(args, env=env)
         coloured = run_cli(args, env={**env, "FORCE_COLOR": "1"})

@@ -20,6 +20,7 @@ from typing import Any
 
 import pytest
 
+from tests.support.cli import json_nodes
 from tests.support.paths import fixture_path
 from tests.support.serve import XRAYCTL, Serve, run, serve_env
 
@@ -59,14 +60,14 @@ def test_invoke_returns_the_function_result_and_its_complete_trace(invoked: dict
     (trace,) = invoked["traces"]
     assert trace["trace_id"] == invocation["trace_id"]
     assert trace["in_progress"] is False
-    names = [node["name"] for node in _walk(trace["roots"])]
+    names = [node["name"] for node in json_nodes(trace["roots"])]
     for expected in ("Invocation", "Overhead", "put_object", "get_object", "s3", "S3"):
         assert expected in names
 
 
 def test_serve_says_a_line_for_each_invocation(serve: Serve, invoked: dict[str, Any]) -> None:
     (invocation,) = invoked["invocations"]
-    wanted = f"request {invocation['request_id']}, trace {invocation['trace_id']}, ok"
+    wanted = f"request {invocation['request_id']}, trace {invocation['trace_id']}, function returned"
     deadline = time.monotonic() + 10  # the line is written as the answer leaves: it may trail it a little
     while not any(wanted in line for line in serve.lines_so_far()) and time.monotonic() < deadline:
         time.sleep(0.05)
@@ -74,12 +75,38 @@ def test_serve_says_a_line_for_each_invocation(serve: Serve, invoked: dict[str, 
     assert line.startswith("invoked xrayctl-demo: ") and line.endswith(" ms, cold start")
 
 
-def _walk(roots: list[dict[str, Any]]) -> Iterator[dict[str, Any]]:
-    stack = list(reversed(roots))
-    while stack:
-        node = stack.pop()
-        yield node
-        stack.extend(reversed(node["children"]))
+def test_cold_starts_are_read_from_lambda_not_assumed_first(serve: Serve, invoked: dict[str, Any]) -> None:
+    # The module's first invocation started the serve's runtime: these two find it warm.
+    first = invoked["invocations"][0]
+    assert first["cold_start"] is True and first["init_duration"] > 0 and first["duration"] > 0
+    result = run(serve.home, "--local", "invoke", "--count", "2", "-o", "json", "--key", "warm.txt")
+    assert result.returncode == 0, result.stderr
+    invocations = json.loads(result.stdout)["invocations"]
+    assert [i["cold_start"] for i in invocations] == [False, False]
+    assert [i["init_duration"] for i in invocations] == [None, None]
+    assert all(i["duration"] > 0 and i["trace_status"] == "ok" for i in invocations)
+    text = run(serve.home, "--local", "invoke", "--count", "2", "--key", "warm.txt")
+    assert text.returncode == 0, text.stderr
+    assert "cold start" not in text.stdout and text.stdout.count("  warm, ran ") == 2
+
+
+def test_a_failure_the_function_caught_is_no_success(serve: Serve) -> None:
+    # The function answers 200 with {"ok": false}; its trace is faulted (the S3 call failed).
+    args = ["--local", "invoke", "--bucket", "no-such-bucket-for-xrayctl"]
+    result = run(serve.home, *args, "-o", "json")
+    assert result.returncode == 0, result.stderr
+    [invocation] = json.loads(result.stdout)["invocations"]
+    assert (invocation["status_code"], invocation["function_error"]) == (200, None)
+    assert invocation["trace_status"] == "fault"
+    text = run(serve.home, *args)
+    [row] = [line for line in text.stdout.splitlines() if line.split()[:3] == ["1", "200", "FAULT"]]
+    assert row.endswith(text.stdout.split("trace ", 1)[1].split()[0])  # its trace id
+    deadline = time.monotonic() + 10
+    wanted = f"request {invocation['request_id']}"
+    while not any(wanted in line for line in serve.lines_so_far()) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    [line] = [line for line in serve.lines_so_far() if wanted in line]
+    assert "function returned" in line and ", ok" not in line
 
 
 def test_show_trace_in_a_new_process_draws_the_stored_tree(serve: Serve, invoked: dict[str, Any]) -> None:
@@ -96,6 +123,21 @@ def test_show_trace_in_a_new_process_draws_the_stored_tree(serve: Serve, invoked
     assert indent("put_object") > indent("Invocation")
     assert indent("S3 PutObject") > indent("put_object")
     assert "put_response=200" in result.stdout and "get_response=200" in result.stdout
+
+
+def test_show_traces_json_reads_back_to_the_same_bytes_and_the_same_view(
+    serve: Serve, invoked: dict[str, Any], tmp_path: Path
+) -> None:
+    trace_id = invoked["invocations"][0]["trace_id"]
+    written = run(serve.home, "--local", "show-trace", trace_id, "-o", "json")
+    assert written.returncode == 0, written.stderr
+    saved = tmp_path / "trace.json"
+    saved.write_text(written.stdout)
+    again = run(serve.home, "show-trace", "--input", str(saved), "-o", "json")
+    assert again.returncode == 0, again.stderr
+    assert again.stdout == written.stdout  # the summary included, its times as X-Ray gave them
+    drawn = run(serve.home, "--local", "show-trace", trace_id)
+    assert run(serve.home, "show-trace", "--input", str(saved)).stdout == drawn.stdout
 
 
 def test_show_trace_draws_what_it_found_and_names_what_it_did_not(
@@ -122,6 +164,51 @@ def test_list_annotations_in_a_new_process(serve: Serve, invoked: dict[str, Any]
     )  # fmt: skip
     assert filtered.returncode == 0, filtered.stderr
     assert trace_id not in {row["trace_id"] for row in json.loads(filtered.stdout)["traces"]}
+
+
+def test_a_key_no_trace_has_is_said_so_not_no_traces(serve: Serve, invoked: dict[str, Any]) -> None:
+    result = run(serve.home, "--local", "list-annotations", "--since", "15m", "--key", "nosuchkey")
+    assert result.returncode == 0, result.stderr
+    scanned = int(result.stderr.split(" trace")[0])
+    assert scanned >= 1
+    assert result.stdout.strip() == f"(none of the {scanned:,} traces has nosuchkey)"
+    assert "(no traces)" not in result.stdout
+
+
+def test_list_annotations_at_60_columns_cuts_no_number_and_says_what_it_left_out(
+    serve: Serve, invoked: dict[str, Any]
+) -> None:
+    trace_id = invoked["invocations"][0]["trace_id"]
+    result = run(serve.home, "--local", "list-annotations", "--since", "15m", env={"COLUMNS": "60"})
+    assert result.returncode == 0, result.stderr
+    [row] = [line for line in result.stdout.splitlines() if line.startswith(trace_id[:20])]
+    assert len(row) <= 60
+    cells = row.split()
+    assert cells[-1] == "OK" and cells[-2] == "ms" and cells[-3].replace(".", "").isdigit()  # whole
+    assert ":" in cells[1] and "-" not in cells[1]  # the start's time of day, its date given up first
+    [note] = [line for line in result.stderr.splitlines() if line.startswith("to fit 60 columns")]
+    assert "start without its date" in note
+    assert (
+        "columns left out: get_response, put_response" in note
+        or "left out: put_response, get_response" in note
+    )
+
+
+@pytest.mark.parametrize(
+    ("args", "code"),
+    [
+        (["invoke", "--function", "no-such-function", "--no-show"], 2),
+        (["show-trace", "1-6b04d87a-00000000000000000000beef", "--no-wait"], 3),
+    ],
+    ids=["no such function", "no such trace"],
+)
+def test_local_errors_give_no_aws_advice(serve: Serve, args: list[str], code: int) -> None:
+    result = run(serve.home, "--local", *args)
+    assert result.returncode == code, result.stderr
+    [line] = result.stderr.splitlines()
+    for aws_only in ("--region", "--profile", "--stack", "account"):
+        assert aws_only not in line
+    assert "local" in line
 
 
 def test_local_mode_ignores_the_users_aws_configuration(
@@ -286,7 +373,7 @@ def test_function_error_is_reported_and_marks_the_trace(tmp_path: Path) -> None:
     invocation = data["invocations"][0]
     assert invocation["function_error"] == "Unhandled"
     assert "the function failed on purpose" in invocation["payload"]
-    statuses = {node["name"]: node["status"] for node in _walk(data["traces"][0]["roots"])}
+    statuses = {node["name"]: node["status"] for node in json_nodes(data["traces"][0]["roots"])}
     assert statuses["Invocation"] == "fault"
 
 

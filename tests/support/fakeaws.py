@@ -1,10 +1,11 @@
 """One fake AWS for the tests of error translation and of the CLI against an endpoint: a loopback server
 that records every request and answers as Lambda, CloudFormation and X-Ray would (botocore parses it all).
 
-By default Invoke answers `{"ok": true}`; DescribeStacks a stack whose `FunctionName` output is
-`from-the-stack`; GetTraceSegmentDestination `destination` (XRay, or CloudWatchLogs for Transaction Search),
-ACTIVE; a trace retrieval completes at once and finds nothing; every other call an X-Ray that has no trace and
-no summary yet. A test sets `respond` to answer otherwise (GetTraceSegmentDestination still answers
+By default Invoke answers `{"ok": true}`; GetFunctionConfiguration a function whose BUCKET_NAME is
+`<name>-bucket`; DescribeStacks a stack whose `FunctionName` output is `from-the-stack` and `BucketName`
+`the-stacks-bucket`; GetTraceSegmentDestination `destination` (XRay, or CloudWatchLogs for Transaction
+Search), ACTIVE; a trace retrieval completes at once and finds nothing; every other call an X-Ray that has no
+trace and no summary yet. A test sets `respond` to answer otherwise (GetTraceSegmentDestination still answers
 `destination` unless it is None).
 """
 
@@ -17,7 +18,8 @@ from xrayctl.local.httpserver import LoopbackHTTPServer, Request, Response
 DESCRIBE_STACKS = b"""<DescribeStacksResponse xmlns="http://cloudformation.amazonaws.com/doc/2010-05-15/">
 <DescribeStacksResult><Stacks><member><StackName>demo</StackName><StackId>id</StackId>
 <CreationTime>2026-11-23T00:00:00Z</CreationTime><StackStatus>CREATE_COMPLETE</StackStatus>
-<Outputs><member><OutputKey>FunctionName</OutputKey><OutputValue>from-the-stack</OutputValue></member></Outputs>
+<Outputs><member><OutputKey>FunctionName</OutputKey><OutputValue>from-the-stack</OutputValue></member>
+<member><OutputKey>BucketName</OutputKey><OutputValue>the-stacks-bucket</OutputValue></member></Outputs>
 </member></Stacks></DescribeStacksResult></DescribeStacksResponse>"""
 
 
@@ -28,6 +30,10 @@ def default_answer(request: Request) -> Response:
         return Response.json(200, {"RetrievalStatus": "COMPLETE", "Traces": []})
     if request.path.endswith("/invocations"):
         return Response(200, b'{"ok": true}', {"Content-Type": "application/json"})
+    if request.path.endswith("/configuration"):
+        name = request.path.split("/")[-2]
+        variables = {"BUCKET_NAME": f"{name}-bucket"}
+        return Response.json(200, {"FunctionName": name, "Environment": {"Variables": variables}})
     if b"Action=DescribeStacks" in request.body:
         return Response(200, DESCRIBE_STACKS, {"Content-Type": "text/xml"})
     return Response.json(200, {"Traces": [], "UnprocessedTraceIds": [], "TraceSummaries": []})

@@ -73,7 +73,9 @@ def connect(options: AwsOptions, *, local: StackOptions | None, home: Path) -> I
     ]
     if ignored:
         logger.warning("%s: no effect with --local (the local stack has its own)", ", ".join(ignored))
-    with local_endpoints(home, local) as endpoints:
+    from xrayctl.aws.errors import advising_local
+
+    with advising_local(), local_endpoints(home, local) as endpoints:
         local_options = dataclasses.replace(
             options,
             profile=None,  # the user's profile must not leak real credentials into local calls

@@ -1,11 +1,16 @@
 """What botocore's failures mean to a user: each botocore exception becomes an `xrayctl.errors` type with a
 sentence that says how to fix it (`translate`, `translate_errors`).
+
+The fix depends on what was called: against the local stack (`advising_local`, which `backend.connect` sets
+for the length of a local block) there is no region, profile or stack to check, and saying so would send the
+user the wrong way.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 
 from xrayctl.errors import AccessDenied, ConfigError, Throttled, Unreachable, UsageError, XrayctlError
@@ -23,6 +28,7 @@ IAM_ACTIONS = {
     "CancelTraceRetrieval": "xray:CancelTraceRetrieval",
     "GetIndexingRules": "xray:GetIndexingRules",
     "Invoke": "lambda:InvokeFunction",
+    "GetFunctionConfiguration": "lambda:GetFunctionConfiguration",
     "DescribeStacks": "cloudformation:DescribeStacks",
 }
 _DENIED_CODES = {"AccessDeniedException", "AccessDenied", "UnauthorizedOperation", "AuthorizationError"}
@@ -72,12 +78,33 @@ class ResourceNotFound(UsageError):
     """A name the user gave (a function, a stack) does not exist where we looked."""
 
 
-def translate(exc: BaseException) -> XrayctlError | None:
-    """The xrayctl error that says what `exc` means and how to fix it; None if it is not an AWS failure."""
+_LOCAL: ContextVar[bool] = ContextVar("xrayctl_local_target", default=False)
+
+
+@contextmanager
+def advising_local() -> Iterator[None]:
+    """For the length of the block, failures are those of the local stack, and their fixes say so."""
+    token = _LOCAL.set(True)
+    try:
+        yield
+    finally:
+        _LOCAL.reset(token)
+
+
+def elsewhere() -> str:
+    """Where a trace that is not found may have been recorded instead, for a not-found message."""
+    if _LOCAL.get():
+        return "or it was recorded in another local store (XRAYCTL_HOME) or before a `xrayctl local reset`"
+    return "or it was recorded in another region or account (check --region and --profile)"
+
+
+def translate(exc: BaseException, *, local: bool | None = None) -> XrayctlError | None:
+    """The xrayctl error that says what `exc` means and how to fix it; None if it is not an AWS failure.
+    `local`: whether the local stack was called (default: whether inside `advising_local`)."""
     from botocore import exceptions as bx
 
     if isinstance(exc, bx.ClientError):
-        return _translate_client_error(exc)
+        return _translate_client_error(exc, _LOCAL.get() if local is None else local)
     if isinstance(exc, (bx.NoCredentialsError, bx.PartialCredentialsError)):
         return ConfigError(f"No usable AWS credentials: {exc}.", _CREDENTIALS_FIX)
     if isinstance(exc, (bx.CredentialRetrievalError, bx.TokenRetrievalError, bx.SSOError)):
@@ -145,7 +172,7 @@ def translate_errors() -> Iterator[None]:
         raise translated from exc
 
 
-def _translate_client_error(exc: Any) -> XrayctlError:
+def _translate_client_error(exc: Any, local: bool) -> XrayctlError:
     error = exc.response.get("Error", {})
     code = str(error.get("Code", "Unknown"))
     message = str(error.get("Message") or exc)
@@ -205,6 +232,12 @@ def _translate_client_error(exc: Any) -> XrayctlError:
             "Check --endpoint-url, AWS_ENDPOINT_URL and AWS_ENDPOINT_URL_<SERVICE>, and HTTPS_PROXY.",
         )
     if code == "ResourceNotFoundException" and operation == "Invoke":
+        if local:
+            return ResourceNotFound(
+                f"No such function in the local stack: {message}",
+                "The local stack runs one function: leave out --function (and XRAYCTL_FUNCTION) to invoke "
+                "it, or give --code and --handler to run another.",
+            )
         return ResourceNotFound(
             f"No such Lambda function: {message}",
             "Check the function name or ARN and the region (--region), or take it from --stack.",

@@ -13,23 +13,17 @@ import base64
 import binascii
 import json
 import re
-import sys
 import time
-from collections.abc import Callable
 from contextvars import ContextVar
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from xrayctl.aws.errors import translate_errors
-from xrayctl.errors import InputError, InvalidTraceId, UsageError
+from xrayctl.errors import InputError, InvalidTraceId
 from xrayctl.trace.ids import new_trace_id, normalize_trace_id, parse_trace_header
 
 _TRACE_HEADER: ContextVar[str | None] = ContextVar("xrayctl_trace_header", default=None)
 _HANDLER_ID = "xrayctl-trace-header"
-_FUNCTION_ARN = re.compile(
-    r"arn:aws[a-z-]*:lambda:[a-z0-9-]+:\d{12}:function:[A-Za-z0-9_-]+(:[A-Za-z0-9$_-]+)?"
-)
 
 
 @dataclass(frozen=True)
@@ -44,6 +38,38 @@ class InvocationResult:
     executed_version: str | None
     warnings: list[str] = field(default_factory=list)
     duration_ms: float = 0.0  # measured here: request sent to response read
+    # From the log tail's REPORT line, when there is one: the handler's run and, on a cold start only, the
+    # function's initialisation (seconds). Lambda says which invocation was cold, not the order of the calls.
+    report: Report | None = None
+
+    @property
+    def cold_start(self) -> bool | None:
+        """Whether Lambda initialised the function for this invocation (None: no REPORT line to say)."""
+        return None if self.report is None else self.report.init_duration is not None
+
+
+@dataclass(frozen=True)
+class Report:
+    """What an invocation's REPORT line says, in seconds."""
+
+    duration: float | None  # the handler's run (`Duration`)
+    init_duration: float | None  # the function's initialisation (`Init Duration`), on a cold start only
+
+
+# Lambda's REPORT line: `REPORT RequestId: <id>` then tab-separated `Name: value unit` fields.
+_REPORT_LINE = re.compile(r"^REPORT RequestId: (\S+)(.*)$", re.MULTILINE)
+_REPORT_FIELD = re.compile(r"(?:^|\t)\s*([A-Za-z][A-Za-z ]*?): ([0-9]+(?:\.[0-9]+)?) ms")
+
+
+def read_report(log_tail: str | None, request_id: str | None) -> Report | None:
+    """The REPORT line of the invocation `request_id` in `log_tail` (the last one when the id is unknown)."""
+    if not log_tail:
+        return None
+    lines = [m for m in _REPORT_LINE.finditer(log_tail) if request_id is None or m.group(1) == request_id]
+    if not lines:
+        return None
+    fields = {name: float(value) / 1000 for name, value in _REPORT_FIELD.findall(lines[-1].group(2))}
+    return Report(duration=fields.get("Duration"), init_duration=fields.get("Init Duration"))
 
 
 def payload_text(payload: bytes | str) -> str:
@@ -70,31 +96,32 @@ def encode_event(event: dict[str, Any]) -> bytes:
 
 
 def load_payload(text: str) -> bytes:
-    """The Invoke payload from `--payload`: inline JSON, `@path` for a file's, `@-` for standard input's;
-    InputError if it cannot be read or is not JSON."""
-    source = "--payload"
+    """The Invoke payload from `--payload`: inline JSON, `@path` for a file's, `@-` for standard input's, at
+    most `PAYLOAD_LIMIT` bytes (Lambda's); InputError if it cannot be read, is larger, or is not JSON. A file
+    in UTF-16 or UTF-32 is sent as UTF-8, which is what Lambda reads."""
+    from xrayctl.text import inputs
+
+    fix = "Send a smaller event: Lambda takes at most 6 MB in a synchronous invocation."
     if text.startswith("@"):
-        source = text[1:]
-        try:
-            data = sys.stdin.buffer.read() if source == "-" else Path(source).read_bytes()
-        except OSError as exc:
-            raise InputError(
-                f"Cannot read the payload file {source!r}: {exc.strerror or exc}.",
-                "Give @PATH of a readable JSON file, or the JSON itself.",
-            ) from exc
+        path = text[1:]
+        source = "standard input" if path == "-" else path
+        what = f"--payload @{path}"
+        data = inputs.read_limited(path, inputs.PAYLOAD_LIMIT, what=what, fix=fix)
     else:
-        data = text.encode("utf-8")
+        source, what = "--payload", "--payload"
+        data = text.encode("utf-8", errors="surrogateescape")
+        inputs.check_size(data, inputs.PAYLOAD_LIMIT, what=what, fix=fix)
+    decoded = inputs.json_text(data, what=what)
     try:
-        json.loads(data.decode("utf-8"))
-    except UnicodeDecodeError as exc:
-        raise InputError(f"The payload in {source} is not UTF-8 text.", "Lambda payloads are JSON.") from exc
+        json.loads(decoded)
     except ValueError as exc:
         raise InputError(f"The payload in {source} is not JSON: {exc}.", "Give a JSON document.") from exc
     except RecursionError:
         raise InputError(
             f"The payload in {source} nests too deeply to check.", "Give a JSON document less deep."
         ) from None
-    return data
+    utf8 = decoded.encode("utf-8")
+    return data if utf8 == data else utf8
 
 
 def invoke(
@@ -122,68 +149,19 @@ def invoke(
     warnings: list[str] = []
     metadata = response.get("ResponseMetadata", {})
     recorded_id = _recorded_trace(metadata.get("HTTPHeaders", {}), sent_id, warnings)
+    tail = _decode_log(response.get("LogResult"), warnings)
     return InvocationResult(
         function_name=function_name,
         status_code=response.get("StatusCode", 0),
         function_error=response.get("FunctionError"),
         payload=body,
-        log_tail=_decode_log(response.get("LogResult"), warnings),
+        log_tail=tail,
         trace_id=recorded_id,
         request_id=metadata.get("RequestId"),
         executed_version=response.get("ExecutedVersion"),
         warnings=warnings,
         duration_ms=duration_ms,
-    )
-
-
-def resolve_function(
-    name: str | None,
-    stack: str | None,
-    *,
-    local_function: str | None,
-    cloudformation: Callable[[], Any],
-    output: str = "FunctionName",
-) -> str:
-    """The function to invoke: `name`, the function output of the SAM `stack` (read through the client that
-    `cloudformation()` returns; the output named `output` first), or the local stack's function
-    (`local_function`, with --local)."""
-    if name and stack:
-        raise UsageError("--function and --stack both name the function.", "Give one of them.")
-    if stack and local_function:
-        raise UsageError(
-            "--stack reads a CloudFormation stack in AWS, and --local invokes the local function.",
-            "Leave out --stack (or --local).",
-        )
-    if stack:
-        return function_from_stack(cloudformation(), stack, output)
-    if name or local_function:
-        return str(name or local_function)
-    raise UsageError("no function given.", "Pass --function NAME, set XRAYCTL_FUNCTION, or --stack STACK.")
-
-
-def function_from_stack(client: Any, stack_name: str, output: str = "FunctionName") -> str:
-    """The function a (SAM) stack deploys, from its outputs: the output named `output` (xrayctl's template
-    has FunctionName and OtelFunctionName), else one named like `FunctionName`, else the one output whose
-    value is a Lambda function ARN."""
-    with translate_errors():
-        stacks = client.describe_stacks(StackName=stack_name)["Stacks"]
-    outputs = [output for stack in stacks for output in stack.get("Outputs", [])]
-    exact = [o for o in outputs if o["OutputKey"] == output]
-    if exact:
-        return str(exact[0]["OutputValue"])
-    named = [o for o in outputs if "function" in o["OutputKey"].lower() and "name" in o["OutputKey"].lower()]
-    arns = [o for o in outputs if _FUNCTION_ARN.fullmatch(o.get("OutputValue", ""))]
-    for candidates in (named, arns):
-        if len(candidates) == 1:
-            return str(candidates[0]["OutputValue"])
-        if len(candidates) > 1:
-            keys = ", ".join(o["OutputKey"] for o in candidates)
-            raise UsageError(
-                f"Stack {stack_name!r} has several function outputs ({keys}).", "Pass --function NAME."
-            )
-    raise UsageError(
-        f"Stack {stack_name!r} has no output naming a Lambda function.",
-        "Pass --function NAME, or give the template an output such as `FunctionName: !Ref Function`.",
+        report=read_report(tail, metadata.get("RequestId")),
     )
 
 

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any, TypeVar
 
-from xrayctl.aws.errors import translate_errors
+from xrayctl.aws.errors import elsewhere, translate_errors
 from xrayctl.aws.indexing import Coverage, summary_coverage
 from xrayctl.aws.inflight import InFlightLimit
 from xrayctl.aws.retrieval import TraceRetrieval
@@ -525,7 +525,7 @@ class XRayReader:
             if any(-FUTURE_SKEW <= age <= SETTLED_AGE for age in ages.values()):
                 reasons.append(ingesting)
             reasons.append("the request may not have been sampled (only sampled requests are recorded)")
-            reasons.append("or it was recorded in another region or account (check --region and --profile)")
+            reasons.append(elsewhere())
             if self._search.destination() == ("", ""):
                 reasons.append(
                     "and if Transaction Search is on here, xrayctl could not tell and look there (allow "

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import IO
 
 import click
 
@@ -21,7 +20,7 @@ from xrayctl.errors import UsageError
 @global_options
 def compare(
     trace_ids: tuple[str, ...],
-    input_file: IO[str] | None,
+    input_file: str | None,
     input_format: str,
     wait: bool,
     timeout: float,
@@ -49,7 +48,7 @@ def compare(
         order = {trace_id: index for index, trace_id in enumerate(ids)}
         traces.sort(key=lambda trace: order.get(trace.id, len(order)))
     if not 2 <= len(traces) <= MAX_TRACES:
-        source = input_file.name if input_file else "the input"
+        source = input_file or "the input"
         raise UsageError(
             f"{source} holds {len(traces)} traces; compare takes 2 to {MAX_TRACES}.",
             "Name the traces to compare after --input.",

@@ -16,7 +16,7 @@ from typing import NoReturn
 import click
 
 from xrayctl.cli.options import AppState
-from xrayctl.errors import ExitCode, XrayctlError
+from xrayctl.errors import ExitCode, OutputClosed, XrayctlError
 from xrayctl.text.redact import redact
 from xrayctl.text.sanitize import clean, clean_lines
 
@@ -27,15 +27,29 @@ def _say(message: str) -> None:
     click.echo(f"xrayctl: {clean(redact(message), max_len=4000)}", err=True)
 
 
-def _translate_aws(exc: Exception) -> XrayctlError | None:
+def _translate_aws(exc: Exception, *, local: bool) -> XrayctlError | None:
     if "botocore" not in sys.modules:  # nothing AWS ran, so it cannot be an AWS error; don't import botocore
         return None
     from xrayctl.aws.errors import translate
 
-    return translate(exc)
+    return translate(exc, local=local)
+
+
+class _ClosedOutput(io.TextIOBase):
+    """Standard output for a process started without one (`>&-`: Python then sets sys.stdout to None, and
+    click and rich write to None as to nowhere, so a command would succeed having printed nothing): writing
+    to it is an error."""
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, text: str) -> int:
+        raise OutputClosed()
 
 
 def run(group: click.Group, args: list[str] | None = None) -> NoReturn:
+    if sys.stdout is None:
+        sys.stdout = _ClosedOutput()
     # A terminal or pipe that is not UTF-8 (LANG=C, PYTHONIOENCODING=ascii) cannot take the tree's box
     # characters: write what it cannot encode as escapes rather than fail on the first one.
     for stream in (sys.stdout, sys.stderr):
@@ -62,7 +76,7 @@ def run(group: click.Group, args: list[str] | None = None) -> NoReturn:
     except OSError as exc:
         code = _fail(state, exc, XrayctlError(f"{exc.strerror or exc}: {exc.filename or ''}".rstrip(": ")))
     except Exception as exc:  # noqa: BLE001 - the boundary: every failure must become one line
-        translated = _translate_aws(exc)
+        translated = _translate_aws(exc, local=state.local)
         if translated is None:
             translated = XrayctlError(
                 f"unexpected error: {type(exc).__name__}: {str(exc).rstrip('.')}.",

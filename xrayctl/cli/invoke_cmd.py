@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import click
 from click.core import ParameterSource
@@ -32,16 +31,23 @@ _DEFAULT = ParameterSource.DEFAULT
 @click.option(
     "--stack", "stack_name", metavar="STACK", help="Take the function from this SAM stack's outputs."
 )
-@click.option("--bucket", help="Event bucket_name (default: the function's BUCKET_NAME).")
+@click.option(
+    "--bucket", help="Event bucket_name (default: the function's BUCKET_NAME, or the local stack's bucket)."
+)
 @click.option("--key", default="hello.txt", show_default=True, help="Event bucket_key.")
 @click.option("--body", default="Hello from xrayctl", show_default=True, help="Event body.")
-@click.option("--payload", metavar="JSON|@FILE", help="Send this event instead of --bucket/--key/--body.")
+@click.option(
+    "--payload",
+    metavar="JSON|@FILE",
+    help="Send this event instead of --bucket/--key/--body (at most 6 MB, Lambda's limit).",
+)
 @click.option(
     "--count",
     type=click.IntRange(1, 1000),
     default=1,
     show_default=True,
-    help="Invoke this many times, then draw every trace and compare them (cold starts marked).",
+    help="Invoke this many times, then draw every trace and compare them (cold starts, from Lambda's REPORT "
+    "lines, marked).",
 )
 @click.option("--show/--no-show", default=True, show_default=True, help="Wait for the traces and draw them.")
 @timeout_option(60.0, "How long to wait for the traces to be complete.")
@@ -63,6 +69,7 @@ def invoke(
 ) -> None:
     """Invoke the function with a trace id of our choosing, then draw its trace."""
     from xrayctl.aws import invoke as invoking
+    from xrayctl.aws.target import check_choice, resolve_targets
     from xrayctl.render.invocation import invocation_view
 
     app = state()
@@ -74,11 +81,9 @@ def invoke(
         )
     if stack_name and ctx.get_parameter_source("function_name") is ParameterSource.ENVIRONMENT:
         function_name = None  # --stack on the command line wins over XRAYCTL_FUNCTION from the environment
-    event = (
-        invoking.load_payload(payload)
-        if payload
-        else invoking.encode_event(invoking.build_event(bucket, key, body))
-    )
+    # What can be refused is refused before anything starts; the event's defaults need the function.
+    check_choice(function_name, stack_name, local=app.local)
+    sent = invoking.load_payload(payload) if payload else None
     out = consoles(app)[0]
     results: list[InvocationResult] = []
     traces: list[Trace] = []
@@ -87,15 +92,25 @@ def invoke(
             progress(app, "starting the local stack" if app.local else "connecting") as spinner,
             backend(app, function) as connected,
         ):
-            names = _functions(
-                function,
+            local = connected.local
+            targets = resolve_targets(
+                function.sdk,
                 function_name,
                 stack_name,
-                local_function=connected.local.function_name if connected.local else None,
+                local=(local.function_name, local.bucket) if local else None,
                 cloudformation=lambda: connected.clients.cloudformation,
+                lambda_client=lambda: connected.clients.lambda_,
+                need_bucket=sent is None and bucket is None,
             )
+            events = []
+            for target in targets:
+                warn_about(app, target.warnings)
+                default = invoking.build_event(bucket or target.bucket, key, body)
+                events.append(sent if sent is not None else invoking.encode_event(default))
             for number in range(1, count + 1):
-                for name in names:  # --sdk both: the same event to each function, one after the other
+                # --sdk both: the same event to each function, one after the other.
+                for target, event in zip(targets, events, strict=True):
+                    name = target.function_name
                     spinner.say(f"invoking {name}" + (f" ({number}/{count})" if count > 1 else ""))
                     result = invoking.invoke(connected.clients.lambda_, name, event)
                     results.append(result)
@@ -123,41 +138,6 @@ def invoke(
         )
 
 
-def _functions(
-    function: FunctionOptions,
-    name: str | None,
-    stack: str | None,
-    *,
-    local_function: str | None,
-    cloudformation: Callable[[], Any],
-) -> list[str]:
-    """The functions to invoke: one, or with --sdk both the X-Ray SDK function and its OpenTelemetry twin."""
-    from xrayctl.aws import invoke as invoking
-    from xrayctl.local.options import otel_twin_name
-
-    if function.sdk == "both" and local_function is None and not stack:
-        raise UsageError(
-            "--sdk both invokes the two functions of xrayctl's stack.", "Give --stack STACK, or use --local."
-        )
-    outputs = {
-        "xray": ["FunctionName"],
-        "otel": ["OtelFunctionName"],
-        "both": ["FunctionName", "OtelFunctionName"],
-    }
-    keys = outputs[function.sdk or "xray"]
-    if stack and not local_function:
-        return [
-            invoking.resolve_function(
-                name, stack, local_function=None, cloudformation=cloudformation, output=key
-            )
-            for key in keys
-        ]
-    first = invoking.resolve_function(
-        name, stack, local_function=local_function, cloudformation=cloudformation
-    )
-    return [first, otel_twin_name(first)] if function.sdk == "both" else [first]
-
-
 def _report(
     app: AppState,
     results: list[InvocationResult],
@@ -166,7 +146,9 @@ def _report(
     details: bool,
     one_scale: bool = False,
 ) -> None:
-    """The invocations (text mode printed them as they came) and their traces, in the chosen format."""
+    """The invocations (text mode printed them as they came) and their traces, in the chosen format; in
+    text, a table of each invocation's HTTP status beside its trace's first, once the traces are read, and
+    several invocations of a function end with their comparison."""
     from xrayctl.render.compare import comparison_to_dict, comparison_view
     from xrayctl.render.schema import invocation_to_dict, trace_to_dict
     from xrayctl.trace.compare import compare_invocations
@@ -175,9 +157,10 @@ def _report(
     comparisons = compare_invocations(traces, [(r.trace_id, r.log_tail, r.function_name) for r in results])
     if app.output == "json":
         if results:
+            by_id = {trace.id: trace for trace in traces}
             echo_json(
                 {
-                    "invocations": [invocation_to_dict(r) for r in results],
+                    "invocations": [invocation_to_dict(r, by_id.get(r.trace_id)) for r in results],
                     "traces": [trace_to_dict(t) for t in traces],
                     "comparisons": [
                         {"function_name": name, **comparison_to_dict(comparison)}
@@ -187,10 +170,15 @@ def _report(
             )
         warn_about(app, trace_warnings(traces))
     elif traces:
-        print_traces(app, traces, details=details, one_scale=one_scale)
         from rich.rule import Rule
 
+        from xrayctl.render.invocation import invocations_table
+
+        out = consoles(app)[0]
+        out.print(invocations_table(results, traces))
+        out.print()
+        print_traces(app, traces, details=details, out=out, one_scale=one_scale)
         for _, comparison in comparisons:
-            consoles(app)[0].print(Rule(style="dim"), comparison_view(comparison))
+            out.print(Rule(style="dim"), comparison_view(comparison))
     for result in results:
         warn_about(app, result.warnings)

@@ -14,7 +14,7 @@ import click
 
 from xrayctl.cli.common import echo_json
 from xrayctl.cli.logs import logging_to_stderr
-from xrayctl.cli.options import global_options, stack_options, state
+from xrayctl.cli.options import API_DELAY, some_global_options, stack_options, state
 from xrayctl.cli.terminal import consoles
 from xrayctl.text.sanitize import clean
 
@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 
 
 @click.group("local")
-@global_options
+@some_global_options("debug")
 def local() -> None:
     """The embedded local stack: X-Ray API, daemon, Lambda and S3 on 127.0.0.1, no AWS account."""
 
@@ -33,10 +33,10 @@ def local() -> None:
 @local.command("serve")
 @click.option(
     "--api-delay",
-    type=click.FloatRange(min=0),
+    type=API_DELAY,
     default=0.0,
     metavar="SECONDS",
-    help="Add this latency to every X-Ray API answer (for benchmarks).",
+    help="Add this latency, 0 to 60, to every X-Ray API answer (for benchmarks).",
 )
 @click.option(
     "--transaction-search",
@@ -46,7 +46,7 @@ def local() -> None:
     "store; `aws xray update-trace-segment-destination --destination XRay` turns it off.",
 )
 @stack_options
-@global_options
+@some_global_options("no_color", "debug")
 def serve(api_delay: float, transaction_search: bool, function: FunctionOptions) -> None:
     """Run the local stack in the foreground until Ctrl-C.
 
@@ -113,7 +113,7 @@ def serve(api_delay: float, transaction_search: bool, function: FunctionOptions)
 
 
 @local.command("env")
-@global_options
+@some_global_options("output", "debug")
 def env() -> None:
     """Print `export` lines for the running `local serve`: eval "$(xrayctl local env)" (-o json: an object).
 
@@ -141,7 +141,7 @@ def env() -> None:
 
 @local.command("reset")
 @click.option("--yes", "-y", is_flag=True, help="Do not ask (asked only when stdin is a terminal).")
-@global_options
+@some_global_options("debug")
 def reset(yes: bool) -> None:
     """Delete every trace in the local store (also the one a running `local serve` uses)."""
     from xrayctl.local.home import STORE_FILE

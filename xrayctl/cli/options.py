@@ -8,6 +8,7 @@ AWS CLI. Every command carries the same global options; each option's callback r
 from __future__ import annotations
 
 import functools
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -66,23 +67,23 @@ def _option(*decls: str, name: str, help: str, **kwargs: Any) -> Callable[[F], F
     )
 
 
-_OPTIONS: list[Callable[[F], F]] = [
-    _option(
+_OPTIONS: dict[str, Callable[[F], F]] = {
+    "profile": _option(
         "--profile", name="profile", metavar="NAME", help="AWS profile (default: AWS_PROFILE or the chain)."
     ),
-    _option(
+    "region": _option(
         "--region",
         name="region",
         metavar="REGION",
         help="AWS region (default: AWS_REGION / AWS_DEFAULT_REGION / the profile's).",
     ),
-    _option(
+    "endpoint_url": _option(
         "--endpoint-url",
         name="endpoint_url",
         metavar="URL",
         help="Send X-Ray and Lambda calls to this endpoint (AWS_ENDPOINT_URL_XRAY etc. also work).",
     ),
-    _option(
+    "output": _option(
         "--output",
         "-o",
         name="output",
@@ -90,13 +91,13 @@ _OPTIONS: list[Callable[[F], F]] = [
         envvar="XRAYCTL_OUTPUT",
         help="text for people (default), json for programs. Env: XRAYCTL_OUTPUT.",
     ),
-    _option(
+    "no_color": _option(
         "--no-color", name="no_color", is_flag=True, default=None, help="No colour (NO_COLOR works too)."
     ),
-    _option(
+    "debug": _option(
         "--debug", name="debug", is_flag=True, default=None, help="Tracebacks, and the AWS calls on stderr."
     ),
-    _option(
+    "local": _option(
         "--local/--no-local",
         name="local",
         default=None,
@@ -104,7 +105,7 @@ _OPTIONS: list[Callable[[F], F]] = [
         help="Use the embedded local stack (a running `xrayctl local serve`, or one started for this "
         "command). Env: XRAYCTL_LOCAL=1.",
     ),
-    _option(
+    "max_concurrency": _option(
         "--max-concurrency",
         name="max_concurrency",
         # botocore keeps 10 connections per client: more threads than that would open and drop connections.
@@ -114,24 +115,58 @@ _OPTIONS: list[Callable[[F], F]] = [
         help="X-Ray calls in flight at once: list-annotations' time slices, show-trace's summaries "
         "(default 5; 1: one after another). Env: XRAYCTL_MAX_CONCURRENCY.",
     ),
-]
+}
 
 
 def global_options(func: F) -> F:
     """Attach every global option to a command or group."""
-    for option in reversed(_OPTIONS):
+    for option in reversed(_OPTIONS.values()):
         func = option(func)
     return func
+
+
+def some_global_options(*names: str) -> Callable[[F], F]:
+    """Attach only the global options `names` (AppState's field names): a command lists none it ignores
+    (`local serve` has no AWS profile or region to take)."""
+
+    def attach(func: F) -> F:
+        for name in reversed([name for name in _OPTIONS if name in names]):
+            func = _OPTIONS[name](func)
+        return func
+
+    unknown = set(names) - set(_OPTIONS)
+    if unknown:
+        raise ValueError(f"no global options {sorted(unknown)}")
+    return attach
 
 
 def state() -> AppState:
     return click.get_current_context().ensure_object(AppState)
 
 
+class Seconds(click.FloatRange):
+    """A number of seconds: finite (click's FloatRange lets `nan` through every bound, since no comparison
+    with NaN is true, and `inf`, `1e999` through a minimum), within the bounds given."""
+
+    name = "seconds"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        seconds = click.types.FLOAT.convert(value, param, ctx)
+        if not math.isfinite(seconds):
+            self.fail(f"{value!r} is not a number of seconds.", param, ctx)
+        return super().convert(seconds, param, ctx)
+
+
+# Lambda's own bounds on a function's timeout; the X-Ray API's added latency is for benchmarks, and a minute
+# is already twice the read timeout of every call.
+FUNCTION_TIMEOUT = Seconds(min=0.1, max=900)
+API_DELAY = Seconds(min=0, max=60)
+
+
 def timeout_option(default: float, help: str) -> Callable[[F], F]:
     return click.option(
         "--timeout",
-        type=click.FloatRange(min=0),
+        type=Seconds(min=0),
         default=default,
         show_default=True,
         metavar="SECONDS",
@@ -164,10 +199,11 @@ def reading_options(verb: str) -> Callable[[F], F]:
         return click.option(
             "--input",
             "input_file",
-            type=click.File("r", encoding="utf-8"),
+            type=click.Path(exists=True, dir_okay=False, allow_dash=True),
             metavar="FILE",
             help=f"{verb} the traces in a file instead of calling X-Ray (- for stdin): a BatchGetTraces or "
-            "ListRetrievedTraces response, OTLP/JSON (resourceSpans), or xrayctl's --output json.",
+            "ListRetrievedTraces response, OTLP/JSON (resourceSpans), or xrayctl's --output json. At most "
+            "64 MB, UTF-8, UTF-16 or UTF-32.",
         )(func)
 
     return decorate
@@ -228,7 +264,7 @@ def stack_options(func: Callable[..., Any]) -> Callable[..., Any]:
     )(decorated)
     return click.option(
         "--function-timeout",
-        type=click.FloatRange(min=0.1),
+        type=FUNCTION_TIMEOUT,
         metavar="SECONDS",
-        help="Local stack: the function timeout (default 3 s, as in Lambda).",
+        help="Local stack: the function timeout, 0.1 to 900 (default 3 s, as in Lambda).",
     )(decorated)

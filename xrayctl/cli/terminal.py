@@ -1,14 +1,23 @@
 """Consoles for data (stdout) and for chatter (stderr), built per command so --no-color and NO_COLOR apply.
 
 Colour and animation only on a terminal: rich decides that from the stream, and `NO_COLOR` from the
-environment.
+environment. The width is decided here, for each stream (`width_for`):
+
+1. `COLUMNS`, when it holds a width that can be drawn (some environments export `COLUMNS=0`);
+2. the stream's own terminal;
+3. for a pipe or a file, the controlling terminal's width when there is one (`xrayctl ... | less` reads
+   best at the width of the terminal it is read on);
+4. else `PIPE_WIDTH`: a reader of a file scrolls sideways rather than lose names and values.
+
+A width narrower than `MIN_WIDTH` or wider than `MAX_WIDTH` cannot be drawn (nothing fits, or every line is
+padded to megabytes) and is passed over like a missing one.
 rich is imported here, inside the function, so `xrayctl --help` never pays for it.
 """
 
 from __future__ import annotations
 
 import os
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TextIO
 
 from xrayctl.cli.options import AppState
 
@@ -17,17 +26,78 @@ if TYPE_CHECKING:
 
 
 PIPE_WIDTH = 200
+MIN_WIDTH = 20  # a tree needs its name column, its duration and a mark; a table its numbers whole
+MAX_WIDTH = 10_000
+TERMINAL_WIDTH = 80  # a terminal that does not say how wide it is, as rich assumes
+
+
+def _drawable(width: int | None) -> int | None:
+    return width if width is not None and MIN_WIDTH <= width <= MAX_WIDTH else None
+
+
+def _columns_variable() -> int | None:
+    text = os.environ.get("COLUMNS", "").strip()
+    return _drawable(int(text)) if text.isascii() and text.isdigit() and len(text) < 8 else None
+
+
+def _fd_width(fd: int) -> int | None:
+    try:
+        return os.get_terminal_size(fd).columns if os.isatty(fd) else None
+    except (OSError, ValueError):
+        return None
+
+
+def _stream_width(stream: TextIO | None) -> tuple[bool, int | None]:
+    """Whether `stream` is a terminal, and its width if it is."""
+    try:
+        fd = stream.fileno() if stream is not None else -1
+    except (AttributeError, OSError, ValueError):  # a test runner's buffer, a closed stream
+        return False, None
+    if fd < 0 or not os.isatty(fd):
+        return False, None
+    return True, _fd_width(fd)
+
+
+def controlling_terminal_width() -> int | None:
+    """The width of the terminal this process runs in, when it has one, whatever its streams are."""
+    try:
+        fd = os.open("/dev/tty", os.O_RDONLY | getattr(os, "O_NOCTTY", 0))
+    except OSError:  # no controlling terminal (a service, CI), or no /dev/tty (Windows)
+        fd = -1
+    if fd >= 0:
+        try:
+            width = _fd_width(fd)
+        finally:
+            os.close(fd)
+        if width is not None:
+            return width
+    for standard in (2, 0):  # Windows has no /dev/tty: a console on stderr or stdin is the one
+        width = _fd_width(standard)
+        if width is not None:
+            return width
+    return None
+
+
+def width_for(stream: TextIO | None) -> int:
+    """The width to draw `stream`'s output at (see the module docstring)."""
+    columns = _columns_variable()
+    if columns is not None:
+        return columns
+    is_terminal, width = _stream_width(stream)
+    if is_terminal:
+        return _drawable(width) or (TERMINAL_WIDTH if width is None else MIN_WIDTH)
+    return _drawable(controlling_terminal_width()) or PIPE_WIDTH
 
 
 def consoles(state: AppState) -> tuple[Console, Console]:
+    import sys
+
     from rich.console import Console
 
     no_color = True if state.no_color else None  # None: let rich read NO_COLOR and the stream's tty-ness
-    out = Console(no_color=no_color, highlight=False, soft_wrap=False)
-    if not out.is_terminal and not os.environ.get("COLUMNS"):
-        # A pipe or a file has no width; rich would assume 80 and cut names and values to fit. A reader of a
-        # file scrolls sideways rather than lose data (COLUMNS still sets it).
-        out.width = PIPE_WIDTH
+    out = Console(no_color=no_color, highlight=False, soft_wrap=False, width=width_for(sys.stdout))
     # soft_wrap: a warning or progress line is one line however long; the terminal wraps it, a log keeps it.
-    err = Console(stderr=True, no_color=no_color, highlight=False, soft_wrap=True)
+    err = Console(
+        stderr=True, no_color=no_color, highlight=False, soft_wrap=True, width=width_for(sys.stderr)
+    )
     return out, err

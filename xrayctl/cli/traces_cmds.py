@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import IO, TYPE_CHECKING
+from typing import TYPE_CHECKING
 
 import click
 
@@ -40,7 +40,7 @@ if TYPE_CHECKING:
 @global_options
 def show_trace(
     trace_ids: tuple[str, ...],
-    input_file: IO[str] | None,
+    input_file: str | None,
     input_format: str,
     wait: bool,
     timeout: float,
@@ -51,8 +51,9 @@ def show_trace(
 ) -> None:
     """Draw traces as a tree of segments with a timeline.
 
-    TRACE_ID is an X-Ray id (1-5f84c7a1-a1b2c3d4e5f6a7b8c9d0e1f2) or a W3C id (32 hex digits). With
-    Transaction Search on, the traces are read through trace retrievals (StartTraceRetrieval).
+    TRACE_ID is an X-Ray id (1-5f84c7a1-a1b2c3d4e5f6a7b8c9d0e1f2), a W3C id (32 hex digits), an
+    X-Amzn-Trace-Id header (Root=1-...;Parent=...;Sampled=1) or a W3C traceparent (00-<32 hex>-<16 hex>-01).
+    With Transaction Search on, the traces are read through trace retrievals (StartTraceRetrieval).
     """
     from xrayctl.trace.ids import normalize_trace_id
 
@@ -69,16 +70,16 @@ def show_trace(
 def read_traces(
     app: AppState,
     ids: list[str],
-    input_file: IO[str] | None,
+    input_file: str | None,
     input_format: str,
     *,
     wait: bool,
     timeout: float,
 ) -> list[Trace]:
     if input_file is not None:
-        from xrayctl.trace.formats import load_traces
+        from xrayctl.trace.formats import load_traces_file
 
-        return load_traces(input_file.read(), source=input_file.name, fmt=input_format, only=ids or None)
+        return load_traces_file(input_file, fmt=input_format, only=ids or None)
     with progress(app, "connecting") as spinner, backend(app) as connected:
         reader = connected.reader()
         if wait:
@@ -152,12 +153,12 @@ def list_annotations(
             echo_json({**window, "traces": [annotations.row_to_dict(row) for row in found.rows]})
         _say_coverage(app, covered)
         return
-    from xrayctl.render.tables import annotations_summary, annotations_table
-
-    out, err = consoles(app)
-    out.print(annotations_summary(_stats(found)) if summary else annotations_table(found.rows, found.keys))
+    from xrayctl.render.tables import listing_view
     from xrayctl.text.sanitize import clean
 
+    out, err = consoles(app)
+    table = listing_view(found, summary=summary)
+    out.print(table)
     # The keys may come from a script that read them from traces: shown escaped, like any trace text.
     named = ", ".join(clean(key, 100) for key in found.keys)
     which = f"any of {named}" if keys and len(keys) > 1 else named if keys else "annotations"
@@ -167,6 +168,12 @@ def list_annotations(
         style="dim",
         markup=False,
     )
+    if table.notes:
+        err.print(
+            f"to fit {out.width} columns: {'; '.join(table.notes)} (-o json has all of it)",
+            style="dim",
+            markup=False,
+        )
     _say_coverage(app, covered)
 
 

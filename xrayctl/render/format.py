@@ -7,9 +7,8 @@ already went through `xrayctl.text.sanitize.clean`.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from datetime import datetime, timezone
-from typing import Any
 
 from rich.cells import cell_len, set_cell_size
 from rich.console import Console, ConsoleOptions, RenderResult
@@ -17,7 +16,7 @@ from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
 
-from xrayctl.trace.model import STATUS_SEVERITY, Node, Status
+from xrayctl.trace.model import Node
 
 STATUS_STYLES: dict[str, Style] = {
     "ok": Style(color="green"),
@@ -84,25 +83,6 @@ def fmt_time(value: float | datetime | None) -> str:
 
 def status_word(status: str) -> str:
     return status.upper()
-
-
-def summary_statuses(summary: Mapping[str, Any]) -> list[Status]:
-    """The statuses a GetTraceSummaries entry flags, worst first; `["ok"]` when none is flagged."""
-    flagged: list[Status] = []
-    if summary.get("HasFault"):
-        flagged.append("fault")
-    if summary.get("HasThrottle"):
-        flagged.append("throttle")
-    if summary.get("HasError"):
-        flagged.append("error")
-    return flagged or ["ok"]
-
-
-_BY_SEVERITY: dict[int, Status] = {0: "ok", 1: "error", 2: "throttle", 3: "fault"}
-
-
-def worst_status(statuses: Iterable[str]) -> Status:
-    return _BY_SEVERITY[max((STATUS_SEVERITY.get(status, 0) for status in statuses), default=0)]
 
 
 def status_mark(node: Node) -> tuple[str, Style] | None:

@@ -22,11 +22,10 @@ from xrayctl.render.format import (
     fmt_duration,
     fmt_time,
     status_word,
-    summary_statuses,
-    worst_status,
 )
 from xrayctl.text.sanitize import clean
-from xrayctl.trace.model import STATUS_SEVERITY, Node, Status, Trace
+from xrayctl.trace.model import Node, Trace
+from xrayctl.trace.status import trace_statuses
 
 LABEL = Style(dim=True)
 BOLD = Style(bold=True)
@@ -43,7 +42,7 @@ def header_view(trace: Trace) -> Group:
     title.append("Trace ", LABEL)
     title.append(clean(trace.id, MAX_VALUE), BOLD)
     # A trace with no readable segment has no status to speak of: saying OK would claim what nobody saw.
-    for status in _statuses(trace, summary) if trace.node_count or summary else []:
+    for status in trace_statuses(trace, summary) if trace.node_count or summary else []:
         title.append("  ")
         title.append(status_word(status), STATUS_STYLES[status])
     nodes = Text(f"{trace.node_count:,} node{'s' if trace.node_count != 1 else ''}")
@@ -77,17 +76,6 @@ def header_view(trace: Trace) -> Group:
         noun = "warning" if count == 1 else "warnings"
         lines.append(Text(f"{count} {noun}", WARNING_STYLE))
     return Group(*lines)
-
-
-def _statuses(trace: Trace, summary: Mapping[str, Any] | None) -> list[Status]:
-    if summary is not None:
-        return summary_statuses(summary)
-    # X-Ray flags error and fault from the root segment, throttle from any segment: do the same.
-    flagged = {worst_status(root.status for root in trace.roots if root.status != "throttle")}
-    if any(node.status == "throttle" for node in trace.walk()):
-        flagged.add("throttle")
-    flagged.discard("ok")
-    return sorted(flagged, key=STATUS_SEVERITY.__getitem__, reverse=True) or ["ok"]
 
 
 def _entry_root(trace: Trace) -> Node | None:

@@ -1,4 +1,5 @@
-"""One Lambda invocation's result for the terminal: status, function error, payload and log tail.
+"""Lambda invocations for the terminal: one's result as it comes (status, cold start, function error,
+payload, log tail), and once their traces are read, a table of each one's HTTP status beside its trace's.
 
 The payload and the log tail come from the function, so they are as untrusted as any trace text: every line
 goes through `sanitize.clean` into a `Text`. Both are cut (payload to its first lines, log to its last) with a
@@ -7,16 +8,19 @@ line saying how much was left out.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 
 from rich.console import Console, ConsoleOptions, Group, RenderableType, RenderResult
 from rich.style import Style
 from rich.text import Text
 
 from xrayctl.aws.invoke import InvocationResult, parse_payload, payload_text
-from xrayctl.render.format import DIM, EXCEPTION_STYLE, STATUS_STYLES
+from xrayctl.render.format import DIM, EXCEPTION_STYLE, STATUS_STYLES, fmt_duration, status_word
+from xrayctl.render.tables import Column, Grid
 from xrayctl.text.jsonwrite import iter_json
 from xrayctl.text.sanitize import clean
+from xrayctl.trace.model import Trace
+from xrayctl.trace.status import trace_status
 
 PAYLOAD_LINES = 40
 LOG_LINES = 20
@@ -31,8 +35,13 @@ def invocation_view(result: InvocationResult) -> Group:
     if result.executed_version:
         title.append(f" ({clean(result.executed_version, 50)})", DIM)
     title.append("  ")
+    # A 200 says the call reached the function, not that the request went well: the trace says that (a
+    # function that catches its own failure answers 200 over a FAULT trace), so only a failure is coloured.
     ok = 200 <= result.status_code < 300 and not result.function_error
-    title.append(f"status {result.status_code}", STATUS_STYLES["ok" if ok else "fault"])
+    title.append(f"status {result.status_code}", None if ok else STATUS_STYLES["fault"])
+    start = start_text(result)
+    if start:
+        title.append(f"  {start}", DIM)
     lines: list[RenderableType] = [title]
     # Ids on lines of their own: a wrapped id cannot be copied in one go.
     for label, value in (("trace", result.trace_id), ("request", result.request_id)):
@@ -56,6 +65,50 @@ def invocation_view(result: InvocationResult) -> Group:
         lines.append(_Indented([Text(clean(line.expandtabs(2)), DIM) for line in log[-LOG_LINES:]]))
     lines.append(Text(""))  # a blank line before whatever follows (the next invocation, the trace)
     return Group(*lines)
+
+
+def start_text(result: InvocationResult) -> str:
+    """`cold start, init 276 ms, ran 17 ms` or `warm, ran 4.1 ms`, from the REPORT line ("" without one)."""
+    report = result.report
+    if report is None:
+        return ""
+    parts = [f"cold start, init {fmt_duration(report.init_duration)}" if result.cold_start else "warm"]
+    if report.duration is not None:
+        parts.append(f"ran {fmt_duration(report.duration)}")
+    return ", ".join(parts)
+
+
+def invocations_table(results: Sequence[InvocationResult], traces: Sequence[Trace]) -> Grid:
+    """One row per invocation once its trace is known: the HTTP status beside the trace's (a 200 over a
+    FAULT trace is a failure the function caught), which was a cold start, and for how long it ran."""
+    statuses = {trace.id: trace_status(trace) for trace in traces}
+    columns = [
+        Column("invocation", right=True),
+        Column("http", right=True),
+        Column("trace"),
+        Column("start"),
+        Column("init", right=True),
+        Column("ran", right=True),
+        Column("trace id", keep=True),
+    ]
+    rows: list[list[tuple[str, Style | None]]] = []
+    for number, result in enumerate(results, 1):
+        status = statuses.get(result.trace_id)
+        report = result.report
+        failed = not 200 <= result.status_code < 300 or result.function_error
+        cold = result.cold_start
+        rows.append(
+            [
+                (str(number), None),
+                (str(result.status_code), STATUS_STYLES["fault"] if failed else None),
+                (status_word(status) if status else "not read", STATUS_STYLES.get(status or "", DIM)),
+                ("—" if cold is None else "cold" if cold else "warm", None),
+                (fmt_duration(report.init_duration) if report and report.init_duration else "—", None),
+                (fmt_duration(report.duration) if report and report.duration is not None else "—", None),
+                (clean(result.trace_id, 100), None),
+            ]
+        )
+    return Grid(columns, rows, empty="no invocations")
 
 
 def _payload_lines(text: str) -> list[str]:

@@ -32,7 +32,7 @@ Node object:
 | `end_time`         | number or null   | epoch seconds; null while in progress                        |
 | `duration`         | number or null   | seconds                                                      |
 | `offset`           | number or null   | seconds from the trace's `start_time` to this node's start   |
-| `self_time`        | number or null   | seconds spent in this node and in none of its children       |
+| `self_time`        | number or null   | seconds of it that no descendant, at any depth, covers       |
 | `critical_time`    | number           | seconds of its own time on the critical path; 0 when off it  |
 | `in_progress`      | boolean          | the node has not ended                                       |
 | `status`           | string           | `ok`, `error` (4xx), `throttle` (429) or `fault` (5xx)       |
@@ -52,7 +52,11 @@ Node object:
 
 An invocation (`invoke --output json`) is `function_name`, `status_code`, `function_error` (null or e.g.
 `Unhandled`), `executed_version`, `request_id`, `trace_id`, `payload` (the response payload as text),
-`payload_json` (that text parsed, or null when it is not JSON) and `log_tail` (text or null).
+`payload_json` (that text parsed, or null when it is not JSON), `log_tail` (text or null); from the log
+tail's REPORT line `cold_start` (true when Lambda initialised the function for it: the line has an Init
+Duration), `init_duration` and `duration` (seconds: the initialisation, on a cold start, and the handler's
+run), each null without a REPORT line; and `trace_status` (`ok`, `error`, `throttle` or `fault`: the
+trace's, as its summary flags it, so a 200 over a faulted trace shows; null when the trace was not read).
 """
 
 from __future__ import annotations
@@ -63,6 +67,7 @@ from xrayctl.aws.invoke import InvocationResult, parse_payload, payload_text
 from xrayctl.text.jsonwrite import json_safe
 from xrayctl.trace.critical import CriticalPath, critical_path
 from xrayctl.trace.model import Node, Trace
+from xrayctl.trace.status import trace_status
 
 
 def trace_to_dict(trace: Trace) -> dict[str, Any]:
@@ -89,9 +94,10 @@ def trace_to_dict(trace: Trace) -> dict[str, Any]:
     }
 
 
-def invocation_to_dict(result: InvocationResult) -> dict[str, Any]:
-    """An invocation result in the schema above."""
+def invocation_to_dict(result: InvocationResult, trace: Trace | None = None) -> dict[str, Any]:
+    """An invocation result in the schema above; `trace`: its trace, once read."""
     text = payload_text(result.payload)
+    report = result.report
     return {
         "function_name": result.function_name,
         "status_code": result.status_code,
@@ -102,6 +108,10 @@ def invocation_to_dict(result: InvocationResult) -> dict[str, Any]:
         "payload": text,
         "payload_json": parse_payload(text)[1],
         "log_tail": result.log_tail,
+        "cold_start": result.cold_start,
+        "init_duration": report.init_duration if report else None,
+        "duration": report.duration if report else None,
+        "trace_status": trace_status(trace) if trace is not None else None,
     }
 
 

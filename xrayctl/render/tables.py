@@ -1,13 +1,22 @@
 """Annotation tables: one row per trace (`list-annotations`), or per key and value with duration statistics.
 
 The rows and statistics are `xrayctl.trace.annotations`'s.
-The grid is drawn as segments rather than with `rich.Table`: a 10,000-trace window stays quick, and columns
-shrink to the terminal width (annotation columns first, then the widest) with `…`.
+The grid is drawn as segments rather than with `rich.Table`: a 10,000-trace window stays quick. When the
+table is wider than the terminal, it gives up, in this order (`Grid.layout`):
+
+1. the date part of the start column (a window's traces are of the last days: the time tells them apart);
+2. the text of annotation values and keys, cut with `…` down to a few characters;
+3. whole annotation columns, from the right (the least common keys);
+4. the end of the trace id, cut with `…` (its start still says when the trace began; -o json has all of it);
+5. only then, whatever columns still do not fit, from the right.
+
+A number, a duration or a status is never cut: a column of them is shown whole or not at all, as `2…` for
+`200` or `F…` for `FAULT` would mislead. What was given up is said in `Grid.notes`, for stderr.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
@@ -26,33 +35,53 @@ from xrayctl.render.format import (
     status_word,
 )
 from xrayctl.text.sanitize import clean
-from xrayctl.trace.annotations import AnnotatedTrace, ValueStats
+from xrayctl.trace.annotations import AnnotatedTrace, Listing, ValueStats, summarize
 from xrayctl.trace.model import AnnotationValue
 
 Cell = tuple[str, Style | None]
 
 HEADER_STYLE = Style(bold=True)
 GAP = "  "
-FLEXIBLE_FLOOR = 10  # an annotation column keeps this many cells before the fixed columns give any up
+FLEXIBLE_FLOOR = 10  # a text column keeps this many cells (or its widest number) before columns are left out
+KEEP_FLOOR = 12  # a trace id cut to `1-6b04e5f2-…` still says when the trace started
 VALUE_MAX = 200  # characters of one annotation value before `clean` cuts it
+DATE = len("2023-11-08 ")  # the date part of a start cell, given up first
 
 
 @dataclass(frozen=True, slots=True)
 class Column:
     header: str
     right: bool = False
-    flexible: bool = False  # given up first when the table is too wide
-    keep: bool = False  # given up last (the trace id: what a user copies into `show-trace`)
+    # Text that may be cut with `…` down to FLEXIBLE_FLOOR cells, but never below `whole`: the widest of its
+    # cells that must not be cut (a number, a boolean). A column that is not flexible is never cut.
+    flexible: bool = False
+    whole: int = 0
+    droppable: bool = False  # a whole column that may be left out (an annotation key)
+    keep: bool = False  # shortened last (the trace id: what a user copies into `show-trace`)
+    short: int = 0  # characters a cell may lose at its start (a start time's date)
+    short_note: str = ""  # what losing them means, for the notes
 
 
-def annotations_table(rows: Sequence[AnnotatedTrace], keys: Sequence[str]) -> Grid:
+@dataclass
+class Layout:
+    """How a grid fits a width: each column's width (0: left out), those cut short, and what was given up."""
+
+    widths: list[int]
+    shortened: set[int]
+    notes: list[str]
+
+
+def annotations_table(
+    rows: Sequence[AnnotatedTrace], keys: Sequence[str], *, empty: str = "no traces"
+) -> Grid:
     """Trace id, start (UTC), duration, status, then a column per annotation key (values joined `, `)."""
+    whole = {key: _widest_whole(row.annotations.get(key, ()) for row in rows) for key in keys}
     columns = [
         Column("trace id", keep=True),
-        Column("start (UTC)"),
+        Column("start (UTC)", short=DATE, short_note="start without its date"),
         Column("duration", right=True),
         Column("status"),
-        *(Column(clean(key, 100), flexible=True) for key in keys),
+        *(Column(clean(key, 100), flexible=True, whole=whole[key], droppable=True) for key in keys),
     ]
     # A key's values repeat from trace to trace (a tenant, a region): each string is cleaned once.
     cleaned: dict[str, str] = {}
@@ -68,14 +97,14 @@ def annotations_table(rows: Sequence[AnnotatedTrace], keys: Sequence[str]) -> Gr
         ]
         for row in rows
     ]
-    return Grid(columns, cells_by_row, empty="no traces")
+    return Grid(columns, cells_by_row, empty=empty)
 
 
-def annotations_summary(stats: Sequence[ValueStats]) -> Grid:
+def annotations_summary(stats: Sequence[ValueStats], *, empty: str = "no annotations") -> Grid:
     """Per key and value: the number of traces and their min / median / p90 / max duration."""
     columns = [
         Column("key", flexible=True),
-        Column("value", flexible=True),
+        Column("value", flexible=True, whole=_widest_whole([entry.value] for entry in stats)),
         Column("traces", right=True),
         *(Column(name, right=True) for name in ("min", "median", "p90", "max")),
     ]
@@ -93,7 +122,32 @@ def annotations_summary(stats: Sequence[ValueStats]) -> Grid:
                 *((fmt_duration(value), None) for value in (entry.min, entry.median, entry.p90, entry.max)),
             ]
         )
-    return Grid(columns, cells_by_row, empty="no annotations")
+    return Grid(columns, cells_by_row, empty=empty)
+
+
+def listing_view(found: Listing, *, summary: bool) -> Grid:
+    """`list-annotations`' table for what it found: a row per trace, or with `summary` per key and value."""
+    if not found.scanned:
+        empty = "no traces in the window"
+    elif not found.rows:
+        # Only --key can leave every trace out: the window has traces, none of them with those keys.
+        named = ", ".join(clean(key, 100) for key in found.keys)
+        empty = f"none of the {found.scanned:,} traces has {named}"
+    else:
+        empty = "no annotations"
+    if summary:
+        return annotations_summary(summarize(found.rows, found.keys), empty=empty)
+    return annotations_table(found.rows, found.keys, empty=empty)
+
+
+def _widest_whole(values_by_row: Iterable[Iterable[AnnotationValue]]) -> int:
+    """The widest cell made only of values that are not text (numbers, booleans): cut, they would mislead."""
+    widest = 0
+    for values in values_by_row:
+        values = list(values)
+        if values and not any(isinstance(value, str) for value in values):
+            widest = max(widest, cells(", ".join(format_value(value) for value in values)))
+    return widest
 
 
 def _start_second(value: datetime | float | None) -> str:
@@ -131,39 +185,134 @@ def format_value(value: AnnotationValue) -> str:
 
 
 class Grid:
-    """Aligned columns of sanitized cells, sized to the console width."""
+    """Aligned columns of sanitized cells, sized to the console width. After rendering, `notes` says what
+    was given up to fit (nothing when all of it fitted)."""
 
     def __init__(self, columns: Sequence[Column], rows: Sequence[Sequence[Cell]], *, empty: str) -> None:
         self.columns = list(columns)
         self.rows = rows
         self.empty = empty
+        self.notes: list[str] = []
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
         width = options.max_width
         if not self.rows:
+            self.notes = []
             yield from fit([(f"({self.empty})", DIM)], width)
             yield Segment.line()
             return
         yield from self._render(width, plain=console.color_system is None and not console.record)
 
+    def layout(self, width: int, lengths: Sequence[Sequence[int]]) -> Layout:
+        """The widths that fit `width` (see the module docstring for what gives way, in which order)."""
+        columns = self.columns
+        count = len(columns)
+        natural = [
+            max(cells(column.header), max(measured, default=0))
+            for column, measured in zip(columns, lengths, strict=True)
+        ]
+        short_width = [
+            max(cells(column.header), max(measured, default=0) - column.short) if column.short else natural[i]
+            for i, (column, measured) in enumerate(zip(columns, lengths, strict=True))
+        ]
+        widths = list(natural)
+        shortened: set[int] = set()
+        dropped: list[int] = []
+
+        def too_wide() -> bool:
+            shown = [size for size in widths if size > 0]
+            return sum(shown) + len(GAP) * (len(shown) - 1) > width
+
+        # 1. The date of a start time.
+        for index, column in enumerate(columns):
+            if column.short and too_wide():
+                widths[index] = short_width[index]
+                shortened.add(index)
+        # 2. Text cut down to its floor, the widest first, a cell at a time (tables have few columns).
+        floors = [
+            max(column.whole, min(FLEXIBLE_FLOOR, size)) if column.flexible else size
+            for column, size in zip(columns, widths, strict=True)
+        ]
+        _narrow(widths, floors, too_wide)
+        # 3. Annotation columns, from the right.
+        for index in reversed(range(count)):
+            if columns[index].droppable and too_wide():
+                widths[index] = 0
+                dropped.append(index)
+        # 4. The trace id's end.
+        floors = [
+            min(KEEP_FLOOR, size) if column.keep else size
+            for column, size in zip(columns, widths, strict=True)
+        ]
+        _narrow(widths, floors, too_wide)
+        # 5. Whatever is left, from the right.
+        for index in reversed(range(count)):
+            if widths[index] and too_wide():
+                widths[index] = 0
+                dropped.append(index)
+        # What was given up and is not needed after all comes back, the last given up first: cut text, left to
+        # right, then the date.
+        room = width - (sum(widths) + len(GAP) * (sum(1 for size in widths if size) - 1))
+        for index, size in enumerate(widths):
+            if size and size < natural[index] and index not in shortened and room > 0:
+                grown = min(natural[index], size + room)
+                room -= grown - size
+                widths[index] = grown
+        for index in sorted(shortened):
+            if widths[index] and natural[index] - widths[index] <= room:
+                room -= natural[index] - widths[index]
+                widths[index] = natural[index]
+                shortened.discard(index)
+        return Layout(
+            widths, {i for i in shortened if widths[i]}, self._notes(widths, natural, shortened, dropped)
+        )
+
+    def _notes(
+        self, widths: list[int], natural: list[int], shortened: set[int], dropped: list[int]
+    ) -> list[str]:
+        given_up = [self.columns[i].short_note for i in sorted(shortened) if widths[i]]
+        left_out = [self.columns[i].header for i in sorted(dropped)]
+        if left_out:
+            noun = "column" if len(left_out) == 1 else "columns"
+            given_up.append(f"{noun} left out: {', '.join(left_out)}")
+        cut = [
+            self.columns[i].header
+            for i, size in enumerate(widths)
+            if size and size < natural[i] and i not in shortened
+        ]
+        if cut:
+            given_up.append(f"cut with …: {', '.join(cut)}")
+        return given_up
+
     def _render(self, width: int, *, plain: bool) -> RenderResult:
         count = len(self.columns)
         texts = [[row[index][0] for row in self.rows] for index in range(count)]  # column by column
         lengths = [_lengths(column) for column in texts]  # once: 10,000 rows add up
-        widths = [
-            max(cells(column.header), *measured)
-            for column, measured in zip(self.columns, lengths, strict=True)
-        ]
-        _shrink(widths, self.columns, width - len(GAP) * (len(widths) - 1))
+        fitted = self.layout(width, lengths)
+        self.notes = fitted.notes
+        widths = fitted.widths
+        for index in fitted.shortened:
+            cut = self.columns[index].short
+            texts[index] = [text[cut:] if len(text) > cut else text for text in texts[index]]
+            lengths[index] = [cells(text) for text in texts[index]]
+        rows = (
+            [
+                [
+                    (texts[index][row_index], style) if index in fitted.shortened else (text, style)
+                    for index, (text, style) in enumerate(row)
+                ]
+                for row_index, row in enumerate(self.rows)
+            ]
+            if fitted.shortened
+            else self.rows
+        )
         header = [(column.header, HEADER_STYLE) for column in self.columns]
         yield from self._line(header, [cells(text) for text, _ in header], widths)
         shown = [index for index in range(count) if widths[index] > 0]
         # A column's cells are padded (or cut) all at once; those whose style shows (with colour, a styled
         # column: the status) go cell by cell, as segments of their own.
         styled = (
-            set()
-            if plain
-            else {index for index in shown if any(row[index][1] is not None for row in self.rows)}
+            set() if plain else {index for index in shown if any(row[index][1] is not None for row in rows)}
         )
         padded = {
             index: _pad(texts[index], lengths[index], widths[index], self.columns[index].right)
@@ -186,12 +335,10 @@ class Grid:
                 runs.append((index, [gap + cell for cell in padded[index]]))
         if not any(isinstance(run, int) for run in runs):
             joined = [run[1] for run in runs if isinstance(run, tuple)]
-            lines = joined[0] if joined else [""] * len(self.rows)
+            lines = joined[0] if joined else [""] * len(rows)
             yield from map(Segment, [line + "\n" for line in lines])
             return
-        for row_index, (row, row_lengths) in enumerate(
-            zip(self.rows, zip(*lengths, strict=True), strict=True)
-        ):
+        for row_index, (row, row_lengths) in enumerate(zip(rows, zip(*lengths, strict=True), strict=True)):
             text = ""
             for run in runs:
                 if isinstance(run, tuple):
@@ -259,23 +406,10 @@ def _pieces(text: str, style: Style | None, length: int, size: int, right: bool)
     return [(text, style), (" " * padding, None)]
 
 
-def _shrink(widths: list[int], columns: Sequence[Column], available: int) -> None:
-    """Narrow the widest columns until the widths fit `available`: flexible ones down to a few characters,
-    then all but the kept ones, then all (one cell at a time: tables have few columns)."""
-    stages = [
-        [
-            min(size, FLEXIBLE_FLOOR) if column.flexible else size
-            for size, column in zip(widths, columns, strict=False)
-        ],
-        [size if column.keep else 1 for size, column in zip(widths, columns, strict=False)],
-        [1] * len(widths),
-    ]
-    for floors in stages:
-        while sum(widths) > available:
-            shrinkable = [index for index, size in enumerate(widths) if size > floors[index]]
-            if not shrinkable:
-                break
-            widths[max(shrinkable, key=widths.__getitem__)] -= 1
-    while sum(widths) > available and any(widths):
-        # Not even one cell per column fits: columns drop from the right.
-        widths[max(index for index, size in enumerate(widths) if size)] = 0
+def _narrow(widths: list[int], floors: Sequence[int], too_wide: Callable[[], bool]) -> None:
+    """Take a cell at a time from the widest column above its floor, while the table is too wide."""
+    while too_wide():
+        shrinkable = [index for index, size in enumerate(widths) if size > floors[index]]
+        if not shrinkable:
+            return
+        widths[max(shrinkable, key=widths.__getitem__)] -= 1

@@ -504,26 +504,31 @@ def _bar(trace: Trace, node: Node, width: int, span: float | None) -> tuple[str,
     start = min(int(begins * units), units - 1)
     # Every node gets at least one eighth, so zero-length work is still seen.
     end = min(max(round(ends * units), start + 1), units)
-    first, last = start // 8, (end - 1) // 8
+    # A bar shorter than a cell is drawn from its duration alone, not from where its ends fall between
+    # cells: two bars of 2.1 and 2.2 ms are the same glyph wherever they start.
+    length = max(round((ends - begins) * units), 1)
+    style = STATUS_STYLES[node.status] if node.kind != "inferred" else DIM
     if running:
+        first, last = start // 8, (end - 1) // 8
         bar, style = "░" * (last - first + 1), IN_PROGRESS_BAR
+    elif length < 8:
+        # One left-aligned glyph of its length, in the cell where its middle falls.
+        first = min((start + length // 2) // 8, width - 1)
+        bar = EIGHTHS[length]
     else:
+        first, last = start // 8, (end - 1) // 8
         bar = _blocks(start - first * 8, end - last * 8, last - first)
-        style = STATUS_STYLES[node.status] if node.kind != "inferred" else DIM
     return " " * first, bar, style, " " * (width - first - len(bar))
 
 
 def _blocks(start: int, end: int, middle: int) -> str:
-    """Block characters for a bar from eighth `start` of its first cell to eighth `end` (1-8) of its last.
+    """Block characters for a bar from eighth `start` (0-7) of its first cell to eighth `end` (1-8) of its
+    last, `middle` cells after the first.
 
-    Unicode has left-aligned eighths but only a right half and a right eighth, so a bar's start is drawn to
+    Unicode has left-aligned eighths but only a right half at a cell's start, so a bar's start is drawn to
     the nearest half cell.
     """
     if middle == 0:
-        if start == 0:
-            return EIGHTHS[end]
-        if end == 8:
-            return "▐" if end - start >= 4 else "▕"
-        return "▏" if start + end < 8 else "▕"
+        return EIGHTHS[end] if start == 0 else "▐" if end - start >= 4 else "▕"
     head = "▐" if start >= 4 else "█"
     return head + "█" * (middle - 1) + EIGHTHS[end]

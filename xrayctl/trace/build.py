@@ -25,6 +25,8 @@ from xrayctl.text import jsonload
 from xrayctl.trace import fields, labels
 from xrayctl.trace.fields import Warn, describe, text
 from xrayctl.trace.model import ExceptionInfo, Kind, Node, Trace
+from xrayctl.trace.saved import is_saved_json, traces_from_saved
+from xrayctl.trace.selftime import set_self_times
 
 # ---------------------------------------------------------------------------------------------- parsing
 
@@ -120,6 +122,10 @@ class _Builder:
         # Causes given only as the id of an exception recorded in another entity of the trace.
         self.cause_ids: list[tuple[Node, str]] = []
         self.exceptions_by_id: dict[str, ExceptionInfo] = {}
+        # Causes with their exceptions, and the full paths every cause lists: a frame's file is named in full
+        # once all are read (`_name_files`).
+        self.causes: list[tuple[Node, dict[str, Any]]] = []
+        self.paths = fields.PathIndex()
 
     def warn(self, node: Node, message: str) -> None:
         node.warnings.append(message)
@@ -186,7 +192,8 @@ class _Builder:
             warn("independent subsegment without parent_id: shown as a root")
         http = fields.http_field(doc, warn)
         code = fields.http_status(http)
-        exceptions, cause_id = fields.exceptions(doc.get("cause"), warn)
+        cause = doc.get("cause")
+        exceptions, cause_id = fields.exceptions(cause, warn)
         node = Node(
             id=ident,
             name=name,
@@ -214,6 +221,9 @@ class _Builder:
         if problems:
             self.trace.warnings.extend(f"{name} [{ident}]: {problem}" for problem in problems)
         self._register(node, parent_id, cause_id)
+        if exceptions and isinstance(cause, dict):
+            self.causes.append((node, cause))
+            self.paths.add(cause)
         return node, subsegments
 
     def _check_trace_id(self, doc: dict[str, Any], warn: Warn) -> None:
@@ -269,6 +279,7 @@ class _Builder:
     def finish(self) -> Trace:
         self._link_parents()
         self._break_cycles()
+        self._name_files()
         self._resolve_causes()
         trace = self.trace
         if not trace.id:
@@ -282,10 +293,10 @@ class _Builder:
         while pending:
             node = pending.pop()
             node.children.sort(key=_order_key)
-            node.self_time = labels.self_time(node)
             for child in node.children:
                 child.depth = node.depth + 1
             pending.extend(node.children)
+        set_self_times(trace.roots)
         starts = [node.start_time for node in self.nodes if node.start_time is not None]
         ends = [node.end_time for node in self.nodes if node.end_time is not None]
         trace.start_time = min(starts, default=None)
@@ -323,6 +334,17 @@ class _Builder:
                 cut.parent = None
                 self.warn(cut, f"parent {self.parent_ids[cut]} leads back to this entity: shown as a root")
             done.update(path)
+
+    def _name_files(self) -> None:
+        """Each stack frame's file named in full where a cause of the trace lists it (`fields.PathIndex`)."""
+        paths = self.paths.resolved()
+        if not paths:
+            return
+        for node, cause in self.causes:
+            for info, entry in zip(node.exceptions, cause["exceptions"], strict=False):
+                stack = entry.get("stack") if isinstance(entry, dict) else None
+                if isinstance(stack, list):
+                    info.stack = [fields.frame_text(frame, paths) for frame in stack]
 
     def _resolve_causes(self) -> None:
         for node, exception_id in self.cause_ids:
@@ -401,7 +423,8 @@ def traces_from_batch(data: Any) -> list[Trace]:
 
 
 def load_batch(text: str, *, source: str, only: Sequence[str] | None = None) -> list[Trace]:
-    """The traces in a saved BatchGetTraces response (`text`, read from `source`), or only those in `only`.
+    """The traces in a saved BatchGetTraces response or in xrayctl's own `--output json` (`text`, read from
+    `source`), or only those in `only`.
 
     Raises InputError when the text is not JSON or not a BatchGetTraces answer, TraceNotFound when it holds
     no trace at all (X-Ray answers `"Traces": []` for a trace it does not have yet) or when an id in `only` is
@@ -414,7 +437,7 @@ def load_batch(text: str, *, source: str, only: Sequence[str] | None = None) -> 
             f"{source} is not JSON: {error}.", "Give the JSON that `aws xray batch-get-traces` prints."
         ) from None
     try:
-        traces = traces_from_batch(data)
+        traces = traces_from_saved(data) if is_saved_json(data) else traces_from_batch(data)
     except InputError as error:
         raise InputError(f"{source}: {error.message}", error.fix) from None
     if only is None:

@@ -175,15 +175,52 @@ def text(value: Any) -> str:
     return describe(value)
 
 
-def _frame(frame: Any) -> str:
+def frame_text(frame: Any, paths: Mapping[str, str] | None = None) -> str:
+    """`path:line in label` for one stack frame; its path replaced by the file `paths` maps it to (see
+    `PathIndex`)."""
     if not isinstance(frame, dict):
         return text(frame)
     where = text(frame.get("path")) or "?"
+    if paths:
+        where = paths.get(where.replace("\\", "/"), where)
     line = frame.get("line")
     if line is not None:
         where = f"{where}:{text(line)}"
     name = frame.get("label")
     return f"{where} in {text(name)}" if name else where
+
+
+_MAX_PATHS = 1000
+_MAX_PATH = 4096
+_MAX_TAIL = 8  # the directories of a frame's relative path that are matched
+
+
+class PathIndex:
+    """The files a trace's causes list in full (X-Ray's `cause.paths`), by the relative paths that name them.
+
+    A stack frame names its file by a relative path, and the Python SDK keeps only the file's name
+    (`client.py`); the runtime's cause of the same failure (on Lambda's function segment) lists the files in
+    full. A frame whose path ends exactly one listed file is shown with that file's full path; the others
+    stay as recorded (of two `client.py`, which one would be a guess)."""
+
+    def __init__(self) -> None:
+        self._by_tail: dict[str, set[str]] = {}
+
+    def add(self, cause: Any) -> None:
+        listed = cause.get("paths") if isinstance(cause, dict) else None
+        if not isinstance(listed, list):
+            return
+        # Bounded, as a document is untrusted: a real cause lists tens of files, a few directories deep.
+        for path in listed[:_MAX_PATHS]:
+            if not isinstance(path, str) or not path or len(path) > _MAX_PATH:
+                continue
+            parts = path.replace("\\", "/").split("/")
+            for depth in range(1, min(len(parts), _MAX_TAIL + 1)):
+                self._by_tail.setdefault("/".join(parts[-depth:]), set()).add(path)
+
+    def resolved(self) -> dict[str, str]:
+        """Relative path -> the one full path it names."""
+        return {tail: next(iter(found)) for tail, found in self._by_tail.items() if len(found) == 1}
 
 
 def _exception(entry: dict[str, Any], warn: Warn) -> ExceptionInfo:
@@ -205,7 +242,7 @@ def _exception(entry: dict[str, Any], warn: Warn) -> ExceptionInfo:
         type=None if kind is None else text(kind),
         id=None if ident is None else text(ident),
         remote=entry.get("remote") is True,
-        stack=[_frame(frame) for frame in stack],
+        stack=[frame_text(frame) for frame in stack],
         truncated=truncated or 0,
     )
 

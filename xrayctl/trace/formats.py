@@ -42,9 +42,23 @@ def detect(data: Any) -> str | None:
     listed = first.get("traces")
     if isinstance(listed, list) and listed and isinstance(listed[0], Mapping) and "roots" in listed[0]:
         return "xrayctl"
+    if ("roots" in first and "trace_id" in first) or "invocations" in first:  # one trace, or invoke's
+        return "xrayctl"
     if "Traces" in first or "Segments" in first or "traces" in first:
         return "batch"
     return None
+
+
+def load_traces_file(path: str, *, fmt: str = "auto", only: Sequence[str] | None = None) -> list[Trace]:
+    """`load_traces` of the file at `path` (`-`: standard input), read within `inputs.INPUT_LIMIT` and
+    decoded as JSON may be (UTF-8, UTF-16 or UTF-32); InputError when it is larger or is not text."""
+    from xrayctl.text import inputs
+
+    source = "standard input" if path == "-" else path
+    what = f"--input {source}"
+    fix = "Save fewer traces in one file, and draw them file by file."
+    data = inputs.read_limited(path, inputs.INPUT_LIMIT, what=what, fix=fix)
+    return load_traces(inputs.json_text(data, what=what), source=source, fmt=fmt, only=only)
 
 
 def load_traces(

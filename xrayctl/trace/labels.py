@@ -1,4 +1,5 @@
-"""What is derived from one node once its fields are read: a readable label, and its self time.
+"""What is derived from one node once its fields are read: a readable label (self time, which needs the
+whole tree, is `xrayctl.trace.selftime`).
 
 Strings are returned as they are in the trace; renderers clean them for the terminal
 (`xrayctl.text.sanitize`).
@@ -107,25 +108,3 @@ def label(node: Node) -> str:
     if node.kind != "subsegment" and node.origin:
         return node.origin
     return node.name
-
-
-def self_time(node: Node) -> float | None:
-    """The node's duration minus the union of its children's intervals, each clipped to the node.
-    Children must be sorted by start time."""
-    low, high = node.start_time, node.end_time
-    if low is None or high is None or high < low:
-        return None
-    busy = 0.0
-    run_start = run_end = low
-    for child in node.children:
-        if child.start_time is None or child.end_time is None:
-            continue
-        start, end = max(child.start_time, low), min(child.end_time, high)
-        if end <= start:
-            continue
-        if start > run_end:
-            busy += run_end - run_start
-            run_start = start
-        run_end = max(run_end, end)
-    busy += run_end - run_start
-    return (high - low) - busy

@@ -60,7 +60,7 @@ class Node:
     children: list[Node] = field(default_factory=list, repr=False)  # a deep tree would recurse
     parent: Node | None = field(default=None, repr=False)
     depth: int = 0
-    # Time spent in this node and in none of its children (children's intervals merged, clipped to this node).
+    # The part of this node's interval that no descendant, at any depth, covers (`xrayctl.trace.selftime`).
     self_time: float | None = None
     # Problems found while placing this node (orphan, duplicate id, cycle, bad field): also in Trace.warnings.
     warnings: list[str] = field(default_factory=list)

@@ -15,7 +15,8 @@ from botocore.stub import Stubber
 
 from tests.support.paths import ROOT
 from xrayctl.aws.errors import ResourceNotFound
-from xrayctl.aws.invoke import build_event, encode_event, function_from_stack, invoke, load_payload
+from xrayctl.aws.invoke import build_event, encode_event, invoke, load_payload
+from xrayctl.aws.target import function_from_stack
 from xrayctl.errors import InputError, UsageError
 from xrayctl.local.httpserver import LoopbackHTTPServer, Request, Response
 from xrayctl.trace.ids import normalize_trace_id, parse_trace_header
@@ -188,7 +189,8 @@ def test_payload_inline_or_from_a_file(tmp_path: Path) -> None:
     ("content", "message"),
     [
         (b"{bucket_key: 1}", "is not JSON"),
-        (b"\xff\xfe{}", "is not UTF-8"),
+        (b'{"body": "caf\xe9"}', "is not UTF-8, UTF-16 or UTF-32 text"),  # Latin-1
+        ("\ufeff{}".encode("utf-16-le") + b"\x00", "is not UTF-8, UTF-16 or UTF-32 text"),  # a byte short
         (b"[" * 100_000 + b"]" * 100_000, "nests too deeply"),
     ],
 )
@@ -201,9 +203,26 @@ def test_bad_payload_files_are_input_errors(tmp_path: Path, content: bytes, mess
 
 
 def test_missing_payload_file_is_named(tmp_path: Path) -> None:
-    with pytest.raises(InputError, match="Cannot read the payload file") as caught:
+    with pytest.raises(InputError, match="Cannot read --payload @") as caught:
         load_payload(f"@{tmp_path / 'nope.json'}")
     assert "nope.json" in caught.value.message
+
+
+@pytest.mark.parametrize("encoding", ["utf-8-sig", "utf-16", "utf-16-le", "utf-16-be", "utf-32", "utf-32-be"])
+def test_a_payload_file_in_any_json_encoding_is_sent_as_utf8(tmp_path: Path, encoding: str) -> None:
+    path = tmp_path / "event.json"
+    path.write_bytes('{"body": "café ☕"}'.encode(encoding))
+    assert load_payload(f"@{path}") == '{"body": "café ☕"}'.encode()
+
+
+def test_a_payload_past_lambdas_6_mb_is_refused_having_read_no_more(tmp_path: Path) -> None:
+    path = tmp_path / "event.json"
+    with path.open("wb") as sparse:
+        sparse.truncate(6 * 1024 * 1024 + 1)  # a 6 MB + 1 byte file that takes no disk
+    with pytest.raises(InputError, match="larger than 6 MB"):
+        load_payload(f"@{path}")
+    with pytest.raises(InputError, match="larger than 6 MB"):
+        load_payload(" " * (6 * 1024 * 1024) + "{}")
 
 
 def test_bad_inline_payload() -> None:

@@ -144,6 +144,23 @@ def test_parent_arriving_later_and_in_progress_replaced(store: TraceStore) -> No
     assert len(list(walk(top[0]))) == 2 + len(children)  # the segment, Invocation, and every child
 
 
+@pytest.mark.parametrize("together", [False, True], ids=["in two batches", "in one batch"])
+def test_an_in_progress_version_arriving_after_the_complete_one_does_not_replace_it(
+    store: TraceStore, together: bool
+) -> None:
+    # The real in-progress document of X-Ray's tests, and its complete version: UDP delivered them reversed.
+    opened = json.loads((FIXTURES / "xray-real" / "segments" / "minInProgress.txt").read_text())
+    done = {key: value for key, value in opened.items() if key != "in_progress"}
+    done["end_time"] = opened["start_time"] + 2.5
+    batches = [[done, opened]] if together else [[done], [opened]]
+    for batch in batches:
+        assert store.put_documents([json.dumps(document) for document in batch]) == []  # acknowledged
+    summary = store.summary(opened["trace_id"])
+    assert summary is not None and not summary["IsPartial"] and summary["Duration"] == pytest.approx(2.5)
+    [segment] = segments_of(store.batch_get([opened["trace_id"]])[0][0])
+    assert segment["end_time"] == done["end_time"] and "in_progress" not in segment
+
+
 def test_a_replaced_version_leaves_nothing_in_the_summary(store: TraceStore) -> None:
     # The service summarizes each document's latest version: what an in-progress version said and the
     # complete one no longer says (an annotation value, a fault, an earlier start) must not stay.

@@ -15,7 +15,6 @@ import json
 import os
 import re
 import sys
-from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
@@ -25,11 +24,12 @@ from rich.console import Console, RenderableType
 
 from tests.support.docs import START, TRACE_ID, deep_document
 from tests.support.paths import FIXTURES, GOLDEN
+from xrayctl.aws.invoke import InvocationResult, read_report
 from xrayctl.render.format import fmt_duration, fmt_time
-from xrayctl.render.invocation import invocation_view
+from xrayctl.render.invocation import invocation_view, invocations_table
 from xrayctl.render.schema import invocation_to_dict, trace_to_dict
 from xrayctl.render.tables import annotations_summary, annotations_table
-from xrayctl.render.tree import trace_view, traces_view
+from xrayctl.render.tree import TraceTree, trace_view, traces_view
 from xrayctl.text.jsonwrite import dumps, preview
 from xrayctl.trace import annotations as rows_module
 from xrayctl.trace.build import build_trace, traces_from_batch
@@ -93,6 +93,27 @@ def segment_file_trace(name: str) -> Trace:
 
 
 # --- golden text on real traces ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("width", [160, 120, 80])
+def test_bars_of_one_duration_are_the_same_glyph_wherever_they_start(width: int) -> None:
+    # A 376 ms Lambda trace with S3 calls of 2.1 and 2.2 ms at many offsets: each bar is under a cell.
+    root = {"id": "a" * 16, "name": "fn", "start_time": 1000.0, "end_time": 1000.376, "subsegments": []}
+    for number in range(40):
+        start = 1000.0 + 0.0091 * number
+        root["subsegments"].append(
+            {"id": f"{number:016x}", "name": f"call {number}", "start_time": start,
+             "end_time": start + (0.0021 if number % 2 else 0.0022)}
+        )  # fmt: skip
+    text = render(TraceTree(build_trace("1-654c0557-5611b044040fc7224c4790b6", [root])), width)
+    glyphs: dict[str, set[str]] = {"2.1 ms": set(), "2.2 ms": set()}
+    for line in text.splitlines():
+        if "call" in line:
+            bar = "".join(char for char in line if char in "▏▎▍▌▋▊▉█▐▕")
+            glyphs[line.split()[-2] + " ms"].add(bar)
+    [short], [long] = glyphs["2.1 ms"], glyphs["2.2 ms"]
+    # The glyph is the duration's: a longer duration is never drawn shorter.
+    assert len(short) == len(long) == 1 and "▏▎▍▌▋▊▉█".index(short) <= "▏▎▍▌▋▊▉█".index(long)
 
 
 @pytest.mark.parametrize("width", [120, 80])
@@ -372,6 +393,34 @@ def test_annotations_table_golden(width: int) -> None:
     assert_fits(text, width)
 
 
+@pytest.mark.parametrize("width", range(60, 121))
+def test_numbers_durations_and_statuses_are_never_cut_at_any_width(width: int) -> None:
+    table = annotations_table(summary_rows(), ["put_response", "bucket", "cold"])
+    lines = render(table, width).splitlines()
+    assert_fits("\n".join(lines), width)
+    header, rows = lines[0].split(), [line.split("  ") for line in lines[1:]]
+    for row in rows:
+        cells = [cell.strip() for cell in row if cell.strip()]
+        assert cells[2] in ("250 ms", "500 ms", "750 ms") and cells[3] in ("OK", "FAULT")
+        if "put_response" in header:
+            assert cells[4] == "200"
+        if "cold" in header:
+            assert cells[-1] in ("true", "false")
+    # Given up in order: the date, then annotation columns from the right, then the trace id's end. A column
+    # is left out only when it would not fit even without the dates (at its floor: 10 cells, `false` 5).
+    notes = "; ".join(table.notes)
+    used = max(len(line.rstrip()) for line in lines)
+    dated = "2023-11-08" in lines[1]
+    assert dated == ("start without its date" not in notes)
+    left_out = [key for key in ("put_response", "bucket", "cold") if key not in header]
+    if left_out:
+        floor = {"put_response": 10, "bucket": 10, "cold": 5}[left_out[0]]
+        # Without dates, the column is as wide as its header, `start (UTC)`: 8 cells saved.
+        assert used - (len("2023-11-08 22:01:57") - len("start (UTC)") if dated else 0) + 2 + floor > width
+    if "cut with …: trace id" in notes:
+        assert left_out == ["put_response", "bucket", "cold"] and not dated
+
+
 def test_annotations_summary_golden() -> None:
     keys = ["bucket", "cold"]
     text = render(annotations_summary(rows_module.summarize(summary_rows(), keys)), 100)
@@ -383,16 +432,21 @@ def test_empty_tables_say_so() -> None:
     assert "(no annotations)" in render(annotations_summary([]), 80)
 
 
-@dataclass(frozen=True)
-class Invocation:
-    function_name: str = "xray-stuff-ProducerA"
-    status_code: int = 200
-    function_error: str | None = "Unhandled"
-    payload: bytes | str = b'{"errorType": "TypeError", "errorMessage": "boom", "stackTrace": ["a", "b"]}'
-    log_tail: str | None = "\n".join(f"log line {number}" for number in range(30))
-    trace_id: str | None = "1-654c0557-5611b044040fc7224c4790b6"
-    request_id: str | None = "74ba6aea-2855-490a-a20d-d6dd1c39916c"
-    executed_version: str | None = "$LATEST"
+def Invocation(**fields: Any) -> InvocationResult:
+    """An invocation result as `invoke` returns one, with the fields a test changes."""
+    defaults: dict[str, Any] = {
+        "function_name": "xray-stuff-ProducerA",
+        "status_code": 200,
+        "function_error": "Unhandled",
+        "payload": b'{"errorType": "TypeError", "errorMessage": "boom", "stackTrace": ["a", "b"]}',
+        "log_tail": "\n".join(f"log line {number}" for number in range(30)),
+        "trace_id": "1-654c0557-5611b044040fc7224c4790b6",
+        "request_id": "74ba6aea-2855-490a-a20d-d6dd1c39916c",
+        "executed_version": "$LATEST",
+    }
+    defaults.update(fields)
+    defaults.setdefault("report", read_report(defaults["log_tail"], defaults["request_id"]))
+    return InvocationResult(**defaults)
 
 
 def test_invocation_golden() -> None:
@@ -411,6 +465,38 @@ def test_invocation_payload_and_log_wrap_instead_of_losing_their_end() -> None:
     words = " ".join(text.split())
     assert 'THE-END"' in words and "Init Duration: 99.99 ms" in words
     assert all(len(line) <= 40 for line in text.splitlines())
+
+
+REPORT = (
+    "REPORT RequestId: 74ba6aea-2855-490a-a20d-d6dd1c39916c\tDuration: 17.04 ms\tBilled Duration: 18 ms\t"
+    "Memory Size: 128 MB\tMax Memory Used: 55 MB\tInit Duration: 275.59 ms\t"
+)
+
+
+def test_the_invocation_says_which_was_a_cold_start_from_its_report_line() -> None:
+    cold = render(invocation_view(Invocation(log_tail=REPORT)), 100).splitlines()[0]
+    warm = render(invocation_view(Invocation(log_tail=REPORT.split("\tMax")[0])), 100).splitlines()[0]
+    assert cold.endswith("status 200  cold start, init 276 ms, ran 17 ms")
+    assert warm.endswith("status 200  warm, ran 17 ms")
+    assert "cold" not in render(invocation_view(Invocation(log_tail=None)), 100)  # no REPORT, no claim
+    assert invocation_to_dict(Invocation(log_tail=REPORT))["cold_start"] is True
+    assert invocation_to_dict(Invocation(log_tail=REPORT))["init_duration"] == pytest.approx(0.27559)
+    assert invocation_to_dict(Invocation(log_tail=REPORT))["duration"] == pytest.approx(0.01704)
+
+
+def test_a_200_over_a_faulted_trace_shows_fault_beside_it() -> None:
+    trace = lambda_trace()
+    trace.summary = {"Id": trace.id, "HasFault": True, "HasError": False, "HasThrottle": False}
+    ok = Invocation(function_error=None, trace_id=trace.id, log_tail=REPORT)
+    unread = Invocation(function_error=None, trace_id="1-654c0557-00000000000000000000beef")
+    [header, first, second] = render(invocations_table([ok, unread], [trace]), 100).splitlines()
+    assert header.split() == ["invocation", "http", "trace", "start", "init", "ran", "trace", "id"]
+    assert first.split() == ["1", "200", "FAULT", "cold", "276", "ms", "17", "ms", trace.id]
+    assert second.split()[:4] == ["2", "200", "not", "read"]
+    assert invocation_to_dict(ok, trace)["trace_status"] == "fault"
+    assert invocation_to_dict(ok)["trace_status"] is None
+    # The status line of the invocation itself does not colour a 200 as a success: its trace may say FAULT.
+    assert "\x1b[32m" not in render_colour(invocation_view(ok), 100).splitlines()[0]
 
 
 def test_invocation_json_parses_the_payload_when_it_is_json() -> None:

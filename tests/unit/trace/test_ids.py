@@ -34,6 +34,22 @@ def test_w3c_id_maps_to_the_xray_form() -> None:
 
 
 @pytest.mark.parametrize(
+    "pasted",
+    [
+        "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1",
+        "Root=1-5759E988-BD862E3FE1BE46A994272793",
+        "Self=1-67891234-12456789abcdef012345678;Root=1-5759e988-bd862e3fe1be46a994272793;Sampled=0",
+        "X-Amzn-Trace-Id: Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1",
+        "00-5759e988bd862e3fe1be46a994272793-53995c3f42cd8ad8-01",
+        "traceparent: 00-5759e988bd862e3fe1be46a994272793-53995c3f42cd8ad8-00",
+        "01-5759e988bd862e3fe1be46a994272793-53995c3f42cd8ad8-01-future",
+    ],
+)
+def test_trace_headers_and_traceparents_give_their_trace_id(pasted: str) -> None:
+    assert normalize_trace_id(pasted) == "1-5759e988-bd862e3fe1be46a994272793"
+
+
+@pytest.mark.parametrize(
     "bad",
     [
         "",
@@ -43,6 +59,11 @@ def test_w3c_id_maps_to_the_xray_form() -> None:
         "5759e988bd862e3fe1be46a99427279",
         "1-5759e988-bd862e3fe1be46a994272793-00",
         "Root=1-5759e988",
+        "Parent=53995c3f42cd8ad8;Sampled=1",
+        "ff-5759e988bd862e3fe1be46a994272793-53995c3f42cd8ad8-01",
+        "00-5759e988bd862e3fe1be46a994272793-53995c3f42cd8ad8-01-extra",
+        "00-00000000000000000000000000000000-53995c3f42cd8ad8-01",
+        "00000000000000000000000000000000",
     ],
 )
 def test_bad_ids_name_the_value_and_the_accepted_forms(bad: str) -> None:

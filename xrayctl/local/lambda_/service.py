@@ -120,7 +120,7 @@ class InvocationReport:
     cold: bool
 
     def __str__(self) -> str:
-        outcome = "ok" if self.failure is None else f"failed ({self.failure})"
+        outcome = "function returned" if self.failure is None else f"failed ({self.failure})"
         took = f", {1000 * self.duration:.1f} ms" if self.duration is not None else ""
         cold = ", cold start" if self.cold else ""
         ids = f"request {self.request_id}, trace {self.trace_id}"

@@ -13,6 +13,9 @@ is indexed, decided by the settings in effect when its first document arrives (`
 a row of the store, so they persist with it): only indexed traces have summaries, BatchGetTraces reads X-Ray's
 traces, and `retrieve` (a trace retrieval) those of CloudWatch Logs, with the documents in its window.
 
+An `in_progress` version that arrives after the complete one of the same id (datagrams keep no order) is
+acknowledged and set aside: it never replaces what it precedes.
+
 A document that replaces a stored one (the complete version of an `in_progress` segment, or a resend) makes
 its trace's aggregate be folded again from the trace's current documents, so a summary never keeps what a
 replaced version said (its annotations, flags, or times): the service summarizes the latest versions only.
@@ -234,6 +237,11 @@ class SummaryPage:
     scanned_to: float
 
 
+def _in_progress(document: dict[str, Any]) -> bool:
+    """Whether a document is a segment's in-progress version (sent when it opened), not its complete one."""
+    return document.get("in_progress") is True or document.get("end_time") is None
+
+
 def _encode_token(start_time: float, trace_id: str) -> str:
     return base64.urlsafe_b64encode(json.dumps([start_time, trace_id]).encode()).decode()
 
@@ -402,6 +410,11 @@ class TraceStore:
             # Stored documents passed validate() when they arrived (and so parse without recursion trouble).
             current[doc_id] = (json.loads(body), body)
         for document, body in entries:
+            known = current.get(document["id"])
+            if known is not None and _in_progress(document) and not _in_progress(known[0]):
+                # The in-progress version sent when the segment opened, arriving (UDP keeps no order) after
+                # the complete one: it says less, and taking it would leave the trace in progress for good.
+                continue
             current.pop(document["id"], None)  # a replacement folds in at the end, as it arrived last
             current[document["id"]] = (document, body)
         return list(current.values())
