@@ -26,6 +26,7 @@ def _float_options() -> list[tuple[tuple[str, ...], str]]:
 def test_the_float_options_are_these() -> None:
     assert {(" ".join(path), option) for path, option in _float_options()} == {
         ("show-trace", "--timeout"),
+        ("compare", "--timeout"),
         ("invoke", "--timeout"),
         ("invoke", "--function-timeout"),
         ("local serve", "--function-timeout"),
