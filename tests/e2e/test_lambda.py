@@ -32,7 +32,7 @@ from botocore.exceptions import ClientError
 from tests.support.paths import FIXTURES
 from xrayctl.local.lambda_.runtime import RUNTIME_VARIABLE
 from xrayctl.local.lambda_.segments import FunctionFailure, InvocationRecord, failure_cause, lambda_segments
-from xrayctl.local.lambda_.service import LambdaConfig, LambdaService
+from xrayctl.local.lambda_.service import InvocationReport, LambdaConfig, LambdaService
 
 HANDLER = textwrap.dedent(
     """
@@ -201,7 +201,10 @@ def function_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @contextmanager
 def running_service(
-    function_dir: Path, handler: str = "handler.main", failure: Exception | None = None
+    function_dir: Path,
+    handler: str = "handler.main",
+    failure: Exception | None = None,
+    on_invocation: Callable[[InvocationReport], None] | None = None,
 ) -> Iterator[Harness]:
     """The service on the test's function; Lambda's segments go to `harness.documents`, or, given `failure`,
     to a store that raises it."""
@@ -221,7 +224,8 @@ def running_service(
     with pytest.MonkeyPatch.context() as env:
         env.setenv("AWS_SECRET_ACCESS_KEY", "the-callers-secret")
         env.setenv("XRAYCTL_PROFILE", "the-callers-profile")
-        service = LambdaService(config, sink, daemon_address=f"127.0.0.1:{udp.getsockname()[1]}").start()
+        address = f"127.0.0.1:{udp.getsockname()[1]}"
+        service = LambdaService(config, sink, daemon_address=address, on_invocation=on_invocation).start()
     harness = Harness(service, documents, udp, None)
     harness.client = lambda_client(service.url, harness.trace_header)
     try:
@@ -491,6 +495,25 @@ def test_segments_the_store_cannot_take_are_logged_and_the_call_still_answers(
     assert messages == [f"Lambda's segment (all) of trace {TRACE_ROOT} was not stored: OSError: disk full"]
 
 
+def test_a_report_that_fails_does_not_fail_the_invocation(
+    function_dir: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    reports: list[InvocationReport] = []
+
+    def closed_stderr(report: InvocationReport) -> None:
+        reports.append(report)
+        raise OSError("stderr is closed")
+
+    caplog.set_level(logging.ERROR, logger="xrayctl.local.lambda_.service")
+    with running_service(function_dir, on_invocation=closed_stderr) as harness:
+        response = harness.invoke({"n": 1}, trace_header=f"Root={TRACE_ROOT};Sampled=1")
+    assert response["StatusCode"] == 200 and response["Payload"]["n"] == 1
+    assert {json.loads(d)["origin"] for d in harness.documents} >= {"AWS::Lambda", "AWS::Lambda::Function"}
+    [report] = reports
+    assert report.trace_id == TRACE_ROOT and report.failure is None and report.cold
+    assert [record.getMessage() for record in caplog.records] == ["reporting an invocation failed"]
+
+
 def test_stop_kills_the_runtime_and_what_the_function_started(function_dir: Path) -> None:
     with running_service(function_dir) as harness:
         pids = harness.invoke({"action": "spawn"})["Payload"]
@@ -510,7 +533,7 @@ PARENT_SCRIPT = """
 import json, sys, time, boto3
 from pathlib import Path
 from xrayctl.local.lambda_.runtime import RUNTIME_VARIABLE
-from xrayctl.local.lambda_.service import LambdaConfig, LambdaService
+from xrayctl.local.lambda_.service import InvocationReport, LambdaConfig, LambdaService
 service = LambdaService(LambdaConfig(code_dir=Path(sys.argv[1]), handler="handler.main"), lambda docs: [],
                         daemon_address="127.0.0.1:9").start()
 client = boto3.client("lambda", endpoint_url=service.url, region_name="us-east-1",

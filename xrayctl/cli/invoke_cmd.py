@@ -8,7 +8,14 @@ import click
 from click.core import ParameterSource
 
 from xrayctl.cli.common import backend, echo_json, print_traces, progress, trace_warnings, warn_about
-from xrayctl.cli.options import AppState, details_option, global_options, stack_options, state, timeout_option
+from xrayctl.cli.options import (
+    AppState,
+    details_option,
+    function_options,
+    global_options,
+    state,
+    timeout_option,
+)
 from xrayctl.cli.terminal import consoles
 from xrayctl.errors import FunctionError, TraceNotFound, UsageError, XrayctlError
 
@@ -52,7 +59,7 @@ _DEFAULT = ParameterSource.DEFAULT
 @click.option("--show/--no-show", default=True, show_default=True, help="Wait for the traces and draw them.")
 @timeout_option(60.0, "How long to wait for the traces to be complete.")
 @details_option
-@stack_options
+@function_options
 @global_options
 def invoke(
     function_name: str | None,

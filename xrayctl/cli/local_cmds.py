@@ -14,7 +14,7 @@ import click
 
 from xrayctl.cli.common import echo_json
 from xrayctl.cli.logs import logging_to_stderr
-from xrayctl.cli.options import API_DELAY, some_global_options, stack_options, state
+from xrayctl.cli.options import API_DELAY, function_options, some_global_options, state
 from xrayctl.cli.terminal import consoles
 from xrayctl.text.sanitize import clean
 
@@ -45,7 +45,7 @@ def local() -> None:
     "BatchGetTraces finds nothing, traces are retrieved with StartTraceRetrieval). It stays on with the "
     "store; `aws xray update-trace-segment-destination --destination XRay` turns it off.",
 )
-@stack_options
+@function_options
 @some_global_options("no_color", "debug")
 def serve(api_delay: float, transaction_search: bool, function: FunctionOptions) -> None:
     """Run the local stack in the foreground until Ctrl-C.
@@ -59,10 +59,12 @@ def serve(api_delay: float, transaction_search: bool, function: FunctionOptions)
     app = state()
     err = consoles(app)[1]
 
+    from xrayctl.render.invocation import serve_line
+
     def report(invocation: InvocationReport) -> None:
         # From the Lambda service's request threads, as each invocation ends; the request and trace ids
         # come from the caller: shown escaped.
-        err.print(clean(str(invocation)), markup=False)
+        err.print(clean(serve_line(invocation)), markup=False)
 
     # Ctrl-C is how serve is meant to stop, and SIGTERM (kill, a supervisor) must stop it as cleanly: both end
     # the loop below, the stack stops (no orphan runtime process) and serve exits 0.

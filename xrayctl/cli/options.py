@@ -226,7 +226,7 @@ details_option: Callable[[F], F] = click.option(
 )
 
 
-def stack_options(func: Callable[..., Any]) -> Callable[..., Any]:
+def function_options(func: Callable[..., Any]) -> Callable[..., Any]:
     """Options that shape the local stack's function (`invoke --local` and `local serve`), given to the
     command as one `function: FunctionOptions`."""
 

@@ -48,9 +48,6 @@ class FunctionOptions:
     code_dir: Path | None = None
     handler: str | None = None
     timeout: float | None = None  # seconds
-    memory_mb: int | None = None
-    name: str | None = None
-    bucket: str | None = None  # the S3 bucket the stack creates and the function gets as BUCKET_NAME
     sdk: str | None = None  # one of SDKS
 
     def __post_init__(self) -> None:
@@ -73,9 +70,9 @@ class FunctionOptions:
             code_dir=self.code_dir or DEFAULT_CODE_DIR,
             handler=self.handler or (OTEL_TWIN_HANDLER if twin else DEFAULT_HANDLER),
             timeout=3.0 if self.timeout is None else self.timeout,  # Lambda's default
-            memory_mb=self.memory_mb or 128,
-            name=self.name or (otel_twin_name("xrayctl-demo") if twin else "xrayctl-demo"),
-            bucket=self.bucket or "xrayctl-demo-bucket",
+            memory_mb=128,  # Lambda's default
+            name=otel_twin_name("xrayctl-demo") if twin else "xrayctl-demo",
+            bucket="xrayctl-demo-bucket",  # the S3 bucket the stack creates; the function's BUCKET_NAME
             sdk=sdk,
         )
 

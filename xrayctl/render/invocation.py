@@ -1,5 +1,6 @@
 """Lambda invocations for the terminal: one's result as it comes (status, cold start, function error,
-payload, log tail), and once their traces are read, a table of each one's HTTP status beside its trace's.
+payload, log tail), and once their traces are read, a table of each one's HTTP status beside its trace's;
+and `local serve`'s line for each invocation it runs.
 
 The payload and the log tail come from the function, so they are as untrusted as any trace text: every line
 goes through `sanitize.clean` into a `Text`. Both are cut (payload to its first lines, log to its last) with a
@@ -9,6 +10,7 @@ line saying how much was left out.
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from typing import TYPE_CHECKING
 
 from rich.console import Console, ConsoleOptions, Group, RenderableType, RenderResult
 from rich.style import Style
@@ -21,6 +23,9 @@ from xrayctl.text.jsonwrite import iter_json
 from xrayctl.text.sanitize import clean
 from xrayctl.trace.model import Trace
 from xrayctl.trace.status import trace_status
+
+if TYPE_CHECKING:
+    from xrayctl.local.lambda_.service import InvocationReport
 
 PAYLOAD_LINES = 40
 LOG_LINES = 20
@@ -148,3 +153,14 @@ class _Indented:
         for text in self.lines:
             for line in text.wrap(console, width, overflow="fold"):
                 yield Text(INDENT) + line
+
+
+def serve_line(report: InvocationReport) -> str:
+    """`local serve`'s line for one invocation, as plain text (the caller escapes it). The function's own
+    subsegments reach the store through the daemon after the invocation is answered, so the trace's status is
+    not known yet: the line says whether the function returned, not whether its trace is OK."""
+    outcome = "function returned" if report.failure is None else f"failed ({report.failure})"
+    took = f", {1000 * report.duration:.1f} ms" if report.duration is not None else ""
+    cold = ", cold start" if report.cold else ""
+    ids = f"request {report.request_id}, trace {report.trace_id}"
+    return f"invoked {report.function_name}: {ids}, {outcome}{took}{cold}"

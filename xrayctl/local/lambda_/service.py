@@ -119,13 +119,6 @@ class InvocationReport:
     duration: float | None  # seconds from the event's delivery to the result
     cold: bool
 
-    def __str__(self) -> str:
-        outcome = "function returned" if self.failure is None else f"failed ({self.failure})"
-        took = f", {1000 * self.duration:.1f} ms" if self.duration is not None else ""
-        cold = ", cold start" if self.cold else ""
-        ids = f"request {self.request_id}, trace {self.trace_id}"
-        return f"invoked {self.function_name}: {ids}, {outcome}{took}{cold}"
-
 
 class _Stopping(Exception):
     """The service stopped while a call waited for a sandbox."""
@@ -345,18 +338,6 @@ class LambdaService:
         finally:
             self._release(sandbox)
         failure = lambda_results.failure(outcome, call.request_id, self.config.timeout)
-        # One line per invocation: what `local serve` shows while it runs.
-        if self._on_invocation is not None:
-            self._on_invocation(
-                InvocationReport(
-                    function_name=self.config.name,
-                    request_id=call.request_id,
-                    trace_id=call.trace.root,
-                    failure=None if failure is None else outcome.kind,
-                    duration=outcome.invocation[1] - outcome.invocation[0] if outcome.invocation else None,
-                    cold=outcome.init is not None,
-                )
-            )
         payload = (
             outcome.body
             if failure is None or outcome.kind in ("error", "init_error")
@@ -390,7 +371,27 @@ class LambdaService:
                     failure=failure,
                 )
             )
+        self._report(
+            InvocationReport(
+                function_name=self.config.name,
+                request_id=call.request_id,
+                trace_id=call.trace.root,
+                failure=None if failure is None else outcome.kind,
+                duration=outcome.invocation[1] - outcome.invocation[0] if outcome.invocation else None,
+                cold=outcome.init is not None,
+            )
+        )
         return payload, failure is not None, log
+
+    def _report(self, report: InvocationReport) -> None:
+        """Hand the invocation's report to `on_invocation` (local serve's line), after Lambda's segments are
+        stored: whatever the callback does (a closed stderr), the invocation has happened and is answered."""
+        if self._on_invocation is None:
+            return
+        try:
+            self._on_invocation(report)
+        except Exception:
+            logger.exception("reporting an invocation failed")
 
     def _emit(self, record: InvocationRecord) -> None:
         """Store Lambda's segments; what cannot be stored is logged (the invocation itself succeeded)."""
