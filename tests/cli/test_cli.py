@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import botocore
+import click
 import pytest
 
 from tests.support.cli import all_commands, run_cli
@@ -22,7 +23,7 @@ from xrayctl.errors import ExitCode
 LAMBDA_TRACE = fixture_path("xray-real", "traces", "iatk-lambda-traceWithLinks01.json")
 
 
-def test_the_commands_are_these() -> None:
+def test_help_lists_exactly_these_commands() -> None:
     assert set(all_commands(cli)) == {
         ("show-trace",),
         ("list-annotations",),
@@ -42,6 +43,12 @@ def test_every_command_has_help(path: tuple[str, ...]) -> None:
     assert result.exit_code == 0, result.stderr
     assert "Usage: xrayctl" in result.stdout
     assert "--debug" in result.stdout  # global options are accepted after every command name
+    command: click.Command = cli
+    for name in path:
+        assert isinstance(command, click.Group)
+        command = command.get_command(click.Context(command), name)  # type: ignore[assignment]
+    summary = command.get_short_help_str(limit=200)
+    assert summary and summary in " ".join(result.stdout.split())  # it says what the command does
 
 
 AWS_OPTIONS = ("--profile", "--region", "--endpoint-url", "--max-concurrency", "--local")

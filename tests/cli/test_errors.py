@@ -40,7 +40,7 @@ LIST = ["list-annotations", "--since", "1h"]
 INVOKE = ["invoke", "--function", "xray-demo", "--bucket", "demo-bucket", "--no-show"]
 
 
-def test_no_credentials(fake_aws: FakeAws) -> None:
+def test_no_credentials_is_exit_4_saying_how_to_configure_them(fake_aws: FakeAws) -> None:
     line = one_line(run(SHOW, fake_aws, AWS_ACCESS_KEY_ID=None, AWS_SECRET_ACCESS_KEY=None), ExitCode.CONFIG)
     assert "No usable AWS credentials" in line and "aws configure" in line
 
@@ -50,7 +50,9 @@ def test_no_credentials(fake_aws: FakeAws) -> None:
     [([*SHOW, "--profile", "nope"], {}), (SHOW, {"AWS_PROFILE": "nope"})],
     ids=["option", "env"],
 )
-def test_unknown_profile(args: list[str], env: dict[str, str]) -> None:
+def test_an_unknown_profile_is_exit_4_naming_it_from_option_or_env(
+    args: list[str], env: dict[str, str]
+) -> None:
     result = run(args, **env)
     line = one_line(result, ExitCode.CONFIG)
     assert "(nope)" in line and "list-profiles" in line

@@ -219,7 +219,7 @@ def test_round_trip_objects_are_in_the_bucket(good_run: Run, s3: Any) -> None:
         assert stored[event["bucket_key"]] == event["body"].encode()
 
 
-def test_round_trip_trace(good_run: Run) -> None:
+def test_a_round_trip_records_put_and_get_subsegments_annotated_with_their_status(good_run: Run) -> None:
     for invocation in good_run.invocations:
         assert isinstance(invocation.event, dict)
         key = invocation.event["bucket_key"]

@@ -80,7 +80,9 @@ def test_rejected_credentials_say_to_refresh_them(code: str) -> None:
         (LAMBDA_INVOKE, "TooManyRequestsException", 429),
     ],
 )
-def test_throttling_codes(call: Call, code: str, status: int) -> None:
+def test_every_throttling_code_is_throttled_with_a_fix_for_what_was_throttled(
+    call: Call, code: str, status: int
+) -> None:
     error = _stubbed_error(call, code, status, "Rate exceeded")
     assert isinstance(error, Throttled)
     assert code in error.message

@@ -29,7 +29,7 @@ UTC = timezone.utc
         ("1w", timedelta(days=7)),
     ],
 )
-def test_durations(text: str, expected: timedelta) -> None:
+def test_since_takes_weeks_days_hours_minutes_seconds_in_any_case(text: str, expected: timedelta) -> None:
     assert parse_since(text) == expected
 
 
@@ -68,7 +68,7 @@ def test_bad_durations_name_the_value_and_the_forms(bad: str) -> None:
         ("1499473411.5", datetime(2017, 7, 8, 0, 23, 31, 500000, tzinfo=UTC)),
     ],
 )
-def test_times(text: str, expected: datetime) -> None:
+def test_times_are_iso_8601_naive_as_utc_epoch_seconds_or_ago(text: str, expected: datetime) -> None:
     parsed = parse_time(text, NOW)
     assert parsed == expected
     assert parsed.utcoffset() == timedelta(0)
@@ -108,7 +108,7 @@ def test_since_counts_back_from_end() -> None:
     )
 
 
-def test_start_and_end() -> None:
+def test_start_and_end_take_a_date_and_an_ago() -> None:
     assert resolve_window(None, "2026-11-22", "2h ago", NOW) == (
         datetime(2026, 11, 22, tzinfo=UTC),
         datetime(2026, 11, 23, 10, 0, tzinfo=UTC),

@@ -74,7 +74,9 @@ def test_status_of_real_documents_and_odd_flags() -> None:
         ({}, None),
     ],
 )
-def test_http_status(http: dict[str, Any], expected: int | None) -> None:
+def test_http_status_is_the_response_status_when_it_is_a_whole_number(
+    http: dict[str, Any], expected: int | None
+) -> None:
     assert fields.http_status(http) == expected
 
 
