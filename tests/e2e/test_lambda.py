@@ -30,6 +30,7 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from tests.support.paths import FIXTURES
+from tests.support.serve import running
 from xrayctl.local.lambda_.runtime import RUNTIME_VARIABLE
 from xrayctl.local.lambda_.segments import FunctionFailure, InvocationRecord, failure_cause, lambda_segments
 from xrayctl.local.lambda_.service import InvocationReport, LambdaConfig, LambdaService
@@ -150,15 +151,6 @@ def subsegment_names(function_document: dict[str, Any]) -> list[str]:
 
 def log_of(response: dict[str, Any]) -> str:
     return base64.b64decode(response["LogResult"]).decode()
-
-
-def running(pid: int) -> bool:
-    """Whether `pid` is a live process (a zombie waiting for a reaper counts as dead)."""
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except (OSError, IndexError):
-        return False
-    return state != "Z"
 
 
 def wait_for(condition: Callable[[], bool], seconds: float = 10.0) -> bool:
