@@ -228,3 +228,19 @@ def test_an_unreadable_config_file_is_a_config_error(fake_aws: FakeAws, tmp_path
     config.write_text("[default\nregion = us-east-1\n")
     line = one_line(run(SHOW, fake_aws, AWS_CONFIG_FILE=str(config)), ExitCode.CONFIG)
     assert f"Unable to parse config file: {config}" in line and "~/.aws/config" in line
+
+
+def test_a_5xx_page_that_is_not_aws_stays_out_of_the_line(fake_aws: FakeAws) -> None:
+    # What a plain web server (python -m http.server) answers an API call with: a whole HTML page.
+    page = b"<!DOCTYPE HTML>\n<html lang='en'>\n<head><title>Error response</title></head>\n<body>501</body>"
+    fake_aws.respond = lambda request: Response(501, page, {"Content-Type": "text/html"})
+    line = one_line(run(LIST, fake_aws), ExitCode.UNREACHABLE)
+    assert "HTTP 501" in line and "no AWS error in the answer" in line
+    assert "<" not in line and "DOCTYPE" not in line
+
+
+def test_a_payload_file_that_does_not_exist_is_a_usage_error() -> None:
+    line = one_line(
+        run(["invoke", "--function", "f", "--payload", "@/nonexistent/event.json"]), ExitCode.USAGE
+    )
+    assert "--payload @/nonexistent/event.json" in line and "no such file" in line

@@ -203,9 +203,11 @@ def _translate_client_error(exc: Any, local: bool) -> XrayctlError:
     # A 5xx that outlived the retries is the endpoint failing, as a timeout is. Not for Invoke: Lambda's 5xx
     # codes (ENILimitReachedException, KMSAccessDeniedException, ...) name the function's own problem.
     if isinstance(status, int) and status >= 500 and operation != "Invoke":
+        # A bare status comes with a page (a proxy's HTML) rather than a message: it is left out of the line.
+        said = f"{_status_phrase(status)}, no AWS error in the answer" if bare else message
         return Unreachable(
             f"{operation} failed at the endpoint ({f'HTTP {status}' if bare else f'{code}, HTTP {status}'}) "
-            f"after {tries}: {message}",
+            f"after {tries}: {said}",
             "The service, or a proxy on the way, is failing: try again in a minute, and check any "
             "--endpoint-url / AWS_ENDPOINT_URL if it lasts.",
         )

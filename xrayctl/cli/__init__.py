@@ -75,7 +75,8 @@ def cli() -> None:
 
     \b
     Exit codes: 0 ok, 1 error, 2 usage, 3 trace not found, 4 configuration (credentials, region, profile),
-    5 access denied, 6 throttled, 7 endpoint unreachable, 8 function error (invoke), 130 interrupted.
+    5 access denied, 6 throttled, 7 endpoint unreachable, 8 function error (invoke), 9 a Transaction Search
+    retrieval failed, 130 interrupted.
     """
 
 

@@ -14,7 +14,7 @@ from xrayctl.errors import UsageError
 
 
 @click.command("compare")
-@click.argument("trace_ids", nargs=-1, metavar="A B [C...]")
+@click.argument("trace_ids", nargs=-1, metavar="[A B [C]...]")
 @reading_options("Compare (without ids: all)")
 @export_options
 @global_options

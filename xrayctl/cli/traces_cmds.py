@@ -27,7 +27,7 @@ if TYPE_CHECKING:
 
 
 @click.command("show-trace")
-@click.argument("trace_ids", nargs=-1, metavar="TRACE_ID...")
+@click.argument("trace_ids", nargs=-1, metavar="[TRACE_ID]...")
 @reading_options("Draw")
 @details_option
 @click.option(

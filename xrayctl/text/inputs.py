@@ -19,7 +19,7 @@ import stat
 import sys
 from typing import BinaryIO
 
-from xrayctl.errors import InputError
+from xrayctl.errors import InputError, UsageError
 
 MB = 1024 * 1024
 # X-Ray keeps a trace's documents to about 500 KB (BatchGetTraces marks a larger one LimitExceeded and returns
@@ -47,6 +47,11 @@ def read_limited(source: str, limit: int, *, what: str, fix: str) -> bytes:
             if stat.S_ISREG(info.st_mode) and info.st_size > limit:
                 raise _too_large(what, limit, fix)
             return _read(stream, limit, what=what, fix=fix)
+    except (FileNotFoundError, IsADirectoryError, NotADirectoryError) as exc:
+        # A file option naming no file is a usage error, as click says of --input's (exit 2).
+        raise UsageError(
+            f"{what}: no such file ({exc.strerror or exc}).", "Give the path of a file, or - for stdin."
+        ) from exc
     except OSError as exc:
         raise InputError(
             f"Cannot read {what}: {exc.strerror or exc}.", "Give the path of a readable file, or - for stdin."
