@@ -186,7 +186,8 @@ def reading_options(verb: str) -> Callable[[F], F]:
             "--wait/--no-wait",
             default=True,
             show_default=True,
-            help="Wait until each trace exists and has stopped changing (X-Ray takes seconds to store a trace, with no set bound).",
+            help="Wait until each trace exists and has stopped changing "
+            "(X-Ray takes seconds to store a trace, with no set bound).",
         )(func)
         func = click.option(
             "--format",
