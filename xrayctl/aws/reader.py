@@ -6,6 +6,9 @@ botocore parses every response; this module only decides what to ask for and whe
 - GetTraceSummaries is read in time slices on one thread-safe client, at most `max_workers` calls in flight
   (`--max-concurrency`), then merged newest first without duplicates (a trace can fall in two slices). How
   the slices are chosen, and why, is said at `iter_summaries`.
+- The summaries of traces asked for by id are read with TimeRangeType=TraceId over the seconds in their ids
+  (`get_summaries`): the ids of one second, or of a few seconds in a row, cost one call, two if that time
+  holds more than a page of traces.
 - Ingestion has no documented bound, so `wait_for_traces` polls, with capped exponential back-off and full
   jitter, until each trace exists, has nothing in progress and has stopped changing; it never sleeps past the
   deadline, and each call is bounded by the client's connect/read timeouts and retries. An id whose time is
@@ -18,6 +21,7 @@ from __future__ import annotations
 
 import math
 import random
+import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import Future
@@ -30,7 +34,7 @@ from xrayctl.aws.errors import elsewhere, translate_errors
 from xrayctl.aws.indexing import Coverage, summary_coverage
 from xrayctl.aws.inflight import InFlightLimit
 from xrayctl.aws.retrieval import TraceRetrieval
-from xrayctl.aws.slices import split_dense
+from xrayctl.aws.slices import id_windows, split_dense
 from xrayctl.aws.threads import DaemonPool
 from xrayctl.aws.wait import SETTLE_TIME, SETTLED_AGE, Settling, WaitStatus, build, observe
 from xrayctl.errors import RetrievalFailed, Throttled, TraceNotFound, Unreachable, XrayctlError
@@ -44,10 +48,11 @@ BACKOFF_CAP = 2.0
 RETENTION_DAYS = 30
 # An id stamped further ahead of this machine's clock than any clock skew explains names no trace X-Ray has.
 FUTURE_SKEW = 5 * 60.0
-# GetTraceSummaries with TimeRangeType=TraceId filters on the time in the id; the margin covers the clock
-# skew of whoever chose the id, and the window stays far below the 6 h the console scans at a time.
-SUMMARY_WINDOW_BEFORE = timedelta(minutes=5)
-SUMMARY_WINDOW_AFTER = timedelta(minutes=15)
+# GetTraceSummaries with TimeRangeType=TraceId selects traces by the time in their id ("trace start time" in
+# the API reference; the time is whole seconds): a run of seconds holding ids asked for is one window, read
+# until every id of it is found. Runs are cut at this length, so that the ids of a long stretch are read as
+# several windows at once rather than one window's pages one after another.
+ID_RUN_SECONDS = 10
 # The longest window one GetTraceSummaries call may cover (the X-Ray console reads 6 h at a time too).
 SLICE_LENGTH = timedelta(hours=6)
 # Calls in flight at once by default (--max-concurrency). A throttled call is retried by botocore with its
@@ -79,26 +84,30 @@ class FetchResult:
 
 
 class _PendingSummaries:
-    """Summaries being read on threads (`XRayReader._summaries_alongside`), attached once the traces exist."""
+    """Summaries read on a thread (`XRayReader._summaries_alongside`), attached once the traces exist."""
 
-    def __init__(self, futures: Mapping[str, Future[tuple[dict[str, Any] | None, str | None]]]) -> None:
-        self._futures = futures
+    def __init__(
+        self,
+        future: Future[dict[str, tuple[dict[str, Any] | None, str | None]]] | None = None,
+        stop: threading.Event | None = None,
+    ) -> None:
+        self._future = future
+        self._stop = stop
 
     @property
     def started(self) -> bool:
-        return bool(self._futures)
+        return self._future is not None
 
     def attach(self, traces: Sequence[Trace]) -> None:
-        for trace in traces:
-            future = self._futures.get(trace.id)
-            if future is not None:
-                trace.summary, warning = future.result()
-                if warning:
-                    trace.warnings.append(warning)
+        if self._future is not None:
+            _attach(traces, self._future.result())
 
     def cancel(self) -> None:
-        for future in self._futures.values():
-            future.cancel()
+        """Start no more calls (those running end on their own)."""
+        if self._stop is not None:
+            self._stop.set()
+        if self._future is not None:
+            self._future.cancel()
 
 
 class XRayReader:
@@ -242,16 +251,22 @@ class XRayReader:
 
     def get_summary(self, trace_id: str) -> dict[str, Any] | None:
         """The trace's GetTraceSummaries entry, or None if X-Ray has none."""
-        epoch = datetime.fromtimestamp(trace_epoch(trace_id), tz=timezone.utc)
-        now = datetime.fromtimestamp(self._wall_clock(), tz=timezone.utc)
-        start = epoch - SUMMARY_WINDOW_BEFORE
-        end = max(epoch + timedelta(seconds=1), min(epoch + SUMMARY_WINDOW_AFTER, now))
-        with translate_errors():
-            for page in self._summary_pages(start, end, time_range_type="TraceId", filter_expression=None):
-                for summary in page:
-                    if summary.get("Id") == trace_id:
-                        return summary
-        return None
+        return self.get_summaries([trace_id]).get(trace_id)
+
+    def get_summaries(self, trace_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+        """The GetTraceSummaries entries X-Ray has of these traces, by id; raises the first failure.
+
+        The ids are read by the seconds in them (TimeRangeType=TraceId): one window per run of consecutive
+        seconds (`aws/slices.id_windows`), paged only until every id of it is found, the windows read
+        `max_workers` at a time. A second holds the traces that started in it, a page or two even in a busy
+        account, whatever the rest of the day holds.
+        """
+        found: dict[str, dict[str, Any]] = {}
+        for _, summaries, failure in self._id_summaries(trace_ids):
+            if failure is not None:
+                raise failure
+            found.update(summaries)
+        return found
 
     def summary_coverage(self) -> Coverage | None:
         """What share of traces the summaries cover, with Transaction Search on (`aws/indexing.py`). Asked
@@ -441,23 +456,87 @@ class XRayReader:
         return response.get("TraceSummaries", []), bool(response.get("NextToken"))
 
     def _attach_summaries(self, traces: list[Trace]) -> None:
-        if len(traces) <= 1 or self._max_workers <= 1:
-            for trace in traces:
-                self._attach_summary(trace)
-            return
-        DaemonPool(self._max_workers, "xray-summary").map(self._attach_summary, traces)
+        _attach(traces, self._summaries_or_warnings([trace.id for trace in traces]))
 
-    def _attach_summary(self, trace: Trace) -> None:
-        trace.summary, warning = self._summary_or_warning(trace.id)
-        if warning:
-            trace.warnings.append(warning)
-
-    def _summary_or_warning(self, trace_id: str) -> tuple[dict[str, Any] | None, str | None]:
+    def _summaries_or_warnings(
+        self, trace_ids: Sequence[str], stop: threading.Event | None = None
+    ) -> dict[str, tuple[dict[str, Any] | None, str | None]]:
+        """Each id's summary, or None with the reason it could not be read; once `stop` is set, the ids not
+        read yet are left out."""
         # The summary only adds X-Ray's own figures to the header: the trace is worth showing without it.
-        try:
-            return self.get_summary(trace_id), None
-        except XrayctlError as exc:  # denied, throttled, timed out, 5xx: the documents came, or will say so
-            return None, f"no trace summary: {exc.message}"
+        result: dict[str, tuple[dict[str, Any] | None, str | None]] = {}
+        for wanted, found, failure in self._id_summaries(trace_ids, stop):
+            # Denied, throttled, timed out, 5xx: the documents came, or will say so.
+            warning = f"no trace summary: {failure.message}" if failure is not None else None
+            result.update((trace_id, (found.get(trace_id), warning)) for trace_id in wanted)
+        return result
+
+    def _id_summaries(
+        self, trace_ids: Sequence[str], stop: threading.Event | None = None
+    ) -> list[tuple[list[str], dict[str, dict[str, Any]], XrayctlError | None]]:
+        """Per window of seconds (see `get_summaries`): the ids in it, the summaries found, the failure; the
+        windows not read before `stop` was set are left out."""
+        by_second: dict[int, list[str]] = {}
+        for trace_id in dict.fromkeys(trace_ids):
+            by_second.setdefault(trace_epoch(trace_id), []).append(trace_id)
+        windows = [
+            (first, last, [i for second in range(first, last + 1) for i in by_second.get(second, ())])
+            for first, last in id_windows(by_second, ID_RUN_SECONDS)
+        ]
+
+        def read(
+            window: tuple[int, int, list[str]],
+        ) -> tuple[list[str], dict[str, dict[str, Any]], XrayctlError | None]:
+            first, last, wanted = window
+            try:
+                with translate_errors():
+                    return wanted, self._window_summaries(first, last, set(wanted)), None
+            except XrayctlError as exc:
+                return wanted, {}, exc
+
+        return self._in_turns(read, windows, stop or threading.Event())
+
+    def _window_summaries(self, first: int, last: int, wanted: set[str]) -> dict[str, dict[str, Any]]:
+        """The summaries of `wanted` (their ids name the seconds first..last), read until all are found."""
+        start = datetime.fromtimestamp(first, tz=timezone.utc)
+        # The last second's traces started before its end; botocore sends whole seconds, so the window is
+        # [first, last + 1]: it holds them whether the service counts its end in or not.
+        end = datetime.fromtimestamp(last + 1, tz=timezone.utc)
+        found: dict[str, dict[str, Any]] = {}
+        # Leaving the loop leaves the pages' generator unfinished: no call is made for the next page.
+        for page in self._summary_pages(start, end, "TraceId", None):
+            found.update((s["Id"], s) for s in page if s.get("Id") in wanted)
+            if len(found) == len(wanted):
+                break
+        return found
+
+    def _in_turns(self, read: Callable[[Any], T], items: Sequence[Any], stop: threading.Event) -> list[T]:
+        """`read` of each item, at most `max_workers` at once (threads pull the next item), until `stop` is
+        set or one fails (its error is raised); the results in the items' order, of those read."""
+        results: list[tuple[int, T]] = []
+        positions = iter(range(len(items)))
+        lock = threading.Lock()
+
+        def work(_: int) -> None:
+            while not stop.is_set():
+                with lock:
+                    position = next(positions, None)
+                if position is None:
+                    return
+                try:
+                    result = read(items[position])
+                except BaseException:
+                    stop.set()  # the others take no new item: the first failure is the answer
+                    raise
+                with lock:
+                    results.append((position, result))
+
+        workers = min(self._max_workers, len(items))
+        if workers <= 1:
+            work(0)
+        else:
+            DaemonPool(workers, "xray-summary").map(work, range(workers))
+        return [result for _, result in sorted(results, key=lambda pair: pair[0])]
 
     @contextmanager
     def _summaries_alongside(self, ids: Sequence[str]) -> Iterator[_PendingSummaries]:
@@ -468,11 +547,11 @@ class XRayReader:
         error or Ctrl-C, nobody needs them (and one to a stalled endpoint lasts until its timeouts).
         """
         if not ids or self._max_workers <= 1:  # one request at a time: read after the documents
-            yield _PendingSummaries({})
+            yield _PendingSummaries()
             return
-        workers = min(len(ids), self._max_workers)
-        pool = DaemonPool(workers, "xray-summary")
-        pending = _PendingSummaries({i: pool.submit(self._summary_or_warning, i) for i in ids})
+        stop = threading.Event()
+        future = DaemonPool(1, "xray-summaries").submit(self._summaries_or_warnings, ids, stop)
+        pending = _PendingSummaries(future, stop)
         try:
             yield pending
         finally:
@@ -580,3 +659,11 @@ def _unseen(summaries: list[dict[str, Any]], seen: set[str]) -> Iterator[dict[st
         if summary["Id"] not in seen:
             seen.add(summary["Id"])
             yield summary
+
+
+def _attach(traces: Sequence[Trace], found: Mapping[str, tuple[dict[str, Any] | None, str | None]]) -> None:
+    for trace in traces:
+        if trace.id in found:
+            trace.summary, warning = found[trace.id]
+            if warning:
+                trace.warnings.append(warning)

@@ -21,7 +21,7 @@ import pytest
 from botocore.stub import Stubber
 
 from tests.support.paths import FIXTURES as TEST_FIXTURES
-from xrayctl.aws.reader import BACKOFF_CAP, XRayReader
+from xrayctl.aws.reader import BACKOFF_CAP, ID_RUN_SECONDS, XRayReader
 from xrayctl.aws.wait import WaitStatus
 from xrayctl.errors import ExitCode, Throttled, TraceNotFound, UsageError
 from xrayctl.local.httpserver import LoopbackHTTPServer, Request, Response
@@ -417,40 +417,60 @@ def summaries_request(start: datetime, end: datetime, **extra: Any) -> dict[str,
     return {"StartTime": start, "EndTime": end, "TimeRangeType": "Event", "Sampling": False, **extra}
 
 
-def test_summary_of_one_trace_searches_around_its_id(xray: tuple[Any, Stubber]) -> None:
-    client, stubber = xray
-    wanted = GUIDE_SUMMARIES["TraceSummaries"][1]
-    assert wanted["Id"] == GUIDE_ID
-    epoch = datetime.fromtimestamp(trace_epoch(GUIDE_ID), tz=UTC)
-    request = {
-        "StartTime": epoch - timedelta(minutes=5),
-        "EndTime": epoch + timedelta(minutes=15),
+def id_window(first: int, last: int) -> dict[str, Any]:
+    """The request that reads the traces whose ids name the seconds first..last."""
+    return {
+        "StartTime": datetime.fromtimestamp(first, tz=UTC),
+        "EndTime": datetime.fromtimestamp(last + 1, tz=UTC),
         "TimeRangeType": "TraceId",
         "Sampling": False,
     }
+
+
+def test_summary_of_one_trace_is_read_from_the_second_in_its_id(xray: tuple[Any, Stubber]) -> None:
+    """TimeRangeType=TraceId selects by the time in the id: that second holds the trace, however busy the
+    minutes around it are. Pages are followed until the trace is found, and no further."""
+    client, stubber = xray
+    other, wanted = GUIDE_SUMMARIES["TraceSummaries"]
+    assert wanted["Id"] == GUIDE_ID
+    request = id_window(trace_epoch(GUIDE_ID), trace_epoch(GUIDE_ID))
+    stubber.add_response("get_trace_summaries", {"TraceSummaries": [other], "NextToken": "2"}, request)
     stubber.add_response(
-        "get_trace_summaries",
-        {"TraceSummaries": [GUIDE_SUMMARIES["TraceSummaries"][0]], "NextToken": "2"},
-        request,
+        "get_trace_summaries", {"TraceSummaries": [wanted], "NextToken": "3"}, {**request, "NextToken": "2"}
     )
-    stubber.add_response("get_trace_summaries", {"TraceSummaries": [wanted]}, {**request, "NextToken": "2"})
     summary = reader(client, FakeTime(NOW_2017 + 86400)).get_summary(GUIDE_ID)
     assert summary is not None and summary["Annotations"]["UserID"][0]["AnnotationValue"] == {
         "StringValue": "5M388M1E"
     }
 
 
-def test_summary_window_of_a_new_trace_ends_now(xray: tuple[Any, Stubber]) -> None:
+def test_ids_are_read_by_runs_of_seconds_one_call_each(xray: tuple[Any, Stubber]) -> None:
+    """Ids of the same second, or of seconds in a row, are read together; a second apart from them is not
+    joined to them (the time between may hold any number of traces). Runs stop at ID_RUN_SECONDS."""
     client, stubber = xray
-    epoch = datetime.fromtimestamp(trace_epoch(GUIDE_ID), tz=UTC)
-    request = {
-        "StartTime": epoch - timedelta(minutes=5),
-        "EndTime": epoch + timedelta(seconds=2),
-        "TimeRangeType": "TraceId",
-        "Sampling": False,
-    }
-    stubber.add_response("get_trace_summaries", {"TraceSummaries": []}, request)
-    assert reader(client, FakeTime(NOW_2017)).get_summary(GUIDE_ID) is None
+    base = trace_epoch(GUIDE_ID)
+    seconds = [base, base, base + 1, base + 2, base + 9, *range(base + 100, base + 100 + ID_RUN_SECONDS + 1)]
+    ids = [f"1-{second:08x}-{n:024x}" for n, second in enumerate(seconds)]
+    summaries = [{"Id": trace_id, "Duration": 1.0} for trace_id in ids]
+    newest = base + 100 + ID_RUN_SECONDS
+    for first, last in [
+        (newest - ID_RUN_SECONDS + 1, newest),
+        (base + 100, base + 100),
+        (base + 9, base + 9),
+        (base, base + 2),
+    ]:
+        found = [s for s in summaries if first <= trace_epoch(s["Id"]) <= last]
+        stubber.add_response("get_trace_summaries", {"TraceSummaries": found}, id_window(first, last))
+    got = reader(client, FakeTime(NOW_2017)).get_summaries(ids)
+    assert got == {s["Id"]: s for s in summaries}
+
+
+def test_a_failed_summary_read_is_raised_as_the_error_it_is(xray: tuple[Any, Stubber]) -> None:
+    client, stubber = xray
+    stubber.add_client_error("get_trace_summaries", "ThrottledException", "Rate exceeded", 429)
+    with pytest.raises(Throttled) as caught:
+        reader(client, FakeTime(NOW_2017)).get_summaries([GUIDE_ID])
+    assert "GetTraceSummaries" in caught.value.message
 
 
 def test_fetch_with_summary_attaches_it(xray: tuple[Any, Stubber]) -> None:
@@ -688,3 +708,44 @@ def test_a_sparse_window_costs_one_call_per_six_hours(local_xray: tuple[Any, XRa
 def test_max_workers_below_one_is_refused() -> None:
     with pytest.raises(ValueError):
         XRayReader(object(), max_workers=0)
+
+
+def test_summaries_by_id_cost_a_call_a_second_in_a_dense_store(local_xray: tuple[Any, XRayApiServer]) -> None:
+    """Two traces a second for ten minutes, pages of 5: each id's summary is read from its own second (one
+    page), not from the minutes around it (a page per 2.5 seconds). The ids of one second share a call."""
+    client, _ = local_xray
+    end = 1_700_000_000
+    documents = [
+        json.dumps(
+            {
+                "id": f"{n + 1:016x}",
+                "trace_id": f"1-{end - n // 2:08x}-{n:024x}",
+                "name": "svc",
+                "start_time": end - n / 2,
+                "end_time": end - n / 2 + 0.1,
+            }
+        )
+        for n in range(1200)
+    ]
+    assert client.put_trace_segments(TraceSegmentDocuments=documents)["UnprocessedTraceSegments"] == []
+    ids = [json.loads(document)["trace_id"] for document in documents]
+    calls: list[dict[str, Any]] = []
+    client.meta.events.register(
+        "before-call.xray.GetTraceSummaries", lambda params, **_: calls.append(params)
+    )
+    xray_reader = XRayReader(client, wall_clock=lambda: end + 60)
+
+    summary = xray_reader.get_summary(ids[600])
+    assert summary is not None and summary["Id"] == ids[600]
+    assert len(calls) == 1
+    calls.clear()
+    assert set(xray_reader.get_summaries(ids[600:602])) == set(ids[600:602])  # one second
+    assert len(calls) == 1
+    calls.clear()
+    apart = ids[0:1200:40]  # 30 ids, 20 seconds apart
+    assert set(xray_reader.get_summaries(apart)) == set(apart)
+    assert len(calls) == 30
+    calls.clear()
+    # A trace the store does not have: its second is read to its last page, and no more.
+    assert xray_reader.get_summary(f"1-{end - 300:08x}-{'f' * 24}") is None
+    assert len(calls) == 1
