@@ -5,7 +5,8 @@ botocore parses every response; this module only decides what to ask for and whe
   are asked again a few times. An id X-Ray does not return is reported, never dropped.
 - GetTraceSummaries is read in time slices on one thread-safe client, at most `max_workers` calls in flight
   (`--max-concurrency`), then merged newest first without duplicates (a trace can fall in two slices). How
-  the slices are chosen, and why, is said at `iter_summaries`.
+  the slices are chosen, and why, is said at `iter_summaries`. A window is first bounded by what X-Ray keeps
+  (`aws/retention.py`).
 - The summaries of traces asked for by id are read with TimeRangeType=TraceId over the seconds in their ids
   (`get_summaries`): the ids of one second, or of a few seconds in a row, cost one call, two if that time
   holds more than a page of traces.
@@ -33,6 +34,7 @@ from typing import Any, TypeVar
 from xrayctl.aws.errors import elsewhere, translate_errors
 from xrayctl.aws.indexing import Coverage, summary_coverage
 from xrayctl.aws.inflight import InFlightLimit
+from xrayctl.aws.retention import FUTURE_SKEW, RETENTION_DAYS, Window, retained
 from xrayctl.aws.retrieval import TraceRetrieval
 from xrayctl.aws.slices import id_windows, split_dense
 from xrayctl.aws.threads import DaemonPool
@@ -45,9 +47,6 @@ BATCH_SIZE = 5  # BatchGetTraces' limit
 UNPROCESSED_RETRIES = 3
 BACKOFF_BASE = 0.25
 BACKOFF_CAP = 2.0
-RETENTION_DAYS = 30
-# An id stamped further ahead of this machine's clock than any clock skew explains names no trace X-Ray has.
-FUTURE_SKEW = 5 * 60.0
 # GetTraceSummaries with TimeRangeType=TraceId selects traces by the time in their id ("trace start time" in
 # the API reference; the time is whole seconds): a run of seconds holding ids asked for is one window, read
 # until every id of it is found. Runs are cut at this length, so that the ids of a long stretch are read as
@@ -275,6 +274,10 @@ class XRayReader:
 
     # ---------------------------------------------------------------------------------------- over time
 
+    def retained(self, start: datetime, end: datetime) -> Window:
+        """[start, end] bounded by what X-Ray keeps now, with a note for each bound that moved."""
+        return retained(start, end, self._wall_clock())
+
     def iter_summaries(
         self,
         start: datetime,
@@ -284,8 +287,8 @@ class XRayReader:
         time_range_type: str = "Event",
         slice_length: timedelta = SLICE_LENGTH,
     ) -> Iterator[dict[str, Any]]:
-        """Every trace summary in [start, end], each trace once, newest first (by StartTime; the service's
-        order where it gives none).
+        """Every trace summary in [start, end] (bounded by what X-Ray keeps: `retained`, which the caller
+        says), each trace once, newest first (by StartTime; the service's order where it gives none).
 
         The window is cut into slices of at most `slice_length` (one call may not cover more). With one
         worker, each slice's pages are followed one after another. Otherwise the first page of every slice
@@ -301,10 +304,11 @@ class XRayReader:
         trace on a boundary, one active in both under the Event time range, a first page read again) is
         yielded once. Correctness never depends on the order the service returns summaries in.
         """
+        window = self.retained(start, end)
         slices = []  # the service's longest, from the end: the oldest holds what is left
-        upper = end
-        while upper > start:
-            slices.append((max(start, upper - slice_length), upper))
+        upper = window.end
+        while upper > window.start:
+            slices.append((max(window.start, upper - slice_length), upper))
             upper = slices[-1][0]
         found: list[dict[str, Any]] = []
         with translate_errors():

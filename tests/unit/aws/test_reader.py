@@ -499,7 +499,7 @@ def test_a_short_window_is_one_request_with_its_pages(xray: tuple[Any, Stubber])
     request = summaries_request(start, end, FilterExpression=expr)
     stubber.add_response("get_trace_summaries", {"TraceSummaries": [first], "NextToken": "n"}, request)
     stubber.add_response("get_trace_summaries", {"TraceSummaries": [second]}, {**request, "NextToken": "n"})
-    got = list(reader(client, FakeTime(NOW_2017)).iter_summaries(start, end, filter_expression=expr))
+    got = list(reader(client, FakeTime(end.timestamp())).iter_summaries(start, end, filter_expression=expr))
     assert [s["Id"] for s in got] == [first["Id"], second["Id"]]
 
 
@@ -521,7 +521,7 @@ def test_a_long_window_is_read_in_slices_of_six_hours_newest_first(xray: tuple[A
     stubber.add_response(
         "get_trace_summaries", {"TraceSummaries": []}, summaries_request(start, end - 2 * six)
     )
-    got = list(reader(client, FakeTime(NOW_2017)).iter_summaries(start, end))
+    got = list(reader(client, FakeTime(end.timestamp())).iter_summaries(start, end))
     assert [s["Id"] for s in got] == [first["Id"], second["Id"]]
 
 
@@ -575,7 +575,8 @@ def test_slices_are_read_concurrently_over_http() -> None:
             aws_access_key_id="x",
             aws_secret_access_key="x",
         )
-        got = [s["Id"] for s in XRayReader(client, max_workers=5).iter_summaries(start, end)]
+        xray_reader = XRayReader(client, max_workers=5, wall_clock=end.timestamp)
+        got = [s["Id"] for s in xray_reader.iter_summaries(start, end)]
     finally:
         http.stop()
     assert in_flight[1] >= 3
@@ -681,11 +682,14 @@ def test_a_dense_window_read_in_slices_loses_and_repeats_nothing(
     assert client.put_trace_segments(TraceSegmentDocuments=documents)["UnprocessedTraceSegments"] == []
     expected = [json.loads(document)["trace_id"] for document in documents]  # newest first
     window = (datetime.fromtimestamp(start, UTC), datetime.fromtimestamp(end, UTC))
+    now = window[1].timestamp
 
-    concurrent = [s["Id"] for s in XRayReader(client, max_workers=3).iter_summaries(*window)]
+    concurrent = [s["Id"] for s in XRayReader(client, max_workers=3, wall_clock=now).iter_summaries(*window)]
     assert concurrent == expected
     assert 1 < _peak_in_flight(api) <= 3
-    one_at_a_time = [s["Id"] for s in XRayReader(client, max_workers=1).iter_summaries(*window)]
+    one_at_a_time = [
+        s["Id"] for s in XRayReader(client, max_workers=1, wall_clock=now).iter_summaries(*window)
+    ]
     assert one_at_a_time == expected
 
 
@@ -698,7 +702,7 @@ def test_a_sparse_window_costs_one_call_per_six_hours(local_xray: tuple[Any, XRa
     client.meta.events.register(
         "before-call.xray.GetTraceSummaries", lambda params, **_: calls.append(params)
     )
-    got = XRayReader(client).iter_summaries(
+    got = XRayReader(client, wall_clock=lambda: end).iter_summaries(
         datetime.fromtimestamp(end - 12 * 3600, UTC), datetime.fromtimestamp(end, UTC)
     )
     assert [s["Id"] for s in got] == [json.loads(d)["trace_id"] for d in documents]
@@ -749,3 +753,23 @@ def test_summaries_by_id_cost_a_call_a_second_in_a_dense_store(local_xray: tuple
     # A trace the store does not have: its second is read to its last page, and no more.
     assert xray_reader.get_summary(f"1-{end - 300:08x}-{'f' * 24}") is None
     assert len(calls) == 1
+
+
+def test_a_window_past_retention_is_read_from_its_bound(local_xray: tuple[Any, XRayApiServer]) -> None:
+    """The reader bounds any window it is given by what X-Ray keeps, whoever calls it: from year 1 to year
+    9999 is 30 days and 5 minutes, read in 121 slices, not 3 million."""
+    client, _ = local_xray
+    end = 1_700_000_000
+    assert client.put_trace_segments(TraceSegmentDocuments=_traces_every(3600, end - 3 * 3600, end))
+    calls: list[dict[str, Any]] = []
+    client.meta.events.register(
+        "before-call.xray.GetTraceSummaries", lambda params, **_: calls.append(json.loads(params["body"]))
+    )
+    xray_reader = XRayReader(client, wall_clock=lambda: end)
+    window = (datetime(1, 1, 1, tzinfo=UTC), datetime(9999, 12, 31, tzinfo=UTC))
+    assert xray_reader.retained(*window).notes  # what the caller is given to say
+    got = [s["Id"] for s in xray_reader.iter_summaries(*window)]
+    assert len(got) == 4
+    assert len(calls) == 30 * 4 + 1
+    assert min(call["StartTime"] for call in calls) == end - 30 * 86400
+    assert max(call["EndTime"] for call in calls) == end + 300
