@@ -4,9 +4,9 @@ botocore parses every response; this module only decides what to ask for and whe
 - BatchGetTraces takes at most 5 ids a call, pages with NextToken and may answer `UnprocessedTraceIds`, which
   are asked again a few times. An id X-Ray does not return is reported, never dropped.
 - GetTraceSummaries is read in time slices on one thread-safe client, at most `max_workers` calls in flight
-  (`--max-concurrency`), then merged newest first without duplicates (a trace can fall in two slices). How
-  the slices are chosen, and why, is said at `iter_summaries`. A window is first bounded by what X-Ray keeps
-  (`aws/retention.py`).
+  (`--max-concurrency`), each page handed on as it arrives, without duplicates (a trace can fall in two
+  slices). How the slices are chosen, and why, is said at `summary_pages`. A window is first bounded by what
+  X-Ray keeps (`aws/retention.py`).
 - The summaries of traces asked for by id are read with TimeRangeType=TraceId over the seconds in their ids
   (`get_summaries`): the ids of one second, or of a few seconds in a row, cost one call, two if that time
   holds more than a page of traces.
@@ -21,10 +21,11 @@ botocore parses every response; this module only decides what to ask for and whe
 from __future__ import annotations
 
 import math
+import queue
 import random
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Generator, Iterator, Mapping, Sequence
 from concurrent.futures import Future
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -287,8 +288,34 @@ class XRayReader:
         time_range_type: str = "Event",
         slice_length: timedelta = SLICE_LENGTH,
     ) -> Iterator[dict[str, Any]]:
-        """Every trace summary in [start, end] (bounded by what X-Ray keeps: `retained`, which the caller
-        says), each trace once, newest first (by StartTime; the service's order where it gives none).
+        """Every trace summary in [start, end] (bounded by what X-Ray keeps), each trace once, newest first
+        (by StartTime, then by id). All of them are held to be sorted: `summary_pages` holds one page."""
+        found = [
+            summary
+            for page in self.summary_pages(
+                start,
+                end,
+                filter_expression=filter_expression,
+                time_range_type=time_range_type,
+                slice_length=slice_length,
+            )
+            for summary in page
+        ]
+        found.sort(key=_order, reverse=True)
+        yield from found
+
+    def summary_pages(
+        self,
+        start: datetime,
+        end: datetime,
+        *,
+        filter_expression: str | None = None,
+        time_range_type: str = "Event",
+        slice_length: timedelta = SLICE_LENGTH,
+    ) -> Iterator[list[dict[str, Any]]]:
+        """The trace summaries in [start, end] a page at a time, as the pages come in, each trace once (in no
+        particular order): a caller that keeps only what it needs of each page holds one page, not the
+        window. The window is first bounded by what X-Ray keeps (`retained`: the caller says so).
 
         The window is cut into slices of at most `slice_length` (one call may not cover more). With one
         worker, each slice's pages are followed one after another. Otherwise the first page of every slice
@@ -302,7 +329,7 @@ class XRayReader:
 
         Slices share their boundaries, so nothing on a boundary is lost; what two slices both return (a
         trace on a boundary, one active in both under the Event time range, a first page read again) is
-        yielded once. Correctness never depends on the order the service returns summaries in.
+        handed on once. Correctness never depends on the order the service returns summaries in.
         """
         window = self.retained(start, end)
         slices = []  # the service's longest, from the end: the oldest holds what is left
@@ -310,27 +337,42 @@ class XRayReader:
         while upper > window.start:
             slices.append((max(window.start, upper - slice_length), upper))
             upper = slices[-1][0]
-        found: list[dict[str, Any]] = []
-        with translate_errors():
-            if self._max_workers <= 1:
-                for lower, upper in slices:
-                    for page in self._summary_pages(lower, upper, time_range_type, filter_expression):
-                        found += page
-            else:
-                found = self._concurrent_summaries(slices, time_range_type, filter_expression, slice_length)
         seen: set[str] = set()
-        # sorted() is stable: summaries with the same StartTime (or none) keep the order they came in.
-        yield from sorted(_unseen(found, seen), key=_start_key, reverse=True)
+        with translate_errors():
+            pages: Generator[list[dict[str, Any]], None, None]
+            if self._max_workers <= 1:
+                pages = (
+                    page
+                    for lower, upper in slices
+                    for page in self._summary_pages(lower, upper, time_range_type, filter_expression)
+                )
+            else:
+                pages = self._concurrent_pages(slices, time_range_type, filter_expression, slice_length)
+            try:
+                for page in pages:
+                    fresh = [summary for summary in page if summary["Id"] not in seen]
+                    seen.update(summary["Id"] for summary in fresh)
+                    if fresh:
+                        yield fresh
+            finally:
+                # A caller that stops reading stops the reads now, not when the collector finds the pages'
+                # generator (Python 3.10 keeps it, through the traceback, until then).
+                pages.close()
 
-    def _concurrent_summaries(
+    def _concurrent_pages(
         self,
         slices: list[tuple[datetime, datetime]],
         time_range_type: str,
         filter_expression: str | None,
         slice_length: timedelta,
-    ) -> list[dict[str, Any]]:
+    ) -> Generator[list[dict[str, Any]], None, None]:
         limit = InFlightLimit(self._max_workers, self._client)
-        pool = DaemonPool(self._max_workers * PARSING_THREADS, "xray-summaries")
+        threads = self._max_workers * PARSING_THREADS
+        pool = DaemonPool(threads, "xray-summaries")
+        # Pages read on the pool wait here for the caller, a few at most: a caller slower than the reads
+        # holds the threads back instead of letting the window pile up in memory.
+        arrived: queue.Queue[Any] = queue.Queue(maxsize=threads)
+        stop = threading.Event()
         try:
             firsts = [
                 pool.submit(
@@ -338,31 +380,38 @@ class XRayReader:
                 )
                 for lower, upper in slices
             ]
-            found: list[dict[str, Any]] = []
             dense: list[tuple[datetime, datetime]] = []
             for (lower, upper), first in zip(slices, firsts, strict=True):
                 page, more = first.result()
-                found += page
+                yield page
                 if more:
                     dense.append((lower, upper))
             parts = split_dense(dense, self._max_workers * SLICES_PER_WORKER, slice_length)
-            rest = [
+            for lower, upper in parts:
                 pool.submit(
                     self._limited,
                     limit,
-                    self._all_summaries,
+                    self._pages_into,
+                    arrived,
+                    stop,
                     lower,
                     upper,
                     time_range_type,
                     filter_expression,
                 )
-                for lower, upper in parts
-            ]
-            for part in rest:
-                found += part.result()
-            return found
+            running = len(parts)
+            while running:
+                item = arrived.get()
+                if item is _PART_DONE:
+                    running -= 1
+                elif isinstance(item, BaseException):
+                    raise item
+                else:
+                    yield item
         finally:
-            # A failure (or Ctrl-C) must not start the other slices' calls, nor wait for those running.
+            # A failure (or Ctrl-C, or a caller that stops reading) must not start the other slices' calls,
+            # nor wait for those running: they stop at their next page.
+            stop.set()
             pool.cancel_pending()
 
     # ------------------------------------------------------------------------------------------ helpers
@@ -444,11 +493,24 @@ class XRayReader:
         with limit.calls():
             return read(*args)
 
-    def _all_summaries(
-        self, start: datetime, end: datetime, time_range_type: str, filter_expression: str | None
-    ) -> list[dict[str, Any]]:
-        pages = self._summary_pages(start, end, time_range_type, filter_expression)
-        return [summary for page in pages for summary in page]
+    def _pages_into(
+        self,
+        arrived: queue.Queue[Any],
+        stop: threading.Event,
+        start: datetime,
+        end: datetime,
+        time_range_type: str,
+        filter_expression: str | None,
+    ) -> None:
+        """Read the window to its last page into `arrived`, then _PART_DONE; a failure goes there instead."""
+        try:
+            for page in self._summary_pages(start, end, time_range_type, filter_expression):
+                if not _offer(arrived, page, stop):
+                    return
+        except BaseException as exc:  # noqa: BLE001 - raised by the reader of `arrived`
+            _offer(arrived, exc, stop)
+        else:
+            _offer(arrived, _PART_DONE, stop)
 
     def _first_page(
         self, start: datetime, end: datetime, time_range_type: str, filter_expression: str | None
@@ -648,21 +710,19 @@ def _summaries_request(
     return kwargs
 
 
-def _start_key(summary: Mapping[str, Any]) -> float:
-    """A summary's StartTime as seconds (botocore parses it into a datetime); one without sorts last."""
-    value = summary.get("StartTime")
+def _order(summary: Mapping[str, Any]) -> tuple[float, str]:
+    """Newest first is this, reversed: StartTime (one without sorts last), then the id (the local store's
+    order), so that the order never depends on which page came in first."""
+    return start_seconds(summary.get("StartTime")), str(summary.get("Id", ""))
+
+
+def start_seconds(value: Any) -> float:
+    """A summary's StartTime as seconds (botocore parses it into a datetime); none is -inf."""
     if isinstance(value, datetime):
         return value.timestamp()
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         return float(value)
     return -math.inf
-
-
-def _unseen(summaries: list[dict[str, Any]], seen: set[str]) -> Iterator[dict[str, Any]]:
-    for summary in summaries:
-        if summary["Id"] not in seen:
-            seen.add(summary["Id"])
-            yield summary
 
 
 def _attach(traces: Sequence[Trace], found: Mapping[str, tuple[dict[str, Any] | None, str | None]]) -> None:
@@ -671,3 +731,18 @@ def _attach(traces: Sequence[Trace], found: Mapping[str, tuple[dict[str, Any] | 
             trace.summary, warning = found[trace.id]
             if warning:
                 trace.warnings.append(warning)
+
+
+# What a part read into the queue puts there last.
+_PART_DONE = object()
+
+
+def _offer(arrived: queue.Queue[Any], item: Any, stop: threading.Event) -> bool:
+    """Put `item` into `arrived` once there is room; False if the reader gave up meanwhile."""
+    while not stop.is_set():
+        try:
+            arrived.put(item, timeout=0.1)
+            return True
+        except queue.Full:
+            continue
+    return False

@@ -1,7 +1,7 @@
 """Cutting time into the windows GetTraceSummaries is asked for.
 
 One call may cover at most 6 hours (the X-Ray console reads 6 h at a time too), and a dense window is cut
-again so that several calls can read it at once (see `XRayReader.iter_summaries`). Traces asked for by id are
+again so that several calls can read it at once (see `XRayReader.summary_pages`). Traces asked for by id are
 found in the seconds their ids name (`id_windows`, see `XRayReader.get_summaries`).
 """
 

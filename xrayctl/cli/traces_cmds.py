@@ -130,8 +130,6 @@ def list_annotations(
     limit: int | None,
 ) -> None:
     """List annotations across the traces of a time window (from trace summaries, no per-trace fetch)."""
-    import dataclasses
-
     from xrayctl.aws.retention import retained
     from xrayctl.text.timeparse import resolve_window
     from xrayctl.trace import annotations, ranking
@@ -144,16 +142,15 @@ def list_annotations(
     with progress(app, "connecting") as spinner, backend(app) as connected:
         spinner.say("reading trace summaries")
         reader = connected.reader()
-        summaries = reader.iter_summaries(window.start, window.end, filter_expression=filter_expression)
-        ranked = ranking.rank(summaries, sort=sort, limit=limit)
-        found = dataclasses.replace(annotations.listing(ranked.summaries, keys), scanned=ranked.scanned)
+        pages = reader.summary_pages(window.start, window.end, filter_expression=filter_expression)
+        found = annotations.listing(pages, keys, sort=sort, limit=limit)
         covered = reader.summary_coverage()  # Transaction Search indexes only a fraction of the traces
     if app.output == "json":
         bounds = {"start": window.start.isoformat(), "end": window.end.isoformat()}
         if summary:
             echo_json({**bounds, "values": [annotations.stats_to_dict(s) for s in _stats(found)]})
         else:
-            echo_json({**bounds, "traces": [annotations.row_to_dict(row) for row in found.rows]})
+            echo_json({**bounds, "traces": [annotations.row_to_dict(row, found.keys) for row in found.rows]})
         _say_coverage(app, covered)
         return
     from xrayctl.render.tables import listing_view

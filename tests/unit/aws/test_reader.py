@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import random
 import threading
+import time
 import urllib.request
 from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
@@ -753,6 +754,39 @@ def test_summaries_by_id_cost_a_call_a_second_in_a_dense_store(local_xray: tuple
     # A trace the store does not have: its second is read to its last page, and no more.
     assert xray_reader.get_summary(f"1-{end - 300:08x}-{'f' * 24}") is None
     assert len(calls) == 1
+
+
+def test_pages_wait_for_a_slow_caller_and_stop_when_it_stops(local_xray: tuple[Any, XRayApiServer]) -> None:
+    """A page goes to the caller as it comes; the reads run at most a few pages ahead of a caller that is
+    slower than they are (what they read is held until it is taken), and stop when the caller stops."""
+    client, _ = local_xray
+    end = 1_700_000_000
+    documents = _traces_every(12, end - 3600, end)  # 301 traces: 61 pages of 5
+    assert client.put_trace_segments(TraceSegmentDocuments=documents)["UnprocessedTraceSegments"] == []
+    calls: list[dict[str, Any]] = []
+    client.meta.events.register(
+        "before-call.xray.GetTraceSummaries", lambda params, **_: calls.append(params)
+    )
+    window = (datetime.fromtimestamp(end - 3600, UTC), datetime.fromtimestamp(end, UTC))
+    xray_reader = XRayReader(client, max_workers=2, wall_clock=lambda: end)
+    threads_before = set(threading.enumerate())
+
+    pages = xray_reader.summary_pages(*window)
+    taken = [next(pages), next(pages)]
+    time.sleep(1.0)  # time enough to read all 61 pages, two at a time
+    # The window's first page; the second taken came after the newest part's first page, the same traces
+    # again (skipped); then the four readers of the parts: four pages waiting, four more read and held.
+    read_ahead = len(calls)
+    assert len(taken) + 1 < read_ahead <= 1 + 2 + 4 + 4
+    pages.close()
+    time.sleep(0.5)
+    assert len(calls) == read_ahead
+    # The readers held back have gone, not waiting for a caller that will never come.
+    readers = [t for t in threading.enumerate() if t not in threads_before and t.name.startswith("xray-")]
+    assert not readers
+
+    ids = [s["Id"] for page in xray_reader.summary_pages(*window) for s in page]
+    assert sorted(ids) == sorted(json.loads(document)["trace_id"] for document in documents)
 
 
 def test_a_window_past_retention_is_read_from_its_bound(local_xray: tuple[Any, XRayApiServer]) -> None:
