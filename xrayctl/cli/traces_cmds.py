@@ -141,7 +141,7 @@ def list_annotations(
     filter_expression = ranking.status_filter(statuses, filter_expression)
     with progress(app, "connecting") as spinner, backend(app) as connected:
         spinner.say("reading trace summaries")
-        reader = connected.reader()
+        reader = connected.reader(rows=True)
         pages = reader.summary_pages(window.start, window.end, filter_expression=filter_expression)
         found = annotations.listing(pages, keys, sort=sort, limit=limit)
         covered = reader.summary_coverage()  # Transaction Search indexes only a fraction of the traces
