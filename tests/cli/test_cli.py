@@ -180,6 +180,29 @@ def test_global_options_before_or_after_the_command(args: list[str]) -> None:
     assert [t["trace_id"] for t in data["traces"]] == ["1-654c0557-5611b044040fc7224c4790b6"]
 
 
+def test_json_output_of_many_megabytes_is_written_whole(tmp_path: Path) -> None:
+    """JSON is written a megabyte at a time (the text of 100,000 listed traces is never held at once): what
+    spans several writes reads back as one document, every character in its place."""
+    saved = json.loads(LAMBDA_TRACE.read_text())
+    document = saved["Segments"][0]
+    long = "".join(f"{n:07d}é\u202e" for n in range(400_000))  # 3.6 MB, escapes included
+    document.setdefault("metadata", {})["default"] = {"long": long}
+    path = tmp_path / "big.json"
+    path.write_text(json.dumps(saved))
+    result = run_cli(["-o", "json", "show-trace", "--input", str(path)])
+    assert result.exit_code == 0, result.stderr
+    assert len(result.stdout) > 3 * (1 << 20) and result.stdout.endswith("}\n")
+    (trace,) = json.loads(result.stdout)["traces"]
+    nodes = [*trace["roots"]]
+    while nodes:
+        node = nodes.pop()
+        if node["id"] == document["id"]:
+            assert node["metadata"]["default"]["long"] == long
+            return
+        nodes.extend(node["children"])
+    raise AssertionError("the segment is not in the output")
+
+
 def test_show_trace_input_from_stdin_draws_the_tree() -> None:
     result = run_cli(["--no-color", "show-trace", "--input", "-"], stdin=LAMBDA_TRACE.read_text())
     assert result.exit_code == 0, result.stderr

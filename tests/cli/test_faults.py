@@ -59,10 +59,35 @@ SUMMARIES = "GetTraceSummaries"
 INVOKE_PATH = "/2015-03-31/functions/{}/invocations"  # the proxy names other paths as they are
 
 
+def recorded_an_hour_ago(documents: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The documents as if recorded an hour ago: times moved by whole seconds, and each trace id's time with
+    them, so that list-annotations (which reads no further back than X-Ray keeps, 30 days) finds them
+    whenever the suite runs."""
+    moved = copy.deepcopy(documents)
+    shift = int(time.time()) - 3600 - int(min(document["start_time"] for document in moved))
+
+    def move(entity: dict[str, Any]) -> None:
+        for key in ("start_time", "end_time"):
+            if key in entity:
+                entity[key] += shift
+        for child in entity.get("subsegments", []):
+            move(child)
+
+    for document in moved:
+        trace_id = document["trace_id"]
+        document["trace_id"] = f"1-{int(trace_id[2:10], 16) + shift:08x}-{trace_id[11:]}"
+        move(document)
+    return moved
+
+
+# The demo's traces again, recent: what list-annotations lists here.
+RECENT = recorded_an_hour_ago(demo_documents())
+
+
 @pytest.fixture(scope="module")
 def store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TraceStore]:
     store = TraceStore(tmp_path_factory.mktemp("faults") / "traces.db")
-    assert store.put_documents([json.dumps(doc) for doc in demo_documents()]) == []
+    assert store.put_documents([json.dumps(doc) for doc in demo_documents() + RECENT]) == []
     yield store
     store.close()
 
@@ -571,8 +596,8 @@ def test_a_summary_that_fails_leaves_the_tree_with_a_warning(
 
 
 def list_annotations(endpoint: str, env: Mapping[str, str] | None = None) -> CliResult:
-    """list-annotations over the minutes of the demo documents (epoch seconds: the window is fixed)."""
-    start = min(doc["start_time"] for doc in demo_documents())
+    """list-annotations over the minutes of the recent copy of the demo documents (epoch seconds)."""
+    start = min(doc["start_time"] for doc in RECENT)
     window = ["--start", f"{start - 600:.0f}", "--end", f"{start + 600:.0f}"]
     return xrayctl(endpoint, "-o", "json", "list-annotations", *window, env=env)
 
@@ -581,7 +606,7 @@ def list_annotations(endpoint: str, env: Mapping[str, str] | None = None) -> Cli
 def listed(upstream: XRayApiServer) -> dict[str, Any]:
     result = list_annotations(upstream.url)
     assert result.exit_code == 0, result.stderr
-    assert {row["trace_id"] for row in result.json()["traces"]} == {d["trace_id"] for d in demo_documents()}
+    assert {row["trace_id"] for row in result.json()["traces"]} == {d["trace_id"] for d in RECENT}
     return result.json()
 
 

@@ -362,7 +362,7 @@ SUMMARY = st.fixed_dictionaries(
 @PROPERTY
 @given(summaries=st.lists(SUMMARY, max_size=6), keys=st.lists(TEXT, max_size=2))
 def test_annotation_tables_of_any_summaries_draw_and_serialise(summaries: list[Any], keys: list[str]) -> None:
-    found = listing(summaries, keys)
+    found = listing([summaries], keys)
     stats = summarize(found.rows, found.keys)
     for width in (20, 300):
         for colour in (False, True):

@@ -200,7 +200,7 @@ def test_garbage_is_unprocessed_and_valid_documents_in_the_batch_are_stored(
     summaries = store.summaries(EPOCH - 1, EPOCH + 1, time_range_type="TraceId")
     assert {s["Id"] for s in summaries} == {document["trace_id"] for document in accepted}
     assert store.stats()["documents"] == len({(d["trace_id"], d["id"]) for d in accepted})
-    listing(summaries)  # what list-annotations makes of them
+    listing([summaries])  # what list-annotations makes of them (one page)
     traces, _ = store.batch_get([summary["Id"] for summary in summaries])
     graph = service_graph([[loads(s["Document"]) for s in trace["Segments"]] for trace in traces])
     assert json.loads(json.dumps(graph, allow_nan=False)) == graph  # GetServiceGraph's answer is plain JSON

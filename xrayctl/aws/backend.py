@@ -43,11 +43,12 @@ class Backend:
     def settle_time(self) -> float:
         return LOCAL_SETTLE_TIME if self.local is not None else AWS_SETTLE_TIME
 
-    def reader(self) -> XRayReader:
+    def reader(self, *, rows: bool = False) -> XRayReader:
+        """`rows`: the trace summaries read hold only what annotation rows show (`Clients.xray_rows`)."""
         from xrayctl.aws.reader import MAX_CONCURRENCY, XRayReader
 
         return XRayReader(
-            self.clients.xray,
+            self.clients.xray_rows if rows else self.clients.xray,
             settle_time=self.settle_time,
             max_workers=self.max_concurrency or MAX_CONCURRENCY,
         )

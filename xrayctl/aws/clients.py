@@ -101,15 +101,24 @@ class Clients:
                 session.set_credentials(*options.credentials)
             return session
 
-    def client(self, service: str) -> Any:
+    def client(self, service: str, api_version: str | None = None) -> Any:
+        key = service if api_version is None else f"{service} {api_version}"
         with self._lock:
-            if service not in self._clients:
-                self._clients[service] = self._create(service)
-            return self._clients[service]
+            if key not in self._clients:
+                self._clients[key] = self._create(service, api_version)
+            return self._clients[key]
 
     @property
     def xray(self) -> XRayClient:
         return self.client("xray")
+
+    @property
+    def xray_rows(self) -> XRayClient:
+        """An X-Ray client whose trace summaries hold only what annotation rows show (`botodata`'s rows
+        model): for reading many summaries at once, at less than half the parsing."""
+        from xrayctl.aws.botodata import ROWS_API_VERSION
+
+        return self.client("xray", ROWS_API_VERSION)
 
     @property
     def lambda_(self) -> LambdaClient:
@@ -119,7 +128,7 @@ class Clients:
     def cloudformation(self) -> CloudFormationClient:
         return self.client("cloudformation")
 
-    def _create(self, service: str) -> Any:
+    def _create(self, service: str, api_version: str | None = None) -> Any:
         from botocore.config import Config
 
         options = self.options
@@ -153,7 +162,9 @@ class Clients:
             )
             # None lets botocore apply AWS_ENDPOINT_URL_<SERVICE>, AWS_ENDPOINT_URL and the config file.
             endpoint_url = options.service_endpoints.get(service) or options.endpoint_url
-            client = self.session.create_client(service, endpoint_url=endpoint_url, config=config)
+            client = self.session.create_client(
+                service, endpoint_url=endpoint_url, config=config, api_version=api_version
+            )
             retry_cut_answers(client, attempts)
             return client
 

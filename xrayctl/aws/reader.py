@@ -4,8 +4,12 @@ botocore parses every response; this module only decides what to ask for and whe
 - BatchGetTraces takes at most 5 ids a call, pages with NextToken and may answer `UnprocessedTraceIds`, which
   are asked again a few times. An id X-Ray does not return is reported, never dropped.
 - GetTraceSummaries is read in time slices on one thread-safe client, at most `max_workers` calls in flight
-  (`--max-concurrency`), then merged newest first without duplicates (a trace can fall in two slices). How
-  the slices are chosen, and why, is said at `iter_summaries`.
+  (`--max-concurrency`), each page handed on as it arrives, without duplicates (a trace can fall in two
+  slices). How the slices are chosen, and why, is said at `summary_pages`. A window is first bounded by what
+  X-Ray keeps (`aws/retention.py`).
+- The summaries of traces asked for by id are read with TimeRangeType=TraceId over the seconds in their ids
+  (`get_summaries`): the ids of one second, or of a few seconds in a row, cost one call, two if that time
+  holds more than a page of traces.
 - Ingestion has no documented bound, so `wait_for_traces` polls, with capped exponential back-off and full
   jitter, until each trace exists, has nothing in progress and has stopped changing; it never sleeps past the
   deadline, and each call is bounded by the client's connect/read timeouts and retries. An id whose time is
@@ -17,9 +21,11 @@ botocore parses every response; this module only decides what to ask for and whe
 from __future__ import annotations
 
 import math
+import queue
 import random
+import threading
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Generator, Iterator, Mapping, Sequence
 from concurrent.futures import Future
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -29,8 +35,9 @@ from typing import Any, TypeVar
 from xrayctl.aws.errors import elsewhere, translate_errors
 from xrayctl.aws.indexing import Coverage, summary_coverage
 from xrayctl.aws.inflight import InFlightLimit
+from xrayctl.aws.retention import FUTURE_SKEW, RETENTION_DAYS, Window, retained
 from xrayctl.aws.retrieval import TraceRetrieval
-from xrayctl.aws.slices import split_dense
+from xrayctl.aws.slices import id_windows, split_dense
 from xrayctl.aws.threads import DaemonPool
 from xrayctl.aws.wait import SETTLE_TIME, SETTLED_AGE, Settling, WaitStatus, build, observe
 from xrayctl.errors import RetrievalFailed, Throttled, TraceNotFound, Unreachable, XrayctlError
@@ -41,13 +48,11 @@ BATCH_SIZE = 5  # BatchGetTraces' limit
 UNPROCESSED_RETRIES = 3
 BACKOFF_BASE = 0.25
 BACKOFF_CAP = 2.0
-RETENTION_DAYS = 30
-# An id stamped further ahead of this machine's clock than any clock skew explains names no trace X-Ray has.
-FUTURE_SKEW = 5 * 60.0
-# GetTraceSummaries with TimeRangeType=TraceId filters on the time in the id; the margin covers the clock
-# skew of whoever chose the id, and the window stays far below the 6 h the console scans at a time.
-SUMMARY_WINDOW_BEFORE = timedelta(minutes=5)
-SUMMARY_WINDOW_AFTER = timedelta(minutes=15)
+# GetTraceSummaries with TimeRangeType=TraceId selects traces by the time in their id ("trace start time" in
+# the API reference; the time is whole seconds): a run of seconds holding ids asked for is one window, read
+# until every id of it is found. Runs are cut at this length, so that the ids of a long stretch are read as
+# several windows at once rather than one window's pages one after another.
+ID_RUN_SECONDS = 10
 # The longest window one GetTraceSummaries call may cover (the X-Ray console reads 6 h at a time too).
 SLICE_LENGTH = timedelta(hours=6)
 # Calls in flight at once by default (--max-concurrency). A throttled call is retried by botocore with its
@@ -79,26 +84,30 @@ class FetchResult:
 
 
 class _PendingSummaries:
-    """Summaries being read on threads (`XRayReader._summaries_alongside`), attached once the traces exist."""
+    """Summaries read on a thread (`XRayReader._summaries_alongside`), attached once the traces exist."""
 
-    def __init__(self, futures: Mapping[str, Future[tuple[dict[str, Any] | None, str | None]]]) -> None:
-        self._futures = futures
+    def __init__(
+        self,
+        future: Future[dict[str, tuple[dict[str, Any] | None, str | None]]] | None = None,
+        stop: threading.Event | None = None,
+    ) -> None:
+        self._future = future
+        self._stop = stop
 
     @property
     def started(self) -> bool:
-        return bool(self._futures)
+        return self._future is not None
 
     def attach(self, traces: Sequence[Trace]) -> None:
-        for trace in traces:
-            future = self._futures.get(trace.id)
-            if future is not None:
-                trace.summary, warning = future.result()
-                if warning:
-                    trace.warnings.append(warning)
+        if self._future is not None:
+            _attach(traces, self._future.result())
 
     def cancel(self) -> None:
-        for future in self._futures.values():
-            future.cancel()
+        """Start no more calls (those running end on their own)."""
+        if self._stop is not None:
+            self._stop.set()
+        if self._future is not None:
+            self._future.cancel()
 
 
 class XRayReader:
@@ -242,16 +251,22 @@ class XRayReader:
 
     def get_summary(self, trace_id: str) -> dict[str, Any] | None:
         """The trace's GetTraceSummaries entry, or None if X-Ray has none."""
-        epoch = datetime.fromtimestamp(trace_epoch(trace_id), tz=timezone.utc)
-        now = datetime.fromtimestamp(self._wall_clock(), tz=timezone.utc)
-        start = epoch - SUMMARY_WINDOW_BEFORE
-        end = max(epoch + timedelta(seconds=1), min(epoch + SUMMARY_WINDOW_AFTER, now))
-        with translate_errors():
-            for page in self._summary_pages(start, end, time_range_type="TraceId", filter_expression=None):
-                for summary in page:
-                    if summary.get("Id") == trace_id:
-                        return summary
-        return None
+        return self.get_summaries([trace_id]).get(trace_id)
+
+    def get_summaries(self, trace_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+        """The GetTraceSummaries entries X-Ray has of these traces, by id; raises the first failure.
+
+        The ids are read by the seconds in them (TimeRangeType=TraceId): one window per run of consecutive
+        seconds (`aws/slices.id_windows`), paged only until every id of it is found, the windows read
+        `max_workers` at a time. A second holds the traces that started in it, a page or two even in a busy
+        account, whatever the rest of the day holds.
+        """
+        found: dict[str, dict[str, Any]] = {}
+        for _, summaries, failure in self._id_summaries(trace_ids):
+            if failure is not None:
+                raise failure
+            found.update(summaries)
+        return found
 
     def summary_coverage(self) -> Coverage | None:
         """What share of traces the summaries cover, with Transaction Search on (`aws/indexing.py`). Asked
@@ -259,6 +274,10 @@ class XRayReader:
         return summary_coverage(self._client, self._search.active)
 
     # ---------------------------------------------------------------------------------------- over time
+
+    def retained(self, start: datetime, end: datetime) -> Window:
+        """[start, end] bounded by what X-Ray keeps now, with a note for each bound that moved."""
+        return retained(start, end, self._wall_clock())
 
     def iter_summaries(
         self,
@@ -269,8 +288,34 @@ class XRayReader:
         time_range_type: str = "Event",
         slice_length: timedelta = SLICE_LENGTH,
     ) -> Iterator[dict[str, Any]]:
-        """Every trace summary in [start, end], each trace once, newest first (by StartTime; the service's
-        order where it gives none).
+        """Every trace summary in [start, end] (bounded by what X-Ray keeps), each trace once, newest first
+        (by StartTime, then by id). All of them are held to be sorted: `summary_pages` holds one page."""
+        found = [
+            summary
+            for page in self.summary_pages(
+                start,
+                end,
+                filter_expression=filter_expression,
+                time_range_type=time_range_type,
+                slice_length=slice_length,
+            )
+            for summary in page
+        ]
+        found.sort(key=_order, reverse=True)
+        yield from found
+
+    def summary_pages(
+        self,
+        start: datetime,
+        end: datetime,
+        *,
+        filter_expression: str | None = None,
+        time_range_type: str = "Event",
+        slice_length: timedelta = SLICE_LENGTH,
+    ) -> Iterator[list[dict[str, Any]]]:
+        """The trace summaries in [start, end] a page at a time, as the pages come in, each trace once (in no
+        particular order): a caller that keeps only what it needs of each page holds one page, not the
+        window. The window is first bounded by what X-Ray keeps (`retained`: the caller says so).
 
         The window is cut into slices of at most `slice_length` (one call may not cover more). With one
         worker, each slice's pages are followed one after another. Otherwise the first page of every slice
@@ -284,34 +329,50 @@ class XRayReader:
 
         Slices share their boundaries, so nothing on a boundary is lost; what two slices both return (a
         trace on a boundary, one active in both under the Event time range, a first page read again) is
-        yielded once. Correctness never depends on the order the service returns summaries in.
+        handed on once. Correctness never depends on the order the service returns summaries in.
         """
+        window = self.retained(start, end)
         slices = []  # the service's longest, from the end: the oldest holds what is left
-        upper = end
-        while upper > start:
-            slices.append((max(start, upper - slice_length), upper))
+        upper = window.end
+        while upper > window.start:
+            slices.append((max(window.start, upper - slice_length), upper))
             upper = slices[-1][0]
-        found: list[dict[str, Any]] = []
-        with translate_errors():
-            if self._max_workers <= 1:
-                for lower, upper in slices:
-                    for page in self._summary_pages(lower, upper, time_range_type, filter_expression):
-                        found += page
-            else:
-                found = self._concurrent_summaries(slices, time_range_type, filter_expression, slice_length)
         seen: set[str] = set()
-        # sorted() is stable: summaries with the same StartTime (or none) keep the order they came in.
-        yield from sorted(_unseen(found, seen), key=_start_key, reverse=True)
+        with translate_errors():
+            pages: Generator[list[dict[str, Any]], None, None]
+            if self._max_workers <= 1:
+                pages = (
+                    page
+                    for lower, upper in slices
+                    for page in self._summary_pages(lower, upper, time_range_type, filter_expression)
+                )
+            else:
+                pages = self._concurrent_pages(slices, time_range_type, filter_expression, slice_length)
+            try:
+                for page in pages:
+                    fresh = [summary for summary in page if summary["Id"] not in seen]
+                    seen.update(summary["Id"] for summary in fresh)
+                    if fresh:
+                        yield fresh
+            finally:
+                # A caller that stops reading stops the reads now, not when the collector finds the pages'
+                # generator (Python 3.10 keeps it, through the traceback, until then).
+                pages.close()
 
-    def _concurrent_summaries(
+    def _concurrent_pages(
         self,
         slices: list[tuple[datetime, datetime]],
         time_range_type: str,
         filter_expression: str | None,
         slice_length: timedelta,
-    ) -> list[dict[str, Any]]:
+    ) -> Generator[list[dict[str, Any]], None, None]:
         limit = InFlightLimit(self._max_workers, self._client)
-        pool = DaemonPool(self._max_workers * PARSING_THREADS, "xray-summaries")
+        threads = self._max_workers * PARSING_THREADS
+        pool = DaemonPool(threads, "xray-summaries")
+        # Pages read on the pool wait here for the caller, a few at most: a caller slower than the reads
+        # holds the threads back instead of letting the window pile up in memory.
+        arrived: queue.Queue[Any] = queue.Queue(maxsize=threads)
+        stop = threading.Event()
         try:
             firsts = [
                 pool.submit(
@@ -319,31 +380,38 @@ class XRayReader:
                 )
                 for lower, upper in slices
             ]
-            found: list[dict[str, Any]] = []
             dense: list[tuple[datetime, datetime]] = []
             for (lower, upper), first in zip(slices, firsts, strict=True):
                 page, more = first.result()
-                found += page
+                yield page
                 if more:
                     dense.append((lower, upper))
             parts = split_dense(dense, self._max_workers * SLICES_PER_WORKER, slice_length)
-            rest = [
+            for lower, upper in parts:
                 pool.submit(
                     self._limited,
                     limit,
-                    self._all_summaries,
+                    self._pages_into,
+                    arrived,
+                    stop,
                     lower,
                     upper,
                     time_range_type,
                     filter_expression,
                 )
-                for lower, upper in parts
-            ]
-            for part in rest:
-                found += part.result()
-            return found
+            running = len(parts)
+            while running:
+                item = arrived.get()
+                if item is _PART_DONE:
+                    running -= 1
+                elif isinstance(item, BaseException):
+                    raise item
+                else:
+                    yield item
         finally:
-            # A failure (or Ctrl-C) must not start the other slices' calls, nor wait for those running.
+            # A failure (or Ctrl-C, or a caller that stops reading) must not start the other slices' calls,
+            # nor wait for those running: they stop at their next page.
+            stop.set()
             pool.cancel_pending()
 
     # ------------------------------------------------------------------------------------------ helpers
@@ -425,11 +493,24 @@ class XRayReader:
         with limit.calls():
             return read(*args)
 
-    def _all_summaries(
-        self, start: datetime, end: datetime, time_range_type: str, filter_expression: str | None
-    ) -> list[dict[str, Any]]:
-        pages = self._summary_pages(start, end, time_range_type, filter_expression)
-        return [summary for page in pages for summary in page]
+    def _pages_into(
+        self,
+        arrived: queue.Queue[Any],
+        stop: threading.Event,
+        start: datetime,
+        end: datetime,
+        time_range_type: str,
+        filter_expression: str | None,
+    ) -> None:
+        """Read the window to its last page into `arrived`, then _PART_DONE; a failure goes there instead."""
+        try:
+            for page in self._summary_pages(start, end, time_range_type, filter_expression):
+                if not _offer(arrived, page, stop):
+                    return
+        except BaseException as exc:  # noqa: BLE001 - raised by the reader of `arrived`
+            _offer(arrived, exc, stop)
+        else:
+            _offer(arrived, _PART_DONE, stop)
 
     def _first_page(
         self, start: datetime, end: datetime, time_range_type: str, filter_expression: str | None
@@ -441,23 +522,87 @@ class XRayReader:
         return response.get("TraceSummaries", []), bool(response.get("NextToken"))
 
     def _attach_summaries(self, traces: list[Trace]) -> None:
-        if len(traces) <= 1 or self._max_workers <= 1:
-            for trace in traces:
-                self._attach_summary(trace)
-            return
-        DaemonPool(self._max_workers, "xray-summary").map(self._attach_summary, traces)
+        _attach(traces, self._summaries_or_warnings([trace.id for trace in traces]))
 
-    def _attach_summary(self, trace: Trace) -> None:
-        trace.summary, warning = self._summary_or_warning(trace.id)
-        if warning:
-            trace.warnings.append(warning)
-
-    def _summary_or_warning(self, trace_id: str) -> tuple[dict[str, Any] | None, str | None]:
+    def _summaries_or_warnings(
+        self, trace_ids: Sequence[str], stop: threading.Event | None = None
+    ) -> dict[str, tuple[dict[str, Any] | None, str | None]]:
+        """Each id's summary, or None with the reason it could not be read; once `stop` is set, the ids not
+        read yet are left out."""
         # The summary only adds X-Ray's own figures to the header: the trace is worth showing without it.
-        try:
-            return self.get_summary(trace_id), None
-        except XrayctlError as exc:  # denied, throttled, timed out, 5xx: the documents came, or will say so
-            return None, f"no trace summary: {exc.message}"
+        result: dict[str, tuple[dict[str, Any] | None, str | None]] = {}
+        for wanted, found, failure in self._id_summaries(trace_ids, stop):
+            # Denied, throttled, timed out, 5xx: the documents came, or will say so.
+            warning = f"no trace summary: {failure.message}" if failure is not None else None
+            result.update((trace_id, (found.get(trace_id), warning)) for trace_id in wanted)
+        return result
+
+    def _id_summaries(
+        self, trace_ids: Sequence[str], stop: threading.Event | None = None
+    ) -> list[tuple[list[str], dict[str, dict[str, Any]], XrayctlError | None]]:
+        """Per window of seconds (see `get_summaries`): the ids in it, the summaries found, the failure; the
+        windows not read before `stop` was set are left out."""
+        by_second: dict[int, list[str]] = {}
+        for trace_id in dict.fromkeys(trace_ids):
+            by_second.setdefault(trace_epoch(trace_id), []).append(trace_id)
+        windows = [
+            (first, last, [i for second in range(first, last + 1) for i in by_second.get(second, ())])
+            for first, last in id_windows(by_second, ID_RUN_SECONDS)
+        ]
+
+        def read(
+            window: tuple[int, int, list[str]],
+        ) -> tuple[list[str], dict[str, dict[str, Any]], XrayctlError | None]:
+            first, last, wanted = window
+            try:
+                with translate_errors():
+                    return wanted, self._window_summaries(first, last, set(wanted)), None
+            except XrayctlError as exc:
+                return wanted, {}, exc
+
+        return self._in_turns(read, windows, stop or threading.Event())
+
+    def _window_summaries(self, first: int, last: int, wanted: set[str]) -> dict[str, dict[str, Any]]:
+        """The summaries of `wanted` (their ids name the seconds first..last), read until all are found."""
+        start = datetime.fromtimestamp(first, tz=timezone.utc)
+        # The last second's traces started before its end; botocore sends whole seconds, so the window is
+        # [first, last + 1]: it holds them whether the service counts its end in or not.
+        end = datetime.fromtimestamp(last + 1, tz=timezone.utc)
+        found: dict[str, dict[str, Any]] = {}
+        # Leaving the loop leaves the pages' generator unfinished: no call is made for the next page.
+        for page in self._summary_pages(start, end, "TraceId", None):
+            found.update((s["Id"], s) for s in page if s.get("Id") in wanted)
+            if len(found) == len(wanted):
+                break
+        return found
+
+    def _in_turns(self, read: Callable[[Any], T], items: Sequence[Any], stop: threading.Event) -> list[T]:
+        """`read` of each item, at most `max_workers` at once (threads pull the next item), until `stop` is
+        set or one fails (its error is raised); the results in the items' order, of those read."""
+        results: list[tuple[int, T]] = []
+        positions = iter(range(len(items)))
+        lock = threading.Lock()
+
+        def work(_: int) -> None:
+            while not stop.is_set():
+                with lock:
+                    position = next(positions, None)
+                if position is None:
+                    return
+                try:
+                    result = read(items[position])
+                except BaseException:
+                    stop.set()  # the others take no new item: the first failure is the answer
+                    raise
+                with lock:
+                    results.append((position, result))
+
+        workers = min(self._max_workers, len(items))
+        if workers <= 1:
+            work(0)
+        else:
+            DaemonPool(workers, "xray-summary").map(work, range(workers))
+        return [result for _, result in sorted(results, key=lambda pair: pair[0])]
 
     @contextmanager
     def _summaries_alongside(self, ids: Sequence[str]) -> Iterator[_PendingSummaries]:
@@ -468,11 +613,11 @@ class XRayReader:
         error or Ctrl-C, nobody needs them (and one to a stalled endpoint lasts until its timeouts).
         """
         if not ids or self._max_workers <= 1:  # one request at a time: read after the documents
-            yield _PendingSummaries({})
+            yield _PendingSummaries()
             return
-        workers = min(len(ids), self._max_workers)
-        pool = DaemonPool(workers, "xray-summary")
-        pending = _PendingSummaries({i: pool.submit(self._summary_or_warning, i) for i in ids})
+        stop = threading.Event()
+        future = DaemonPool(1, "xray-summaries").submit(self._summaries_or_warnings, ids, stop)
+        pending = _PendingSummaries(future, stop)
         try:
             yield pending
         finally:
@@ -565,9 +710,14 @@ def _summaries_request(
     return kwargs
 
 
-def _start_key(summary: Mapping[str, Any]) -> float:
-    """A summary's StartTime as seconds (botocore parses it into a datetime); one without sorts last."""
-    value = summary.get("StartTime")
+def _order(summary: Mapping[str, Any]) -> tuple[float, str]:
+    """Newest first is this, reversed: StartTime (one without sorts last), then the id (the local store's
+    order), so that the order never depends on which page came in first."""
+    return start_seconds(summary.get("StartTime")), str(summary.get("Id", ""))
+
+
+def start_seconds(value: Any) -> float:
+    """A summary's StartTime as seconds (botocore parses it into a datetime); none is -inf."""
     if isinstance(value, datetime):
         return value.timestamp()
     if isinstance(value, (int, float)) and not isinstance(value, bool):
@@ -575,8 +725,24 @@ def _start_key(summary: Mapping[str, Any]) -> float:
     return -math.inf
 
 
-def _unseen(summaries: list[dict[str, Any]], seen: set[str]) -> Iterator[dict[str, Any]]:
-    for summary in summaries:
-        if summary["Id"] not in seen:
-            seen.add(summary["Id"])
-            yield summary
+def _attach(traces: Sequence[Trace], found: Mapping[str, tuple[dict[str, Any] | None, str | None]]) -> None:
+    for trace in traces:
+        if trace.id in found:
+            trace.summary, warning = found[trace.id]
+            if warning:
+                trace.warnings.append(warning)
+
+
+# What a part read into the queue puts there last.
+_PART_DONE = object()
+
+
+def _offer(arrived: queue.Queue[Any], item: Any, stop: threading.Event) -> bool:
+    """Put `item` into `arrived` once there is room; False if the reader gave up meanwhile."""
+    while not stop.is_set():
+        try:
+            arrived.put(item, timeout=0.1)
+            return True
+        except queue.Full:
+            continue
+    return False

@@ -1,12 +1,14 @@
-"""Cutting a window of time into the slices GetTraceSummaries is asked for.
+"""Cutting time into the windows GetTraceSummaries is asked for.
 
 One call may cover at most 6 hours (the X-Ray console reads 6 h at a time too), and a dense window is cut
-again so that several calls can read it at once (see `XRayReader.iter_summaries`).
+again so that several calls can read it at once (see `XRayReader.summary_pages`). Traces asked for by id are
+found in the seconds their ids name (`id_windows`, see `XRayReader.get_summaries`).
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from datetime import datetime, timedelta
 
 
@@ -53,3 +55,15 @@ def split_dense(
         share = max(1, round(parts * (upper - lower).total_seconds() / total)) if total > 0 else 1
         result += slices(lower, upper, longest, share)
     return result
+
+
+def id_windows(epochs: Iterable[int], longest: int) -> list[tuple[int, int]]:
+    """The seconds `epochs` as runs of consecutive seconds, none longer than `longest` seconds: (first, last)
+    pairs, newest first. Seconds apart are never joined: the time between may hold any number of traces."""
+    runs: list[tuple[int, int]] = []
+    for second in sorted(set(epochs), reverse=True):
+        if runs and runs[-1][0] == second + 1 and runs[-1][1] - second < longest:
+            runs[-1] = (second, runs[-1][1])
+        else:
+            runs.append((second, second))
+    return runs

@@ -48,10 +48,23 @@ def backend(state: AppState, function: FunctionOptions | None = None) -> Iterato
         yield connected
 
 
-def echo_json(data: Any) -> None:
-    from xrayctl.text.jsonwrite import dumps
+# Characters of JSON written at a time: the text of 100,000 listed traces is never held whole, nor the
+# millions of small pieces it is written in (those took 200 MB).
+JSON_WRITE_SIZE = 1 << 20
 
-    click.echo(dumps(data))
+
+def echo_json(data: Any) -> None:
+    from xrayctl.text.jsonwrite import iter_json
+
+    pending: list[str] = []
+    size = 0
+    for piece in iter_json(data):
+        pending.append(piece)
+        size += len(piece)
+        if size >= JSON_WRITE_SIZE:
+            click.echo("".join(pending), nl=False)
+            pending, size = [], 0
+    click.echo("".join(pending))
 
 
 @contextmanager

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from xrayctl.cli.common import backend, echo_json, print_traces, progress, showing_found
+from xrayctl.cli.common import backend, echo_json, print_traces, progress, showing_found, warn_about
 from xrayctl.cli.exporting import check_export, export_options
 from xrayctl.cli.options import (
     AppState,
@@ -130,27 +130,27 @@ def list_annotations(
     limit: int | None,
 ) -> None:
     """List annotations across the traces of a time window (from trace summaries, no per-trace fetch)."""
-    import dataclasses
-
+    from xrayctl.aws.retention import retained
     from xrayctl.text.timeparse import resolve_window
     from xrayctl.trace import annotations, ranking
 
     app = state()
-    window_start, window_end = resolve_window(since=since, start=start, end=end)
+    # What X-Ray does not keep is not read; the user is told before the reading starts.
+    window = retained(*resolve_window(since=since, start=start, end=end))
+    warn_about(app, window.notes)
     filter_expression = ranking.status_filter(statuses, filter_expression)
     with progress(app, "connecting") as spinner, backend(app) as connected:
         spinner.say("reading trace summaries")
-        reader = connected.reader()
-        summaries = reader.iter_summaries(window_start, window_end, filter_expression=filter_expression)
-        ranked = ranking.rank(summaries, sort=sort, limit=limit)
-        found = dataclasses.replace(annotations.listing(ranked.summaries, keys), scanned=ranked.scanned)
+        reader = connected.reader(rows=True)
+        pages = reader.summary_pages(window.start, window.end, filter_expression=filter_expression)
+        found = annotations.listing(pages, keys, sort=sort, limit=limit)
         covered = reader.summary_coverage()  # Transaction Search indexes only a fraction of the traces
     if app.output == "json":
-        window = {"start": window_start.isoformat(), "end": window_end.isoformat()}
+        bounds = {"start": window.start.isoformat(), "end": window.end.isoformat()}
         if summary:
-            echo_json({**window, "values": [annotations.stats_to_dict(s) for s in _stats(found)]})
+            echo_json({**bounds, "values": [annotations.stats_to_dict(s) for s in _stats(found)]})
         else:
-            echo_json({**window, "traces": [annotations.row_to_dict(row) for row in found.rows]})
+            echo_json({**bounds, "traces": [annotations.row_to_dict(row, found.keys) for row in found.rows]})
         _say_coverage(app, covered)
         return
     from xrayctl.render.tables import listing_view
@@ -163,8 +163,8 @@ def list_annotations(
     named = ", ".join(clean(key, 100) for key in found.keys)
     which = f"any of {named}" if keys and len(keys) > 1 else named if keys else "annotations"
     err.print(
-        f"{_count(found.scanned, 'trace')} from {window_start:%Y-%m-%d %H:%M:%S} to "
-        f"{window_end:%Y-%m-%d %H:%M:%S} UTC; {found.annotated} with {which}",
+        f"{_count(found.scanned, 'trace')} from {window.start:%Y-%m-%d %H:%M:%S} to "
+        f"{window.end:%Y-%m-%d %H:%M:%S} UTC; {found.annotated} with {which}",
         style="dim",
         markup=False,
     )

@@ -5,6 +5,8 @@ its console speak UTC, and a command that means different windows on different l
 
 ISO 8601 is parsed here rather than by `datetime.fromisoformat`, which on Python 3.10 knows only what
 `isoformat()` writes (no `Z`, no `.5`, no basic `20261123T100000`) and on 3.11 much more: one grammar for all.
+Digits are ASCII digits: `\\d` alone matches any script's (fullwidth `１`, Arabic-Indic `١`), which `int` and
+`float` read as numbers, so a pasted fullwidth `１７００００００００` was taken as epoch seconds.
 """
 
 from __future__ import annotations
@@ -17,15 +19,16 @@ from xrayctl.errors import UsageError
 DEFAULT_SINCE = timedelta(minutes=15)
 
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
-_DURATION = re.compile(r"(?:\d{1,9}[smhdw])+")
-_DURATION_PART = re.compile(r"(\d+)([smhdw])")
-_EPOCH = re.compile(r"\d{1,15}(?:\.\d{1,9})?")
+_DURATION = re.compile(r"(?:\d{1,9}[smhdw])+", re.ASCII)
+_DURATION_PART = re.compile(r"(\d+)([smhdw])", re.ASCII)
+_EPOCH = re.compile(r"\d{1,15}(?:\.\d{1,9})?", re.ASCII)
 # Extended (2026-11-23T10:00:05.5+02:00) or basic (20261123T100005Z) form; T, t or a space between date and
 # time; a fraction of any length after `.` or `,`; zone Z or ±HH[:MM] (±HHMM).
 _ISO = re.compile(
     r"(?P<year>\d{4})-?(?P<month>\d\d)-?(?P<day>\d\d)"
     r"(?:[Tt ](?P<hour>\d\d)(?::?(?P<minute>\d\d)(?::?(?P<second>\d\d)(?:[.,](?P<fraction>\d+))?)?)?)?"
-    r" ?(?:(?P<utc>[Zz])|(?P<sign>[+-])(?P<zone_hours>\d\d)(?::?(?P<zone_minutes>\d\d))?)?"
+    r" ?(?:(?P<utc>[Zz])|(?P<sign>[+-])(?P<zone_hours>\d\d)(?::?(?P<zone_minutes>\d\d))?)?",
+    re.ASCII,
 )
 
 DURATION_FORMS = "a duration such as 90s, 15m, 2h, 1d or 1h30m"

@@ -10,24 +10,26 @@ from __future__ import annotations
 import math
 import statistics
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from xrayctl.trace.model import AnnotationValue, Status
+from xrayctl.trace.ranking import rank
 
 _EXACT_INT_LIMIT = 2**53  # beyond this a double no longer holds every integer: keep the float
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # one per trace of the window: 100,000 of them, no __dict__ each
 class AnnotatedTrace:
     trace_id: str
     start_time: datetime | None
     duration: float | None  # seconds, first segment start to last segment end
     response_time: float | None  # seconds, the root segment alone
     status: Status
-    annotations: dict[str, list[AnnotationValue]]
+    # key -> its distinct values; tuples, so that rows with the same values can share them (see `listing`)
+    annotations: dict[str, tuple[AnnotationValue, ...]]
 
 
 @dataclass(frozen=True)
@@ -48,13 +50,21 @@ def from_summary(summary: Mapping[str, Any]) -> AnnotatedTrace:
     return _row(summary, (summary.get("Annotations") or {}).items())
 
 
-def _row(summary: Mapping[str, Any], chosen: Iterable[tuple[str, Any]]) -> AnnotatedTrace:
-    """The row of `summary` with the annotations `chosen` from it ((key, entries) pairs, in column order)."""
-    annotations: dict[str, list[AnnotationValue]] = {}
+def _row(
+    summary: Mapping[str, Any],
+    chosen: Iterable[tuple[str, Any]],
+    shared: dict[tuple[Any, ...], tuple[AnnotationValue, ...]] | None = None,
+) -> AnnotatedTrace:
+    """The row of `summary` with the annotations `chosen` from it ((key, entries) pairs, in column order);
+    `shared` holds the value tuples of earlier rows, for this row to use the same ones."""
+    annotations: dict[str, tuple[AnnotationValue, ...]] = {}
     for key, entries in chosen:
         # An AnnotationValue with none of the members botocore knows carries nothing that could be shown.
-        values = [_value(entry.get("AnnotationValue") or {}) for entry in entries]
-        annotations[key] = [value for value in values if value is not None]
+        values = tuple(value for value in map(_entry_value, entries) if value is not None)
+        if shared is not None:
+            # Keyed with each value's type: True, 1 and 1.0 are equal, and each must stay what it is.
+            values = shared.setdefault(tuple((type(value), value) for value in values), values)
+        annotations[key] = values
     return AnnotatedTrace(
         trace_id=summary["Id"],
         start_time=summary.get("StartTime"),
@@ -63,6 +73,10 @@ def _row(summary: Mapping[str, Any], chosen: Iterable[tuple[str, Any]]) -> Annot
         status=_status(summary),
         annotations=annotations,
     )
+
+
+def _entry_value(entry: Mapping[str, Any]) -> AnnotationValue | None:
+    return _value(entry.get("AnnotationValue") or {})
 
 
 def all_keys(rows: Iterable[AnnotatedTrace]) -> list[str]:
@@ -108,14 +122,17 @@ def summarize(rows: Iterable[AnnotatedTrace], keys: Sequence[str]) -> list[Value
     return stats
 
 
-def row_to_dict(row: AnnotatedTrace) -> dict[str, Any]:
+def row_to_dict(row: AnnotatedTrace, keys: Sequence[str] = ()) -> dict[str, Any]:
+    """The row for --output json; given the listing's `keys`, its annotations in their order."""
+    annotations = row.annotations
+    chosen = [key for key in keys if key in annotations] if keys else list(annotations)
     return {
         "trace_id": row.trace_id,
         "start_time": row.start_time.isoformat() if row.start_time else None,
         "duration": row.duration,
         "response_time": row.response_time,
         "status": row.status,
-        "annotations": row.annotations,
+        "annotations": {key: list(annotations[key]) for key in chosen},
     }
 
 
@@ -182,23 +199,39 @@ class Listing:
         return sum(1 for row in self.rows if row.annotations)
 
 
-def listing(summaries: Iterable[Mapping[str, Any]], keys: Sequence[str] = ()) -> Listing:
+def listing(
+    pages: Iterable[Iterable[Mapping[str, Any]]],
+    keys: Sequence[str] = (),
+    *,
+    sort: str | None = None,
+    limit: int | None = None,
+) -> Listing:
     """Every trace of the window as a row (a failed request often has no annotation, and is the row a reader
-    looks for), with all its keys; given `keys`, only those columns and the traces that carry one of them."""
-    # The keys are counted on the summaries, so that each row is built once, with its columns in their order.
-    summaries = list(summaries)
-    entries = [summary.get("Annotations") or {} for summary in summaries]
-    if keys:
-        chosen = list(keys)
+    looks for), with all its keys; given `keys`, only those columns and the traces that carry one of them.
+    Rows are in `sort`'s order (`xrayctl.trace.ranking`: largest first; None: newest first), at most `limit`
+    of them, ranked before the traces without `keys` are left out; columns are `keys`, else the keys on
+    most rows first, then by name.
+
+    Each page of summaries becomes rows as it comes, and is let go: a row holds what the table shows, a small
+    part of a parsed summary (100,000 summaries held at once took 700 MB). The values of most traces are
+    the values of many others (a tenant, a status code): the rows share one tuple for each such set, which
+    halves what 100,000 rows take.
+    """
+    wanted = list(keys)
+    shared: dict[tuple[Any, ...], tuple[AnnotationValue, ...]] = {}
+
+    def rows() -> Iterator[AnnotatedTrace]:
+        for page in pages:
+            for summary in page:
+                entry = summary.get("Annotations") or {}
+                chosen = [(key, entry[key]) for key in wanted if key in entry] if wanted else entry.items()
+                yield _row(summary, chosen, shared)
+
+    ranked = rank(rows(), sort=sort, limit=limit)
+    kept = [row for row in ranked.rows if row.annotations] if wanted else ranked.rows
+    if wanted:
+        columns = wanted
     else:
-        counts = Counter(key for entry in entries for key in entry)
-        chosen = sorted(counts, key=lambda key: (-counts[key], key))
-    rows = []
-    for summary, entry in zip(summaries, entries, strict=True):
-        picked = [(key, entry[key]) for key in chosen if key in entry]
-        if picked or not keys:
-            rows.append(_row(summary, picked))
-    scanned = len(summaries)
-    # Let go of the summaries now: the rows are a small part of them, and the caller keeps the rows.
-    del summaries, entries
-    return Listing(rows, chosen, scanned)
+        counts = Counter(key for row in kept for key in row.annotations)
+        columns = sorted(counts, key=lambda key: (-counts[key], key))
+    return Listing(kept, columns, ranked.scanned)

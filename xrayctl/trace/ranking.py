@@ -2,23 +2,23 @@
 
 `--status` is a shorthand for X-Ray's own filter keywords (`fault`, `error`, `throttle`, `ok`), so the
 service does the filtering; several are OR'd, and a `--filter` given too is AND'd with them. Sorting reads
-each trace summary's own figures (Duration, ResponseTime, StartTime), largest first; with a limit only that
-many summaries are ever kept (a heap), however long the window.
+each trace's own figures (its summary's Duration, ResponseTime, StartTime, as a row of
+`xrayctl.trace.annotations` holds them), largest first, then the newest; with a limit only that many rows are
+ever kept (a heap), however long the window. The rows come in the order their pages were read, which is no
+order at all: ties are broken by start time and then by trace id, as the service pages them.
 """
 
 from __future__ import annotations
 
 import heapq
-import itertools
 import math
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Generic, Protocol, TypeVar
 
 STATUSES = ("fault", "error", "throttle", "ok")
 SORT_KEYS = ("duration", "response", "start")
-_FIELDS = {"duration": "Duration", "response": "ResponseTime", "start": "StartTime"}
 
 
 def status_filter(statuses: Sequence[str], expression: str | None) -> str | None:
@@ -35,9 +35,30 @@ def status_filter(statuses: Sequence[str], expression: str | None) -> str | None
     return keywords
 
 
-def _value(summary: Mapping[str, Any], field: str) -> float:
-    """The summary's figure as a number to sort on; a missing one sorts last."""
-    value = summary.get(field)
+class Figures(Protocol):
+    """What a trace is ranked by (`xrayctl.trace.annotations.AnnotatedTrace` has these)."""
+
+    @property
+    def trace_id(self) -> str: ...
+    @property
+    def start_time(self) -> datetime | None: ...
+    @property
+    def duration(self) -> float | None: ...
+    @property
+    def response_time(self) -> float | None: ...
+
+
+T = TypeVar("T", bound=Figures)
+
+_FIGURES: dict[str, Callable[[Figures], Any]] = {
+    "duration": lambda row: row.duration,
+    "response": lambda row: row.response_time,
+    "start": lambda row: row.start_time,
+}
+
+
+def figure_value(value: Any) -> float:
+    """A figure as a number to sort on; a missing one sorts last."""
     if isinstance(value, datetime):
         return value.timestamp()
     if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value):
@@ -46,38 +67,25 @@ def _value(summary: Mapping[str, Any], field: str) -> float:
 
 
 @dataclass
-class Ranked:
-    summaries: list[Mapping[str, Any]]
-    scanned: int  # summaries in the window, before the limit
+class Ranked(Generic[T]):
+    rows: list[T]
+    scanned: int  # traces in the window, before the limit
 
 
-class _Counting:
-    """An iterator that counts what passes through it."""
+def rank(rows: Iterable[T], *, sort: str | None, limit: int | None) -> Ranked[T]:
+    """The rows by `sort` (largest first; None: newest first), at most `limit` of them."""
+    figure = _FIGURES[sort] if sort is not None else _FIGURES["start"]
+    scanned = 0
 
-    def __init__(self, items: Iterable[Mapping[str, Any]]) -> None:
-        self._items = iter(items)
-        self.count = 0
+    def counted() -> Iterator[T]:
+        nonlocal scanned
+        for row in rows:
+            scanned += 1
+            yield row
 
-    def __iter__(self) -> Iterator[Mapping[str, Any]]:
-        return self
+    def key(row: T) -> tuple[float, float, str]:
+        return figure_value(figure(row)), figure_value(row.start_time), row.trace_id
 
-    def __next__(self) -> Mapping[str, Any]:
-        item = next(self._items)
-        self.count += 1
-        return item
-
-
-def rank(summaries: Iterable[Mapping[str, Any]], *, sort: str | None, limit: int | None) -> Ranked:
-    """The summaries by `sort` (largest first; None: as they come, newest first), at most `limit` of them."""
-    counting = _Counting(summaries)
-    if sort is None:
-        kept = list(itertools.islice(counting, limit) if limit is not None else counting)
-        for _ in counting:  # the rest is only counted
-            pass
-        return Ranked(kept, counting.count)
-    field = _FIELDS[sort]
-    key: Callable[[Mapping[str, Any]], float] = lambda summary: _value(summary, field)  # noqa: E731
     if limit is None:
-        return Ranked(sorted(counting, key=key, reverse=True), counting.count)
-    # nlargest is stable: of equal figures, the one that came first (the newer) stays first.
-    return Ranked(heapq.nlargest(limit, counting, key=key), counting.count)
+        return Ranked(sorted(counted(), key=key, reverse=True), scanned)
+    return Ranked(heapq.nlargest(limit, counted(), key=key), scanned)

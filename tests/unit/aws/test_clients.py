@@ -381,3 +381,53 @@ def test_debug_log_hides_the_credentials_of_an_assumed_role(server: FakeAws, tmp
     assert "ASIAROLEKEYID" in {k.lower(): v for k, v in xray_calls[0].headers.items()}["authorization"]
     for secret in ("BASESECRET", "ROLESECRETROLESECRET", "ROLETOKENROLETOKEN"):
         assert secret not in result.stderr  # ... but not the keys in it
+
+
+# ---------------------------------------------------------------------- the client list-annotations reads
+
+
+@pytest.fixture
+def demo_api(tmp_path: Path) -> Iterator[str]:
+    """The local X-Ray API holding the demo function's traces (annotations with their services, a fault)."""
+    from tests.unit.local.test_xray_api import demo_documents
+    from xrayctl.local.xray.api import XRayApiServer
+    from xrayctl.local.xray.store import TraceStore
+
+    store = TraceStore(tmp_path / "traces.sqlite3")
+    assert store.put_documents([json.dumps(document) for document in demo_documents()]) == []
+    api = XRayApiServer(store).start()
+    try:
+        yield api.url
+    finally:
+        api.stop()
+        store.close()
+
+
+def test_the_rows_client_reads_the_same_rows_and_parses_nothing_else(demo_api: str) -> None:
+    """botocore parses a summary member by member of its model: the rows client's model has only what the
+    annotation rows show (half the parsing), and its rows are the full client's."""
+    from xrayctl.trace.annotations import listing
+
+    clients = _local(demo_api)
+    window = {"StartTime": datetime(2026, 1, 1), "EndTime": datetime(2027, 1, 1)}
+    full = clients.xray.get_trace_summaries(**window)["TraceSummaries"]
+    rows = clients.xray_rows.get_trace_summaries(**window)["TraceSummaries"]
+    assert listing([rows]) == listing([full])
+    assert len(rows) == 3 and any(summary["HasFault"] for summary in rows)
+    assert set().union(*rows) == {
+        "Id", "StartTime", "Duration", "ResponseTime", "HasFault", "HasError", "HasThrottle", "Annotations"
+    }  # fmt: skip
+    assert {"ServiceIds", "EntryPoint", "FaultRootCauses"} <= set().union(*full)
+    values = [entry for summary in rows for entries in summary["Annotations"].values() for entry in entries]
+    assert values and all(set(entry) == {"AnnotationValue"} for entry in values)
+    # The full client is untouched by the other's model: it still reads every member.
+    assert clients.xray.get_trace_summaries(**window)["TraceSummaries"] == full
+
+
+def test_the_rows_client_is_x_ray_as_configured(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AWS_ENDPOINT_URL_XRAY", "http://127.0.0.1:4566")
+    monkeypatch.setenv("AWS_REGION", "eu-west-1")
+    rows = Clients(AwsOptions()).xray_rows
+    assert rows.meta.endpoint_url == "http://127.0.0.1:4566" and rows.meta.region_name == "eu-west-1"
+    assert rows.meta.service_model.service_id == "XRay"
+    assert rows.meta.service_model.api_version == Clients(AwsOptions()).xray.meta.service_model.api_version

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import random
 import threading
+import time
 import urllib.request
 from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
@@ -21,7 +22,7 @@ import pytest
 from botocore.stub import Stubber
 
 from tests.support.paths import FIXTURES as TEST_FIXTURES
-from xrayctl.aws.reader import BACKOFF_CAP, XRayReader
+from xrayctl.aws.reader import BACKOFF_CAP, ID_RUN_SECONDS, XRayReader
 from xrayctl.aws.wait import WaitStatus
 from xrayctl.errors import ExitCode, Throttled, TraceNotFound, UsageError
 from xrayctl.local.httpserver import LoopbackHTTPServer, Request, Response
@@ -417,40 +418,60 @@ def summaries_request(start: datetime, end: datetime, **extra: Any) -> dict[str,
     return {"StartTime": start, "EndTime": end, "TimeRangeType": "Event", "Sampling": False, **extra}
 
 
-def test_summary_of_one_trace_searches_around_its_id(xray: tuple[Any, Stubber]) -> None:
-    client, stubber = xray
-    wanted = GUIDE_SUMMARIES["TraceSummaries"][1]
-    assert wanted["Id"] == GUIDE_ID
-    epoch = datetime.fromtimestamp(trace_epoch(GUIDE_ID), tz=UTC)
-    request = {
-        "StartTime": epoch - timedelta(minutes=5),
-        "EndTime": epoch + timedelta(minutes=15),
+def id_window(first: int, last: int) -> dict[str, Any]:
+    """The request that reads the traces whose ids name the seconds first..last."""
+    return {
+        "StartTime": datetime.fromtimestamp(first, tz=UTC),
+        "EndTime": datetime.fromtimestamp(last + 1, tz=UTC),
         "TimeRangeType": "TraceId",
         "Sampling": False,
     }
+
+
+def test_summary_of_one_trace_is_read_from_the_second_in_its_id(xray: tuple[Any, Stubber]) -> None:
+    """TimeRangeType=TraceId selects by the time in the id: that second holds the trace, however busy the
+    minutes around it are. Pages are followed until the trace is found, and no further."""
+    client, stubber = xray
+    other, wanted = GUIDE_SUMMARIES["TraceSummaries"]
+    assert wanted["Id"] == GUIDE_ID
+    request = id_window(trace_epoch(GUIDE_ID), trace_epoch(GUIDE_ID))
+    stubber.add_response("get_trace_summaries", {"TraceSummaries": [other], "NextToken": "2"}, request)
     stubber.add_response(
-        "get_trace_summaries",
-        {"TraceSummaries": [GUIDE_SUMMARIES["TraceSummaries"][0]], "NextToken": "2"},
-        request,
+        "get_trace_summaries", {"TraceSummaries": [wanted], "NextToken": "3"}, {**request, "NextToken": "2"}
     )
-    stubber.add_response("get_trace_summaries", {"TraceSummaries": [wanted]}, {**request, "NextToken": "2"})
     summary = reader(client, FakeTime(NOW_2017 + 86400)).get_summary(GUIDE_ID)
     assert summary is not None and summary["Annotations"]["UserID"][0]["AnnotationValue"] == {
         "StringValue": "5M388M1E"
     }
 
 
-def test_summary_window_of_a_new_trace_ends_now(xray: tuple[Any, Stubber]) -> None:
+def test_ids_are_read_by_runs_of_seconds_one_call_each(xray: tuple[Any, Stubber]) -> None:
+    """Ids of the same second, or of seconds in a row, are read together; a second apart from them is not
+    joined to them (the time between may hold any number of traces). Runs stop at ID_RUN_SECONDS."""
     client, stubber = xray
-    epoch = datetime.fromtimestamp(trace_epoch(GUIDE_ID), tz=UTC)
-    request = {
-        "StartTime": epoch - timedelta(minutes=5),
-        "EndTime": epoch + timedelta(seconds=2),
-        "TimeRangeType": "TraceId",
-        "Sampling": False,
-    }
-    stubber.add_response("get_trace_summaries", {"TraceSummaries": []}, request)
-    assert reader(client, FakeTime(NOW_2017)).get_summary(GUIDE_ID) is None
+    base = trace_epoch(GUIDE_ID)
+    seconds = [base, base, base + 1, base + 2, base + 9, *range(base + 100, base + 100 + ID_RUN_SECONDS + 1)]
+    ids = [f"1-{second:08x}-{n:024x}" for n, second in enumerate(seconds)]
+    summaries = [{"Id": trace_id, "Duration": 1.0} for trace_id in ids]
+    newest = base + 100 + ID_RUN_SECONDS
+    for first, last in [
+        (newest - ID_RUN_SECONDS + 1, newest),
+        (base + 100, base + 100),
+        (base + 9, base + 9),
+        (base, base + 2),
+    ]:
+        found = [s for s in summaries if first <= trace_epoch(s["Id"]) <= last]
+        stubber.add_response("get_trace_summaries", {"TraceSummaries": found}, id_window(first, last))
+    got = reader(client, FakeTime(NOW_2017)).get_summaries(ids)
+    assert got == {s["Id"]: s for s in summaries}
+
+
+def test_a_failed_summary_read_is_raised_as_the_error_it_is(xray: tuple[Any, Stubber]) -> None:
+    client, stubber = xray
+    stubber.add_client_error("get_trace_summaries", "ThrottledException", "Rate exceeded", 429)
+    with pytest.raises(Throttled) as caught:
+        reader(client, FakeTime(NOW_2017)).get_summaries([GUIDE_ID])
+    assert "GetTraceSummaries" in caught.value.message
 
 
 def test_fetch_with_summary_attaches_it(xray: tuple[Any, Stubber]) -> None:
@@ -479,7 +500,7 @@ def test_a_short_window_is_one_request_with_its_pages(xray: tuple[Any, Stubber])
     request = summaries_request(start, end, FilterExpression=expr)
     stubber.add_response("get_trace_summaries", {"TraceSummaries": [first], "NextToken": "n"}, request)
     stubber.add_response("get_trace_summaries", {"TraceSummaries": [second]}, {**request, "NextToken": "n"})
-    got = list(reader(client, FakeTime(NOW_2017)).iter_summaries(start, end, filter_expression=expr))
+    got = list(reader(client, FakeTime(end.timestamp())).iter_summaries(start, end, filter_expression=expr))
     assert [s["Id"] for s in got] == [first["Id"], second["Id"]]
 
 
@@ -501,7 +522,7 @@ def test_a_long_window_is_read_in_slices_of_six_hours_newest_first(xray: tuple[A
     stubber.add_response(
         "get_trace_summaries", {"TraceSummaries": []}, summaries_request(start, end - 2 * six)
     )
-    got = list(reader(client, FakeTime(NOW_2017)).iter_summaries(start, end))
+    got = list(reader(client, FakeTime(end.timestamp())).iter_summaries(start, end))
     assert [s["Id"] for s in got] == [first["Id"], second["Id"]]
 
 
@@ -555,7 +576,8 @@ def test_slices_are_read_concurrently_over_http() -> None:
             aws_access_key_id="x",
             aws_secret_access_key="x",
         )
-        got = [s["Id"] for s in XRayReader(client, max_workers=5).iter_summaries(start, end)]
+        xray_reader = XRayReader(client, max_workers=5, wall_clock=end.timestamp)
+        got = [s["Id"] for s in xray_reader.iter_summaries(start, end)]
     finally:
         http.stop()
     assert in_flight[1] >= 3
@@ -661,11 +683,14 @@ def test_a_dense_window_read_in_slices_loses_and_repeats_nothing(
     assert client.put_trace_segments(TraceSegmentDocuments=documents)["UnprocessedTraceSegments"] == []
     expected = [json.loads(document)["trace_id"] for document in documents]  # newest first
     window = (datetime.fromtimestamp(start, UTC), datetime.fromtimestamp(end, UTC))
+    now = window[1].timestamp
 
-    concurrent = [s["Id"] for s in XRayReader(client, max_workers=3).iter_summaries(*window)]
+    concurrent = [s["Id"] for s in XRayReader(client, max_workers=3, wall_clock=now).iter_summaries(*window)]
     assert concurrent == expected
     assert 1 < _peak_in_flight(api) <= 3
-    one_at_a_time = [s["Id"] for s in XRayReader(client, max_workers=1).iter_summaries(*window)]
+    one_at_a_time = [
+        s["Id"] for s in XRayReader(client, max_workers=1, wall_clock=now).iter_summaries(*window)
+    ]
     assert one_at_a_time == expected
 
 
@@ -678,7 +703,7 @@ def test_a_sparse_window_costs_one_call_per_six_hours(local_xray: tuple[Any, XRa
     client.meta.events.register(
         "before-call.xray.GetTraceSummaries", lambda params, **_: calls.append(params)
     )
-    got = XRayReader(client).iter_summaries(
+    got = XRayReader(client, wall_clock=lambda: end).iter_summaries(
         datetime.fromtimestamp(end - 12 * 3600, UTC), datetime.fromtimestamp(end, UTC)
     )
     assert [s["Id"] for s in got] == [json.loads(d)["trace_id"] for d in documents]
@@ -688,3 +713,97 @@ def test_a_sparse_window_costs_one_call_per_six_hours(local_xray: tuple[Any, XRa
 def test_max_workers_below_one_is_refused() -> None:
     with pytest.raises(ValueError):
         XRayReader(object(), max_workers=0)
+
+
+def test_summaries_by_id_cost_a_call_a_second_in_a_dense_store(local_xray: tuple[Any, XRayApiServer]) -> None:
+    """Two traces a second for ten minutes, pages of 5: each id's summary is read from its own second (one
+    page), not from the minutes around it (a page per 2.5 seconds). The ids of one second share a call."""
+    client, _ = local_xray
+    end = 1_700_000_000
+    documents = [
+        json.dumps(
+            {
+                "id": f"{n + 1:016x}",
+                "trace_id": f"1-{end - n // 2:08x}-{n:024x}",
+                "name": "svc",
+                "start_time": end - n / 2,
+                "end_time": end - n / 2 + 0.1,
+            }
+        )
+        for n in range(1200)
+    ]
+    assert client.put_trace_segments(TraceSegmentDocuments=documents)["UnprocessedTraceSegments"] == []
+    ids = [json.loads(document)["trace_id"] for document in documents]
+    calls: list[dict[str, Any]] = []
+    client.meta.events.register(
+        "before-call.xray.GetTraceSummaries", lambda params, **_: calls.append(params)
+    )
+    xray_reader = XRayReader(client, wall_clock=lambda: end + 60)
+
+    summary = xray_reader.get_summary(ids[600])
+    assert summary is not None and summary["Id"] == ids[600]
+    assert len(calls) == 1
+    calls.clear()
+    assert set(xray_reader.get_summaries(ids[600:602])) == set(ids[600:602])  # one second
+    assert len(calls) == 1
+    calls.clear()
+    apart = ids[0:1200:40]  # 30 ids, 20 seconds apart
+    assert set(xray_reader.get_summaries(apart)) == set(apart)
+    assert len(calls) == 30
+    calls.clear()
+    # A trace the store does not have: its second is read to its last page, and no more.
+    assert xray_reader.get_summary(f"1-{end - 300:08x}-{'f' * 24}") is None
+    assert len(calls) == 1
+
+
+def test_pages_wait_for_a_slow_caller_and_stop_when_it_stops(local_xray: tuple[Any, XRayApiServer]) -> None:
+    """A page goes to the caller as it comes; the reads run at most a few pages ahead of a caller that is
+    slower than they are (what they read is held until it is taken), and stop when the caller stops."""
+    client, _ = local_xray
+    end = 1_700_000_000
+    documents = _traces_every(12, end - 3600, end)  # 301 traces: 61 pages of 5
+    assert client.put_trace_segments(TraceSegmentDocuments=documents)["UnprocessedTraceSegments"] == []
+    calls: list[dict[str, Any]] = []
+    client.meta.events.register(
+        "before-call.xray.GetTraceSummaries", lambda params, **_: calls.append(params)
+    )
+    window = (datetime.fromtimestamp(end - 3600, UTC), datetime.fromtimestamp(end, UTC))
+    xray_reader = XRayReader(client, max_workers=2, wall_clock=lambda: end)
+    threads_before = set(threading.enumerate())
+
+    pages = xray_reader.summary_pages(*window)
+    taken = [next(pages), next(pages)]
+    time.sleep(1.0)  # time enough to read all 61 pages, two at a time
+    # The window's first page; the second taken came after the newest part's first page, the same traces
+    # again (skipped); then the four readers of the parts: four pages waiting, four more read and held.
+    read_ahead = len(calls)
+    assert len(taken) + 1 < read_ahead <= 1 + 2 + 4 + 4
+    pages.close()
+    time.sleep(0.5)
+    assert len(calls) == read_ahead
+    # The readers held back have gone, not waiting for a caller that will never come.
+    readers = [t for t in threading.enumerate() if t not in threads_before and t.name.startswith("xray-")]
+    assert not readers
+
+    ids = [s["Id"] for page in xray_reader.summary_pages(*window) for s in page]
+    assert sorted(ids) == sorted(json.loads(document)["trace_id"] for document in documents)
+
+
+def test_a_window_past_retention_is_read_from_its_bound(local_xray: tuple[Any, XRayApiServer]) -> None:
+    """The reader bounds any window it is given by what X-Ray keeps, whoever calls it: from year 1 to year
+    9999 is 30 days and 5 minutes, read in 121 slices, not 3 million."""
+    client, _ = local_xray
+    end = 1_700_000_000
+    assert client.put_trace_segments(TraceSegmentDocuments=_traces_every(3600, end - 3 * 3600, end))
+    calls: list[dict[str, Any]] = []
+    client.meta.events.register(
+        "before-call.xray.GetTraceSummaries", lambda params, **_: calls.append(json.loads(params["body"]))
+    )
+    xray_reader = XRayReader(client, wall_clock=lambda: end)
+    window = (datetime(1, 1, 1, tzinfo=UTC), datetime(9999, 12, 31, tzinfo=UTC))
+    assert xray_reader.retained(*window).notes  # what the caller is given to say
+    got = [s["Id"] for s in xray_reader.iter_summaries(*window)]
+    assert len(got) == 4
+    assert len(calls) == 30 * 4 + 1
+    assert min(call["StartTime"] for call in calls) == end - 30 * 86400
+    assert max(call["EndTime"] for call in calls) == end + 300

@@ -619,3 +619,42 @@ def test_two_openers_of_a_new_store_both_get_it(tmp_path: Path) -> None:
         for thread in threads:
             thread.join()
     assert failures == []
+
+
+def test_a_trace_is_summarized_once_and_its_summary_kept_with_it(tmp_path: Path) -> None:
+    """The service summarizes a trace as it ingests it, not at every read: the store keeps each finished
+    summary (root causes and all) with the trace's revision, and a store opened later, with nothing in
+    memory, sends it as kept; a new document makes the trace summarized again."""
+    path = tmp_path / "traces.db"
+    store = TraceStore(path)
+    try:
+        store.put_documents([json.dumps(doc) for doc in lambda_documents()])
+        first = store.summaries(0, 2e9)
+        assert any(summary["FaultRootCauses"] for summary in first)
+    finally:
+        store.close()
+    with sqlite3.connect(path) as db:
+        kept = dict(db.execute("SELECT trace_id, body FROM summaries").fetchall())
+    assert {trace_id: json.loads(body) for trace_id, body in kept.items()} == {s["Id"]: s for s in first}
+
+    store = TraceStore(path)
+    try:
+        assert store.summaries(0, 2e9) == first
+        trace_id = first[0]["Id"]
+        store.put_documents([_annotated(trace_id, 7)])  # a new document: a new revision, a new summary
+        (changed,) = [s for s in store.summaries(0, 2e9) if s["Id"] == trace_id]
+        assert changed["Annotations"]["v"][0]["AnnotationValue"] == {"NumberValue": 7.0}
+        assert changed["Revision"] == first[0]["Revision"] + 1
+    finally:
+        store.close()
+    with sqlite3.connect(path) as db:
+        ((body,),) = db.execute("SELECT body FROM summaries WHERE trace_id = ?", (trace_id,)).fetchall()
+    assert json.loads(body) == changed
+
+
+def test_a_reset_forgets_the_kept_summaries(store: TraceStore) -> None:
+    store.put_documents([_annotated("1-6553f100-000000000000000000000001", 1)])
+    assert len(store.summaries(1_699_999_000, 1_700_001_000)) == 1
+    store.reset()
+    with sqlite3.connect(store.path) as db:
+        assert db.execute("SELECT count(*) FROM summaries").fetchone() == (0,)

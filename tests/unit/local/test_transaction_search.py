@@ -24,7 +24,7 @@ from tests.support.cli import run_cli
 from tests.unit.local.test_xray_api import OK_TRACE, demo_documents, xray_client
 from xrayctl.local.xray.api import XRayApiServer
 from xrayctl.local.xray.destination import indexed_fraction
-from xrayctl.local.xray.store import TraceStore
+from xrayctl.local.xray.store import SCHEMA_VERSION, TraceStore
 from xrayctl.local.xray.transaction_search import MAX_RETRIEVALS, TransactionSearch
 
 FAILED_TRACE = "1-6b04c914-c05b7aa443a4ff42f3feb14e"
@@ -179,7 +179,7 @@ def test_a_store_from_before_transaction_search_is_migrated_and_keeps_its_traces
         assert len(traces) == 3 and missing == []
         assert len(migrated.summaries(0, 2e9)) == 3  # every trace from before is indexed
         version = migrated._db.execute("PRAGMA user_version").fetchone()[0]
-        assert version == 3
+        assert version == SCHEMA_VERSION
     finally:
         migrated.close()
 

@@ -427,6 +427,22 @@ def test_annotations_summary_golden() -> None:
     assert_golden("annotations_summary_100", text)
 
 
+def test_cells_shared_between_rows_show_each_value_as_its_type() -> None:
+    """Rows with the same values share a cell; true, 1 and 1.0 are equal in Python and read differently."""
+    values = [{"BooleanValue": True}, {"NumberValue": 1.0}, {"NumberValue": 1.5}, {"StringValue": "1"}]
+    rows = [
+        rows_module.from_summary(
+            {
+                "Id": f"1-654c0557-5611b044040fc7224c4790b{index}",
+                "Annotations": {"k": [{"AnnotationValue": v}]},
+            }
+        )
+        for index, v in enumerate(values + values)
+    ]
+    lines = render(annotations_table(rows, ["k"]), 120).splitlines()[1:]
+    assert [line.split()[-1] for line in lines] == ["true", "1", "1.5", "1"] * 2
+
+
 def test_empty_tables_say_so() -> None:
     assert "(no traces)" in render(annotations_table([], ["k"]), 80)
     assert "(no annotations)" in render(annotations_summary([]), 80)

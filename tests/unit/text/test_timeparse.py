@@ -174,3 +174,23 @@ def test_the_same_times_parse_on_python_3_10() -> None:
 def test_since_reaching_before_year_one_is_a_usage_error() -> None:
     with pytest.raises(UsageError, match="before year 1"):
         resolve_window("999999999d", None, None, NOW)
+
+
+@pytest.mark.parametrize(
+    "pasted",
+    ["１７００００００００", "2026-１１-23", "١٧٠٠٠٠٠٠٠٠", "1700000000.５"],
+    ids=["fullwidth epoch", "fullwidth month", "arabic-indic epoch", "fullwidth fraction"],
+)
+def test_digits_of_other_scripts_are_not_a_time(pasted: str) -> None:
+    """`int` and `float` read any script's digits; a time is typed in ASCII ones, anything else was pasted
+    from somewhere it meant something else."""
+    with pytest.raises(UsageError) as caught:
+        parse_time(pasted, NOW)
+    assert caught.value.message == f"{pasted!r} is not a time."
+
+
+@pytest.mark.parametrize("pasted", ["１d", "1０m", "٣h"])
+def test_digits_of_other_scripts_are_not_a_duration(pasted: str) -> None:
+    with pytest.raises(UsageError) as caught:
+        parse_since(pasted)
+    assert caught.value.message == f"{pasted!r} is not a duration."

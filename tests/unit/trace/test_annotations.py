@@ -8,6 +8,8 @@ service answers with.
 from __future__ import annotations
 
 import json
+import weakref
+from collections.abc import Iterator
 from datetime import datetime, timezone
 from typing import Any
 
@@ -20,6 +22,7 @@ from xrayctl.trace.annotations import (
     ValueStats,
     all_keys,
     from_summary,
+    listing,
     row_to_dict,
     select_keys,
     stats_to_dict,
@@ -73,7 +76,7 @@ def test_rows_from_the_guides_real_response() -> None:
         "1-59602603-23fc5b688855d396af79b496",
     ]
     assert rows[0].annotations == {}
-    assert rows[1].annotations == {"UserID": ["5M388M1E"], "Name": ["Ola"]}
+    assert rows[1].annotations == {"UserID": ("5M388M1E",), "Name": ("Ola",)}
     assert (rows[1].duration, rows[1].response_time, rows[1].status) == (3.232, 3.232, "ok")
     assert rows[1].start_time is None  # the 2017 response predates StartTime in summaries
 
@@ -92,11 +95,11 @@ def test_numbers_stay_readable_and_types_survive() -> None:
     }
     (row,) = [from_summary(s) for s in parse_summaries(body)]
     assert row.annotations == {
-        "put_response": [200],
-        "get_response": [200],
-        "ratio": [0.25],
-        "cold": [True],
-        "who": ["a"],
+        "put_response": (200,),
+        "get_response": (200,),
+        "ratio": (0.25,),
+        "cold": (True,),
+        "who": ("a",),
     }
     assert type(row.annotations["put_response"][0]) is int
     assert row.annotations["cold"][0] is True
@@ -144,7 +147,7 @@ def test_keys_by_frequency_then_name() -> None:
 def test_select_keys_keeps_the_rows_that_carry_them() -> None:
     selected = select_keys(rows_for_stats(), ["bucket", "flag"])
     assert [row.trace_id[-1] for row in selected] == ["1", "5", "6", "7"]
-    assert selected[2].annotations == {"bucket": ["1"], "flag": [True]}
+    assert selected[2].annotations == {"bucket": ("1",), "flag": (True,)}
     assert list(selected[2].annotations) == ["bucket", "flag"]
     assert selected[0].duration == 0.1 and selected[1].status == "fault"
 
@@ -187,3 +190,68 @@ def test_rows_serialise_to_json() -> None:
     text = json.dumps([row_to_dict(row) for row in rows])
     assert json.loads(text)[4]["annotations"] == {"put_response": [403], "bucket": ["b"]}
     assert json.loads(text)[4]["status"] == "fault"
+
+
+# ------------------------------------------------------------------------------ a listing, page by page
+
+
+def page_of(*specs: tuple[int, float | None, dict[str, list[Any]]]) -> list[dict[str, Any]]:
+    """A parsed page: for each (number, start time, annotations) a trace summary."""
+    summaries = []
+    for number, start, values in specs:
+        entry = summary(f"1-6b04c914-{number:024x}", 0.5, values)
+        if start is None:
+            del entry["StartTime"]
+        else:
+            entry["StartTime"] = start
+        summaries.append(entry)
+    return parse_summaries({"TraceSummaries": summaries})
+
+
+def test_a_listing_is_newest_first_whatever_order_the_pages_came_in() -> None:
+    pages = [
+        page_of((1, 100.0, {"k": ["a"]}), (2, None, {})),
+        page_of((3, 300.0, {"k": ["b"]}), (4, 100.0, {"j": [1]})),
+        page_of((5, 200.0, {})),
+    ]
+    found = listing(pages)
+    # The same start time: the ids as the service pages them (descending); no start time: last.
+    assert [row.trace_id[-1] for row in found.rows] == ["3", "5", "4", "1", "2"]
+    # The keys on most traces first, then by name.
+    assert found.keys == ["k", "j"] and found.scanned == 5 and found.annotated == 3
+    assert listing(reversed(pages)).rows == found.rows
+
+
+def test_rows_sharing_values_keep_each_value_as_it_was() -> None:
+    """Rows share the tuple of values they have in common; true, 1 and 1.0 are equal in Python, and each
+    stays what it is (1.0 reads as the number 1, as X-Ray's doubles do)."""
+    pages = [page_of((n, 100.0 + n, {"k": [value]})) for n, value in enumerate([True, 1, 1.5, True, "1", 1])]
+    values = [row.annotations["k"] for row in sorted(listing(pages).rows, key=lambda row: row.trace_id)]
+    assert values == [(True,), (1,), (1.5,), (True,), ("1",), (1,)]
+    assert [type(value[0]) for value in values] == [bool, int, float, bool, str, int]
+    assert values[0] is values[3] and values[1] is values[5]  # shared
+
+
+def test_a_listing_holds_no_page_it_has_turned_into_rows() -> None:
+    """A page of parsed summaries is turned into rows and dropped: 100,000 summaries held at once took 700 MB.
+    Each page's summaries are watched: when a page is asked for, none of those of two pages back is alive (the
+    last one may still be in the caller's hands while it asks)."""
+
+    class Summary(dict):  # a dict that can be watched
+        pass
+
+    watched: list[list[weakref.ref[Summary]]] = []
+
+    def pages() -> Iterator[list[dict[str, Any]]]:
+        for first in range(0, 50, 10):
+            alive = sum(1 for page in watched[:-1] for ref in page if ref() is not None)
+            assert not alive, f"{alive} summaries of earlier pages are still held"
+            page = [
+                Summary(s) for s in page_of(*((n, 100.0 + n, {"k": [n]}) for n in range(first, first + 10)))
+            ]
+            watched.append([weakref.ref(entry) for entry in page])
+            yield page
+            del page
+
+    found = listing(pages())
+    assert len(found.rows) == 50

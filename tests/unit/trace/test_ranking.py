@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import pytest
 
+from xrayctl.trace.annotations import AnnotatedTrace, from_summary
 from xrayctl.trace.ranking import rank, status_filter
 
 
@@ -19,12 +20,18 @@ def test_status_is_x_rays_keyword_and_is_anded_with_the_filter() -> None:
         status_filter(["broken"], None)
 
 
-def _summary(number: int, duration: float | None, response: float) -> dict[str, Any]:
+def _row(number: int, duration: float | None, response: float) -> AnnotatedTrace:
     start = datetime.fromtimestamp(1_795_000_000 + number, tz=timezone.utc)
-    return {"Id": f"t{number}", "Duration": duration, "ResponseTime": response, "StartTime": start}
+    summary: dict[str, Any] = {
+        "Id": f"t{number}",
+        "Duration": duration,
+        "ResponseTime": response,
+        "StartTime": start,
+    }
+    return from_summary(summary)
 
 
-SUMMARIES = [_summary(4, 0.2, 0.9), _summary(3, 1.5, 0.1), _summary(2, None, 0.5), _summary(1, 0.7, 0.7)]
+ROWS = [_row(4, 0.2, 0.9), _row(3, 1.5, 0.1), _row(2, None, 0.5), _row(1, 0.7, 0.7)]
 
 
 @pytest.mark.parametrize(
@@ -34,12 +41,22 @@ SUMMARIES = [_summary(4, 0.2, 0.9), _summary(3, 1.5, 0.1), _summary(2, None, 0.5
         ("duration", 2, ["t3", "t1"]),
         ("response", 1, ["t4"]),
         ("start", 3, ["t4", "t3", "t2"]),
-        (None, 2, ["t4", "t3"]),  # as they come (newest first)
+        (None, 2, ["t4", "t3"]),  # newest first
     ],
 )
 def test_sort_is_largest_first_and_limit_keeps_that_many(
     sort: str | None, limit: int | None, expected: list[str]
 ) -> None:
-    ranked = rank(iter(SUMMARIES), sort=sort, limit=limit)
-    assert [summary["Id"] for summary in ranked.summaries] == expected
-    assert ranked.scanned == len(SUMMARIES)
+    for rows in (ROWS, ROWS[::-1]):  # the order the rows come in (their pages', which is none) does not count
+        ranked = rank(iter(rows), sort=sort, limit=limit)
+        assert [row.trace_id for row in ranked.rows] == expected
+        assert ranked.scanned == len(ROWS)
+
+
+def test_equal_figures_go_newest_first_then_by_id() -> None:
+    start = datetime.fromtimestamp(1_795_000_000, tz=timezone.utc)
+    rows = [
+        from_summary({"Id": trace_id, "Duration": 1.0, "StartTime": start + timedelta(seconds=offset)})
+        for trace_id, offset in [("a", 0), ("c", 1), ("b", 1), ("d", 0)]
+    ]
+    assert [row.trace_id for row in rank(rows, sort="duration", limit=None).rows] == ["c", "b", "d", "a"]

@@ -131,7 +131,7 @@ class XRayApiServer:
         self._counter_lock = threading.Lock()
         self._in_flight = 0
         self._peak_in_flight = 0
-        self._routes: dict[tuple[str, str], Callable[[dict[str, Any]], dict[str, Any]]] = {
+        self._routes: dict[tuple[str, str], Callable[[dict[str, Any]], dict[str, Any] | Response]] = {
             ("POST", "/TraceSegments"): self._put_trace_segments,
             ("POST", "/Traces"): self._batch_get_traces,
             ("POST", "/TraceSummaries"): self._get_trace_summaries,
@@ -190,7 +190,8 @@ class XRayApiServer:
         if not isinstance(body, dict):
             return Response.aws_error(400, "SerializationException", "The request body is not a JSON object.")
         try:
-            return Response.json(200, route(body))
+            result = route(body)
+            return result if isinstance(result, Response) else Response.json(200, result)
         except _BadRequest as exc:
             return Response.aws_error(400, exc.code, str(exc))
         except OperationError as exc:
@@ -261,7 +262,7 @@ class XRayApiServer:
             result["NextToken"] = _encode_offset("segments", end)
         return result
 
-    def _get_trace_summaries(self, body: dict[str, Any]) -> dict[str, Any]:
+    def _get_trace_summaries(self, body: dict[str, Any]) -> Response:
         start, end = _time(body, "StartTime"), _time(body, "EndTime")
         if end < start:
             raise _BadRequest("EndTime must not be before StartTime.")
@@ -276,14 +277,14 @@ class XRayApiServer:
             next_token=_optional_string(body, "NextToken"),
             page_size=self._page_size,
         )
-        result: dict[str, Any] = {
-            "TraceSummaries": page.summaries,
-            "ApproximateTime": page.scanned_to,
-            "TracesProcessedCount": page.processed,
-        }
+        # The summaries are JSON text as the store keeps them: written into the answer as they are, not
+        # parsed only to be written again.
+        rest: dict[str, Any] = {"ApproximateTime": page.scanned_to, "TracesProcessedCount": page.processed}
         if page.next_token is not None:
-            result["NextToken"] = page.next_token
-        return result
+            rest["NextToken"] = page.next_token
+        tail = json.dumps(rest, separators=(",", ":"))
+        text = f'{{"TraceSummaries":[{",".join(page.bodies)}],{tail[1:]}'
+        return Response(200, text.encode(), {"Content-Type": "application/json"})
 
     def _get_service_graph(self, body: dict[str, Any]) -> dict[str, Any]:
         start, end = _time(body, "StartTime"), _time(body, "EndTime")

@@ -53,7 +53,8 @@ from xrayctl.local.xray.rootcauses import root_causes
 from xrayctl.local.xray.stitch import dumps, stitch, walk
 from xrayctl.local.xray.summaries import ServiceKey, TraceAggregate, doc_facts, epoch_time
 
-SCHEMA_VERSION = 3  # 2: traces_by_span; 3: Transaction Search (traces.destination, traces.indexed, settings)
+# 2: traces_by_span; 3: Transaction Search (traces.destination, traces.indexed, settings); 4: summaries
+SCHEMA_VERSION = 4
 MAX_DOCUMENT_BYTES = 64 * 1024
 DEFAULT_PAGE_SIZE = 100
 _READ_CACHE_TRACES = 16  # more than the 5 ids one BatchGetTraces call pages through
@@ -91,6 +92,11 @@ CREATE TABLE IF NOT EXISTS documents (
 CREATE TABLE IF NOT EXISTS settings (
     name TEXT PRIMARY KEY,
     value TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS summaries (
+    trace_id TEXT PRIMARY KEY,
+    revision INTEGER NOT NULL,
+    body TEXT NOT NULL
 );
 """
 # Columns added after the first schema, for a store written by an older xrayctl: (name, definition).
@@ -229,12 +235,16 @@ def validate(raw: str | bytes) -> tuple[dict[str, Any], str]:
 
 @dataclass(frozen=True, slots=True)
 class SummaryPage:
-    summaries: list[dict[str, Any]]
+    bodies: list[str]  # each summary as the JSON text the API sends
     next_token: str | None
     processed: int  # traces in the window looked at, matched or not (TracesProcessedCount)
     # How far back in time this page's scan reached (ApproximateTime, "the start time of this page of
     # results"): the window's start on the last page, else the start of the oldest trace returned.
     scanned_to: float
+
+    @property
+    def summaries(self) -> list[dict[str, Any]]:
+        return [json.loads(body) for body in self.bodies]
 
 
 def _in_progress(document: dict[str, Any]) -> bool:
@@ -267,12 +277,10 @@ class TraceStore:
         # data_version (changed by another connection's commit, e.g. `local reset`) stay what they were.
         self._read_cache: OrderedDict[str, tuple[int, dict[str, Any]]] = OrderedDict()
         self._data_version: int | None = None
-        # Summaries as GetTraceSummaries returns them, by trace id: (revision, the summary filters are
-        # evaluated on, the finished one). A summary is a pure function of the trace's documents, so it stays
-        # valid on the same terms as the read cache; without it each page of a window folds, resolves and
-        # stitches its traces again, the most of what a page costs (the service, too, summarizes a trace
-        # once, as it ingests it, not at every read).
-        self._summary_cache: OrderedDict[str, tuple[int, dict[str, Any], dict[str, Any]]] = OrderedDict()
+        # The summaries filters are evaluated on (the fold's, before `_finished`), by trace id: (revision,
+        # summary). Valid on the same terms as the read cache. The finished summaries, as GetTraceSummaries
+        # sends them, are kept in the `summaries` table instead (see `_bodies`).
+        self._summary_cache: OrderedDict[str, tuple[int, dict[str, Any]]] = OrderedDict()
         with self._errors("open"):
             self._db = sqlite3.connect(path, timeout=30.0, isolation_level=None, check_same_thread=False)
             try:
@@ -572,7 +580,7 @@ class TraceStore:
             raise UsageError(f"TimeRangeType must be one of {', '.join(TIME_RANGE_TYPES)}.")
         matches = parse_filter(filter_expression) if filter_expression and filter_expression.strip() else None
         position = _decode_token(next_token) if next_token else None
-        page: list[tuple[str, int, TraceAggregate | None, dict[str, Any]]] = []
+        page: list[tuple[str, int, str | None, str | None]] = []
         processed = 0
         last = (0.0, "")
         token: str | None = None
@@ -581,24 +589,17 @@ class TraceStore:
                 self._check_data_version()
             # page_size + 1 rows: the one after a full page tells whether there is a next page.
             rows = self._scan(time_range_type, start, end, position, chunk=page_size + 1)
-            for trace_id, revision, start_time, text in rows:
+            for trace_id, revision, start_time, text, body in rows:
                 processed += 1
-                cached = self._summary_cache.get(trace_id)
-                aggregate: TraceAggregate | None = None
-                if cached is not None and cached[0] == revision:
-                    summary = cached[1]
-                else:
-                    aggregate = TraceAggregate.from_json(text)
-                    summary = aggregate.summary(trace_id, revision)
-                if matches is not None and not matches(summary):
+                if matches is not None and not matches(self._filtered(trace_id, revision, text)):
                     continue
                 if len(page) == page_size:
                     token = _encode_token(*last)
                     break
-                page.append((trace_id, revision, aggregate, summary))
+                page.append((trace_id, revision, text, body))
                 last = (start_time, trace_id)
             scanned_to = start if token is None else max(start, last[0])
-            return SummaryPage(self._finish(page), token, processed, scanned_to)
+            return SummaryPage(self._bodies(page), token, processed, scanned_to)
 
     def summary(self, trace_id: str) -> dict[str, Any] | None:
         """The trace's summary, or None if no document of it is stored or it is not indexed."""
@@ -609,8 +610,7 @@ class TraceStore:
                 ).fetchone()
             if row is None:
                 return None
-            aggregate = TraceAggregate.from_json(row[1])
-            return self._finish([(trace_id, row[0], aggregate, aggregate.summary(trace_id, row[0]))])[0]
+            return self._finished(trace_id, row[0], TraceAggregate.from_json(row[1]))
 
     def summaries(
         self,
@@ -643,10 +643,11 @@ class TraceStore:
         end: float,
         position: tuple[float, str] | None,
         chunk: int = 500,
-    ) -> Iterator[tuple[str, int, float, str]]:
-        """Rows in the window from `position` on, newest first, fetched a chunk at a time (the aggregate as
-        stored: a cached summary needs no parse). The first chunk is `chunk` rows (what a page needs when no
-        filter skips any: more would be read and thrown away on every page), later ones up to 500."""
+    ) -> Iterator[tuple[str, int, float, str | None, str | None]]:
+        """Rows in the window from `position` on, newest first, fetched a chunk at a time: trace id, revision,
+        start, and either the trace's finished summary as kept (`_bodies`) or, when none is kept for this
+        revision, its aggregate as stored. The first chunk is `chunk` rows (what a page needs when no filter
+        skips any: more would be read and thrown away on every page), later ones up to 500."""
         with self._lock:  # max() of an indexed expression reads one index entry
             span = self._db.execute("SELECT max(end_time - start_time) FROM traces").fetchone()[0]
         while True:
@@ -655,9 +656,12 @@ class TraceStore:
             if position is not None:
                 after = "AND (start_time < :pos_start OR (start_time = :pos_start AND trace_id < :pos_id))"
                 params.update(pos_start=position[0], pos_id=position[1])
+            kept = "summaries.revision IS traces.revision"
             # Only indexed traces have summaries (Transaction Search indexes a fraction of its traces).
             query = (
-                "SELECT trace_id, revision, start_time, aggregate FROM traces "
+                f"SELECT trace_id, traces.revision, start_time, "
+                f"CASE WHEN {kept} THEN NULL ELSE aggregate END, CASE WHEN {kept} THEN body END "
+                "FROM traces LEFT JOIN summaries USING (trace_id) "
                 f"WHERE {_WINDOWS[time_range_type]} {after} AND indexed "
                 f"ORDER BY start_time DESC, trace_id DESC LIMIT {chunk}"
             )
@@ -669,47 +673,70 @@ class TraceStore:
             position = (rows[-1][2], rows[-1][0])
             chunk = min(chunk * 4, 500)
 
-    def _finish(
-        self, page: list[tuple[str, int, TraceAggregate | None, dict[str, Any]]]
-    ) -> list[dict[str, Any]]:
-        """The page's summaries, completed from the trace's documents where the fold cannot say it all: the
-        ServiceIds of annotations and users that came from independent subsegments (their segment is found
-        only by following parent ids), and the root causes of a trace with a fault or an error (found only in
-        the stitched tree). A trace with neither, the usual case, costs no document read."""
-        finished: list[dict[str, Any]] = []
-        for trace_id, revision, aggregate, summary in page:
-            if aggregate is None:  # cached, finished already
-                cached = self._summary_cache.get(trace_id)
-                if cached is not None and cached[0] == revision:
-                    finished.append(cached[2])
-                    continue
-                # Dropped meanwhile (another connection's commit): summarize the trace as it is now.
-                aggregate = TraceAggregate.from_json(self._aggregate_text(trace_id))
-                summary = aggregate.summary(trace_id, revision)
-            filtered = summary
-            sources = [s for values in aggregate.annotations.values() for v in values for s in v[2]]
-            sources += [source for _, source in aggregate.users]
-            unresolved = any(isinstance(source, str) for source in sources)
-            if unresolved or aggregate.fault or aggregate.error:
-                with self._lock:
-                    rows = self._db.execute(
-                        "SELECT id, parent_id, is_segment, service, body FROM documents WHERE trace_id = ?",
-                        (trace_id,),
-                    ).fetchall()
-                if unresolved:
-                    summary = aggregate.summary(trace_id, revision, _resolver(rows))
-                else:
-                    summary = dict(summary)  # the filtered one stays as the fold made it
-                if aggregate.fault or aggregate.error:
-                    summary.update(root_causes(stitch(trace_id, [json.loads(row[4]) for row in rows])))
-            finished.append(summary)
-            # Cached dicts are shared by every later answer: nothing may change them once they are here.
+    def _filtered(self, trace_id: str, revision: int, text: str | None) -> dict[str, Any]:
+        """The summary a filter is evaluated on: the fold's, as `TraceAggregate.summary` makes it."""
+        with self._lock:
+            cached = self._summary_cache.get(trace_id)
+        if cached is not None and cached[0] == revision:
+            return cached[1]
+        aggregate = TraceAggregate.from_json(text if text is not None else self._aggregate_text(trace_id))
+        summary = aggregate.summary(trace_id, revision)
+        # Cached dicts are shared by every later read: nothing may change them once they are here.
+        with self._lock:
+            self._summary_cache[trace_id] = (revision, summary)
+            self._summary_cache.move_to_end(trace_id)
+            while len(self._summary_cache) > _SUMMARY_CACHE_TRACES:
+                self._summary_cache.popitem(last=False)
+        return summary
+
+    def _bodies(self, page: list[tuple[str, int, str | None, str | None]]) -> list[str]:
+        """The page's finished summaries as JSON text: as kept, or made now (`_finished`) and kept.
+
+        A summary is a pure function of the trace's documents, and every write of a document gives its trace
+        a new revision: a summary kept for the trace's revision is its summary. So a trace is summarized once,
+        at its first read after a write, as the service summarizes it once as it ingests it; the reads after
+        that send the text as kept. Without it each page folded, resolved and stitched its traces again, and
+        100,000 traces cost the local X-Ray 15 s of CPU at every read (no cache in memory holds that many:
+        kept in memory, their summaries took 800 MB).
+        """
+        bodies: list[str] = []
+        made: list[tuple[str, int, str]] = []
+        for trace_id, revision, text, body in page:
+            if body is None:
+                aggregate = TraceAggregate.from_json(
+                    text if text is not None else self._aggregate_text(trace_id)
+                )
+                body = dumps(self._finished(trace_id, revision, aggregate))
+                made.append((trace_id, revision, body))
+            bodies.append(body)
+        if made:
+            try:
+                with self._lock, self._transaction():
+                    self._db.executemany("INSERT OR REPLACE INTO summaries VALUES (?, ?, ?)", made)
+            except sqlite3.Error:
+                pass  # not kept (a full disk, a read-only store): made again at the next read, nothing lost
+        return bodies
+
+    def _finished(self, trace_id: str, revision: int, aggregate: TraceAggregate) -> dict[str, Any]:
+        """The trace's summary, completed from its documents where the fold cannot say it all: the ServiceIds
+        of annotations and users that came from independent subsegments (their segment is found only by
+        following parent ids), and the root causes of a trace with a fault or an error (found only in the
+        stitched tree). A trace with neither, the usual case, costs no document read."""
+        summary = aggregate.summary(trace_id, revision)
+        sources = [s for values in aggregate.annotations.values() for v in values for s in v[2]]
+        sources += [source for _, source in aggregate.users]
+        unresolved = any(isinstance(source, str) for source in sources)
+        if unresolved or aggregate.fault or aggregate.error:
             with self._lock:
-                self._summary_cache[trace_id] = (revision, filtered, summary)
-                self._summary_cache.move_to_end(trace_id)
-                while len(self._summary_cache) > _SUMMARY_CACHE_TRACES:
-                    self._summary_cache.popitem(last=False)
-        return finished
+                rows = self._db.execute(
+                    "SELECT id, parent_id, is_segment, service, body FROM documents WHERE trace_id = ?",
+                    (trace_id,),
+                ).fetchall()
+            if unresolved:
+                summary = aggregate.summary(trace_id, revision, _resolver(rows))
+            if aggregate.fault or aggregate.error:
+                summary.update(root_causes(stitch(trace_id, [json.loads(row[4]) for row in rows])))
+        return summary
 
     def _aggregate_text(self, trace_id: str) -> str:
         with self._lock:
@@ -722,6 +749,7 @@ class TraceStore:
             removed = int(self._db.execute("SELECT count(*) FROM traces").fetchone()[0])
             self._db.execute("DELETE FROM documents")
             self._db.execute("DELETE FROM traces")
+            self._db.execute("DELETE FROM summaries")
             self._read_cache.clear()  # revisions start again at 1
             self._summary_cache.clear()
         return removed
