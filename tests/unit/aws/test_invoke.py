@@ -203,7 +203,7 @@ def test_bad_payload_files_are_input_errors(tmp_path: Path, content: bytes, mess
 
 
 def test_a_missing_payload_file_is_named_as_a_usage_error(tmp_path: Path) -> None:
-    with pytest.raises(UsageError, match="--payload @.*no such file") as caught:
+    with pytest.raises(UsageError, match=r"--payload @.*no such file") as caught:
         load_payload(f"@{tmp_path / 'nope.json'}")
     assert "nope.json" in caught.value.message
 
