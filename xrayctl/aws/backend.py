@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from xrayctl.aws.clients import AwsOptions, Clients
+from xrayctl.aws.wait import SETTLE_TIME
 
 if TYPE_CHECKING:
     from xrayctl.aws.reader import XRayReader
@@ -29,8 +30,11 @@ logger = logging.getLogger(__name__)
 # How long a trace's documents must stay unchanged before it counts as complete. X-Ray ingests each segment
 # on its own schedule (seconds, unbounded), so against AWS a quiet second is the evidence; the local stack
 # stores every document within milliseconds of receiving it, so a tenth of that is as safe there.
-AWS_SETTLE_TIME = 1.0
+AWS_SETTLE_TIME = SETTLE_TIME
 LOCAL_SETTLE_TIME = 0.1
+# The local stack stores what it receives at once: an id it does not have after this long of waiting, whose
+# trace started a minute ago or more, was mistyped or never sent (X-Ray may take seconds: no grace there).
+LOCAL_MISSING_GRACE = 2.0
 
 
 @dataclass
@@ -50,6 +54,7 @@ class Backend:
         return XRayReader(
             self.clients.xray_rows if rows else self.clients.xray,
             settle_time=self.settle_time,
+            missing_grace=LOCAL_MISSING_GRACE if self.local is not None else None,
             max_workers=self.max_concurrency or MAX_CONCURRENCY,
         )
 

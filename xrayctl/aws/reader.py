@@ -37,9 +37,9 @@ from xrayctl.aws.indexing import Coverage, summary_coverage
 from xrayctl.aws.inflight import InFlightLimit
 from xrayctl.aws.retention import FUTURE_SKEW, RETENTION_DAYS, Window, retained
 from xrayctl.aws.retrieval import TraceRetrieval
-from xrayctl.aws.slices import id_windows, split_dense
-from xrayctl.aws.threads import DaemonPool
-from xrayctl.aws.wait import SETTLE_TIME, SETTLED_AGE, Settling, WaitStatus, build, observe
+from xrayctl.aws.slices import SLICE_LENGTH, id_windows, longest_first, split_dense
+from xrayctl.aws.threads import ThreadPool
+from xrayctl.aws.wait import SETTLE_TIME, SETTLED_AGE, Waiting, WaitStatus, build
 from xrayctl.errors import RetrievalFailed, Throttled, TraceNotFound, Unreachable, XrayctlError
 from xrayctl.trace.ids import trace_epoch
 from xrayctl.trace.model import Trace
@@ -53,8 +53,6 @@ BACKOFF_CAP = 2.0
 # until every id of it is found. Runs are cut at this length, so that the ids of a long stretch are read as
 # several windows at once rather than one window's pages one after another.
 ID_RUN_SECONDS = 10
-# The longest window one GetTraceSummaries call may cover (the X-Ray console reads 6 h at a time too).
-SLICE_LENGTH = timedelta(hours=6)
 # Calls in flight at once by default (--max-concurrency). A throttled call is retried by botocore with its
 # back-off; an account that is often near its X-Ray quota can have botocore pace every call to what the
 # service accepts with AWS_RETRY_MODE=adaptive.
@@ -121,12 +119,15 @@ class XRayReader:
         max_workers: int = MAX_CONCURRENCY,
         rng: random.Random | None = None,
         settle_time: float = SETTLE_TIME,
+        missing_grace: float | None = None,
     ) -> None:
-        """`max_workers`: calls in flight at once (1: one after another)."""
+        """`max_workers`: calls in flight at once (1: one after another); `settle_time`, `missing_grace`: see
+        `aws/wait.py` (the backend sets them for AWS or the local stack)."""
         if max_workers < 1:
             raise ValueError("max_workers must be at least 1")
         self._client = client
         self._settle_time = settle_time
+        self._missing_grace = missing_grace
         self._sleep = sleep
         self._clock = clock
         self._wall_clock = wall_clock
@@ -176,77 +177,41 @@ class XRayReader:
         not found at all raises TraceNotFound with the reasons it may be missing. A trace missing at the
         first poll whose id is past retention or in the future is not waited for.
         """
-        wanted = list(dict.fromkeys(ids))
         deadline = self._clock() + timeout
-        settling: dict[str, Settling] = {}  # what the polls have shown of each trace found
-        complete: set[str] = set()
-        given_up: set[str] = set()  # missing, and no wait can bring them
-        polls = 0
-        # Why the latest poll failed (throttled or unreachable after botocore's retries, or a trace retrieval
-        # that did not complete), until one succeeds.
-        failure: Throttled | Unreachable | RetrievalFailed | None = None
-        failures = 0  # polls failed in a row
+        state = Waiting(list(dict.fromkeys(ids)), self._settle_time, self._missing_grace)
         # Most traces asked for are complete at the first poll: their summaries are read alongside it.
-        with translate_errors(), self._summaries_alongside(wanted if with_summary else ()) as early:
+        with translate_errors(), self._summaries_alongside(state.wanted if with_summary else ()) as early:
             while True:
-                asked = [i for i in wanted if i not in complete and i not in given_up]
                 try:
                     with translate_errors():
                         # No retries of unprocessed ids inside a poll: the next poll asks again anyway.
-                        result = self._read(asked, deadline, retries=0)
+                        result = self._read(state.asked, deadline, retries=0)
                 except (Throttled, Unreachable, RetrievalFailed) as exc:
-                    # A first poll that fails ends the wait at once: the endpoint or the account is wrong
-                    # more often than not, and so is an endpoint that no longer takes connections at all
-                    # (`local serve` stopped). Once a poll has answered, a throttle, a 5xx, a timeout or a
-                    # dropped connection that outlasts botocore's retries is passing weather: the wait polls
-                    # on to its deadline, backing off further after each failure.
-                    # A retrieval that failed or did not complete in time is such weather too.
-                    if polls == 0 or (isinstance(exc, Unreachable) and exc.refused):
-                        raise
-                    failure, failures = exc, failures + 1
-                    now = self._clock()
+                    state.failed(exc)
                 else:
-                    failure, failures = None, 0
-                    polls += 1
-                    now = self._clock()
-                    given_up.update(i for i in result.missing if i not in settling and self._cannot_appear(i))
-                    for trace_id, raw in result.traces.items():
-                        settling[trace_id] = observe(settling.get(trace_id), raw, now)
-                        if settling[trace_id].complete(now, self._settle_time, wall_now=self._wall_clock()):
-                            complete.add(trace_id)
-                remaining = deadline - now
-                if on_poll is not None:
-                    failing = failure.message if failure is not None else None
-                    on_poll(
-                        WaitStatus.of(
-                            wanted, complete, settling, polls=polls, remaining=remaining, failing=failing
-                        )
+                    state.answered(
+                        result.traces,
+                        result.missing,
+                        now=self._clock(),
+                        wall_now=self._wall_clock(),
+                        cannot_appear=self._cannot_appear,
                     )
-                done = failure is None and len(complete) + len(given_up) == len(wanted)
-                if done or remaining <= 0:
+                remaining = deadline - self._clock()
+                if on_poll is not None:
+                    on_poll(state.status(remaining))
+                if state.done or remaining <= 0:
                     break
-                self._sleep(min(remaining, self._backoff(polls - 1 + failures)))
-            missing = [i for i in wanted if i not in settling]
-            if failure is not None and any(i not in given_up for i in missing):
-                raise failure  # whether X-Ray has the trace by now is not known: the failure is the answer
-            traces = [
-                settling[i].trace if i in complete else settling[i].unfinished()
-                for i in wanted
-                if i in settling
-            ]
-            if failure is not None:
-                for trace in traces:
-                    if trace.id not in complete:
-                        trace.warnings.append(f"the last poll failed: {failure.message}")
+                self._sleep(min(remaining, self._backoff(state.polls - 1 + state.failures)))
+            traces = state.traces()
             # With Transaction Search on, only an indexed fraction of traces has a summary: the ones read
             # alongside the first poll are all there is worth asking for.
-            if (polls == 1 or self._search.only_way) and early.started:
+            if (state.polls == 1 or self._search.only_way) and early.started:
                 early.attach(traces)
             elif with_summary and not self._search.only_way:
                 self._attach_summaries(traces)  # the summaries read at the first poll are out of date
-            if missing:
-                waited = None if given_up.issuperset(missing) else timeout
-                raise self._not_found(missing, waited=waited, found=traces)
+            if state.missing:
+                waited = None if state.found_none_that_could_appear else round(timeout - max(remaining, 0), 1)
+                raise self._not_found(state.missing, waited=waited, found=traces)
         return traces
 
     def get_summary(self, trace_id: str) -> dict[str, Any] | None:
@@ -332,11 +297,7 @@ class XRayReader:
         handed on once. Correctness never depends on the order the service returns summaries in.
         """
         window = self.retained(start, end)
-        slices = []  # the service's longest, from the end: the oldest holds what is left
-        upper = window.end
-        while upper > window.start:
-            slices.append((max(window.start, upper - slice_length), upper))
-            upper = slices[-1][0]
+        slices = longest_first(window.start, window.end, slice_length)
         seen: set[str] = set()
         with translate_errors():
             pages: Generator[list[dict[str, Any]], None, None]
@@ -368,7 +329,7 @@ class XRayReader:
     ) -> Generator[list[dict[str, Any]], None, None]:
         limit = InFlightLimit(self._max_workers, self._client)
         threads = self._max_workers * PARSING_THREADS
-        pool = DaemonPool(threads, "xray-summaries")
+        pool = ThreadPool(threads, "xray-summaries")
         # Pages read on the pool wait here for the caller, a few at most: a caller slower than the reads
         # holds the threads back instead of letting the window pile up in memory.
         arrived: queue.Queue[Any] = queue.Queue(maxsize=threads)
@@ -601,7 +562,7 @@ class XRayReader:
         if workers <= 1:
             work(0)
         else:
-            DaemonPool(workers, "xray-summary").map(work, range(workers))
+            ThreadPool(workers, "xray-summary").map(work, range(workers))
         return [result for _, result in sorted(results, key=lambda pair: pair[0])]
 
     @contextmanager
@@ -616,7 +577,7 @@ class XRayReader:
             yield _PendingSummaries()
             return
         stop = threading.Event()
-        future = DaemonPool(1, "xray-summaries").submit(self._summaries_or_warnings, ids, stop)
+        future = ThreadPool(1, "xray-summaries").submit(self._summaries_or_warnings, ids, stop)
         pending = _PendingSummaries(future, stop)
         try:
             yield pending

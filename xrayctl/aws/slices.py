@@ -11,6 +11,21 @@ import math
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 
+# The longest window one GetTraceSummaries call may cover (the X-Ray console reads 6 h at a time too).
+SLICE_LENGTH = timedelta(hours=6)
+
+
+def longest_first(
+    start: datetime, end: datetime, longest: timedelta = SLICE_LENGTH
+) -> list[tuple[datetime, datetime]]:
+    """[start, end] as slices of `longest`, from the end: the oldest holds what is left. Newest first."""
+    cut: list[tuple[datetime, datetime]] = []
+    upper = end
+    while upper > start:
+        cut.append((max(start, upper - longest), upper))
+        upper = cut[-1][0]
+    return cut
+
 
 def slices(start: datetime, end: datetime, longest: timedelta, parts: int) -> list[tuple[datetime, datetime]]:
     """[start, end] as at least `parts` slices of equal length, none longer than `longest`, newest first.

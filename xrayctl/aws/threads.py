@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 T = TypeVar("T")
 
 
-class DaemonPool:
+class ThreadPool:
     def __init__(self, max_workers: int, name: str) -> None:
         self._slots = threading.BoundedSemaphore(max(1, max_workers))
         self._name = name

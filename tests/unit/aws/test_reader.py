@@ -277,6 +277,36 @@ def test_wait_gives_up_at_the_deadline_without_sleeping_past_it(xray: tuple[Any,
     assert "try a longer --timeout" in (caught.value.fix or "")
 
 
+def test_a_store_that_keeps_at_once_gives_up_an_old_missing_id_after_its_grace(
+    xray: tuple[Any, Stubber],
+) -> None:
+    client, stubber = xray
+    fake = FakeTime(NOW_2017 + 6 * 60)  # the id says its trace started six minutes ago (a mistyped one)
+    # Polls at 0, 0.25, 0.75 and 1.75 s; the one at 3.75 s is past the 2 s grace: given up there.
+    stubber.add_response("batch_get_traces", {"Traces": []}, {"TraceIds": [GUIDE_ID]})
+    destination(stubber)
+    for _ in range(4):
+        stubber.add_response("batch_get_traces", {"Traces": []}, {"TraceIds": [GUIDE_ID]})
+    with pytest.raises(TraceNotFound) as caught:
+        reader(client, fake, missing_grace=2.0).wait_for_traces([GUIDE_ID], timeout=30)
+    assert fake.now == 3.75
+    assert caught.value.message == f"Trace {GUIDE_ID} not found after waiting 3.8 s."
+
+
+def test_a_recent_missing_id_is_waited_for_to_the_deadline_even_with_a_grace(
+    xray: tuple[Any, Stubber],
+) -> None:
+    client, stubber = xray
+    fake = FakeTime(NOW_2017)  # its trace started two seconds ago: its segments may still be on their way
+    stubber.add_response("batch_get_traces", {"Traces": []}, {"TraceIds": [GUIDE_ID]})
+    destination(stubber)
+    for _ in range(7):
+        stubber.add_response("batch_get_traces", {"Traces": []}, {"TraceIds": [GUIDE_ID]})
+    with pytest.raises(TraceNotFound):
+        reader(client, fake, missing_grace=2.0).wait_for_traces([GUIDE_ID], timeout=8)
+    assert fake.now == 8
+
+
 def test_a_trace_past_retention_is_asked_for_once_not_waited_for(xray: tuple[Any, Stubber]) -> None:
     client, stubber = xray
     stubber.add_response("batch_get_traces", {"Traces": []}, {"TraceIds": [GUIDE_ID]})

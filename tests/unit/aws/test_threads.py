@@ -1,4 +1,4 @@
-"""DaemonPool: results in order, the first error raised, at most max_workers tasks at once, no thread kept."""
+"""ThreadPool: results in order, the first error raised, at most max_workers tasks at once, no thread kept."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import threading
 
 import pytest
 
-from xrayctl.aws.threads import DaemonPool
+from xrayctl.aws.threads import ThreadPool
 
 
 def test_map_keeps_the_order_and_never_runs_more_than_max_workers_at_once() -> None:
@@ -26,7 +26,7 @@ def test_map_keeps_the_order_and_never_runs_more_than_max_workers_at_once() -> N
             running -= 1
         return n * n
 
-    assert DaemonPool(2, "test").map(task, range(6)) == [n * n for n in range(6)]
+    assert ThreadPool(2, "test").map(task, range(6)) == [n * n for n in range(6)]
     assert peak == 2
 
 
@@ -42,7 +42,7 @@ def test_the_first_error_is_raised_and_the_tasks_not_started_are_cancelled() -> 
         return n
 
     with pytest.raises(ValueError, match="first"):
-        DaemonPool(1, "test").map(task, range(4))
+        ThreadPool(1, "test").map(task, range(4))
     gate.set()
     # One slot: the error came from the first task. The next may have taken the slot it freed before the
     # caller cancelled; the ones behind that never ran.
@@ -51,5 +51,5 @@ def test_the_first_error_is_raised_and_the_tasks_not_started_are_cancelled() -> 
 
 def test_its_threads_are_daemons_that_do_not_hold_the_process() -> None:
     seen: list[bool] = []
-    DaemonPool(1, "test").map(lambda _: seen.append(threading.current_thread().daemon), [None])
+    ThreadPool(1, "test").map(lambda _: seen.append(threading.current_thread().daemon), [None])
     assert seen == [True]
