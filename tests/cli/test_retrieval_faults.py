@@ -79,9 +79,9 @@ def plain_tree(tmp_path_factory: pytest.TempPathFactory, documents: list[dict[st
     return {**trace, "summary": None}
 
 
-def show(endpoint: str, *flags: str) -> tuple[CliResult, float]:
+def show(endpoint: str, *flags: str, timeout: float = TIMEOUT) -> tuple[CliResult, float]:
     started = time.monotonic()
-    result = xrayctl(endpoint, "-o", "json", "show-trace", OK_TRACE, "--timeout", str(TIMEOUT), *flags)
+    result = xrayctl(endpoint, "-o", "json", "show-trace", OK_TRACE, "--timeout", str(timeout), *flags)
     return result, time.monotonic() - started
 
 
@@ -137,9 +137,11 @@ def test_throttles_that_pass_are_retried_or_polled_through_to_the_tree(
     proxy.script(START, throttle())  # botocore's retry takes it
     # After a first status, a throttle that outlasts botocore's retries is polled through.
     proxy.script(LIST, retrieval_status("RUNNING"), *[throttle()] * ATTEMPTS)
-    result, took = show(proxy.url)
+    # Each throttle costs botocore's back-off (up to a second, random): a wait long enough for them all, so
+    # only a throttle that is not polled through can fail it.
+    result, _ = show(proxy.url, timeout=4 * TIMEOUT)
     assert result.exit_code == 0, result.stderr
-    assert result.json()["traces"] == [plain_tree] and took < TIMEOUT + SLACK
+    assert result.json()["traces"] == [plain_tree]
 
 
 def test_ctrl_c_during_a_retrieval_cancels_it_then_exits_130(upstream: XRayApiServer) -> None:

@@ -216,7 +216,8 @@ class TransactionSearch:
         start, end = _number(body, "StartTime"), _number(body, "EndTime")
         if end < start:
             raise _invalid("EndTime must not be before StartTime.")
-        token = secrets.token_urlsafe(32)
+        # Hex, not token_urlsafe: a token that starts with '-' is read as an option by the AWS CLI.
+        token = secrets.token_hex(32)
         with self._lock:
             self._retrievals[token] = _Retrieval(tuple(trace_ids), start, end, self._monotonic())
             while len(self._retrievals) > MAX_RETRIEVALS:
