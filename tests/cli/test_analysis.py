@@ -160,6 +160,8 @@ def _trace(number: int, duration: float, *, fault: bool = False) -> list[str]:
         "start_time": start + 0.001,
         "end_time": start + duration - 0.001,
         "fault": fault,
+        # Every trace but the third carries a tenant: 1, 5 blue; 2, 4 red.
+        "annotations": {} if number == 3 else {"tenant": "blue" if number % 2 else "red"},
         "subsegments": [
             {
                 "id": f"{number:08x}00000003",
@@ -207,6 +209,45 @@ def test_list_annotations_sorts_limits_and_filters_by_status(api: str) -> None:
     assert _ids(run_cli([*base, "--status", "fault", "--filter", "duration < 2.5"])) == [2]
     text = run_cli(["--endpoint-url", api, "list-annotations", *WINDOW, "--sort", "duration", "--limit", "1"])
     assert text.stderr.startswith("5 traces from")  # the window held five; one is shown
+
+
+def test_a_limit_keeps_rows_and_the_counts_stay_the_windows(api: str) -> None:
+    """--limit N: the first N rows in --sort's order; the line on stderr counts the window's traces and
+    those with annotations, and says which rows the limit kept."""
+    base = ["--endpoint-url", api, "list-annotations", *WINDOW]
+    listed = run_cli([*base, "--limit", "2"])
+    assert [line.split()[-1] for line in listed.stdout.splitlines()[1:]] == ["blue", "red"]  # traces 5, 4
+    assert ", 4 with annotations; the table shows the 2 newest (--limit 2)" in listed.stderr
+    assert listed.stderr.startswith("5 traces from")
+    slowest = run_cli([*base, "--sort", "duration", "--limit", "1"])
+    assert "5 traces from" in slowest.stderr and "the table shows the 1 longest (--limit 1)" in slowest.stderr
+    everything = run_cli([*base, "--limit", "5"])  # no candidate left out: nothing to say about the limit
+    assert "--limit" not in everything.stderr and ", 4 with annotations\n" in everything.stderr
+    # With --key, the rows are the traces that carry the key: the first N of those.
+    keyed = run_cli(["-o", "json", *base, "--key", "tenant", "--limit", "3"])
+    assert _ids(keyed) == [5, 4, 2]  # the newest three with a tenant: trace 3 has none
+
+
+def test_a_summary_with_a_limit_is_of_the_traces_the_limit_keeps_and_says_so(api: str) -> None:
+    base = ["--endpoint-url", api, "list-annotations", *WINDOW, "--summary"]
+    whole = run_cli(base)
+    first, second = (line.split() for line in whole.stdout.splitlines()[1:])
+    assert first[:3] == ["tenant", "blue", "2"] and second[:2] == ["red", "2"]
+    assert whole.stderr.startswith("5 traces from") and ", 4 with annotations\n" in whole.stderr
+    limited = run_cli([*base, "--sort", "duration", "--limit", "2"])  # traces 5 (blue) and 2 (red)
+    first, second = (line.split() for line in limited.stdout.splitlines()[1:])
+    assert first[:3] == ["tenant", "blue", "1"] and second[:2] == ["red", "1"]
+    assert ", 4 with annotations; the summary is of the 2 longest (--limit 2)" in limited.stderr
+
+
+def test_a_status_no_trace_has_is_said_so(api: str) -> None:
+    base = ["--endpoint-url", api, "list-annotations", *WINDOW]
+    result = run_cli([*base, "--status", "throttle"])
+    assert result.exit_code == 0
+    assert result.stdout.strip() == "(no traces with status throttle in the window)"
+    assert result.stderr.startswith("0 traces with status throttle from")
+    filtered = run_cli([*base, "--filter", "duration > 100"])
+    assert filtered.stdout.strip() == "(no traces matching the filter in the window)"
 
 
 def test_service_map_of_a_window_and_of_given_traces(api: str) -> None:

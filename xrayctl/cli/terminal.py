@@ -101,3 +101,9 @@ def consoles(state: AppState) -> tuple[Console, Console]:
         stderr=True, no_color=no_color, highlight=False, soft_wrap=True, width=width_for(sys.stderr)
     )
     return out, err
+
+
+def say(err: Console, text: str, *, style: str | None = None) -> None:
+    """A note on stderr, as plain text (no markup read): on a terminal, wrapped at word boundaries to its
+    width (the terminal would cut words in two); to a pipe or a log, one line however long."""
+    err.print(text, style=style, markup=False, highlight=False, soft_wrap=not err.is_terminal)

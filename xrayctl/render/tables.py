@@ -128,19 +128,53 @@ def annotations_summary(stats: Sequence[ValueStats], *, empty: str = "no annotat
     return Grid(columns, cells_by_row, empty=empty)
 
 
-def listing_view(found: Listing, *, summary: bool) -> Grid:
-    """`list-annotations`' table for what it found: a row per trace, or with `summary` per key and value."""
+def listing_view(found: Listing, *, summary: bool, matching: str = "") -> Grid:
+    """`list-annotations`' table for what it found: a row per trace, or with `summary` per key and value.
+    `matching`: what the filter let through (`listing_line`'s `matching`), for the empty table to say."""
     if not found.scanned:
-        empty = "no traces in the window"
+        # The filter is X-Ray's: what the window holds besides is not known, only that nothing matched.
+        empty = f"no traces{matching} in the window"
     elif not found.rows:
         # Only --key can leave every trace out: the window has traces, none of them with those keys.
         named = ", ".join(clean(key, 100) for key in found.keys)
-        empty = f"none of the {found.scanned:,} traces has {named}"
+        empty = f"none of the {found.scanned:,} traces{matching} has {named}"
     else:
         empty = "no annotations"
     if summary:
         return annotations_summary(summarize(found.rows, found.keys), empty=empty)
     return annotations_table(found.rows, found.keys, empty=empty)
+
+
+# How the rows a limit keeps are chosen, by --sort: the first N of these.
+_FIRST = {None: "newest", "start": "newest", "duration": "longest", "response": "slowest to respond"}
+
+
+def matching_text(statuses: Sequence[str], filtered: bool) -> str:
+    """What the filter lets through, to follow `traces` (` with status fault or error matching the filter`);
+    "" with no filter."""
+    text = f" with status {' or '.join(statuses)}" if statuses else ""
+    return text + (" matching the filter" if filtered else "")
+
+
+def listing_line(
+    found: Listing, start: datetime, end: datetime, *, keys: Sequence[str], matching: str, summary: bool
+) -> str:
+    """The line under `list-annotations`' table (for stderr): the window's counts, whatever the limit, and
+    which rows the limit kept (`23 traces from ... UTC, 23 with annotations; the table shows the 3 newest`).
+    """
+    noun = "trace" if found.scanned == 1 else "traces"
+    # The keys may come from a script that read them from traces: shown escaped, like any trace text.
+    named = ", ".join(clean(key, 100) for key in keys)
+    which = f"any of {named}" if len(keys) > 1 else named if keys else "annotations"
+    line = (
+        f"{found.scanned:,} {noun}{matching} from {start:%Y-%m-%d %H:%M:%S} to {end:%Y-%m-%d %H:%M:%S} UTC, "
+        f"{found.annotated:,} with {which}"
+    )
+    if found.limited:
+        first = f"the {len(found.rows):,} {_FIRST.get(found.sort, 'first')}"
+        shown = f"the summary is of {first}" if summary else f"the table shows {first}"
+        line += f"; {shown} (--limit {found.limit:,})"
+    return line
 
 
 def _widest_whole(values_by_row: Iterable[Iterable[AnnotationValue]]) -> int:
