@@ -273,6 +273,14 @@ def test_service_map_of_a_window_and_of_given_traces(api: str) -> None:
     assert "↳ from fn (AWS::Lambda::Function)" in drawn.stdout
 
 
+def test_a_service_map_too_wide_for_the_terminal_says_what_it_left_out(api: str) -> None:
+    drawn = run_cli(["--endpoint-url", api, "service-map", *WINDOW], env={"COLUMNS": "60"})
+    assert drawn.exit_code == 0 and max(len(line) for line in drawn.stdout.splitlines()) <= 60
+    assert "to fit 60 columns: columns left out: error, throttle (0 on every line), ok" in drawn.stderr
+    header = next(line for line in drawn.stdout.splitlines() if line.startswith("service"))
+    assert "fault" in header  # 2 of the 5 traces faulted: that column stays
+
+
 def test_service_map_takes_ids_or_a_window_not_both() -> None:
     result = run_cli(["service-map", "1-654c0557-5611b044040fc7224c4790b6", "--since", "1h"])
     assert result.exit_code == ExitCode.USAGE and "Give one of them" in result.stderr

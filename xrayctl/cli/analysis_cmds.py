@@ -9,6 +9,7 @@ import click
 from xrayctl.cli.common import backend, echo_json, progress, trace_warnings, warn_about
 from xrayctl.cli.exporting import check_export, export_options, show_view
 from xrayctl.cli.options import global_options, reading_options, state, window_options
+from xrayctl.cli.terminal import consoles, say
 from xrayctl.cli.traces_cmds import read_traces
 from xrayctl.errors import UsageError
 
@@ -107,5 +108,9 @@ def service_map(
         echo_json(service_map_to_dict(found))
     else:
         view = service_map_view(found, traces=len(ids) if ids else None)
-        show_view(app, view, export=export, width=width, title="xrayctl service-map")
+        columns = show_view(app, view, export=export, width=width, title="xrayctl service-map")
+        if view.notes:
+            say(
+                consoles(app)[1], f"to fit {columns} columns: {'; '.join(view.notes)} (-o json has all of it)"
+            )
     warn_about(app, found.warnings)

@@ -84,9 +84,40 @@ def test_service_map_of_the_documented_graph() -> None:
     text = render(service_map_view(service_map), 120)
     assert_fits(text, 120)
     assert_golden("service_map_guide_120", text)
-    narrow = render(service_map_view(service_map), 60)
-    assert_fits(narrow, 60)
-    assert "p99" not in narrow and "requests" in narrow  # percentile columns give way first
+
+
+def _headers(text: str) -> list[str]:
+    return next(line for line in text.splitlines() if line.startswith("service")).split()[1:]
+
+
+@pytest.mark.parametrize(
+    ("width", "shown", "said"),
+    [
+        (200, ["requests", "ok", "error", "fault", "throttle", "p50", "p90", "p99"], []),
+        # Columns of zeros go before a name is cut: they say nothing the note cannot.
+        (120, ["requests", "ok", "error", "p50", "p90", "p99"], ["fault, throttle (0 on every line)"]),
+        # Then names are cut down to 24 cells, then the least useful columns go: ok, then p90, ...
+        (60, ["requests", "error", "p50", "p99"], ["fault, throttle (0 on every line), ok, p90"]),
+    ],
+)
+def test_a_narrow_service_map_gives_up_the_least_useful_columns_first_and_says_which(
+    width: int, shown: list[str], said: list[str]
+) -> None:
+    view = service_map_view(build_map([GUIDE_GRAPH["Services"]]))
+    text = render(view, width)
+    assert_fits(text, width)
+    assert _headers(text) == shown
+    assert [note.removeprefix("columns left out: ") for note in view.notes if "left out" in note] == said
+
+
+def test_the_service_column_is_as_wide_as_the_names_need() -> None:
+    """At 200 columns the figures stay two cells from the longest name, not 130 columns away."""
+    lines = render(service_map_view(build_map([GUIDE_GRAPH["Services"]])), 200).splitlines()
+    longest = "   ├─ awseb-e-dixzws4s9p-stack-StartupSignupsTable-4IMSMHAYX2BA  AWS::DynamoDB::Table"
+    [row] = [line for line in lines if line.startswith(longest)]
+    assert row[len(longest) :].split() == ["2", "2", "0", "0", "0", "44", "ms", "76", "ms", "76", "ms"]
+    header = next(line for line in lines if line.startswith("service"))
+    assert header.index("requests") == len(longest) + 2  # the name column ends with the longest name
 
 
 def test_service_map_json_points_edges_at_services() -> None:
