@@ -51,16 +51,20 @@ PRESENCE_STYLE = Style(color="yellow")  # `only in A`: compared by identity, so 
 LABEL_STYLE = Style(bold=True)
 
 
-def comparison_view(comparison: Comparison) -> RenderableType:
-    """The header (one line per trace) and the merged tree."""
-    return Group(*_header(comparison), Text(""), ComparisonTree(comparison))
+def comparison_view(comparison: Comparison, *, function: str | None = None) -> RenderableType:
+    """The header (one line per trace) and the merged tree; `function`: the traces are its invocations'."""
+    return Group(*_header(comparison, function), Text(""), ComparisonTree(comparison))
 
 
-def _header(comparison: Comparison) -> Iterator[RenderableType]:
+def _header(comparison: Comparison, function: str | None = None) -> Iterator[RenderableType]:
     """A title, then a line per trace (its fields flow onto a second line rather than split)."""
     count = len(comparison.traces)
+    title = Text(f"Compare {count} traces", LABEL_STYLE)
+    if function is not None:
+        title.append(" of ")
+        title.append(clean(function, 200), LABEL_STYLE)
     fields = [
-        Text(f"Compare {count} traces", LABEL_STYLE),
+        title,
         Text(f"one time scale: 0 to {fmt_duration(comparison.span)}", DIM),
         Text("Δ: each duration minus A's", DIM),
     ]

@@ -59,6 +59,9 @@ class Column:
     whole: int = 0
     droppable: bool = False  # a whole column that may be left out (an annotation key)
     keep: bool = False  # shortened last (the trace id: what a user copies into `show-trace`)
+    # Never cut, and left out only after every other column: the trace id where it is the row's point (one
+    # invocation's trace, to copy into `show-trace`).
+    uncut: bool = False
     short: int = 0  # characters a cell may lose at its start (a start time's date)
     short_note: str = ""  # what losing them means, for the notes
 
@@ -290,15 +293,20 @@ class Grid:
                 dropped.append(index)
         # 4. The trace id's end.
         floors = [
-            min(KEEP_FLOOR, size) if column.keep else size
+            min(KEEP_FLOOR, size) if column.keep and not column.uncut else size
             for column, size in zip(columns, widths, strict=True)
         ]
         _narrow(widths, floors, too_wide)
-        # 5. Whatever is left, from the right.
-        for index in reversed(range(count)):
-            if widths[index] and too_wide():
-                widths[index] = 0
-                dropped.append(index)
+        # 5. Whatever is left, from the right; a column never cut goes after all others, and the last column
+        # standing is cut rather than left out (a terminal narrower than a trace id).
+        for last in (False, True):
+            for index in reversed(range(count)):
+                if widths[index] and columns[index].uncut == last and too_wide():
+                    if sum(1 for size in widths if size) == 1:
+                        widths[index] = max(width, 1)
+                    else:
+                        widths[index] = 0
+                        dropped.append(index)
         # What was given up and is not needed after all comes back, the last given up first: cut text, left to
         # right, then the date.
         room = width - (sum(widths) + len(GAP) * (sum(1 for size in widths if size) - 1))

@@ -26,7 +26,7 @@ from tests.support.docs import START, TRACE_ID, deep_document
 from tests.support.paths import FIXTURES, GOLDEN
 from xrayctl.aws.invoke import InvocationResult, read_report
 from xrayctl.render.format import fmt_duration, fmt_time
-from xrayctl.render.invocation import invocation_view, invocations_table
+from xrayctl.render.invocation import invocation_view, invocations_table, invocations_view
 from xrayctl.render.schema import invocation_to_dict, trace_to_dict
 from xrayctl.render.tables import annotations_summary, annotations_table
 from xrayctl.render.tree import TraceTree, trace_view, traces_view
@@ -506,13 +506,47 @@ def test_a_200_over_a_faulted_trace_shows_fault_beside_it() -> None:
     ok = Invocation(function_error=None, trace_id=trace.id, log_tail=REPORT)
     unread = Invocation(function_error=None, trace_id="1-654c0557-00000000000000000000beef")
     [header, first, second] = render(invocations_table([ok, unread], [trace]), 100).splitlines()
-    assert header.split() == ["invocation", "http", "trace", "start", "init", "ran", "trace", "id"]
+    assert header.split() == ["#", "http", "trace", "start", "init", "ran", "trace", "id"]
     assert first.split() == ["1", "200", "FAULT", "cold", "276", "ms", "17", "ms", trace.id]
     assert second.split()[:4] == ["2", "200", "not", "read"]
     assert invocation_to_dict(ok, trace)["trace_status"] == "fault"
     assert invocation_to_dict(ok)["trace_status"] is None
     # The status line of the invocation itself does not colour a 200 as a success: its trace may say FAULT.
     assert "\x1b[32m" not in render_colour(invocation_view(ok), 100).splitlines()[0]
+
+
+@pytest.mark.parametrize("width", range(40, 101, 4))
+def test_the_invocation_table_never_cuts_the_trace_id_it_gives_up_other_columns_first(width: int) -> None:
+    trace = lambda_trace()
+    results = [Invocation(function_error=None, trace_id=trace.id, log_tail=REPORT) for _ in range(12)]
+    table = invocations_table(results, [trace])
+    text = render(table, width)
+    assert_fits(text, width)
+    rows = text.splitlines()[1:]
+    assert len(rows) == 12 and all(row.rstrip().endswith(trace.id) for row in rows)
+    if width >= 74:  # the row needs 74 cells: nothing is given up (it needed 83, and 80 cut the id)
+        assert text.splitlines()[0].split() == ["#", "http", "trace", "start", "init", "ran", "trace", "id"]
+        assert not table.notes
+    else:
+        assert table.notes and "…" not in text
+
+
+def test_invocations_of_two_functions_are_a_table_each_under_its_name() -> None:
+    trace = lambda_trace()
+    xray, otel = "xrayctl-demo", "xrayctl-demo-otel"
+    results = [
+        Invocation(function_name=name, function_error=None, trace_id=trace.id, log_tail=REPORT)
+        for _ in range(2)
+        for name in (xray, otel)
+    ]
+    lines = [line.rstrip() for line in render(invocations_view(results, [trace]), 80).splitlines()]
+    titles = [index for index, line in enumerate(lines) if line in (xray, otel)]
+    assert [lines[index] for index in titles] == [xray, otel]
+    for index in titles:  # each function's own table, its invocations numbered from 1
+        assert lines[index + 1].split()[0] == "#"
+        assert [line.split()[0] for line in lines[index + 2 : index + 4]] == ["1", "2"]
+    one = render(invocations_view(results[::2], [trace]), 80).splitlines()
+    assert one[0].split()[0] == "#"  # one function: its name is in every line above, no title
 
 
 def test_invocation_json_parses_the_payload_when_it_is_json() -> None:
