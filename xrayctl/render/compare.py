@@ -81,7 +81,7 @@ def _header(comparison: Comparison, function: str | None = None) -> Iterator[Ren
         ]
         if comparison.cold[position]:
             fields.append(Text("cold start", COLD_STYLE))
-        yield Flow(fields, Text("  "))
+        yield Flow(fields, Text("  "), indent=cells(f"  {letter(position)}  "))  # the rest under the id
 
 
 def _trace_status(comparison: Comparison, position: int) -> str:

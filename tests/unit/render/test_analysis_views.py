@@ -63,6 +63,23 @@ def test_comparison_of_a_cold_and_a_warm_invocation() -> None:
     assert "only in A" in initialization and " A " in initialization
 
 
+@pytest.mark.parametrize(
+    ("width", "second_lines"),
+    [(80, ["     OK  5 nodes  cold start", "     OK  4 nodes"]), (100, ["     cold start"])],
+)
+def test_a_comparison_header_too_wide_for_one_line_wraps_under_its_id(
+    width: int, second_lines: list[str]
+) -> None:
+    text = render(comparison_view(merge(cold_and_warm()), function="xray-stuff-ProducerA"), width)
+    assert_fits(text, width)
+    header = [line.rstrip() for line in text.split("\n\n")[0].splitlines()]
+    assert header[0].startswith("Compare 2 traces of xray-stuff-ProducerA  ·  ")
+    traces = [line for line in header if line.startswith(("  A  1-", "  B  1-"))]
+    assert len(traces) == 2
+    # What does not fit on a trace's line continues under its id (column 5), never at the left edge.
+    assert [line for line in header[1:] if line not in traces and not line.startswith("Δ")] == second_lines
+
+
 def test_a_narrow_comparison_drops_the_timeline_not_the_numbers() -> None:
     text = render(comparison_view(merge(cold_and_warm())), 50)
     assert_fits(text, 50)
