@@ -98,3 +98,26 @@ def test_a_closed_stdout_is_an_error_of_one_line_not_a_silent_success(output: st
         "xrayctl: standard output is closed: nothing could be written. Give the command somewhere to write "
         "(a file, a pipe, or >/dev/null to discard it)."
     ]
+
+
+NOTE = (
+    "to fit 60 columns: start without its date; columns left out: get_response, put_response; cut with …: "
+    "trace id (-o json has all of it)"
+)
+
+
+def test_a_note_on_a_terminal_wraps_at_word_boundaries_and_to_a_pipe_stays_one_line() -> None:
+    import io
+
+    from rich.console import Console
+
+    from xrayctl.cli.terminal import say
+
+    terminal = io.StringIO()
+    say(Console(file=terminal, width=40, force_terminal=True, no_color=True), NOTE)
+    lines = terminal.getvalue().splitlines()
+    assert len(lines) > 1 and max(len(line.rstrip()) for line in lines) <= 40
+    assert " ".join(line.strip() for line in lines) == NOTE  # no word cut in two: each line ends a word
+    piped = io.StringIO()
+    say(Console(file=piped, width=40, force_terminal=False), NOTE)
+    assert piped.getvalue() == NOTE + "\n"  # a log keeps the line whole

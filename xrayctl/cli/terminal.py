@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, TextIO
 from xrayctl.cli.options import AppState
 
 if TYPE_CHECKING:
-    from rich.console import Console
+    from rich.console import Console, RenderableType
 
 
 PIPE_WIDTH = 200
@@ -103,7 +103,7 @@ def consoles(state: AppState) -> tuple[Console, Console]:
     return out, err
 
 
-def say(err: Console, text: str, *, style: str | None = None) -> None:
-    """A note on stderr, as plain text (no markup read): on a terminal, wrapped at word boundaries to its
-    width (the terminal would cut words in two); to a pipe or a log, one line however long."""
-    err.print(text, style=style, markup=False, highlight=False, soft_wrap=not err.is_terminal)
+def say(err: Console, message: str | RenderableType, *, style: str | None = None) -> None:
+    """A note on stderr (a str is plain text: no markup read): on a terminal, wrapped at word boundaries to
+    its width (the terminal itself would cut words in two); to a pipe or a log, a line however long."""
+    err.print(message, style=style, markup=False, highlight=False, soft_wrap=not err.is_terminal)

@@ -6,9 +6,11 @@ table is wider than the terminal, it gives up, in this order (`Grid.layout`):
 
 1. the date part of the start column (a window's traces are of the last days: the time tells them apart);
 2. the text of annotation values and keys, cut with `…` down to a few characters;
-3. whole annotation columns, from the right (the least common keys);
+3. whole annotation columns, from the right (the least common keys), but the first: a list of annotations
+   that shows none says nothing (at 60 columns a trace id does not fit whole even without them);
 4. the end of the trace id, cut with `…` (its start still says when the trace began; -o json has all of it);
-5. only then, whatever columns still do not fit, from the right.
+5. the first annotation column (the trace id then takes back what it can);
+6. only then, whatever columns still do not fit, from the right (a column marked `uncut` last).
 
 A number, a duration or a status is never cut: a column of them is shown whole or not at all, as `2…` for
 `200` or `F…` for `FAULT` would mislead. What was given up is said in `Grid.notes`, for stderr.
@@ -286,9 +288,11 @@ class Grid:
             for column, size in zip(columns, widths, strict=True)
         ]
         _narrow(widths, floors, too_wide)
-        # 3. Annotation columns, from the right.
-        for index in reversed(range(count)):
-            if columns[index].droppable and too_wide():
+        # 3. Annotation columns, from the right, but the first (the most common key): a list of annotations
+        # with none of them says nothing, and a trace id cut a little is still told apart by its start.
+        droppable = [index for index, column in enumerate(columns) if column.droppable]
+        for index in reversed(droppable[1:]):
+            if too_wide():
                 widths[index] = 0
                 dropped.append(index)
         # 4. The trace id's end.
@@ -297,7 +301,11 @@ class Grid:
             for column, size in zip(columns, widths, strict=True)
         ]
         _narrow(widths, floors, too_wide)
-        # 5. Whatever is left, from the right; a column never cut goes after all others, and the last column
+        # 5. The first annotation column (what it gives back goes to the id, below).
+        if droppable and too_wide():
+            widths[droppable[0]] = 0
+            dropped.append(droppable[0])
+        # 6. Whatever is left, from the right; a column never cut goes after all others, and the last column
         # standing is cut rather than left out (a terminal narrower than a trace id).
         for last in (False, True):
             for index in reversed(range(count)):
