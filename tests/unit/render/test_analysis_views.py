@@ -55,6 +55,21 @@ def test_critical_path_column_marks_each_node_with_its_time(width: int) -> None:
     assert_golden(f"lambda_trace_critical_{width}", text)
 
 
+def test_every_node_on_the_critical_path_is_marked_and_counted_even_with_no_time_of_its_own() -> None:
+    """`S3 PutObject` and the S3 segment X-Ray infers under it share one interval: the call adds 0 ms of its
+    own, and the path still goes through it (unmarked, the path looked broken there)."""
+    from tests.unit.trace.test_critical import _entity, _trace
+
+    put = _entity(2, "S3 PutObject", 1, 4, {**_entity(3, "S3", 1, 4), "inferred": True})
+    trace = _trace(_entity(1, "function", 0, 5, put, _entity(4, "aside", 2, 3)))
+    text = render(trace_view(trace, critical=critical_path(trace)), 120)
+    lines = {line.lstrip("├└│─ ").split("  ")[0]: line.rstrip() for line in text.splitlines()[7:]}
+    assert lines["function"].endswith("◆   2.00 s") and lines["S3 (inferred)"].endswith("◆   3.00 s")
+    assert lines["S3 PutObject"].endswith("◆     0 ms")
+    assert "◆" not in lines["aside"]
+    assert "◆ critical path  3 nodes · 5.00 s of 5.00 s" in text
+
+
 def test_comparison_of_a_cold_and_a_warm_invocation() -> None:
     text = render(comparison_view(merge(cold_and_warm())), 120)
     assert_fits(text, 120)
