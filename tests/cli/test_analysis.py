@@ -128,7 +128,7 @@ def test_compare_takes_at_most_ten() -> None:
 
 def test_compare_of_a_file_holding_one_trace_says_so() -> None:
     result = run_cli(["compare", "--input", str(LAMBDA)])
-    assert result.exit_code == ExitCode.USAGE and "holds 1 traces" in result.stderr
+    assert result.exit_code == ExitCode.USAGE and "holds 1 trace;" in result.stderr
 
 
 # ------------------------------------------------------------------------- the local X-Ray API, in-process

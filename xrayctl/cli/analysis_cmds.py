@@ -34,6 +34,7 @@ def compare(
     duration of a node is shown on one time scale, with its difference to the first trace (A).
     """
     from xrayctl.render.compare import comparison_to_dict, comparison_view
+    from xrayctl.render.format import counted
     from xrayctl.trace.compare import MAX_TRACES, merge
     from xrayctl.trace.ids import normalize_trace_id
 
@@ -51,7 +52,7 @@ def compare(
     if not 2 <= len(traces) <= MAX_TRACES:
         source = input_file or "the input"
         raise UsageError(
-            f"{source} holds {len(traces)} traces; compare takes 2 to {MAX_TRACES}.",
+            f"{source} holds {counted(len(traces), 'trace')}; compare takes 2 to {MAX_TRACES}.",
             "Name the traces to compare after --input.",
         )
     comparison = merge(traces)

@@ -139,8 +139,9 @@ def invoke(
     _report(app, results, traces, details=details, one_scale=function.sdk == "both")
     failed = [r for r in results if r.function_error]
     if failed:
+        said = "The invocation" if len(results) == 1 else f"{len(failed)} of {len(results)} invocations"
         raise FunctionError(
-            f"{len(failed)} of {len(results)} invocations failed ({failed[0].function_error}).",
+            f"{said} failed ({failed[0].function_error}).",
             "The error payload is shown above.",
         )
 

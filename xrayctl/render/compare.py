@@ -26,6 +26,7 @@ from xrayctl.render.format import (
     STATUS_STYLES,
     Flow,
     cells,
+    counted,
     fit,
     fit_text,
     fmt_duration,
@@ -77,7 +78,7 @@ def _header(comparison: Comparison, function: str | None = None) -> Iterator[Ren
             Text(fmt_time(trace.start_time), DIM),
             Text(fmt_duration(trace.duration).rjust(DURATION_WIDTH)),
             Text(status_word(status), STATUS_STYLES[status]),
-            Text(f"{trace.node_count:,} nodes", DIM),
+            Text(counted(trace.node_count, "node"), DIM),
         ]
         if comparison.cold[position]:
             fields.append(Text("cold start", COLD_STYLE))

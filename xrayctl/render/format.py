@@ -81,6 +81,11 @@ def fmt_time(value: float | datetime | None) -> str:
     return moment.strftime("%Y-%m-%d %H:%M:%S.") + f"{moment.microsecond // 1000:03d} UTC"
 
 
+def counted(number: int, noun: str, plural: str | None = None) -> str:
+    """`1 trace`, `2 traces`, `1,000 traces`: a count with its noun in the number it takes."""
+    return f"{number:,} {noun if number == 1 else plural or noun + 's'}"
+
+
 def status_word(status: str) -> str:
     return status.upper()
 

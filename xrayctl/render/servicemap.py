@@ -27,7 +27,17 @@ from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
 
-from xrayctl.render.format import DIM, STATUS_STYLES, Flow, cells, fit, fit_text, fmt_duration, fmt_time
+from xrayctl.render.format import (
+    DIM,
+    STATUS_STYLES,
+    Flow,
+    cells,
+    counted,
+    fit,
+    fit_text,
+    fmt_duration,
+    fmt_time,
+)
 from xrayctl.render.tree import BRANCH, LAST, PIPE, SPACE
 from xrayctl.text.sanitize import clean
 from xrayctl.trace.servicemap import PERCENTILES, Edge, MapRow, Service, ServiceMap, Stats
@@ -87,11 +97,10 @@ def service_map_view(service_map: ServiceMap, *, traces: int | None = None) -> S
     """A title line (the window, or how many traces) and the map; `traces`: the map is of that many."""
     fields = [Text("Service map", HEADER_STYLE)]
     if traces is not None:
-        fields.append(Text(f"{traces} trace{'s' if traces != 1 else ''}", DIM))
+        fields.append(Text(counted(traces, "trace"), DIM))
     elif service_map.start is not None or service_map.end is not None:
         fields.append(Text(f"{_time(service_map.start)} to {_time(service_map.end)}", DIM))
-    count = len(service_map.services)
-    fields.append(Text(f"{count} service{'s' if count != 1 else ''}", DIM))
+    fields.append(Text(counted(len(service_map.services), "service"), DIM))
     # Fields a narrow terminal puts on lines of their own, rather than a time split in two.
     title = Flow(fields, Text("  ·  ", DIM))
     return ServiceMapView(title, ServiceMapTree(service_map))

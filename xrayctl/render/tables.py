@@ -32,6 +32,7 @@ from xrayctl.render.format import (
     DIM,
     STATUS_STYLES,
     cells,
+    counted,
     fit,
     fmt_duration,
     fmt_time,
@@ -142,7 +143,10 @@ def listing_view(found: Listing, *, summary: bool, matching: str = "") -> Grid:
     elif not found.rows:
         # Only --key can leave every trace out: the window has traces, none of them with those keys.
         named = ", ".join(clean(key, 100) for key in found.keys)
-        empty = f"none of the {found.scanned:,} traces{matching} has {named}"
+        if found.scanned == 1:
+            empty = f"the one trace{matching} has no {named}"
+        else:
+            empty = f"none of the {found.scanned:,} traces{matching} has {named}"
     else:
         empty = "no annotations"
     if summary:
@@ -167,13 +171,12 @@ def listing_line(
     """The line under `list-annotations`' table (for stderr): the window's counts, whatever the limit, and
     which rows the limit kept (`23 traces from ... UTC, 23 with annotations; the table shows the 3 newest`).
     """
-    noun = "trace" if found.scanned == 1 else "traces"
     # The keys may come from a script that read them from traces: shown escaped, like any trace text.
     named = ", ".join(clean(key, 100) for key in keys)
     which = f"any of {named}" if len(keys) > 1 else named if keys else "annotations"
     line = (
-        f"{found.scanned:,} {noun}{matching} from {start:%Y-%m-%d %H:%M:%S} to {end:%Y-%m-%d %H:%M:%S} UTC, "
-        f"{found.annotated:,} with {which}"
+        f"{counted(found.scanned, 'trace')}{matching} from {start:%Y-%m-%d %H:%M:%S} to "
+        f"{end:%Y-%m-%d %H:%M:%S} UTC, {found.annotated:,} with {which}"
     )
     if found.limited:
         first = f"the {len(found.rows):,} {_FIRST.get(found.sort, 'first')}"

@@ -25,10 +25,10 @@ from rich.console import Console, RenderableType
 from tests.support.docs import START, TRACE_ID, deep_document
 from tests.support.paths import FIXTURES, GOLDEN
 from xrayctl.aws.invoke import InvocationResult, read_report
-from xrayctl.render.format import fmt_duration, fmt_time
+from xrayctl.render.format import counted, fmt_duration, fmt_time
 from xrayctl.render.invocation import invocation_view, invocations_table, invocations_view
 from xrayctl.render.schema import invocation_to_dict, trace_to_dict
-from xrayctl.render.tables import annotations_summary, annotations_table
+from xrayctl.render.tables import annotations_summary, annotations_table, listing_view
 from xrayctl.render.tree import TraceTree, trace_view, traces_view
 from xrayctl.text.jsonwrite import dumps, preview
 from xrayctl.trace import annotations as rows_module
@@ -562,6 +562,18 @@ def test_invocation_json_parses_the_payload_when_it_is_json() -> None:
 
 
 # --- formatting -------------------------------------------------------------------------------------------
+
+
+def test_a_count_takes_its_noun_in_the_number_it_needs() -> None:
+    assert [counted(n, "trace") for n in (0, 1, 2, 1000)] == [
+        "0 traces",
+        "1 trace",
+        "2 traces",
+        "1,000 traces",
+    ]
+    assert counted(1, "entry", "entries") == "1 entry" and counted(3, "entry", "entries") == "3 entries"
+    one = rows_module.listing([[{"Id": "1-654c0557-5611b044040fc7224c4790b6", "Annotations": {}}]], ["k"])
+    assert "(the one trace has no k)" in render(listing_view(one, summary=False), 80)
 
 
 @pytest.mark.parametrize(
