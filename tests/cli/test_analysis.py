@@ -72,6 +72,7 @@ def test_export_writes_the_view_to_a_file_by_its_suffix(tmp_path: Path) -> None:
     run_cli(["show-trace", "--input", str(LAMBDA), "--export", str(text), "--width", "100"])
     lines = text.read_text().splitlines()
     assert lines[0].startswith("Trace 1-654c0557") and max(map(len, lines)) <= 100
+    assert all(line == line.rstrip() for line in lines)  # no padding for an editor or a diff to keep
 
 
 @pytest.mark.parametrize(
@@ -284,3 +285,23 @@ def test_a_service_map_too_wide_for_the_terminal_says_what_it_left_out(api: str)
 def test_service_map_takes_ids_or_a_window_not_both() -> None:
     result = run_cli(["service-map", "1-654c0557-5611b044040fc7224c4790b6", "--since", "1h"])
     assert result.exit_code == ExitCode.USAGE and "Give one of them" in result.stderr
+
+
+def test_piped_output_carries_no_trailing_padding(api: str, cold_and_warm: tuple[Path, str, str]) -> None:
+    """Lines are padded to the width on a terminal, where it shows as nothing; a pipe or a file keeps
+    whatever is written (diffs, grep): no line ends in a space there."""
+    path, cold, warm = cold_and_warm
+    empty = ["--start", str(int(T0) - 7200), "--end", str(int(T0) - 3600)]
+    commands = [
+        ["show-trace", "--input", str(LAMBDA), "--critical-path"],
+        ["compare", cold, warm, "--input", str(path)],
+        ["--endpoint-url", api, "list-annotations", *WINDOW],
+        ["--endpoint-url", api, "list-annotations", *empty],
+        ["--endpoint-url", api, "service-map", *WINDOW],
+    ]
+    for command in commands:
+        result = run_cli(command)
+        assert result.exit_code == 0, result.stderr
+        padded = [line for line in result.stdout.splitlines() if line != line.rstrip()]
+        assert not padded, (command, padded[:2])
+    assert run_cli(commands[3]).stdout == "(no traces in the window)\n"
