@@ -72,6 +72,7 @@ def test_export_writes_the_view_to_a_file_by_its_suffix(tmp_path: Path) -> None:
     run_cli(["show-trace", "--input", str(LAMBDA), "--export", str(text), "--width", "100"])
     lines = text.read_text().splitlines()
     assert lines[0].startswith("Trace 1-654c0557") and max(map(len, lines)) <= 100
+    assert all(line == line.rstrip() for line in lines)  # no padding for an editor or a diff to keep
 
 
 @pytest.mark.parametrize(
@@ -128,7 +129,7 @@ def test_compare_takes_at_most_ten() -> None:
 
 def test_compare_of_a_file_holding_one_trace_says_so() -> None:
     result = run_cli(["compare", "--input", str(LAMBDA)])
-    assert result.exit_code == ExitCode.USAGE and "holds 1 traces" in result.stderr
+    assert result.exit_code == ExitCode.USAGE and "holds 1 trace;" in result.stderr
 
 
 # ------------------------------------------------------------------------- the local X-Ray API, in-process
@@ -160,6 +161,8 @@ def _trace(number: int, duration: float, *, fault: bool = False) -> list[str]:
         "start_time": start + 0.001,
         "end_time": start + duration - 0.001,
         "fault": fault,
+        # Every trace but the third carries a tenant: 1, 5 blue; 2, 4 red.
+        "annotations": {} if number == 3 else {"tenant": "blue" if number % 2 else "red"},
         "subsegments": [
             {
                 "id": f"{number:08x}00000003",
@@ -209,6 +212,45 @@ def test_list_annotations_sorts_limits_and_filters_by_status(api: str) -> None:
     assert text.stderr.startswith("5 traces from")  # the window held five; one is shown
 
 
+def test_a_limit_keeps_rows_and_the_counts_stay_the_windows(api: str) -> None:
+    """--limit N: the first N rows in --sort's order; the line on stderr counts the window's traces and
+    those with annotations, and says which rows the limit kept."""
+    base = ["--endpoint-url", api, "list-annotations", *WINDOW]
+    listed = run_cli([*base, "--limit", "2"])
+    assert [line.split()[-1] for line in listed.stdout.splitlines()[1:]] == ["blue", "red"]  # traces 5, 4
+    assert ", 4 with annotations; the table shows the 2 newest (--limit 2)" in listed.stderr
+    assert listed.stderr.startswith("5 traces from")
+    slowest = run_cli([*base, "--sort", "duration", "--limit", "1"])
+    assert "5 traces from" in slowest.stderr and "the table shows the 1 longest (--limit 1)" in slowest.stderr
+    everything = run_cli([*base, "--limit", "5"])  # no candidate left out: nothing to say about the limit
+    assert "--limit" not in everything.stderr and ", 4 with annotations\n" in everything.stderr
+    # With --key, the rows are the traces that carry the key: the first N of those.
+    keyed = run_cli(["-o", "json", *base, "--key", "tenant", "--limit", "3"])
+    assert _ids(keyed) == [5, 4, 2]  # the newest three with a tenant: trace 3 has none
+
+
+def test_a_summary_with_a_limit_is_of_the_traces_the_limit_keeps_and_says_so(api: str) -> None:
+    base = ["--endpoint-url", api, "list-annotations", *WINDOW, "--summary"]
+    whole = run_cli(base)
+    first, second = (line.split() for line in whole.stdout.splitlines()[1:])
+    assert first[:3] == ["tenant", "blue", "2"] and second[:2] == ["red", "2"]
+    assert whole.stderr.startswith("5 traces from") and ", 4 with annotations\n" in whole.stderr
+    limited = run_cli([*base, "--sort", "duration", "--limit", "2"])  # traces 5 (blue) and 2 (red)
+    first, second = (line.split() for line in limited.stdout.splitlines()[1:])
+    assert first[:3] == ["tenant", "blue", "1"] and second[:2] == ["red", "1"]
+    assert ", 4 with annotations; the summary is of the 2 longest (--limit 2)" in limited.stderr
+
+
+def test_a_status_no_trace_has_is_said_so(api: str) -> None:
+    base = ["--endpoint-url", api, "list-annotations", *WINDOW]
+    result = run_cli([*base, "--status", "throttle"])
+    assert result.exit_code == 0
+    assert result.stdout.strip() == "(no traces with status throttle in the window)"
+    assert result.stderr.startswith("0 traces with status throttle from")
+    filtered = run_cli([*base, "--filter", "duration > 100"])
+    assert filtered.stdout.strip() == "(no traces matching the filter in the window)"
+
+
 def test_service_map_of_a_window_and_of_given_traces(api: str) -> None:
     result = run_cli(["-o", "json", "--endpoint-url", api, "service-map", *WINDOW])
     assert result.exit_code == 0, result.stderr
@@ -232,6 +274,34 @@ def test_service_map_of_a_window_and_of_given_traces(api: str) -> None:
     assert "↳ from fn (AWS::Lambda::Function)" in drawn.stdout
 
 
+def test_a_service_map_too_wide_for_the_terminal_says_what_it_left_out(api: str) -> None:
+    drawn = run_cli(["--endpoint-url", api, "service-map", *WINDOW], env={"COLUMNS": "60"})
+    assert drawn.exit_code == 0 and max(len(line) for line in drawn.stdout.splitlines()) <= 60
+    assert "to fit 60 columns: columns left out: error, throttle (0 on every line), ok" in drawn.stderr
+    header = next(line for line in drawn.stdout.splitlines() if line.startswith("service"))
+    assert "fault" in header  # 2 of the 5 traces faulted: that column stays
+
+
 def test_service_map_takes_ids_or_a_window_not_both() -> None:
     result = run_cli(["service-map", "1-654c0557-5611b044040fc7224c4790b6", "--since", "1h"])
     assert result.exit_code == ExitCode.USAGE and "Give one of them" in result.stderr
+
+
+def test_piped_output_carries_no_trailing_padding(api: str, cold_and_warm: tuple[Path, str, str]) -> None:
+    """Lines are padded to the width on a terminal, where it shows as nothing; a pipe or a file keeps
+    whatever is written (diffs, grep): no line ends in a space there."""
+    path, cold, warm = cold_and_warm
+    empty = ["--start", str(int(T0) - 7200), "--end", str(int(T0) - 3600)]
+    commands = [
+        ["show-trace", "--input", str(LAMBDA), "--critical-path"],
+        ["compare", cold, warm, "--input", str(path)],
+        ["--endpoint-url", api, "list-annotations", *WINDOW],
+        ["--endpoint-url", api, "list-annotations", *empty],
+        ["--endpoint-url", api, "service-map", *WINDOW],
+    ]
+    for command in commands:
+        result = run_cli(command)
+        assert result.exit_code == 0, result.stderr
+        padded = [line for line in result.stdout.splitlines() if line != line.rstrip()]
+        assert not padded, (command, padded[:2])
+    assert run_cli(commands[3]).stdout == "(no traces in the window)\n"

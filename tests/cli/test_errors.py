@@ -138,11 +138,19 @@ def test_a_trace_past_retention_is_not_waited_for(fake_aws: FakeAws) -> None:
 
 def test_trace_not_found_with_transaction_search_on(fake_aws: FakeAws) -> None:
     fake_aws.destination = "CloudWatchLogs"
-    line = one_line(run(["show-trace", TRACE_ID, "--timeout", "0"], fake_aws), ExitCode.NOT_FOUND)
+    recent = new_trace_id()
+    line = one_line(run(["show-trace", recent, "--timeout", "0"], fake_aws), ExitCode.NOT_FOUND)
     assert (
         "Transaction Search is on" in line and "a trace retrieval (StartTraceRetrieval) found no span" in line
     )
     assert [r.path for r in fake_aws.seen].count("/StartTraceRetrieval") == 1
+
+
+def test_an_id_past_retention_is_not_retrieved_with_transaction_search_on(fake_aws: FakeAws) -> None:
+    fake_aws.destination = "CloudWatchLogs"
+    line = one_line(run(["show-trace", TRACE_ID, "--timeout", "0"], fake_aws), ExitCode.NOT_FOUND)
+    assert f"Trace {TRACE_ID} not found. X-Ray keeps traces 30 days and {TRACE_ID} is older" in line
+    assert "/StartTraceRetrieval" not in [r.path for r in fake_aws.seen]
 
 
 def test_a_filter_x_ray_cannot_read(fake_aws: FakeAws) -> None:

@@ -98,3 +98,58 @@ def test_a_closed_stdout_is_an_error_of_one_line_not_a_silent_success(output: st
         "xrayctl: standard output is closed: nothing could be written. Give the command somewhere to write "
         "(a file, a pipe, or >/dev/null to discard it)."
     ]
+
+
+NOTE = (
+    "to fit 60 columns: start without its date; columns left out: get_response, put_response; cut with …: "
+    "trace id (-o json has all of it)"
+)
+
+
+@posix_terminals
+def test_a_note_on_a_terminal_wraps_at_word_boundaries_and_to_a_pipe_stays_one_line() -> None:
+    import io
+    import pty
+
+    from rich.console import Console
+
+    from xrayctl.cli.terminal import say
+
+    leader, follower = pty.openpty()
+    try:
+        with open(follower, "w", encoding="utf-8", closefd=False) as terminal:
+            say(Console(file=terminal, width=40, no_color=True), NOTE)
+        written = os.read(leader, 65536).decode("utf-8").replace("\r\n", "\n")
+    finally:
+        os.close(follower)
+        os.close(leader)
+    lines = written.splitlines()
+    assert len(lines) > 1 and max(len(line.rstrip()) for line in lines) <= 40
+    assert " ".join(line.strip() for line in lines) == NOTE  # no word cut in two: each line ends a word
+    piped = io.StringIO()
+    say(Console(file=piped, width=40, force_terminal=True, no_color=True), NOTE)  # FORCE_COLOR into a log
+    assert piped.getvalue() == NOTE + "\n"  # a log keeps the line whole
+
+
+def test_unpadded_drops_the_spaces_that_end_a_line_and_keeps_those_inside_one() -> None:
+    import io
+
+    from xrayctl.cli.terminal import Unpadded
+
+    sink = io.StringIO()
+    stream = Unpadded(sink)
+    for piece in ["name   ", "  value   ", "\n", "(no traces)" + " " * 175 + "\nlast  "]:
+        stream.write(piece)
+    assert sink.getvalue() == "name     value\n(no traces)\nlast"  # the last line's spaces: never followed
+
+
+def test_unpadded_drops_padding_before_the_styles_rich_closes_and_keeps_the_styles() -> None:
+    import io
+
+    from xrayctl.cli.terminal import Unpadded
+
+    sink = io.StringIO()
+    stream = Unpadded(sink)
+    stream.write("\x1b[1mOK\x1b[0m   \x1b[2m  ")
+    stream.write("\x1b[0m\nnext \x1b[31mred\x1b[0m  \n")
+    assert sink.getvalue() == "\x1b[1mOK\x1b[0m\x1b[2m\x1b[0m\nnext \x1b[31mred\x1b[0m\n"

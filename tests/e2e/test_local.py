@@ -368,7 +368,8 @@ def test_function_error_is_reported_and_marks_the_trace(tmp_path: Path) -> None:
     result = run(tmp_path / "home", "--local", "invoke", "-o", "json", "--code", str(code), "--handler",
                  "handler.handler")  # fmt: skip
     assert result.returncode == 8, result.stderr
-    assert "failed" in result.stderr and "Traceback" not in result.stderr
+    assert "xrayctl: The invocation failed (Unhandled)." in result.stderr  # not "1 of 1 invocations"
+    assert "Traceback" not in result.stderr
     data = json.loads(result.stdout)
     invocation = data["invocations"][0]
     assert invocation["function_error"] == "Unhandled"

@@ -174,3 +174,22 @@ def test_both_sdks_are_invoked_with_the_same_event_and_drawn_on_one_scale(tmp_pa
         assert put["annotations"] == {"put_response": 200}
         # The X-Ray SDK names the call by botocore's endpoint prefix (s3), OpenTelemetry by the service (S3).
         assert [child["name"].lower() for child in put["children"]] == ["s3"]
+
+
+def test_both_sdks_at_80_columns_name_each_table_and_comparison_and_keep_the_ids_whole(
+    tmp_path: Path,
+) -> None:
+    result = run(
+        tmp_path / "home", "--local", "invoke", "--sdk", "both", "--count", "2", env={"COLUMNS": "80"}
+    )
+    assert result.returncode == 0, result.stderr
+    lines = [line.rstrip() for line in result.stdout.splitlines()]
+    trace_ids = [line.split()[1] for line in lines if line.startswith("  trace ")]
+    assert len(trace_ids) == 4
+    for name in ("xrayctl-demo", "xrayctl-demo-otel"):
+        title = lines.index(name)  # the function's own table, under its name
+        assert lines[title + 1].split()[0] == "#"
+        for row in lines[title + 2 : title + 4]:
+            assert row.split()[-1] in trace_ids  # whole: what a user copies into show-trace
+        assert f"Compare 2 traces of {name}" in result.stdout
+    assert max(len(line) for line in lines) <= 80

@@ -129,6 +129,23 @@ def test_the_aws_cli_retrieves_it_by_hand(serve: Serve, invoked: tuple[str, str]
     )
 
 
+def test_a_trace_no_retrieval_finds_is_not_found_when_the_wait_ends(serve: Serve) -> None:
+    """Retrievals complete empty (a trace recorded before Transaction Search was on, or none at all): at
+    --timeout the answer is not found (3), the window searched said once, not a retrieval still SCHEDULED
+    (9); and ids past retention or from the future get the answers they get without Transaction Search."""
+    recent = f"1-{int(time.time()) - 400:08x}-0123456789abcdef01234567"
+    result = run(serve.home, "--local", "show-trace", recent, "--timeout", "2")
+    assert result.returncode == 3, result.stderr
+    assert "SCHEDULED" not in result.stderr
+    assert result.stderr.count(" from ") == 1 and " UTC. " in result.stderr
+    old, future = "1-00000000-0123456789abcdef01234567", "1-ffffffff-0123456789abcdef01234567"
+    result = run(serve.home, "--local", "show-trace", old, future)
+    assert result.returncode == 3, result.stderr
+    assert f"X-Ray keeps traces 30 days and {old} is older" in result.stderr
+    assert f"{future}'s timestamp (2106-02-07 06:28:15 UTC) is in the future" in result.stderr
+    assert "1969" not in result.stderr and "StartTraceRetrieval" not in result.stderr
+
+
 def test_the_mode_stays_with_the_store_after_serve_stops(
     home: Path, serve: Serve, invoked: tuple[str, str]
 ) -> None:

@@ -20,6 +20,14 @@ status is polled with capped, jittered back-off, never past the caller's deadlin
 at the deadline, or when the user presses Ctrl-C, is cancelled (CancelTraceRetrieval) before the error, so
 nothing is left running in the account. Once a status poll has answered, a throttle or an endpoint failure
 that outlasts botocore's retries is polled through until the deadline.
+
+A wait polls until its deadline, and its last poll can start a retrieval that has no time left to complete.
+When earlier retrievals of the same ids have completed, that one adds nothing: it is cancelled, and their
+answer stands (a trace none of them found is not found, with the window they searched). Only a retrieval that
+ended otherwise than COMPLETE, or is cut at the deadline with no completed one before it, is a failure.
+
+An id whose time is past X-Ray's retention or in the future (`aws/retention.py`) is never retrieved: no
+window of 1969 or 2106 can hold its trace, and the not-found message says why, as without Transaction Search.
 """
 
 from __future__ import annotations
@@ -32,7 +40,8 @@ from contextlib import contextmanager
 from datetime import datetime, timezone
 from typing import Any
 
-from xrayctl.aws.errors import translate_errors
+from xrayctl.aws.errors import elsewhere, translate_errors
+from xrayctl.aws.retention import not_kept, not_kept_reasons
 from xrayctl.aws.wait import SETTLED_AGE
 from xrayctl.errors import RetrievalFailed, Throttled, Unreachable, XrayctlError
 from xrayctl.trace.ids import trace_epoch
@@ -47,7 +56,6 @@ WINDOW_BEFORE = 5 * 60.0
 WINDOW_AFTER = 60 * 60.0
 # Ids further apart than this go to separate retrievals, so that no window is longer than about two hours.
 SPREAD = 60 * 60.0
-FUTURE_SKEW = 5 * 60.0  # an id further ahead of this clock names no trace (as in the reader)
 TERMINAL = {"FAILED", "CANCELLED", "TIMEOUT"}
 _ENDED = {
     "FAILED": "ended FAILED",
@@ -113,7 +121,9 @@ class TraceRetrieval:
         self._destination: tuple[str, str] | None = None  # (Destination, Status); ("", "") if not known
         self._tried: set[str] = set()  # ids the fallback has asked for already
         self._found_some = False  # a fallback retrieval found traces: they are in CloudWatch Logs
-        self.windows: list[tuple[float, float]] = []  # each retrieval's window, for messages
+        self._asked: dict[str, None] = {}  # every id asked for, in order (for messages)
+        # The ids and window of each retrieval that completed, for messages: what was searched, and where.
+        self._searched: list[tuple[frozenset[str], int, int]] = []
 
     # ------------------------------------------------------------------------------------- destination
 
@@ -154,10 +164,8 @@ class TraceRetrieval:
         now = self._wall_clock()
         old = [
             i
-            for i in missing
-            if i not in self._tried
-            and now - trace_epoch(i) > SETTLED_AGE
-            and trace_epoch(i) < now + FUTURE_SKEW
+            for i in self._retrievable(missing)
+            if i not in self._tried and now - trace_epoch(i) > SETTLED_AGE
         ]
         if not old:
             return {}
@@ -172,16 +180,22 @@ class TraceRetrieval:
 
     def fetch(self, trace_ids: Sequence[str], deadline: float) -> dict[str, dict[str, Any]]:
         """The traces the retrievals find, by id, in BatchGetTraces' shape (Id, Duration, LimitExceeded,
-        Segments); an id with no span in its window is left out. Raises RetrievalFailed, or the error of a
-        call that failed before any status poll answered."""
+        Segments); an id with no span in its window is left out, and so is one X-Ray cannot hold (past
+        retention, from the future), unasked. Raises RetrievalFailed, or the error of a call that failed
+        before any status poll answered."""
         found: dict[str, dict[str, Any]] = {}
-        for group in _groups(trace_ids):
+        for group in _groups(self._retrievable(trace_ids)):
             found.update(self._retrieve(group, deadline))
         return found
 
+    def _retrievable(self, trace_ids: Sequence[str]) -> list[str]:
+        """The ids worth a retrieval: all but those X-Ray cannot hold (`retention.not_kept`)."""
+        self._asked.update(dict.fromkeys(trace_ids))
+        expired, future = not_kept(trace_ids, self._wall_clock())
+        return [i for i in trace_ids if i not in expired and i not in future]
+
     def _retrieve(self, trace_ids: list[str], deadline: float) -> dict[str, dict[str, Any]]:
         start, end = retrieval_window(trace_ids, self._wall_clock())
-        self.windows.append((start, end))
         with translate_errors():
             token = self._client.start_trace_retrieval(
                 TraceIds=trace_ids,
@@ -196,11 +210,14 @@ class TraceRetrieval:
             )
         with self._cancelled_unless_finished(token) as finished:
             first = self._completed(token, trace_ids, deadline, finished)
+            if first is None:  # cut at the deadline, and superseded: cancelled on the way out
+                return {}
             found: dict[str, dict[str, Any]] = {}
             for page in self._pages(token, first):
                 for trace in page.get("Traces") or []:
                     _merge(found, trace)
             finished.append(True)
+        self._searched.append((frozenset(trace_ids), start, end))
         return {trace_id: trace for trace_id, trace in found.items() if trace["Segments"]}
 
     @contextmanager
@@ -225,9 +242,10 @@ class TraceRetrieval:
 
     def _completed(
         self, token: str, trace_ids: list[str], deadline: float, finished: list[bool]
-    ) -> dict[str, Any]:
+    ) -> dict[str, Any] | None:
         """Poll until COMPLETE (its first page returned); raise RetrievalFailed when it ends otherwise or is
-        still running at `deadline`."""
+        still running at `deadline`, unless earlier retrievals of all these ids completed: then None (their
+        answer stands; see the module's docstring)."""
         polls = 0
         answered = False
         failure: Throttled | Unreachable | None = None
@@ -254,6 +272,8 @@ class TraceRetrieval:
             if remaining <= 0:
                 if failure is not None:
                     raise failure
+                if self._answered(trace_ids):
+                    return None
                 raise RetrievalFailed(
                     f"The trace retrieval for {_which(trace_ids)} was still {status} when the wait ended; "
                     "it was cancelled.",
@@ -275,17 +295,60 @@ class TraceRetrieval:
             yield page
             next_token = page.get("NextToken")
 
-    def not_found_message(self, which: str) -> tuple[str, str]:
-        """(message, fix) for traces that no retrieval found."""
-        windows = ", ".join(f"{_when(start)} to {_when(end)}" for start, end in self.windows[-3:])
-        return (
-            f"{which} not found: Transaction Search is on in this account and region, and a trace retrieval "
-            f"(StartTraceRetrieval) found no span of it in CloudWatch Logs"
-            + (f" between {windows} UTC." if windows else "."),
-            "The request may not have been sampled, its spans may still be on their way (use --wait, or a "
-            "longer --timeout), or it was recorded in another region or account (check --region and "
-            "--profile).",
+    def _answered(self, trace_ids: Sequence[str]) -> bool:
+        """Whether a retrieval that completed has asked for each of these ids."""
+        asked = set().union(*(ids for ids, _, _ in self._searched))
+        return asked.issuperset(trace_ids)
+
+    def not_found_message(self, which: str, missing: Sequence[str] | None = None) -> tuple[str, str]:
+        """(message, fix) for traces that no retrieval found: `missing`, the ids `which` names (by default,
+        the ids asked for that it names)."""
+        ids = list(missing) if missing is not None else [i for i in self._asked if i in which]
+        expired, future = not_kept(ids, self._wall_clock())
+        reasons = not_kept_reasons(expired, future)
+        searched = [i for i in ids if i not in expired and i not in future]
+        if ids and not searched:  # asked of no retrieval: why X-Ray cannot have them is the whole answer
+            if expired:  # and for an old id, the reasons any missing trace may have
+                reasons += [_NOT_SAMPLED, elsewhere()]
+            return f"{which} not found.", _sentence(reasons)
+        whose = "it" if len(ids) == 1 else "them" if len(searched) == len(ids) else ", ".join(searched)
+        windows = _spans(
+            (start, end) for asked, start, end in self._searched if not asked.isdisjoint(searched)
         )
+        where = " and ".join(f"from {_when(start)} to {_when(end)}" for start, end in windows)
+        message = (
+            f"{which} not found: Transaction Search is on in this account and region, and a trace retrieval "
+            f"(StartTraceRetrieval) found no span of {whose} in CloudWatch Logs"
+            + (f" {where} UTC." if where else ".")
+        )
+        return message, _sentence(
+            [
+                *reasons,
+                "the request may not have been sampled, its spans may still be on their way (use --wait, or "
+                "a longer --timeout), or it was recorded in another region or account (check --region and "
+                "--profile)",
+            ]
+        )
+
+
+_NOT_SAMPLED = "the request may not have been sampled (only sampled requests are recorded)"
+
+
+def _sentence(clauses: Sequence[str]) -> str:
+    text = "; ".join(clauses)
+    return f"{text[:1].upper()}{text[1:]}."
+
+
+def _spans(windows: Iterator[tuple[int, int]] | Sequence[tuple[int, int]]) -> list[tuple[int, int]]:
+    """The windows merged where they overlap or touch (a wait's retrievals of one id differ only in how far
+    toward now they reach), in time order."""
+    merged: list[tuple[int, int]] = []
+    for start, end in sorted(windows):
+        if merged and start <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], end))
+        else:
+            merged.append((start, end))
+    return merged
 
 
 def _which(trace_ids: Sequence[str]) -> str:

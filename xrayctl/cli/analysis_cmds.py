@@ -9,6 +9,7 @@ import click
 from xrayctl.cli.common import backend, echo_json, progress, trace_warnings, warn_about
 from xrayctl.cli.exporting import check_export, export_options, show_view
 from xrayctl.cli.options import global_options, reading_options, state, window_options
+from xrayctl.cli.terminal import consoles, say
 from xrayctl.cli.traces_cmds import read_traces
 from xrayctl.errors import UsageError
 
@@ -33,6 +34,7 @@ def compare(
     duration of a node is shown on one time scale, with its difference to the first trace (A).
     """
     from xrayctl.render.compare import comparison_to_dict, comparison_view
+    from xrayctl.render.format import counted
     from xrayctl.trace.compare import MAX_TRACES, merge
     from xrayctl.trace.ids import normalize_trace_id
 
@@ -50,7 +52,7 @@ def compare(
     if not 2 <= len(traces) <= MAX_TRACES:
         source = input_file or "the input"
         raise UsageError(
-            f"{source} holds {len(traces)} traces; compare takes 2 to {MAX_TRACES}.",
+            f"{source} holds {counted(len(traces), 'trace')}; compare takes 2 to {MAX_TRACES}.",
             "Name the traces to compare after --input.",
         )
     comparison = merge(traces)
@@ -107,5 +109,9 @@ def service_map(
         echo_json(service_map_to_dict(found))
     else:
         view = service_map_view(found, traces=len(ids) if ids else None)
-        show_view(app, view, export=export, width=width, title="xrayctl service-map")
+        columns = show_view(app, view, export=export, width=width, title="xrayctl service-map")
+        if view.notes:
+            say(
+                consoles(app)[1], f"to fit {columns} columns: {'; '.join(view.notes)} (-o json has all of it)"
+            )
     warn_about(app, found.warnings)

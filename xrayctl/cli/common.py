@@ -12,7 +12,7 @@ import click
 from xrayctl.cli.exporting import show_view
 from xrayctl.cli.logs import logging_to_stderr
 from xrayctl.cli.options import AppState
-from xrayctl.cli.terminal import consoles
+from xrayctl.cli.terminal import consoles, say
 from xrayctl.errors import UsageError
 
 if TYPE_CHECKING:
@@ -133,7 +133,7 @@ def warn_about(state: AppState, warnings: Sequence[str]) -> None:
         return
     from xrayctl.render.tree import warnings_view
 
-    consoles(state)[1].print(warnings_view(warnings))
+    say(consoles(state)[1], warnings_view(warnings))
 
 
 class Progress:

@@ -51,14 +51,15 @@ def check_export(app: AppState, export: Path | None) -> None:
 
 def show_view(
     app: AppState, renderable: RenderableType, *, export: Path | None, width: int | None, title: str
-) -> None:
-    """Print `renderable` on stdout, or with `export` write it to that file and say so on stderr."""
+) -> int:
+    """Print `renderable` on stdout, or with `export` write it to that file and say so on stderr; return the
+    width it was drawn at."""
     out, err = consoles(app)
     if export is None:
         if width is not None:
             out.width = width
         out.print(renderable)
-        return
+        return out.width
     from xrayctl.render.export import DEFAULT_WIDTH, write_export
 
     columns = width or DEFAULT_WIDTH
@@ -66,3 +67,4 @@ def show_view(
     err.print(
         f"wrote {export} ({kind.upper()}, {columns} columns)", style="dim", markup=False, highlight=False
     )
+    return columns

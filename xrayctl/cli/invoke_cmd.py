@@ -16,7 +16,7 @@ from xrayctl.cli.options import (
     state,
     timeout_option,
 )
-from xrayctl.cli.terminal import consoles
+from xrayctl.cli.terminal import consoles, say
 from xrayctl.errors import FunctionError, TraceNotFound, UsageError, XrayctlError
 
 if TYPE_CHECKING:
@@ -139,8 +139,9 @@ def invoke(
     _report(app, results, traces, details=details, one_scale=function.sdk == "both")
     failed = [r for r in results if r.function_error]
     if failed:
+        said = "The invocation" if len(results) == 1 else f"{len(failed)} of {len(results)} invocations"
         raise FunctionError(
-            f"{len(failed)} of {len(results)} invocations failed ({failed[0].function_error}).",
+            f"{said} failed ({failed[0].function_error}).",
             "The error payload is shown above.",
         )
 
@@ -179,13 +180,20 @@ def _report(
     elif traces:
         from rich.rule import Rule
 
-        from xrayctl.render.invocation import invocations_table
+        from xrayctl.render.invocation import invocations_view
 
-        out = consoles(app)[0]
-        out.print(invocations_table(results, traces))
+        out, err = consoles(app)
+        table = invocations_view(results, traces)
+        out.print(table)
         out.print()
+        if table.notes:
+            say(
+                err,
+                f"to fit {out.width} columns: {'; '.join(table.notes)} (-o json has all of it)",
+                style="dim",
+            )
         print_traces(app, traces, details=details, out=out, one_scale=one_scale)
-        for _, comparison in comparisons:
-            out.print(Rule(style="dim"), comparison_view(comparison))
+        for name, comparison in comparisons:
+            out.print(Rule(style="dim"), comparison_view(comparison, function=name))
     for result in results:
         warn_about(app, result.warnings)

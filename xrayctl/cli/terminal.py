@@ -11,18 +11,24 @@ environment. The width is decided here, for each stream (`width_for`):
 
 A width narrower than `MIN_WIDTH` or wider than `MAX_WIDTH` cannot be drawn (nothing fits, or every line is
 padded to megabytes) and is passed over like a missing one.
+
+Views pad their lines to the width (a table's last column, a tree's blank critical column, an empty list's
+note): on a terminal that shows as nothing, but a pipe or a file keeps it (a diff, a grep, `(no traces in the
+window)` and 175 spaces). Data that does not go to a terminal is written through `Unpadded`, which drops the
+spaces that end a line.
 rich is imported here, inside the function, so `xrayctl --help` never pays for it.
 """
 
 from __future__ import annotations
 
 import os
-from typing import TYPE_CHECKING, TextIO
+import re
+from typing import IO, TYPE_CHECKING, TextIO
 
 from xrayctl.cli.options import AppState
 
 if TYPE_CHECKING:
-    from rich.console import Console
+    from rich.console import Console, RenderableType
 
 
 PIPE_WIDTH = 200
@@ -47,7 +53,7 @@ def _fd_width(fd: int) -> int | None:
         return None
 
 
-def _stream_width(stream: TextIO | None) -> tuple[bool, int | None]:
+def _stream_width(stream: IO[str] | None) -> tuple[bool, int | None]:
     """Whether `stream` is a terminal, and its width if it is."""
     try:
         fd = stream.fileno() if stream is not None else -1
@@ -89,15 +95,71 @@ def width_for(stream: TextIO | None) -> int:
     return _drawable(controlling_terminal_width()) or PIPE_WIDTH
 
 
+# What may end a line of a view: padding, and the styles rich closes after it (FORCE_COLOR into a pipe).
+_LINE_END = re.compile("(?: |\x1b\\[[0-9;]*m)+$")
+
+
+def _unpadded(line: str) -> str:
+    end = _LINE_END.search(line)
+    return line if end is None else line[: end.start()] + end.group().replace(" ", "")
+
+
+class Unpadded:
+    """A text stream that writes what it is given but the spaces that end a line (see the module's docstring).
+    What ends a write is held until the next one says whether the line goes on."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self._stream = stream
+        self._held = ""
+
+    def write(self, text: str) -> int:
+        *lines, last = (self._held + text).split("\n")
+        end = _LINE_END.search(last)
+        self._held = "" if end is None else end.group()
+        kept = last if end is None else last[: end.start()]
+        self._stream.write("".join(_unpadded(line) + "\n" for line in lines) + kept)
+        return len(text)
+
+    def flush(self) -> None:
+        self._stream.flush()
+
+    def isatty(self) -> bool:
+        return False
+
+    def fileno(self) -> int:
+        return self._stream.fileno()
+
+    @property
+    def encoding(self) -> str:
+        return getattr(self._stream, "encoding", None) or "utf-8"
+
+
 def consoles(state: AppState) -> tuple[Console, Console]:
     import sys
 
     from rich.console import Console
 
     no_color = True if state.no_color else None  # None: let rich read NO_COLOR and the stream's tty-ness
-    out = Console(no_color=no_color, highlight=False, soft_wrap=False, width=width_for(sys.stdout))
+    stdout = sys.stdout
+    piped = stdout is not None and not _stream_width(stdout)[0]
+    out = Console(
+        file=Unpadded(stdout) if piped else None,  # type: ignore[arg-type]  # a write-only text stream
+        no_color=no_color,
+        highlight=False,
+        soft_wrap=False,
+        width=width_for(stdout),
+    )
     # soft_wrap: a warning or progress line is one line however long; the terminal wraps it, a log keeps it.
     err = Console(
         stderr=True, no_color=no_color, highlight=False, soft_wrap=True, width=width_for(sys.stderr)
     )
     return out, err
+
+
+def say(err: Console, message: str | RenderableType, *, style: str | None = None) -> None:
+    """A note on stderr (a str is plain text: no markup read): on a terminal, wrapped at word boundaries to
+    its width (the terminal itself would cut words in two); to a pipe or a log, a line however long.
+    (Whether the stream is a terminal, not whether rich draws as if it were one: FORCE_COLOR into a log is
+    still a log.)"""
+    on_terminal = _stream_width(err.file)[0]
+    err.print(message, style=style, markup=False, highlight=False, soft_wrap=not on_terminal)

@@ -17,7 +17,7 @@ from xrayctl.cli.options import (
     state,
     window_options,
 )
-from xrayctl.cli.terminal import consoles
+from xrayctl.cli.terminal import consoles, say
 from xrayctl.errors import UsageError
 
 if TYPE_CHECKING:
@@ -116,7 +116,12 @@ def read_traces(
     type=click.Choice(["duration", "response", "start"]),
     help="Largest first: duration, response time, or start (newest first, the default order).",
 )
-@click.option("--limit", type=click.IntRange(1, 100_000), metavar="N", help="Only the first N traces.")
+@click.option(
+    "--limit",
+    type=click.IntRange(1, 100_000),
+    metavar="N",
+    help="Only the first N traces in --sort's order (--summary: summarize those N).",
+)
 @global_options
 def list_annotations(
     since: str | None,
@@ -138,6 +143,7 @@ def list_annotations(
     # What X-Ray does not keep is not read; the user is told before the reading starts.
     window = retained(*resolve_window(since=since, start=start, end=end))
     warn_about(app, window.notes)
+    filter_expression_given = bool(filter_expression and filter_expression.strip())
     filter_expression = ranking.status_filter(statuses, filter_expression)
     with progress(app, "connecting") as spinner, backend(app) as connected:
         spinner.say("reading trace summaries")
@@ -153,27 +159,18 @@ def list_annotations(
             echo_json({**bounds, "traces": [annotations.row_to_dict(row, found.keys) for row in found.rows]})
         _say_coverage(app, covered)
         return
-    from xrayctl.render.tables import listing_view
-    from xrayctl.text.sanitize import clean
+    from xrayctl.render.tables import listing_line, listing_view, matching_text
 
     out, err = consoles(app)
-    table = listing_view(found, summary=summary)
+    matching = matching_text(list(dict.fromkeys(statuses)), bool(filter_expression_given))
+    table = listing_view(found, summary=summary, matching=matching)
     out.print(table)
-    # The keys may come from a script that read them from traces: shown escaped, like any trace text.
-    named = ", ".join(clean(key, 100) for key in found.keys)
-    which = f"any of {named}" if keys and len(keys) > 1 else named if keys else "annotations"
-    err.print(
-        f"{_count(found.scanned, 'trace')} from {window.start:%Y-%m-%d %H:%M:%S} to "
-        f"{window.end:%Y-%m-%d %H:%M:%S} UTC; {found.annotated} with {which}",
-        style="dim",
-        markup=False,
+    line = listing_line(
+        found, window.start, window.end, keys=found.keys if keys else (), matching=matching, summary=summary
     )
+    say(err, line, style="dim")
     if table.notes:
-        err.print(
-            f"to fit {out.width} columns: {'; '.join(table.notes)} (-o json has all of it)",
-            style="dim",
-            markup=False,
-        )
+        say(err, f"to fit {out.width} columns: {'; '.join(table.notes)} (-o json has all of it)", style="dim")
     _say_coverage(app, covered)
 
 
@@ -183,14 +180,10 @@ def _say_coverage(app: AppState, covered: Coverage | None) -> None:
         from xrayctl.text.sanitize import clean
 
         # Rule names come from the account: shown escaped, like any text from outside.
-        consoles(app)[1].print(clean(covered.note(), 2000), style="yellow", markup=False)
+        say(consoles(app)[1], clean(covered.note(), 2000), style="yellow")
 
 
 def _stats(found: Listing) -> list[ValueStats]:
     from xrayctl.trace.annotations import summarize
 
     return summarize(found.rows, found.keys)
-
-
-def _count(number: int, noun: str) -> str:
-    return f"{number} {noun}" + ("" if number == 1 else "s")

@@ -26,6 +26,7 @@ from xrayctl.render.format import (
     STATUS_STYLES,
     Flow,
     cells,
+    counted,
     fit,
     fit_text,
     fmt_duration,
@@ -51,16 +52,20 @@ PRESENCE_STYLE = Style(color="yellow")  # `only in A`: compared by identity, so 
 LABEL_STYLE = Style(bold=True)
 
 
-def comparison_view(comparison: Comparison) -> RenderableType:
-    """The header (one line per trace) and the merged tree."""
-    return Group(*_header(comparison), Text(""), ComparisonTree(comparison))
+def comparison_view(comparison: Comparison, *, function: str | None = None) -> RenderableType:
+    """The header (one line per trace) and the merged tree; `function`: the traces are its invocations'."""
+    return Group(*_header(comparison, function), Text(""), ComparisonTree(comparison))
 
 
-def _header(comparison: Comparison) -> Iterator[RenderableType]:
+def _header(comparison: Comparison, function: str | None = None) -> Iterator[RenderableType]:
     """A title, then a line per trace (its fields flow onto a second line rather than split)."""
     count = len(comparison.traces)
+    title = Text(f"Compare {count} traces", LABEL_STYLE)
+    if function is not None:
+        title.append(" of ")
+        title.append(clean(function, 200), LABEL_STYLE)
     fields = [
-        Text(f"Compare {count} traces", LABEL_STYLE),
+        title,
         Text(f"one time scale: 0 to {fmt_duration(comparison.span)}", DIM),
         Text("Δ: each duration minus A's", DIM),
     ]
@@ -73,11 +78,11 @@ def _header(comparison: Comparison) -> Iterator[RenderableType]:
             Text(fmt_time(trace.start_time), DIM),
             Text(fmt_duration(trace.duration).rjust(DURATION_WIDTH)),
             Text(status_word(status), STATUS_STYLES[status]),
-            Text(f"{trace.node_count:,} nodes", DIM),
+            Text(counted(trace.node_count, "node"), DIM),
         ]
         if comparison.cold[position]:
             fields.append(Text("cold start", COLD_STYLE))
-        yield Flow(fields, Text("  "))
+        yield Flow(fields, Text("  "), indent=cells(f"  {letter(position)}  "))  # the rest under the id
 
 
 def _trace_status(comparison: Comparison, position: int) -> str:

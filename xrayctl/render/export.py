@@ -62,7 +62,8 @@ def render_export(
         return _xml_safe(console.export_svg(title=clean(title, 200), theme=MONOKAI))
     if kind == "html":
         return _xml_safe(console.export_html(theme=MONOKAI, inline_styles=True))
-    return console.export_text(styles=False)
+    # Plain text is read in editors and diffs: no line ends in the padding that fills it to the width.
+    return "\n".join(line.rstrip(" ") for line in console.export_text(styles=False).split("\n"))
 
 
 def write_export(

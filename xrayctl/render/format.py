@@ -81,6 +81,11 @@ def fmt_time(value: float | datetime | None) -> str:
     return moment.strftime("%Y-%m-%d %H:%M:%S.") + f"{moment.microsecond // 1000:03d} UTC"
 
 
+def counted(number: int, noun: str, plural: str | None = None) -> str:
+    """`1 trace`, `2 traces`, `1,000 traces`: a count with its noun in the number it takes."""
+    return f"{number:,} {noun if number == 1 else plural or noun + 's'}"
+
+
 def status_word(status: str) -> str:
     return status.upper()
 
@@ -145,14 +150,19 @@ def fit_text(text: str, width: int, *, align_right: bool = False) -> str:
 
 
 class Flow:
-    """Fields laid out like words: as many per line as fit, joined by `separator`; a field never splits."""
+    """Fields laid out like words: as many per line as fit, joined by `separator`; a field never splits.
+    Lines after the first start `indent` cells in (under a label such as compare's `  A  `), the field that
+    opens one without its leading padding (a duration right-aligned for the first line's columns)."""
 
-    def __init__(self, fields: Iterable[Text], separator: Text) -> None:
+    def __init__(self, fields: Iterable[Text], separator: Text, *, indent: int = 0) -> None:
         self.fields = [field for field in fields if field]
         self.separator = separator
+        self.indent = indent
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
         width = options.max_width
+        # An indent that leaves too little room for a field is no indent (a very narrow terminal).
+        indent = Text(" " * self.indent) if self.indent <= width // 2 else Text()
         line = Text()
         for field in self.fields:
             if line and line.cell_len + self.separator.cell_len + field.cell_len <= width:
@@ -161,7 +171,11 @@ class Flow:
                 continue
             if line:
                 yield from _cropped(line, width)
-            line = field.copy()
+                padding = len(field.plain) - len(field.plain.lstrip(" "))
+                line = indent.copy()
+                line.append_text(field[padding:])
+            else:
+                line = field.copy()
         if line:
             yield from _cropped(line, width)
 

@@ -83,18 +83,57 @@ def start_text(result: InvocationResult) -> str:
     return ", ".join(parts)
 
 
+class InvocationsView:
+    """The invocations' table (`invocations_table`); with several functions (`--sdk both`), a table for
+    each under the function's name, its invocations numbered from 1. After rendering, `notes` says what the
+    tables gave up to fit, for stderr."""
+
+    def __init__(self, tables: list[tuple[str | None, Grid]]) -> None:
+        self.tables = tables
+
+    @property
+    def notes(self) -> list[str]:
+        return list(dict.fromkeys(note for _, table in self.tables for note in table.notes))
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        for index, (title, table) in enumerate(self.tables):
+            if index:
+                yield Text("")
+            if title is not None:
+                yield Text(title, Style(bold=True))
+            yield table
+
+
+def invocations_view(results: Sequence[InvocationResult], traces: Sequence[Trace]) -> InvocationsView:
+    """The invocations by function, in the order first invoked; titled by their function when there are
+    several."""
+    by_function: dict[str, list[InvocationResult]] = {}
+    for result in results:
+        by_function.setdefault(result.function_name, []).append(result)
+    several = len(by_function) > 1
+    return InvocationsView(
+        [
+            (clean(name, 200) if several else None, invocations_table(invocations, traces))
+            for name, invocations in by_function.items()
+        ]
+    )
+
+
 def invocations_table(results: Sequence[InvocationResult], traces: Sequence[Trace]) -> Grid:
     """One row per invocation once its trace is known: the HTTP status beside the trace's (a 200 over a
-    FAULT trace is a failure the function caught), which was a cold start, and for how long it ran."""
+    FAULT trace is a failure the function caught), which was a cold start, and for how long it ran.
+
+    The trace id is what a user copies from it into `show-trace`: it is never cut. On a narrow terminal
+    the run time and init duration go first (each invocation's line above says them too)."""
     statuses = {trace.id: trace_status(trace) for trace in traces}
     columns = [
-        Column("invocation", right=True),
+        Column("#", right=True),
         Column("http", right=True),
         Column("trace"),
         Column("start"),
-        Column("init", right=True),
-        Column("ran", right=True),
-        Column("trace id", keep=True),
+        Column("init", right=True, droppable=True),
+        Column("ran", right=True, droppable=True),
+        Column("trace id", uncut=True),
     ]
     rows: list[list[tuple[str, Style | None]]] = []
     for number, result in enumerate(results, 1):

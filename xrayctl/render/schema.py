@@ -33,7 +33,7 @@ Node object:
 | `duration`         | number or null   | seconds                                                      |
 | `offset`           | number or null   | seconds from the trace's `start_time` to this node's start   |
 | `self_time`        | number or null   | seconds of it that no descendant, at any depth, covers       |
-| `critical_time`    | number           | seconds of its own time on the critical path; 0 when off it  |
+| `critical_time`    | number           | seconds of its own time on the critical path (0: see below)  |
 | `in_progress`      | boolean          | the node has not ended                                       |
 | `status`           | string           | `ok`, `error` (4xx), `throttle` (429) or `fault` (5xx)       |
 | `http_status`      | integer or null  | the HTTP response status, when recorded                      |
@@ -45,6 +45,9 @@ Node object:
 | `extra`            | object           | the entity's other fields as recorded (see below)            |
 | `warnings`         | array of strings | problems found while placing this node                       |
 | `children`         | array of nodes   | in display order (by start time)                             |
+
+`critical_time` is 0 for a node off the critical path, and for one on it whose children cover its whole
+interval (`trace.critical`).
 
 `extra` holds every field of the segment document that the fields above do not: `resource_arn`, `service`,
 `user`, `precursor_ids`, unknown keys; and under `cause`, the cause's fields besides its exceptions

@@ -7,8 +7,12 @@
 
 A service's line carries its own statistics; the dim line under it, those of the edge that reached it from
 the line above (the calls that caller made to it). A service reached again is referenced (`↺ ... (above)`)
-with its edge's figures only. Percentiles come from the response-time histograms X-Ray returns. Columns are
-dropped from the right when the width is short; names are cut with `…`.
+with its edge's figures only. Percentiles come from the response-time histograms X-Ray returns.
+
+The name column is as wide as the names need, so the figures stay beside them. When the width is short, a
+count that is 0 on every line gives way first (it says nothing the note cannot), then names are cut with `…`
+down to MIN_LEFT cells, then the other columns give way, the least useful first (DROP_ORDER, which says why);
+`ServiceMapTree.notes` says what was given up, for stderr.
 """
 
 from __future__ import annotations
@@ -18,12 +22,22 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from rich.console import Console, ConsoleOptions, Group, RenderableType, RenderResult
+from rich.console import Console, ConsoleOptions, Group, RenderResult
 from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
 
-from xrayctl.render.format import DIM, STATUS_STYLES, fit, fit_text, fmt_duration, fmt_time
+from xrayctl.render.format import (
+    DIM,
+    STATUS_STYLES,
+    Flow,
+    cells,
+    counted,
+    fit,
+    fit_text,
+    fmt_duration,
+    fmt_time,
+)
 from xrayctl.render.tree import BRANCH, LAST, PIPE, SPACE
 from xrayctl.text.sanitize import clean
 from xrayctl.trace.servicemap import PERCENTILES, Edge, MapRow, Service, ServiceMap, Stats
@@ -51,20 +65,45 @@ COLUMNS = (
     _Column("p90", 7),
     _Column("p99", 7),
 )
+# Which columns give way first when the width is short, least useful first:
+# - ok: the requests less the errors, faults and throttles, which the other columns show;
+# - p90: it lies between p50 (the usual request) and p99 (the slow ones), which bound it;
+# - throttle, error: client-side outcomes (429, other 4xx), which the caller can act on less than a fault;
+# - p99 before p50: the tail matters once the usual time is known;
+# - fault (5xx, the service failing), then requests, the last to go.
+DROP_ORDER = ("ok", "p90", "throttle", "error", "p99", "p50", "fault", "requests")
+COUNTS = ("error", "fault", "throttle")
 _COUNT_STYLES = {name: STATUS_STYLES[name] for name in ("error", "fault", "throttle")}
 SHOWN_PERCENTILES = {"p50": 0.5, "p90": 0.9, "p99": 0.99}
 
 
-def service_map_view(service_map: ServiceMap, *, traces: int | None = None) -> RenderableType:
+class ServiceMapView:
+    """A title line (the window, or how many traces) and the map; once drawn, `notes` says what was left out
+    to fit (see ServiceMapTree)."""
+
+    def __init__(self, title: Flow, tree: ServiceMapTree) -> None:
+        self.title = title
+        self.tree = tree
+
+    @property
+    def notes(self) -> list[str]:
+        return self.tree.notes
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        yield Group(self.title, Text(""), self.tree)
+
+
+def service_map_view(service_map: ServiceMap, *, traces: int | None = None) -> ServiceMapView:
     """A title line (the window, or how many traces) and the map; `traces`: the map is of that many."""
-    title = Text("Service map", HEADER_STYLE)
+    fields = [Text("Service map", HEADER_STYLE)]
     if traces is not None:
-        title.append(f"  ·  {traces} trace{'s' if traces != 1 else ''}", DIM)
+        fields.append(Text(counted(traces, "trace"), DIM))
     elif service_map.start is not None or service_map.end is not None:
-        title.append(f"  ·  {_time(service_map.start)} to {_time(service_map.end)}", DIM)
-    count = len(service_map.services)
-    title.append(f"  ·  {count} service{'s' if count != 1 else ''}", DIM)
-    return Group(title, Text(""), ServiceMapTree(service_map))
+        fields.append(Text(f"{_time(service_map.start)} to {_time(service_map.end)}", DIM))
+    fields.append(Text(counted(len(service_map.services), "service"), DIM))
+    # Fields a narrow terminal puts on lines of their own, rather than a time split in two.
+    title = Flow(fields, Text("  ·  ", DIM))
+    return ServiceMapView(title, ServiceMapTree(service_map))
 
 
 def _time(value: datetime | None) -> str:
@@ -72,39 +111,74 @@ def _time(value: datetime | None) -> str:
 
 
 class ServiceMapTree:
+    """The map as a tree with the figures' columns; after rendering, `notes` says what was given up to fit
+    (nothing when all of it fitted)."""
+
     def __init__(self, service_map: ServiceMap) -> None:
         self.service_map = service_map
+        self.notes: list[str] = []
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
         width = options.max_width
+        self.notes = []
         if not self.service_map.services:
             yield from fit([("no services: no traced request in the window", DIM)], width)
             yield Segment.line()
             return
-        columns = list(COLUMNS)
-        # Columns go from the right (p99 first) until the names have room.
-        while columns and width - sum(c.width + 2 for c in columns) < MIN_LEFT:
-            columns.pop()
-        left = max(width - sum(c.width + 2 for c in columns), 1)
-        yield from fit([("service", HEADER_STYLE)], left)
-        for column in columns:
-            yield Segment("  " + fit_text(column.header, column.width, align_right=True), HEADER_STYLE)
-        yield Segment.line()
+        # (the left column's parts, the figures, whether dimmed: an edge's line) for every line, in order.
+        lines: list[tuple[list[tuple[str, Style | None]], Stats | None, bool]] = []
         last_at: list[bool] = []
         for row in self.service_map.walk():
             del last_at[row.depth :]
             last_at.append(row.last)
             guides = "".join(SPACE if last else PIPE for last in last_at[1:-1])
             own = guides + ((LAST if row.last else BRANCH) if row.depth else "")
-            yield from fit([(own, DIM), *_service_parts(row)], left)
-            stats = None if row.repeated else row.service.stats
-            yield from _numbers(stats, columns, dim=False)
-            yield Segment.line()
+            lines.append(
+                ([(own, DIM), *_service_parts(row)], None if row.repeated else row.service.stats, False)
+            )
             if row.caller is not None and row.edge is not None:
                 under = guides + ((SPACE if row.last else PIPE) if row.depth else "")
-                yield from fit([(under, DIM), *_edge_parts(row.caller, row.edge)], left)
-                yield from _numbers(row.edge.stats, columns, dim=True)
-                yield Segment.line()
+                lines.append(([(under, DIM), *_edge_parts(row.caller, row.edge)], row.edge.stats, True))
+        names = max(cells("service"), *(sum(cells(text) for text, _ in parts) for parts, _, _ in lines))
+        columns, left = self._layout(width, names, [stats for _, stats, _ in lines if stats is not None])
+        yield from fit([("service", HEADER_STYLE)], left)
+        for column in columns:
+            yield Segment("  " + fit_text(column.header, column.width, align_right=True), HEADER_STYLE)
+        yield Segment.line()
+        for parts, stats, dim in lines:
+            yield from fit(parts, left)
+            yield from _numbers(stats, columns, dim=dim)
+            yield Segment.line()
+
+    def _layout(self, width: int, names: int, figures: list[Stats]) -> tuple[list[_Column], int]:
+        """The columns shown and the name column's width (see the module's docstring); `notes` says what was
+        given up."""
+        zero = {name for name in COUNTS if not any(getattr(stats, name) for stats in figures)}
+        shown = {column.header for column in COLUMNS}
+        left_out: list[str] = []
+
+        def room() -> int:
+            return width - sum(column.width + 2 for column in COLUMNS if column.header in shown)
+
+        # A column of zeros goes before a name is cut; the others, only once the names are cut to MIN_LEFT.
+        steps = [(name, names) for name in DROP_ORDER if name in zero]
+        steps += [(name, min(names, MIN_LEFT)) for name in DROP_ORDER if name not in zero]
+        for name, needed in steps:
+            if room() < needed:
+                shown.discard(name)
+                left_out.append(name)
+        left = max(min(names, room()), 1)
+        if left_out:
+            noun = "column" if len(left_out) == 1 else "columns"
+            empty = [
+                column.header for column in COLUMNS if column.header in zero and column.header in left_out
+            ]
+            said = [f"{', '.join(empty)} (0 on every line)"] if empty else []
+            said += [name for name in left_out if name not in zero]
+            self.notes.append(f"{noun} left out: {', '.join(said)}")
+        if left < names:
+            self.notes.append("names cut with …")
+        return [column for column in COLUMNS if column.header in shown], left
 
 
 def _service_parts(row: MapRow) -> list[tuple[str, Style | None]]:

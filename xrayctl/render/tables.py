@@ -6,9 +6,11 @@ table is wider than the terminal, it gives up, in this order (`Grid.layout`):
 
 1. the date part of the start column (a window's traces are of the last days: the time tells them apart);
 2. the text of annotation values and keys, cut with `…` down to a few characters;
-3. whole annotation columns, from the right (the least common keys);
+3. whole annotation columns, from the right (the least common keys), but the first: a list of annotations
+   that shows none says nothing (at 60 columns a trace id does not fit whole even without them);
 4. the end of the trace id, cut with `…` (its start still says when the trace began; -o json has all of it);
-5. only then, whatever columns still do not fit, from the right.
+5. the first annotation column (the trace id then takes back what it can);
+6. only then, whatever columns still do not fit, from the right (a column marked `uncut` last).
 
 A number, a duration or a status is never cut: a column of them is shown whole or not at all, as `2…` for
 `200` or `F…` for `FAULT` would mislead. What was given up is said in `Grid.notes`, for stderr.
@@ -30,6 +32,7 @@ from xrayctl.render.format import (
     DIM,
     STATUS_STYLES,
     cells,
+    counted,
     fit,
     fmt_duration,
     fmt_time,
@@ -59,6 +62,9 @@ class Column:
     whole: int = 0
     droppable: bool = False  # a whole column that may be left out (an annotation key)
     keep: bool = False  # shortened last (the trace id: what a user copies into `show-trace`)
+    # Never cut, and left out only after every other column: the trace id where it is the row's point (one
+    # invocation's trace, to copy into `show-trace`).
+    uncut: bool = False
     short: int = 0  # characters a cell may lose at its start (a start time's date)
     short_note: str = ""  # what losing them means, for the notes
 
@@ -128,19 +134,55 @@ def annotations_summary(stats: Sequence[ValueStats], *, empty: str = "no annotat
     return Grid(columns, cells_by_row, empty=empty)
 
 
-def listing_view(found: Listing, *, summary: bool) -> Grid:
-    """`list-annotations`' table for what it found: a row per trace, or with `summary` per key and value."""
+def listing_view(found: Listing, *, summary: bool, matching: str = "") -> Grid:
+    """`list-annotations`' table for what it found: a row per trace, or with `summary` per key and value.
+    `matching`: what the filter let through (`listing_line`'s `matching`), for the empty table to say."""
     if not found.scanned:
-        empty = "no traces in the window"
+        # The filter is X-Ray's: what the window holds besides is not known, only that nothing matched.
+        empty = f"no traces{matching} in the window"
     elif not found.rows:
         # Only --key can leave every trace out: the window has traces, none of them with those keys.
         named = ", ".join(clean(key, 100) for key in found.keys)
-        empty = f"none of the {found.scanned:,} traces has {named}"
+        if found.scanned == 1:
+            empty = f"the one trace{matching} has no {named}"
+        else:
+            empty = f"none of the {found.scanned:,} traces{matching} has {named}"
     else:
         empty = "no annotations"
     if summary:
         return annotations_summary(summarize(found.rows, found.keys), empty=empty)
     return annotations_table(found.rows, found.keys, empty=empty)
+
+
+# How the rows a limit keeps are chosen, by --sort: the first N of these.
+_FIRST = {None: "newest", "start": "newest", "duration": "longest", "response": "slowest to respond"}
+
+
+def matching_text(statuses: Sequence[str], filtered: bool) -> str:
+    """What the filter lets through, to follow `traces` (` with status fault or error matching the filter`);
+    "" with no filter."""
+    text = f" with status {' or '.join(statuses)}" if statuses else ""
+    return text + (" matching the filter" if filtered else "")
+
+
+def listing_line(
+    found: Listing, start: datetime, end: datetime, *, keys: Sequence[str], matching: str, summary: bool
+) -> str:
+    """The line under `list-annotations`' table (for stderr): the window's counts, whatever the limit, and
+    which rows the limit kept (`23 traces from ... UTC, 23 with annotations; the table shows the 3 newest`).
+    """
+    # The keys may come from a script that read them from traces: shown escaped, like any trace text.
+    named = ", ".join(clean(key, 100) for key in keys)
+    which = f"any of {named}" if len(keys) > 1 else named if keys else "annotations"
+    line = (
+        f"{counted(found.scanned, 'trace')}{matching} from {start:%Y-%m-%d %H:%M:%S} to "
+        f"{end:%Y-%m-%d %H:%M:%S} UTC, {found.annotated:,} with {which}"
+    )
+    if found.limited:
+        first = f"the {len(found.rows):,} {_FIRST.get(found.sort, 'first')}"
+        shown = f"the summary is of {first}" if summary else f"the table shows {first}"
+        line += f"; {shown} (--limit {found.limit:,})"
+    return line
 
 
 def _widest_whole(values_by_row: Iterable[Iterable[AnnotationValue]]) -> int:
@@ -249,22 +291,33 @@ class Grid:
             for column, size in zip(columns, widths, strict=True)
         ]
         _narrow(widths, floors, too_wide)
-        # 3. Annotation columns, from the right.
-        for index in reversed(range(count)):
-            if columns[index].droppable and too_wide():
+        # 3. Annotation columns, from the right, but the first (the most common key): a list of annotations
+        # with none of them says nothing, and a trace id cut a little is still told apart by its start.
+        droppable = [index for index, column in enumerate(columns) if column.droppable]
+        for index in reversed(droppable[1:]):
+            if too_wide():
                 widths[index] = 0
                 dropped.append(index)
         # 4. The trace id's end.
         floors = [
-            min(KEEP_FLOOR, size) if column.keep else size
+            min(KEEP_FLOOR, size) if column.keep and not column.uncut else size
             for column, size in zip(columns, widths, strict=True)
         ]
         _narrow(widths, floors, too_wide)
-        # 5. Whatever is left, from the right.
-        for index in reversed(range(count)):
-            if widths[index] and too_wide():
-                widths[index] = 0
-                dropped.append(index)
+        # 5. The first annotation column (what it gives back goes to the id, below).
+        if droppable and too_wide():
+            widths[droppable[0]] = 0
+            dropped.append(droppable[0])
+        # 6. Whatever is left, from the right; a column never cut goes after all others, and the last column
+        # standing is cut rather than left out (a terminal narrower than a trace id).
+        for last in (False, True):
+            for index in reversed(range(count)):
+                if widths[index] and columns[index].uncut == last and too_wide():
+                    if sum(1 for size in widths if size) == 1:
+                        widths[index] = max(width, 1)
+                    else:
+                        widths[index] = 0
+                        dropped.append(index)
         # What was given up and is not needed after all comes back, the last given up first: cut text, left to
         # right, then the date.
         room = width - (sum(widths) + len(GAP) * (sum(1 for size in widths if size) - 1))

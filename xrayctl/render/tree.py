@@ -211,12 +211,13 @@ class TraceTree:
         return [Segment(" " + before), Segment(bar, style), Segment(after + " " + duration), *critical]
 
     def _critical(self, node: Node) -> list[Segment]:
-        """The critical-path column: `◆ 355 ms` for a node on the path, blank for the others."""
+        """The critical-path column: `◆ 355 ms` for a node on the path (`◆ 0 ms` for one its children cover),
+        blank for the others."""
         if self.critical is None:
             return []
-        seconds = self.critical.time(node)
-        if not seconds:
+        if node not in self.critical:
             return [Segment(" " * (CRITICAL_WIDTH + 1))]
+        seconds = self.critical.time(node)
         shown = fit_text(fmt_duration(seconds), CRITICAL_WIDTH - 2, align_right=True)
         return [Segment(" "), Segment(f"{CRITICAL_MARK} {shown}", CRITICAL_STYLE)]
 

@@ -22,6 +22,9 @@ _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 _DURATION = re.compile(r"(?:\d{1,9}[smhdw])+", re.ASCII)
 _DURATION_PART = re.compile(r"(\d+)([smhdw])", re.ASCII)
 _EPOCH = re.compile(r"\d{1,15}(?:\.\d{1,9})?", re.ASCII)
+# The same forms with any number of digits: what is typed right, but too large to be a time.
+_LONG_DURATION = re.compile(r"(?:\d+[smhdw])+", re.ASCII)
+_LONG_EPOCH = re.compile(r"\d+(?:\.\d+)?", re.ASCII)
 # Extended (2026-11-23T10:00:05.5+02:00) or basic (20261123T100005Z) form; T, t or a space between date and
 # time; a fraction of any length after `.` or `,`; zone Z or ±HH[:MM] (±HHMM).
 _ISO = re.compile(
@@ -42,6 +45,11 @@ def parse_since(text: str) -> timedelta:
     """Parse a duration like `15m`, `2h`, `1d`, `90s` or `1h30m` (units s, m, h, d, w)."""
     compact = text.strip().lower().replace(" ", "")
     if not _DURATION.fullmatch(compact):
+        if _LONG_DURATION.fullmatch(compact):
+            raise UsageError(
+                f"{text!r} is too large a duration: at most 9 digits before each unit.",
+                f"Give {DURATION_FORMS} (X-Ray keeps traces 30 days).",
+            )
         raise UsageError(f"{text!r} is not a duration.", f"Give {DURATION_FORMS}.")
     seconds = sum(int(amount) * _UNITS[unit] for amount, unit in _DURATION_PART.findall(compact))
     if seconds == 0:
@@ -65,6 +73,11 @@ def parse_time(text: str, now: datetime) -> datetime:
             return datetime.fromtimestamp(float(value), tz=timezone.utc)
         except (OverflowError, OSError, ValueError):
             raise UsageError(f"{text!r} is out of range as epoch seconds.", f"Give {TIME_FORMS}.") from None
+    if _LONG_EPOCH.fullmatch(value):
+        raise UsageError(
+            f"{text!r} has too many digits for epoch seconds: at most 15 before the point, 9 after it.",
+            f"Give {TIME_FORMS}.",
+        )
     match = _ISO.fullmatch(value)
     try:
         if match is None:

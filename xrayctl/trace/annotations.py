@@ -188,15 +188,25 @@ def _stats(key: str, value: AnnotationValue, traces: int, durations: list[float]
 
 @dataclass(frozen=True)
 class Listing:
-    """What list-annotations shows: the rows, the keys (columns), and how many traces the window held."""
+    """What list-annotations shows: the rows, the keys (columns), and what the window held.
+
+    The counts are over the window, whatever the limit: `scanned` traces (those the filter let through), of
+    which `annotated` carry an annotation (given keys: one of them) and `candidates` could be rows; `rows`
+    are the first `limit` of the candidates in `sort`'s order, or all of them.
+    """
 
     rows: list[AnnotatedTrace]
     keys: list[str]
     scanned: int
+    annotated: int = 0
+    candidates: int = 0
+    sort: str | None = None
+    limit: int | None = None
 
     @property
-    def annotated(self) -> int:
-        return sum(1 for row in self.rows if row.annotations)
+    def limited(self) -> bool:
+        """Whether the limit left candidates out: the rows are the first `limit`, not all of them."""
+        return len(self.rows) < self.candidates
 
 
 def listing(
@@ -209,8 +219,8 @@ def listing(
     """Every trace of the window as a row (a failed request often has no annotation, and is the row a reader
     looks for), with all its keys; given `keys`, only those columns and the traces that carry one of them.
     Rows are in `sort`'s order (`xrayctl.trace.ranking`: largest first; None: newest first), at most `limit`
-    of them, ranked before the traces without `keys` are left out; columns are `keys`, else the keys on
-    most rows first, then by name.
+    of them (the first `limit` rows that would be shown: with `keys`, of the traces that carry one); columns
+    are `keys`, else the keys on most rows first, then by name. The counts are the window's (`Listing`).
 
     Each page of summaries becomes rows as it comes, and is let go: a row holds what the table shows, a small
     part of a parsed summary (100,000 summaries held at once took 700 MB). The values of most traces are
@@ -219,19 +229,33 @@ def listing(
     """
     wanted = list(keys)
     shared: dict[tuple[Any, ...], tuple[AnnotationValue, ...]] = {}
+    counts = {"scanned": 0, "annotated": 0}
 
     def rows() -> Iterator[AnnotatedTrace]:
         for page in pages:
             for summary in page:
                 entry = summary.get("Annotations") or {}
                 chosen = [(key, entry[key]) for key in wanted if key in entry] if wanted else entry.items()
-                yield _row(summary, chosen, shared)
+                row = _row(summary, chosen, shared)
+                counts["scanned"] += 1
+                if row.annotations:
+                    counts["annotated"] += 1
+                elif wanted:  # no column of this row would show a value
+                    continue
+                yield row
 
     ranked = rank(rows(), sort=sort, limit=limit)
-    kept = [row for row in ranked.rows if row.annotations] if wanted else ranked.rows
     if wanted:
         columns = wanted
     else:
-        counts = Counter(key for row in kept for key in row.annotations)
-        columns = sorted(counts, key=lambda key: (-counts[key], key))
-    return Listing(kept, columns, ranked.scanned)
+        on_rows = Counter(key for row in ranked.rows for key in row.annotations)
+        columns = sorted(on_rows, key=lambda key: (-on_rows[key], key))
+    return Listing(
+        ranked.rows,
+        columns,
+        counts["scanned"],
+        annotated=counts["annotated"],
+        candidates=ranked.scanned,
+        sort=sort,
+        limit=limit,
+    )

@@ -5,7 +5,9 @@ Jaeger's algorithm (jaeger-ui, `TracePage/CriticalPath`): each child is trimmed 
 cut-off, credit the parent the gap between that child's end and the cut-off, descend into the child, and on
 return move the cut-off to the child's start; a node with no such child is credited from its start to the
 cut-off. Each node's credit is the time of its own on the path (`critical_time` in the JSON output), and the
-credits add up to the root's duration.
+credits add up to the root's duration. Being on the path is apart from the credit: a node the walk goes
+through is on it even when its children cover its whole interval and its own time is 0 (an S3 call and the
+segment X-Ray infers under it share one interval), or the path would look broken there.
 
 What X-Ray adds:
 - Lambda's `Initialization` (and SnapStart's `Restore`) runs before the `AWS::Lambda::Function` segment
@@ -41,13 +43,14 @@ LAMBDA_FUNCTION = "AWS::Lambda::Function"
 
 @dataclass(frozen=True, slots=True)
 class CriticalPath:
-    """Seconds of each node's own time on the critical path (only nodes with some), and the path's total."""
+    """The nodes on the critical path, each with the seconds of its own time on it (0 for a node whose
+    children cover it), and the path's total. `in`, `len` and iteration are about the nodes on the path."""
 
     times: Mapping[Node, float]
     total: float
 
     def time(self, node: Node) -> float:
-        """Seconds of `node`'s own time on the path; 0 when it is off it."""
+        """Seconds of `node`'s own time on the path; 0 when it is off it, or adds none of its own."""
         return self.times.get(node, 0.0)
 
     def __contains__(self, node: object) -> bool:
@@ -137,6 +140,8 @@ def critical_path(trace: Trace) -> CriticalPath:
             placed.sort(key=ends.__getitem__, reverse=True)
 
     credit = [0.0] * len(nodes)
+    on_path = [False] * len(nodes)
+    on_path[top] = True
     cursor = [0] * len(nodes)
     current, cutoff = top, ends[top]
     no_children: list[int] = []
@@ -150,6 +155,7 @@ def critical_path(trace: Trace) -> CriticalPath:
             cursor[current] = index + 1  # never taken again: the cursor only moves on
             credit[current] += cutoff - ends[child]
             current, cutoff = child, ends[child]
+            on_path[current] = True
             continue
         cursor[current] = index
         credit[current] += cutoff - starts[current]
@@ -159,6 +165,8 @@ def critical_path(trace: Trace) -> CriticalPath:
         current = parents[current] if parents[current] >= 0 else top
 
     times = {
-        node: seconds for node, seconds in zip(nodes, credit, strict=True) if node is not None and seconds > 0
+        node: seconds
+        for node, seconds, on in zip(nodes, credit, on_path, strict=True)
+        if node is not None and on
     }
     return CriticalPath(times, sum(times.values()))

@@ -8,7 +8,9 @@
   documents) or OTEL (spans), each document read as what it is.
 - `xrayctl`: xrayctl's own `--output json` (`{"traces": [{"roots": ...}]}`); read by `build.load_batch`.
 
-Detection looks at the top-level keys only, so it costs nothing beside the parse.
+Detection looks at the top-level keys only, so it costs nothing beside the parse. A format named with
+`--format` is checked the same way: a file without that format's keys is refused as not in it, naming the
+format it looks like (xrayctl's `-o json` read as OTLP holds no span, which read as a missing trace).
 """
 
 from __future__ import annotations
@@ -25,6 +27,12 @@ from xrayctl.trace.fields import describe
 from xrayctl.trace.model import Trace
 
 FORMATS = ("auto", "batch", "otlp", "retrieved", "xrayctl")
+NAMES = {
+    "batch": "a BatchGetTraces response",
+    "otlp": "OTLP/JSON (resourceSpans)",
+    "retrieved": "a ListRetrievedTraces response",
+    "xrayctl": "xrayctl's --output json",
+}
 
 
 def detect(data: Any) -> str | None:
@@ -69,7 +77,14 @@ def load_traces(
     Raises InputError when the text is not JSON or not the format, TraceNotFound as `build.load_batch` does.
     """
     data = _parse(text, source)
-    found = detect(data) if fmt == "auto" else fmt
+    looks = detect(data)
+    if fmt != "auto" and not _fits(data, fmt, looks):
+        raise InputError(
+            f"{source} is not {NAMES[fmt]} (--format {fmt}): "
+            + (f"it looks like {NAMES[looks]}." if looks else f"it is {describe(data)}."),
+            f"Leave out --format to read it as {NAMES[looks]}." if looks else "Give the file --format names.",
+        )
+    found = looks if fmt == "auto" else fmt
     if found is None:
         raise InputError(
             f"{source} is {describe(data)} in no trace format xrayctl reads.",
@@ -80,6 +95,19 @@ def load_traces(
         return load_batch(text, source=source, only=only)
     traces = _otlp_traces(data, source) if found == "otlp" else _retrieved_traces(data, source)
     return _only(traces, source, only)
+
+
+def _fits(data: Any, fmt: str, looks: str | None) -> bool:
+    """Whether `data` has the top-level keys of format `fmt` (`looks`: what `detect` found). BatchGetTraces
+    answers and xrayctl's own JSON share one reader, and either name reads both."""
+    if fmt in ("batch", "xrayctl"):
+        return looks in ("batch", "xrayctl")
+    first = data[0] if isinstance(data, list) and data else data
+    if not isinstance(first, Mapping):
+        return False
+    if fmt == "otlp":
+        return "resourceSpans" in first or "resource_spans" in first
+    return "Traces" in first or "RetrievalStatus" in first  # retrieved
 
 
 def _parse(text: str, source: str) -> Any:

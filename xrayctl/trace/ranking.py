@@ -69,7 +69,7 @@ def figure_value(value: Any) -> float:
 @dataclass
 class Ranked(Generic[T]):
     rows: list[T]
-    scanned: int  # traces in the window, before the limit
+    scanned: int  # rows given, before the limit
 
 
 def rank(rows: Iterable[T], *, sort: str | None, limit: int | None) -> Ranked[T]:

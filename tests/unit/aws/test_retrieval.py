@@ -9,6 +9,7 @@ XRAY format.
 
 from __future__ import annotations
 
+import math
 from datetime import datetime, timezone
 from typing import Any
 
@@ -176,7 +177,7 @@ def test_a_trace_no_retrieval_finds_is_not_found_with_the_window_searched(xray: 
     assert error.exit_code == ExitCode.NOT_FOUND
     assert error.message == (
         f"Trace {GUIDE_ID} not found: Transaction Search is on in this account and region, and a trace "
-        "retrieval (StartTraceRetrieval) found no span of it in CloudWatch Logs between 2017-07-08 00:18:31 "
+        "retrieval (StartTraceRetrieval) found no span of it in CloudWatch Logs from 2017-07-08 00:18:31 "
         "to 2017-07-08 01:23:31 UTC."
     )
     assert "sampled" in (error.fix or "") and "--region" in (error.fix or "")
@@ -337,3 +338,85 @@ def test_a_recent_trace_missing_while_the_destination_is_unknown_is_not_retrieve
     with pytest.raises(TraceNotFound) as caught:  # ingestion explains it: no retrieval is started
         reader(client, FakeTime(NOW_2017)).fetch_traces([GUIDE_ID])
     assert "ingesting" in (caught.value.fix or "")
+
+
+# ------------------------------------------------------------------ retrievals that found nothing, at the end
+
+
+def test_retrievals_that_completed_empty_are_not_found_though_the_last_one_is_cut_at_the_deadline(
+    xray: tuple[Any, Stubber],
+) -> None:
+    """A trace recorded before Transaction Search was switched on: every retrieval completes, empty. The one
+    the wait starts at its deadline is still SCHEDULED there: it is cancelled, and the answer is the earlier
+    ones' (not found, exit 3), not a failed retrieval (exit 9)."""
+    client, stubber = xray
+    fake = FakeTime(NOW_2017 + 600)  # ten minutes old: waited for, as ingestion could explain it
+    missed(stubber, [GUIDE_ID])
+    destination(stubber)
+    # Polls at 0, 0.25, 0.75 and 1.75 s each complete with nothing; the fifth, at 2 s, is cut.
+    for number in range(4):
+        started(stubber, [GUIDE_ID], token=f"t{number}")
+        status(stubber, "COMPLETE", token=f"t{number}")
+    started(stubber, [GUIDE_ID], token="late")
+    status(stubber, "SCHEDULED", token="late")
+    stubber.add_response("cancel_trace_retrieval", {}, {"RetrievalToken": "late"})
+    with pytest.raises(TraceNotFound) as caught:
+        reader(client, fake).wait_for_traces([GUIDE_ID], timeout=2)
+    error = caught.value
+    assert error.exit_code == ExitCode.NOT_FOUND == 3
+    # The window searched, said once: from before the id to the end of the last retrieval that completed.
+    epoch = trace_epoch(GUIDE_ID)
+    searched_to = datetime.fromtimestamp(math.ceil(NOW_2017 + 600 + 1.75), tz=timezone.utc)
+    assert error.message == (
+        f"Trace {GUIDE_ID} not found: Transaction Search is on in this account and region, and a trace "
+        f"retrieval (StartTraceRetrieval) found no span of it in CloudWatch Logs from "
+        f"{utc(epoch - WINDOW_BEFORE):%Y-%m-%d %H:%M:%S} to {searched_to:%Y-%m-%d %H:%M:%S} UTC."
+    )
+    assert "sampled" in (error.fix or "")
+
+
+def test_a_wait_whose_only_retrieval_is_still_running_at_the_deadline_is_a_failed_retrieval(
+    xray: tuple[Any, Stubber],
+) -> None:
+    client, stubber = xray
+    fake = FakeTime(NOW_2017 + 600)
+    missed(stubber, [GUIDE_ID])
+    destination(stubber)
+    started(stubber, [GUIDE_ID])
+    status(stubber, "RUNNING")  # at 0
+    status(stubber, "RUNNING")  # at 0.25 s, the deadline: no retrieval has answered for the trace
+    stubber.add_response("cancel_trace_retrieval", {}, {"RetrievalToken": TOKEN})
+    with pytest.raises(RetrievalFailed) as caught:
+        reader(client, fake).wait_for_traces([GUIDE_ID], timeout=0.25)
+    assert caught.value.exit_code == ExitCode.RETRIEVAL_FAILED
+    assert "was still RUNNING when the wait ended" in caught.value.message
+
+
+@pytest.mark.parametrize(
+    ("trace_id", "said"),
+    [
+        ("1-00000000-0123456789abcdef01234567", "X-Ray keeps traces 30 days and {id} is older;"),
+        (
+            "1-ffffffff-0123456789abcdef01234567",
+            "{id}'s timestamp (2106-02-07 06:28:15 UTC) is in the future",
+        ),
+    ],
+)
+@pytest.mark.parametrize("wait", [False, True])
+def test_ids_past_retention_or_from_the_future_start_no_retrieval_and_say_why(
+    xray: tuple[Any, Stubber], trace_id: str, said: str, wait: bool
+) -> None:
+    client, stubber = xray
+    fake = FakeTime(NOW_2017 + 86400)
+    missed(stubber, [trace_id])
+    destination(stubber)  # Transaction Search is on; and no StartTraceRetrieval over 1969 or 2106
+    the_reader = reader(client, fake)
+    with pytest.raises(TraceNotFound) as caught:
+        if wait:
+            the_reader.wait_for_traces([trace_id], timeout=30)
+        else:
+            the_reader.fetch_traces([trace_id])
+    assert fake.sleeps == []  # not waited for
+    assert caught.value.exit_code == ExitCode.NOT_FOUND
+    assert caught.value.message == f"Trace {trace_id} not found."
+    assert (caught.value.fix or "").startswith(said.format(id=trace_id))

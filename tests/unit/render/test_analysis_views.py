@@ -55,12 +55,44 @@ def test_critical_path_column_marks_each_node_with_its_time(width: int) -> None:
     assert_golden(f"lambda_trace_critical_{width}", text)
 
 
+def test_every_node_on_the_critical_path_is_marked_and_counted_even_with_no_time_of_its_own() -> None:
+    """`S3 PutObject` and the S3 segment X-Ray infers under it share one interval: the call adds 0 ms of its
+    own, and the path still goes through it (unmarked, the path looked broken there)."""
+    from tests.unit.trace.test_critical import _entity, _trace
+
+    put = _entity(2, "S3 PutObject", 1, 4, {**_entity(3, "S3", 1, 4), "inferred": True})
+    trace = _trace(_entity(1, "function", 0, 5, put, _entity(4, "aside", 2, 3)))
+    text = render(trace_view(trace, critical=critical_path(trace)), 120)
+    lines = {line.lstrip("├└│─ ").split("  ")[0]: line.rstrip() for line in text.splitlines()[7:]}
+    assert lines["function"].endswith("◆   2.00 s") and lines["S3 (inferred)"].endswith("◆   3.00 s")
+    assert lines["S3 PutObject"].endswith("◆     0 ms")
+    assert "◆" not in lines["aside"]
+    assert "◆ critical path  3 nodes · 5.00 s of 5.00 s" in text
+
+
 def test_comparison_of_a_cold_and_a_warm_invocation() -> None:
     text = render(comparison_view(merge(cold_and_warm())), 120)
     assert_fits(text, 120)
     assert_golden("compare_cold_warm_120", text)
     [initialization] = [line for line in text.splitlines() if "Initialization" in line]
     assert "only in A" in initialization and " A " in initialization
+
+
+@pytest.mark.parametrize(
+    ("width", "second_lines"),
+    [(80, ["     OK  5 nodes  cold start", "     OK  4 nodes"]), (100, ["     cold start"])],
+)
+def test_a_comparison_header_too_wide_for_one_line_wraps_under_its_id(
+    width: int, second_lines: list[str]
+) -> None:
+    text = render(comparison_view(merge(cold_and_warm()), function="xray-stuff-ProducerA"), width)
+    assert_fits(text, width)
+    header = [line.rstrip() for line in text.split("\n\n")[0].splitlines()]
+    assert header[0].startswith("Compare 2 traces of xray-stuff-ProducerA  ·  ")
+    traces = [line for line in header if line.startswith(("  A  1-", "  B  1-"))]
+    assert len(traces) == 2
+    # What does not fit on a trace's line continues under its id (column 5), never at the left edge.
+    assert [line for line in header[1:] if line not in traces and not line.startswith("Δ")] == second_lines
 
 
 def test_a_narrow_comparison_drops_the_timeline_not_the_numbers() -> None:
@@ -84,9 +116,40 @@ def test_service_map_of_the_documented_graph() -> None:
     text = render(service_map_view(service_map), 120)
     assert_fits(text, 120)
     assert_golden("service_map_guide_120", text)
-    narrow = render(service_map_view(service_map), 60)
-    assert_fits(narrow, 60)
-    assert "p99" not in narrow and "requests" in narrow  # percentile columns give way first
+
+
+def _headers(text: str) -> list[str]:
+    return next(line for line in text.splitlines() if line.startswith("service")).split()[1:]
+
+
+@pytest.mark.parametrize(
+    ("width", "shown", "said"),
+    [
+        (200, ["requests", "ok", "error", "fault", "throttle", "p50", "p90", "p99"], []),
+        # Columns of zeros go before a name is cut: they say nothing the note cannot.
+        (120, ["requests", "ok", "error", "p50", "p90", "p99"], ["fault, throttle (0 on every line)"]),
+        # Then names are cut down to 24 cells, then the least useful columns go: ok, then p90, ...
+        (60, ["requests", "error", "p50", "p99"], ["fault, throttle (0 on every line), ok, p90"]),
+    ],
+)
+def test_a_narrow_service_map_gives_up_the_least_useful_columns_first_and_says_which(
+    width: int, shown: list[str], said: list[str]
+) -> None:
+    view = service_map_view(build_map([GUIDE_GRAPH["Services"]]))
+    text = render(view, width)
+    assert_fits(text, width)
+    assert _headers(text) == shown
+    assert [note.removeprefix("columns left out: ") for note in view.notes if "left out" in note] == said
+
+
+def test_the_service_column_is_as_wide_as_the_names_need() -> None:
+    """At 200 columns the figures stay two cells from the longest name, not 130 columns away."""
+    lines = render(service_map_view(build_map([GUIDE_GRAPH["Services"]])), 200).splitlines()
+    longest = "   ├─ awseb-e-dixzws4s9p-stack-StartupSignupsTable-4IMSMHAYX2BA  AWS::DynamoDB::Table"
+    [row] = [line for line in lines if line.startswith(longest)]
+    assert row[len(longest) :].split() == ["2", "2", "0", "0", "0", "44", "ms", "76", "ms", "76", "ms"]
+    header = next(line for line in lines if line.startswith("service"))
+    assert header.index("requests") == len(longest) + 2  # the name column ends with the longest name
 
 
 def test_service_map_json_points_edges_at_services() -> None:

@@ -25,10 +25,10 @@ from rich.console import Console, RenderableType
 from tests.support.docs import START, TRACE_ID, deep_document
 from tests.support.paths import FIXTURES, GOLDEN
 from xrayctl.aws.invoke import InvocationResult, read_report
-from xrayctl.render.format import fmt_duration, fmt_time
-from xrayctl.render.invocation import invocation_view, invocations_table
+from xrayctl.render.format import counted, fmt_duration, fmt_time
+from xrayctl.render.invocation import invocation_view, invocations_table, invocations_view
 from xrayctl.render.schema import invocation_to_dict, trace_to_dict
-from xrayctl.render.tables import annotations_summary, annotations_table
+from xrayctl.render.tables import annotations_summary, annotations_table, listing_view
 from xrayctl.render.tree import TraceTree, trace_view, traces_view
 from xrayctl.text.jsonwrite import dumps, preview
 from xrayctl.trace import annotations as rows_module
@@ -393,7 +393,7 @@ def test_annotations_table_golden(width: int) -> None:
     assert_fits(text, width)
 
 
-@pytest.mark.parametrize("width", range(60, 121))
+@pytest.mark.parametrize("width", range(50, 121))
 def test_numbers_durations_and_statuses_are_never_cut_at_any_width(width: int) -> None:
     table = annotations_table(summary_rows(), ["put_response", "bucket", "cold"])
     lines = render(table, width).splitlines()
@@ -412,13 +412,20 @@ def test_numbers_durations_and_statuses_are_never_cut_at_any_width(width: int) -
     used = max(len(line.rstrip()) for line in lines)
     dated = "2023-11-08" in lines[1]
     assert dated == ("start without its date" not in notes)
-    left_out = [key for key in ("put_response", "bucket", "cold") if key not in header]
+    said = [note.split(": ", 1)[1] for note in table.notes if "left out" in note]
+    left_out = said[0].split(", ") if said else []
+    assert all(key in header for key in ("put_response", "bucket", "cold") if key not in left_out) or (
+        "cut with …" in notes  # a key's header cut (`put_respo…`) is there, cut
+    )
     if left_out:
         floor = {"put_response": 10, "bucket": 10, "cold": 5}[left_out[0]]
         # Without dates, the column is as wide as its header, `start (UTC)`: 8 cells saved.
         assert used - (len("2023-11-08 22:01:57") - len("start (UTC)") if dated else 0) + 2 + floor > width
     if "cut with …: trace id" in notes:
-        assert left_out == ["put_response", "bucket", "cold"] and not dated
+        assert not dated and left_out[-2:] == ["bucket", "cold"]
+    # The first annotation column goes only once the id is cut to its floor: 12 cells, then the start column
+    # (its header, 11), duration (8), status (6) and put_response at its floor (10), with their gaps.
+    assert ("put_response" in left_out) == (width < 12 + 11 + 8 + 6 + 10 + 4 * len("  "))
 
 
 def test_annotations_summary_golden() -> None:
@@ -506,7 +513,7 @@ def test_a_200_over_a_faulted_trace_shows_fault_beside_it() -> None:
     ok = Invocation(function_error=None, trace_id=trace.id, log_tail=REPORT)
     unread = Invocation(function_error=None, trace_id="1-654c0557-00000000000000000000beef")
     [header, first, second] = render(invocations_table([ok, unread], [trace]), 100).splitlines()
-    assert header.split() == ["invocation", "http", "trace", "start", "init", "ran", "trace", "id"]
+    assert header.split() == ["#", "http", "trace", "start", "init", "ran", "trace", "id"]
     assert first.split() == ["1", "200", "FAULT", "cold", "276", "ms", "17", "ms", trace.id]
     assert second.split()[:4] == ["2", "200", "not", "read"]
     assert invocation_to_dict(ok, trace)["trace_status"] == "fault"
@@ -515,12 +522,58 @@ def test_a_200_over_a_faulted_trace_shows_fault_beside_it() -> None:
     assert "\x1b[32m" not in render_colour(invocation_view(ok), 100).splitlines()[0]
 
 
+@pytest.mark.parametrize("width", range(40, 101, 4))
+def test_the_invocation_table_never_cuts_the_trace_id_it_gives_up_other_columns_first(width: int) -> None:
+    trace = lambda_trace()
+    results = [Invocation(function_error=None, trace_id=trace.id, log_tail=REPORT) for _ in range(12)]
+    table = invocations_table(results, [trace])
+    text = render(table, width)
+    assert_fits(text, width)
+    rows = text.splitlines()[1:]
+    assert len(rows) == 12 and all(row.rstrip().endswith(trace.id) for row in rows)
+    if width >= 74:  # the row needs 74 cells: nothing is given up (it needed 83, and 80 cut the id)
+        assert text.splitlines()[0].split() == ["#", "http", "trace", "start", "init", "ran", "trace", "id"]
+        assert not table.notes
+    else:
+        assert table.notes and "…" not in text
+
+
+def test_invocations_of_two_functions_are_a_table_each_under_its_name() -> None:
+    trace = lambda_trace()
+    xray, otel = "xrayctl-demo", "xrayctl-demo-otel"
+    results = [
+        Invocation(function_name=name, function_error=None, trace_id=trace.id, log_tail=REPORT)
+        for _ in range(2)
+        for name in (xray, otel)
+    ]
+    lines = [line.rstrip() for line in render(invocations_view(results, [trace]), 80).splitlines()]
+    titles = [index for index, line in enumerate(lines) if line in (xray, otel)]
+    assert [lines[index] for index in titles] == [xray, otel]
+    for index in titles:  # each function's own table, its invocations numbered from 1
+        assert lines[index + 1].split()[0] == "#"
+        assert [line.split()[0] for line in lines[index + 2 : index + 4]] == ["1", "2"]
+    one = render(invocations_view(results[::2], [trace]), 80).splitlines()
+    assert one[0].split()[0] == "#"  # one function: its name is in every line above, no title
+
+
 def test_invocation_json_parses_the_payload_when_it_is_json() -> None:
     assert invocation_to_dict(Invocation())["payload_json"]["errorType"] == "TypeError"
     assert invocation_to_dict(Invocation(payload="not json"))["payload_json"] is None
 
 
 # --- formatting -------------------------------------------------------------------------------------------
+
+
+def test_a_count_takes_its_noun_in_the_number_it_needs() -> None:
+    assert [counted(n, "trace") for n in (0, 1, 2, 1000)] == [
+        "0 traces",
+        "1 trace",
+        "2 traces",
+        "1,000 traces",
+    ]
+    assert counted(1, "entry", "entries") == "1 entry" and counted(3, "entry", "entries") == "3 entries"
+    one = rows_module.listing([[{"Id": "1-654c0557-5611b044040fc7224c4790b6", "Annotations": {}}]], ["k"])
+    assert "(the one trace has no k)" in render(listing_view(one, summary=False), 80)
 
 
 @pytest.mark.parametrize(

@@ -194,3 +194,18 @@ def test_digits_of_other_scripts_are_not_a_duration(pasted: str) -> None:
     with pytest.raises(UsageError) as caught:
         parse_since(pasted)
     assert caught.value.message == f"{pasted!r} is not a duration."
+
+
+@pytest.mark.parametrize("typed", ["99999999999999d", "1h1234567890m"])
+def test_a_duration_with_too_many_digits_is_said_to_be_too_large_not_to_be_no_duration(typed: str) -> None:
+    with pytest.raises(UsageError) as caught:
+        parse_since(typed)
+    assert caught.value.message == f"{typed!r} is too large a duration: at most 9 digits before each unit."
+
+
+def test_epoch_seconds_with_too_many_digits_are_said_to_have_too_many() -> None:
+    with pytest.raises(UsageError) as caught:
+        parse_time("1" * 16, NOW)
+    assert caught.value.message == (
+        f"{'1' * 16!r} has too many digits for epoch seconds: at most 15 before the point, 9 after it."
+    )

@@ -255,3 +255,17 @@ def test_a_listing_holds_no_page_it_has_turned_into_rows() -> None:
 
     found = listing(pages())
     assert len(found.rows) == 50
+
+
+def test_a_limit_keeps_the_first_rows_and_the_counts_stay_the_windows() -> None:
+    pages = [
+        page_of((1, 100.0, {"k": ["a"]}), (2, 200.0, {})),
+        page_of((3, 300.0, {"k": ["b"]}), (4, 400.0, {"j": [1]}), (5, 500.0, {})),
+    ]
+    found = listing(pages, limit=2)
+    assert [row.trace_id[-1] for row in found.rows] == ["5", "4"]
+    assert (found.scanned, found.annotated, found.candidates, found.limited) == (5, 3, 5, True)
+    # With keys, the rows are the traces that carry one of them: the first two of those, not of all.
+    keyed = listing(pages, ["k"], limit=2)
+    assert [row.trace_id[-1] for row in keyed.rows] == ["3", "1"]
+    assert (keyed.scanned, keyed.annotated, keyed.candidates, keyed.limited) == (5, 2, 2, False)

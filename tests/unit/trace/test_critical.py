@@ -132,3 +132,16 @@ def test_a_5000_level_trace_has_its_path_without_recursion() -> None:
 def test_no_times_no_path() -> None:
     trace = _trace({"id": "0000000000000001", "name": "no-time"})
     assert critical_path(trace).total == 0 and _json_times(trace) == {"no-time": 0.0}
+
+
+def test_a_node_on_the_path_whose_child_covers_it_is_on_the_path_with_no_time_of_its_own() -> None:
+    """As X-Ray records an S3 call: `S3 PutObject` and the `S3` segment inferred under it share one
+    interval. The path goes through both; the call adds nothing of its own, and it is still on the path."""
+    put = _entity(2, "put", 1, 4, {**_entity(3, "S3", 1, 4), "inferred": True})
+    trace = _trace(_entity(1, "root", 0, 5, put, _entity(4, "aside", 2, 3)))  # aside: under put, off the path
+    path = critical_path(trace)
+    nodes = {node.name: node for node in trace.walk()}
+    assert [name for name in ("root", "put", "S3", "aside") if nodes[name] in path] == ["root", "put", "S3"]
+    assert len(path) == 3  # membership, apart from credit: `put` adds 0 s and is counted
+    assert _by_name(trace) == {"root": 2.0, "put": 0.0, "S3": 3.0, "aside": 0.0}
+    assert _json_times(trace)["put"] == 0.0  # JSON's critical_time stays the node's own seconds

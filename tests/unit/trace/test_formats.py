@@ -126,9 +126,27 @@ def test_each_format_is_detected_from_its_top_level_keys() -> None:
 def test_a_named_format_that_does_not_fit_is_an_input_error() -> None:
     with pytest.raises(InputError):
         load_traces('{"something": "else"}', source="x.json")
-    # Named as OTLP, a BatchGetTraces file holds no span.
-    with pytest.raises(TraceNotFound, match="no span"):
+    # Named as OTLP, a BatchGetTraces file is not OTLP, and says what it looks like.
+    with pytest.raises(InputError) as caught:
         load_traces(json.dumps({"Traces": []}), source="x.json", fmt="otlp")
+    assert caught.value.message == (
+        "x.json is not OTLP/JSON (resourceSpans) (--format otlp): it looks like a BatchGetTraces response."
+    )
+
+
+def test_xrayctls_own_json_named_as_otlp_is_said_to_be_xrayctls_not_a_missing_trace() -> None:
+    from xrayctl.render.schema import trace_to_dict
+    from xrayctl.text.jsonwrite import dumps
+
+    saved = dumps({"traces": [trace_to_dict(t) for t in load_traces(LAMBDA_TRACE.read_text(), source="x")]})
+    with pytest.raises(InputError) as caught:
+        load_traces(saved, source="saved.json", fmt="otlp")
+    assert caught.value.exit_code == 1
+    assert "it looks like xrayctl's --output json" in caught.value.message
+    assert caught.value.fix == "Leave out --format to read it as xrayctl's --output json."
+    # A name that fits the file still reads it: batch and xrayctl share one reader.
+    (trace,) = load_traces(saved, source="saved.json", fmt="batch")
+    assert trace.node_count == 5
 
 
 def test_a_span_with_an_id_that_is_neither_hex_nor_base64_is_left_out_with_a_warning() -> None:
