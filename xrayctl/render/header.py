@@ -23,10 +23,10 @@ from xrayctl.render.format import (
     fmt_time,
     status_word,
     summary_statuses,
-    worst_status,
 )
 from xrayctl.text.sanitize import clean
-from xrayctl.trace.model import STATUS_SEVERITY, Node, Status, Trace
+from xrayctl.trace.model import Node, Status, Trace
+from xrayctl.trace.rows import entry_root, trace_statuses
 
 LABEL = Style(dim=True)
 BOLD = Style(bold=True)
@@ -37,7 +37,7 @@ MAX_VALUE = 200
 
 def header_view(trace: Trace) -> Group:
     summary = trace.summary
-    entry = _entry_root(trace)
+    entry = entry_root(trace)
 
     title = Text()
     title.append("Trace ", LABEL)
@@ -80,22 +80,7 @@ def header_view(trace: Trace) -> Group:
 
 
 def _statuses(trace: Trace, summary: Mapping[str, Any] | None) -> list[Status]:
-    if summary is not None:
-        return summary_statuses(summary)
-    # X-Ray flags error and fault from the root segment, throttle from any segment: do the same.
-    flagged = {worst_status(root.status for root in trace.roots if root.status != "throttle")}
-    if any(node.status == "throttle" for node in trace.walk()):
-        flagged.add("throttle")
-    flagged.discard("ok")
-    return sorted(flagged, key=STATUS_SEVERITY.__getitem__, reverse=True) or ["ok"]
-
-
-def _entry_root(trace: Trace) -> Node | None:
-    """The root that started first: the request that began the trace."""
-    timed = [root for root in trace.roots if root.start_time is not None]
-    if timed:
-        return min(timed, key=lambda root: root.start_time or 0.0)
-    return trace.roots[0] if trace.roots else None
+    return summary_statuses(summary) if summary is not None else trace_statuses(trace)
 
 
 def _entry_line(summary: Mapping[str, Any] | None, entry: Node | None) -> Flow | None:
