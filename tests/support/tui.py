@@ -108,3 +108,19 @@ def fresh(documents: list[dict[str, Any]], now: float) -> list[dict[str, Any]]:
 
 def restamp(trace_id: str, now: float) -> str:
     return f"1-{int(now):08x}-{trace_id.split('-')[2]}"
+
+
+async def type_at_once(pilot: Pilot[Any], keys: str) -> None:
+    """Send `keys` as a terminal does when someone types fast (or tmux sends them): every key event queued
+    before the app handles the first, with no pause between them (`Pilot.press` waits after each key)."""
+    from textual import events
+    from textual.app import _character_to_key  # type: ignore[attr-defined]
+
+    driver = pilot.app._driver
+    assert driver is not None
+    for char in keys:
+        key = char if char.isalnum() else _character_to_key(char)
+        event = events.Key(key, char)
+        event.set_sender(pilot.app)
+        driver.send_message(event)
+    await pilot.pause()

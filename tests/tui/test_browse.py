@@ -14,9 +14,9 @@ from typing import Any
 
 import pytest
 from textual.pilot import Pilot
-from textual.widgets import DataTable
+from textual.widgets import DataTable, Input
 
-from tests.support.tui import batch, demo_traces, drive, screen_text, settle, traces_of
+from tests.support.tui import batch, demo_traces, drive, screen_text, settle, traces_of, type_at_once
 from tests.unit.local.test_xray_api import demo_documents
 from xrayctl.trace.model import Trace
 from xrayctl.tui.app import BrowseApp, HelpScreen, make_app
@@ -31,6 +31,17 @@ OK = "1-6b04c914-ea7beef5edbcb95e43b8d27c"
 
 def app_of(traces: list[Trace] | None = None, name: str = "demo.json") -> BrowseApp:
     source = FileSource(traces if traces is not None else demo_traces(), name=name)
+    return make_app(source, source.first(), limit=1000)
+
+
+class FilterableFile(FileSource):
+    """A file's traces with the filter box shown (as over X-Ray), to drive the box's keys."""
+
+    filterable = True
+
+
+def live_like_app() -> BrowseApp:
+    source = FilterableFile(demo_traces(), name="demo.json")
     return make_app(source, source.first(), limit=1000)
 
 
@@ -194,6 +205,33 @@ def test_slash_searches_names_enter_goes_to_the_first_match_and_n_to_the_next() 
         assert tree(pilot).node.name == "get_object"  # type: ignore[union-attr]
 
     drive(app_of(), scenario)
+
+
+def test_keys_typed_at_once_after_slash_are_the_query_not_commands() -> None:
+    async def scenario(pilot: Pilot[Any]) -> None:
+        await open_trace(pilot, OK)
+        await type_at_once(pilot, "/get_obj")  # `e` and `s` are commands in the tree, letters in the query
+        await pilot.press("enter")
+        await pilot.pause()
+        assert tree(pilot).node is not None and tree(pilot).node.name == "get_object"  # type: ignore[union-attr]
+
+    drive(app_of(), scenario)
+
+
+def test_keys_typed_at_once_after_f_in_the_list_are_the_filter_not_commands() -> None:
+    async def scenario(pilot: Pilot[Any]) -> None:
+        # `s` sorts, `r` refreshes and `q` quits in the list; typed after `f`, they are the expression's.
+        await type_at_once(pilot, "fsrq")
+        await pilot.pause()
+        assert pilot.app.return_code is None
+        assert pilot.app.screen.query_one("#filter", Input).value == "srq"
+        assert pilot.app.screen.model.sort_column == "start"  # type: ignore[attr-defined]
+        await pilot.press("escape")
+        assert pilot.app.screen.query_one("#filter", Input).value == ""
+        await pilot.press("s")  # the table has the keys again
+        assert pilot.app.screen.model.sort_column == "duration"  # type: ignore[attr-defined]
+
+    drive(live_like_app(), scenario)
 
 
 def test_search_unfolds_the_subtree_that_hides_the_match() -> None:

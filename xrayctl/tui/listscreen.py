@@ -20,11 +20,13 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.screen import Screen
 from textual.timer import Timer
+from textual.widget import Widget
 from textual.widgets import DataTable, Footer, Input, Static
 
 from xrayctl.render.format import DIM, STATUS_STYLES, WARNING_STYLE, fmt_duration, status_word
 from xrayctl.text.sanitize import clean
 from xrayctl.trace.rows import TraceRow, annotation_keys
+from xrayctl.tui.keys import HandsOnKeys
 from xrayctl.tui.messages import error_line, failure_text
 from xrayctl.tui.source import Source, TraceList
 from xrayctl.tui.tracescreen import TraceScreen
@@ -39,6 +41,12 @@ COLUMNS = [
     ("http", "HTTP"),
     ("entry", "entry point"),
 ]
+
+
+class TraceTable(DataTable[Text], HandsOnKeys):
+    """The list's table: `f` or `/` typed on it opens the filter, and what is typed next goes there."""
+
+    opens_with = ("f", "slash")
 
 
 class TraceListScreen(Screen[None]):
@@ -87,7 +95,9 @@ class TraceListScreen(Screen[None]):
             id="filter",
         )
         yield Static(Text(""), id="filter-error")
-        yield DataTable(id="traces", cursor_type="row", zebra_stripes=True)
+        table = TraceTable(id="traces", cursor_type="row", zebra_stripes=True)
+        table.opener = self._open_filter
+        yield table
         yield Static(Text(""), id="empty")
         yield Static(Text(""), id="selected")
         yield Static(Text(""), id="status")
@@ -244,16 +254,26 @@ class TraceListScreen(Screen[None]):
     # ------------------------------------------------------------------------------------------ filter
 
     def action_edit_filter(self) -> None:
+        self._open_filter()
+
+    def _open_filter(self) -> Widget:
+        box = self.query_one("#filter", Input)
         if not self.source.filterable:
             self.notify("X-Ray reads filter expressions: a file's traces are all listed", markup=False)
-            return
-        self.query_one("#filter", Input).focus()
+            return box  # not shown: no key goes to it
+        self.set_focus(box)
+        return box
 
     def action_leave_filter(self) -> None:
-        search = self.query_one("#filter", Input)
-        if search.has_focus:
-            search.value = self.source.filter_expression or ""
-            self.query_one(DataTable).focus()
+        box = self.query_one("#filter", Input)
+        if box.has_focus:
+            box.value = self.source.filter_expression or ""
+            self._leave_filter()
+
+    def _leave_filter(self) -> None:
+        table = self.query_one(TraceTable)
+        table.keys_to = None
+        self.set_focus(table)
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         if event.input.id == "filter":
@@ -274,7 +294,7 @@ class TraceListScreen(Screen[None]):
         self.model.replace_all(rows)
         self.refreshed = datetime.now(timezone.utc) if self.source.live else None
         self._fill()
-        self.query_one(DataTable).focus()
+        self._leave_filter()
 
     def _filter_failed(self, message: str) -> None:
         self._say("#filter-error", error_line(message))

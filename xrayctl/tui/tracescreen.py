@@ -142,6 +142,7 @@ class TraceScreen(Screen[None]):
         body = self.query_one("#body", Container)
         self.query_one("#placeholder", Static).remove()
         tree = TreeView(trace, id="tree")
+        tree.opens_with, tree.opener = ("slash",), self._open_search
         body.mount(tree, before=0)
         tree.focus()
         self._show_detail()
@@ -175,9 +176,14 @@ class TraceScreen(Screen[None]):
     # ------------------------------------------------------------------------------------------ search
 
     def action_search(self) -> None:
+        self._open_search()
+
+    def _open_search(self) -> Input:
         search = self.query_one("#search", Input)
         search.add_class("open")
-        search.focus()
+        search.display = True
+        self.set_focus(search)
+        return search
 
     def on_input_changed(self, event: Input.Changed) -> None:
         if event.input.id != "search" or not self.query(TreeView):
@@ -199,8 +205,11 @@ class TraceScreen(Screen[None]):
     def _close_search(self) -> None:
         search = self.query_one("#search", Input)
         search.remove_class("open")
+        search.display = False
         if self.query(TreeView):
-            self.query_one(TreeView).focus()
+            tree = self.query_one(TreeView)
+            tree.keys_to = None
+            self.set_focus(tree)
 
     # -------------------------------------------------------------------------------------------- keys
 

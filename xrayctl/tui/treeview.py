@@ -27,12 +27,13 @@ from textual.strip import Strip
 from xrayctl.render.tree import TraceTree, TreeLayout
 from xrayctl.trace.critical import CriticalPath, critical_path
 from xrayctl.trace.model import Node, Trace
+from xrayctl.tui.keys import HandsOnKeys
 
 GUTTER = 2
 FOLDED, OPEN, LEAF = "▸ ", "▾ ", "  "
 
 
-class TreeView(ScrollView, can_focus=True):
+class TreeView(ScrollView, HandsOnKeys, can_focus=True):
     """The tree of one trace; posts `Highlighted` when the cursor moves to another node."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
