@@ -42,6 +42,7 @@ SECTIONS = {
     "search": "7. Transaction Search",
     "install": "8. Installed as users do",
     "answers": "9. Answers: critical path, compare, service map",
+    "browse": "10. browse and tail",
 }
 SCRIPT_TIMEOUT = 15 * 60.0
 WIDTH = 110

@@ -271,6 +271,7 @@ def test_c_shows_the_critical_path_column_and_hides_it_again() -> None:
         await pilot.pause()
         text = screen_text(pilot.app).split("────")[0]
         assert "critical" in text and "◆" in text
+        assert "critical " in screen_text(pilot.app).split("────")[-1]  # the root's time on the path
         await pilot.press("c")
         await pilot.pause()
         assert "◆" not in screen_text(pilot.app).split("────")[0]

@@ -191,12 +191,15 @@ class TraceTree:
             yield from _merged(segments) if plain else segments
             yield new_line
 
-    def layout(self, width: int) -> TreeLayout:
+    def layout(
+        self, width: int, parts: dict[Node, tuple[list[Part], list[Part]]] | None = None
+    ) -> TreeLayout:
         """The tree laid out `width` cells wide, one line per node: for a view that draws some of them at a
-        time (`xrayctl browse`), with the same columns, bars and marks as the whole tree printed."""
+        time (`xrayctl browse`), with the same columns, bars and marks as the whole tree printed. `parts`:
+        each node's parts, kept from an earlier layout of the same trace (they do not depend on the width)."""
         if self.critical is not None:
             width = max(width - CRITICAL_WIDTH - 1, 1)
-        parts: dict[Node, tuple[list[Part], list[Part]]] = {}
+        parts = {} if parts is None else parts
         guide_levels, left, timeline, measured = self._geometry(width, parts)
         if measured is None:
             measured = list(_lines(self.trace, guide_levels, False, parts, nodes_only=True))

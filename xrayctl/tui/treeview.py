@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import bisect
 from collections.abc import Iterable
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from rich.segment import Segment
 from rich.style import Style
@@ -59,6 +59,9 @@ class TreeView(ScrollView, HandsOnKeys, can_focus=True):
     DEFAULT_CSS = """
     TreeView {
         height: 1fr;
+        /* The scrollbar's column stays reserved: a fold that makes the tree fit would otherwise widen
+           it by a column, and a new width is a new layout of every line. */
+        scrollbar-gutter: stable;
         background: $surface;
         color: $foreground;
         & > .treeview--cursor {
@@ -89,6 +92,7 @@ class TreeView(ScrollView, HandsOnKeys, can_focus=True):
         self.critical: CriticalPath | None = None
         self._critical_path: CriticalPath | None = None  # computed once, when first asked for
         self._layout: TreeLayout | None = None
+        self._parts: dict[Node, Any] = {}  # each node's parts of a line, kept from one layout to the next
         self._width = -1
         self._all: list[Node] = []
         self._index: dict[Node, int] = {}
@@ -124,6 +128,7 @@ class TreeView(ScrollView, HandsOnKeys, can_focus=True):
         self._critical_path = None
         self.critical = critical_path(trace) if self.critical is not None else None
         self._slowest = self._errors = None
+        self._parts = {}
         self._place(trace)
         self.folded = {index for index, node in enumerate(self._all) if node.id in folded_ids}
         self.cursor = next((i for i, node in enumerate(self._all) if node.id == current), 0)
@@ -154,7 +159,7 @@ class TreeView(ScrollView, HandsOnKeys, can_focus=True):
             return
         self._width = width
         tree = TraceTree(self.trace, critical=self.critical)
-        self._layout = tree.layout(max(width, 1))
+        self._layout = tree.layout(max(width, 1), self._parts)
         self._show()
         self.refresh()
 
@@ -353,6 +358,8 @@ class TreeView(ScrollView, HandsOnKeys, can_focus=True):
         else:
             self.critical = None
         self._relayout(force=True)
+        if self.node is not None:
+            self.post_message(self.Highlighted(self, self.node))  # the details say its time on the path
 
     def search(self, text: str) -> int:
         """Mark the nodes whose name, label or origin holds `text` (any case); the number marked."""
