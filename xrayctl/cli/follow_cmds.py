@@ -53,7 +53,7 @@ def _filter_options(func: click.decorators.FC) -> click.decorators.FC:
     "input_file",
     type=click.File("r", encoding="utf-8"),
     metavar="FILE",
-    help="Browse the traces of a file instead of X-Ray (- for stdin), in any format show-trace reads.",
+    help="Browse the traces of a file instead of X-Ray, in any format show-trace --input reads.",
 )
 @click.option(
     "--format",

@@ -97,6 +97,7 @@ class TreeView(ScrollView, HandsOnKeys, can_focus=True):
         self._all: list[Node] = []
         self._index: dict[Node, int] = {}
         self._ends: list[int] = []
+        self._parents: list[int] = []  # the lines of nodes with children
         self.folded: set[int] = set()
         self._visible: list[int] = []
         self.cursor = 0  # the line (of all the nodes', in display order) the cursor is on
@@ -117,6 +118,7 @@ class TreeView(ScrollView, HandsOnKeys, can_focus=True):
             children = self._all[index].children
             ends[index] = ends[self._index[children[-1]]] if children else index + 1
         self._ends = ends
+        self._parents = [index for index, node in enumerate(self._all) if node.children]
         self._show()
 
     def set_trace(self, trace: Trace) -> None:
@@ -297,7 +299,7 @@ class TreeView(ScrollView, HandsOnKeys, can_focus=True):
 
     def action_fold_all(self) -> None:
         """Fold every node with children: the roots alone are shown."""
-        self.folded = {index for index, node in enumerate(self._all) if node.children}
+        self.folded = set(self._parents)
         self._show()
         root = self.cursor
         while self._all and self._all[root].parent is not None:
