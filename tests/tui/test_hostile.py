@@ -6,6 +6,7 @@ character from the data that a terminal would act on."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from textual.pilot import Pilot
@@ -50,3 +51,26 @@ def test_hostile_text_is_shown_as_text_in_the_list_tree_header_details_and_searc
     assert "\\x1b[2J" in everything and "\\u202e" in everything  # escapes made visible
     for screen in seen:
         assert_inert(screen)
+
+
+def test_markup_that_parses_is_shown_as_written() -> None:
+    # The corpus above holds a closing tag that closes nothing: a markup parser would refuse the whole
+    # string and show it as text anyway. Markup that parses must be shown as written too.
+    markup = "[bold red]MARKUP[/bold red] [link=https://evil.example]click[/link]"
+    traces = load_traces(saved_batch(hostile_segment(text=markup, long="x")), source="markup.json")
+    source = FileSource(traces, name="markup.json")
+    app = make_app(source, source.first(), limit=10)
+    screens: list[str] = []
+
+    async def scenario(pilot: Pilot[Any]) -> None:
+        screens.append(screen_text(pilot.app))
+        await pilot.press("enter")
+        await settle(pilot)
+        await pilot.pause()
+        screens.append(screen_text(pilot.app))
+
+    drive(app, scenario, size=(200, 60))
+    listed, opened = screens
+    assert re.search(r"FAULT +500  \[bold red\]MARKUP\[/bold red\] \[link=", listed)  # the entry point
+    assert "▾ [bold red]MARKUP[/bold red] [link=https://" in opened  # the tree's root
+    assert f"{markup}  segment" in opened  # the details' title

@@ -3,9 +3,12 @@
 
 from __future__ import annotations
 
+import json
 from datetime import datetime, timezone
 
+from tests.support.docs import START, TRACE_ID
 from tests.support.tui import demo_traces
+from xrayctl.trace.build import build_trace
 from xrayctl.trace.rows import TraceRow, row_from_summary, row_from_trace
 from xrayctl.tui.source import TraceList
 
@@ -48,6 +51,35 @@ def test_a_tree_row_gathers_each_keys_distinct_values_and_the_entry_segment() ->
     assert row.response is not None and row.duration is not None and row.response <= row.duration
 
 
+def test_a_tree_row_keeps_each_value_once_and_tells_1_from_the_string_1() -> None:
+    segment = {
+        "trace_id": TRACE_ID,
+        "id": "00000000000000a1",
+        "name": "svc",
+        "start_time": START,
+        "end_time": START + 1,
+        "annotations": {"k": 1},
+        "subsegments": [
+            {
+                "id": "00000000000000b1",
+                "name": "a",
+                "start_time": START,
+                "end_time": START + 0.5,
+                "annotations": {"k": 1},
+            },
+            {
+                "id": "00000000000000b2",
+                "name": "b",
+                "start_time": START,
+                "end_time": START + 0.5,
+                "annotations": {"k": "1"},
+            },
+        ],
+    }
+    trace = build_trace(TRACE_ID, [{"Id": "a1", "Document": json.dumps(segment)}])
+    assert row_from_trace(trace).annotations == {"k": [1, "1"]}
+
+
 def row(trace_id: str, start: float | None, duration: float | None, **more: object) -> TraceRow:
     return TraceRow(trace_id, start, duration, duration, "ok", **more)  # type: ignore[arg-type]
 
@@ -70,10 +102,11 @@ def test_the_list_sorts_by_an_annotation_numbers_before_text() -> None:
             row("b", 2.0, 0.1, annotations={"k": ["x"]}),
             row("c", 3.0, 0.1),
             row("d", 4.0, 0.1, annotations={"k": [50]}),
+            row("e", 5.0, 0.1, annotations={"k": [7]}),
         ]
     )
-    listed.sort_by("annotation:k")
-    assert [r.trace_id for r in listed.rows()] == ["b", "d", "a", "c"]
+    listed.sort_by("annotation:k")  # largest first: text after numbers, numbers by value (50 > 7 > 5)
+    assert [r.trace_id for r in listed.rows()] == ["b", "d", "e", "a", "c"]
 
 
 def test_the_list_keeps_the_newest_limit_and_drops_what_the_window_slid_past() -> None:
