@@ -43,6 +43,8 @@ def test_the_commands_are_these() -> None:
         ("list-annotations",),
         ("compare",),
         ("service-map",),
+        ("browse",),
+        ("tail",),
         ("invoke",),
         ("local",),
         ("local", "serve"),

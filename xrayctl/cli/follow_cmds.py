@@ -42,11 +42,11 @@ def _filter_options(func: click.decorators.FC) -> click.decorators.FC:
 @_filter_options
 @click.option(
     "--limit",
-    type=click.IntRange(1, 100_000),
+    type=click.IntRange(1, 10_000),
     default=1000,
     show_default=True,
     metavar="N",
-    help="Traces listed at most (the newest).",
+    help="Traces listed at most (the newest; 1 to 10,000).",
 )
 @click.option(
     "--input",
