@@ -19,13 +19,12 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from tests.support.cli import CliResult, run_cli
 from tests.support.faultproxy import FaultProxy, passing, throttle
-from tests.support.tui import fresh, restamp
+from tests.support.tui import fresh, of_trace, put, restamp
 from tests.unit.local.test_xray_api import demo_documents
 from xrayctl.errors import ExitCode
 from xrayctl.local.xray.api import XRayApiServer
@@ -52,14 +51,6 @@ def api(store: TraceStore) -> Iterator[XRayApiServer]:
     server = XRayApiServer(store).start()
     yield server
     server.stop()
-
-
-def of_trace(trace_id: str, now: float) -> list[dict[str, Any]]:
-    return [d for d in fresh(demo_documents(), now) if d["trace_id"] == restamp(trace_id, now)]
-
-
-def put(store: TraceStore, documents: list[dict[str, Any]]) -> None:
-    assert store.put_documents([json.dumps(document) for document in documents]) == []
 
 
 def env_for(url: str) -> dict[str, str | None]:

@@ -124,3 +124,13 @@ async def type_at_once(pilot: Pilot[Any], keys: str) -> None:
         event.set_sender(pilot.app)
         driver.send_message(event)
     await pilot.pause()
+
+
+def of_trace(trace_id: str, now: float) -> list[dict[str, Any]]:
+    """The demo documents of one of its traces (`trace_id` as in the fixtures), recorded just now."""
+    return [d for d in fresh(demo_documents(), now) if d["trace_id"] == restamp(trace_id, now)]
+
+
+def put(store: Any, documents: list[dict[str, Any]]) -> None:
+    """Store `documents` as the daemon stores what the SDK sends (a `TraceStore`); none refused."""
+    assert store.put_documents([json.dumps(document) for document in documents]) == []

@@ -7,7 +7,6 @@ is still receiving says so until it is complete, and a poll that fails is a line
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
@@ -19,7 +18,7 @@ from textual.pilot import Pilot
 from textual.widgets import DataTable, Static
 
 from tests.support.faultproxy import FaultProxy, throttle
-from tests.support.tui import drive, fresh, restamp, screen_text, settle
+from tests.support.tui import drive, fresh, of_trace, put, restamp, screen_text, settle
 from tests.unit.local.test_xray_api import demo_documents
 from xrayctl.aws.clients import AwsOptions, Clients
 from xrayctl.aws.reader import XRayReader
@@ -50,14 +49,6 @@ def api(store: TraceStore) -> Iterator[XRayApiServer]:
     server = XRayApiServer(store).start()
     yield server
     server.stop()
-
-
-def put(store: TraceStore, documents: list[dict[str, Any]]) -> None:
-    assert store.put_documents([json.dumps(document) for document in documents]) == []
-
-
-def of_trace(trace_id: str, now: float) -> list[dict[str, Any]]:
-    return [d for d in fresh(demo_documents(), now) if d["trace_id"] == restamp(trace_id, now)]
 
 
 def live_app(url: str, *, filter_expression: str | None = None) -> BrowseApp:

@@ -14,7 +14,7 @@ from typing import IO
 import click
 
 from xrayctl.cli.common import backend, progress, trace_warnings, warn_about
-from xrayctl.cli.options import AppState, global_options, state, window_options
+from xrayctl.cli.options import AppState, global_options, input_options, state, window_options
 from xrayctl.cli.terminal import consoles
 from xrayctl.errors import UsageError
 
@@ -48,21 +48,7 @@ def _filter_options(func: click.decorators.FC) -> click.decorators.FC:
     metavar="N",
     help="Traces listed at most (the newest; 1 to 10,000).",
 )
-@click.option(
-    "--input",
-    "input_file",
-    type=click.File("r", encoding="utf-8"),
-    metavar="FILE",
-    help="Browse the traces of a file instead of X-Ray, in any format show-trace --input reads.",
-)
-@click.option(
-    "--format",
-    "input_format",
-    type=click.Choice(["auto", "batch", "otlp", "retrieved", "xrayctl"]),
-    default="auto",
-    show_default=True,
-    help="The --input file's format (auto: detected).",
-)
+@input_options("Browse")
 @global_options
 def browse(
     since: str | None,
@@ -85,6 +71,8 @@ def browse(
             "browse is interactive: it has no JSON output.",
             "Use list-annotations -o json for a window, tail -o json to follow new traces.",
         )
+    if input_file is not None and input_file.name == "<stdin>":
+        raise UsageError("browse reads its keys from standard input: it cannot read traces from it too.")
     if not (sys.stdin.isatty() and sys.stdout.isatty()):
         raise UsageError(
             "browse needs a terminal (its input and output are not one).",

@@ -15,6 +15,7 @@ from datetime import datetime
 from typing import Any
 
 from xrayctl.trace.annotations import from_summary
+from xrayctl.trace.fields import integer
 from xrayctl.trace.model import STATUS_SEVERITY, AnnotationValue, Node, Status, Trace
 
 SORT_COLUMNS = ("start", "duration", "response", "status", "entry", "http", "id")
@@ -74,7 +75,7 @@ def row_from_summary(summary: Mapping[str, Any]) -> TraceRow:
         status=annotated.status,
         entry=_text(entry.get("Name")),
         entry_type=_text(entry.get("Type")),
-        http_status=_integer(http.get("HttpStatus")),
+        http_status=integer(http.get("HttpStatus")),
         annotations=annotated.annotations,
         partial=summary.get("IsPartial") is True,
         revision=revision if isinstance(revision, int) and not isinstance(revision, bool) else None,
@@ -156,16 +157,6 @@ def _epoch(value: object) -> float | None:
 def _number(value: object) -> float | None:
     if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value):
         return float(value)
-    return None
-
-
-def _integer(value: object) -> int | None:
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return value
-    if isinstance(value, float) and math.isfinite(value) and value.is_integer():
-        return int(value)
     return None
 
 

@@ -3,18 +3,15 @@ each trace is given back once, when complete, against the local X-Ray API read t
 
 from __future__ import annotations
 
-import json
 import random
 import time
 from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Any
 
 import pytest
 
-from tests.support.tui import fresh, restamp
-from tests.unit.local.test_xray_api import demo_documents
+from tests.support.tui import of_trace, put, restamp
 from xrayctl.aws.clients import AwsOptions, Clients
 from xrayctl.aws.follow import FAILURE_CAP, Completion, Pace, SeenIds, SummaryFollower
 from xrayctl.aws.reader import XRayReader
@@ -37,14 +34,6 @@ def reader(store: TraceStore) -> Iterator[XRayReader]:
     options = AwsOptions(region="us-east-1", endpoint_url=server.url, credentials=("t", "t"), isolated=True)
     yield XRayReader(Clients(options).xray, settle_time=0.1)
     server.stop()
-
-
-def put(store: TraceStore, documents: list[dict[str, Any]]) -> None:
-    assert store.put_documents([json.dumps(document) for document in documents]) == []
-
-
-def of_trace(trace_id: str, now: float) -> list[dict[str, Any]]:
-    return [d for d in fresh(demo_documents(), now) if d["trace_id"] == restamp(trace_id, now)]
 
 
 def test_seen_ids_keep_at_most_their_limit_forgetting_the_least_recently_met() -> None:
