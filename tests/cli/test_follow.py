@@ -215,6 +215,8 @@ def test_ctrl_c_stops_tail_with_exit_130(api: XRayApiServer, tmp_path: Path) -> 
     [
         (["-o", "json", "browse"], "no JSON output"),
         (["browse"], "needs a terminal"),
+        (["browse", "--input", "-"], "reads its keys from standard input"),
+        (["browse", "--input", __file__, "--status", "fault"], "--input reads a file"),
     ],
 )
 def test_browse_refuses_what_it_cannot_do_with_exit_2(args: list[str], says: str) -> None:
