@@ -73,17 +73,17 @@ def browse(
         )
     if input_file is not None and input_file.name == "<stdin>":
         raise UsageError("browse reads its keys from standard input: it cannot read traces from it too.")
+    if input_file is not None and (filter_expression or statuses or since or start or end):
+        raise UsageError(
+            "--filter, --status and the window options ask X-Ray; --input reads a file.",
+            "Give either --input or those options.",
+        )
     if not (sys.stdin.isatty() and sys.stdout.isatty()):
         raise UsageError(
             "browse needs a terminal (its input and output are not one).",
             "Use list-annotations or tail in a pipe or a script.",
         )
     if input_file is not None:
-        if filter_expression or statuses or since or start or end:
-            raise UsageError(
-                "--filter, --status and the window options ask X-Ray; --input reads a file.",
-                "Give either --input or those options.",
-            )
         _browse_file(app, input_file, input_format, limit)
         return
     from xrayctl.text.timeparse import parse_since, resolve_window
