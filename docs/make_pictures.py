@@ -6,7 +6,10 @@ console: the same text and escaping as on a terminal):
 - lambda-critical-path.svg: `show-trace --critical-path` of the real Lambda trace in tests/fixtures;
 - invoke-trace.svg, compare.svg, service-map.svg: three invocations of the function on the local stack
   (`invoke --count 3`, the first a cold start), the cold one's trace with its critical path, the three
-  compared, and the map of their services (GetTraceGraph of their ids).
+  compared, and the map of their services (GetTraceGraph of their ids);
+- browse-list.svg, browse-trace.svg: `browse` on those three invocations, its list and the last one's
+  trace with put_object selected: the app itself (built as the command builds it, on the same stack),
+  driven by Textual's Pilot and saved by Textual's own screenshot (`App.save_screenshot`).
 
 The local stack runs in a folder of its own (XRAYCTL_HOME), started and stopped by the commands, so your
 store is not touched and the first invocation is cold. Trace ids and times change from run to run; what the
@@ -68,6 +71,56 @@ def main() -> None:
         )
         xrayctl(home, "--local", "compare", *ids, *export, str(PICTURES / "compare.svg"))
         xrayctl(home, "--local", "service-map", *ids, *export, str(PICTURES / "service-map.svg"))
+        browse_pictures(home, ids[-1])
+
+
+def browse_pictures(home: Path, trace_id: str) -> None:
+    """browse-list.svg and browse-trace.svg (see the module's docstring)."""
+    import asyncio
+    from datetime import datetime, timedelta, timezone
+
+    from textual.widgets import DataTable
+
+    from xrayctl.aws.backend import connect
+    from xrayctl.aws.clients import AwsOptions
+    from xrayctl.local.options import FunctionOptions, StackOptions
+    from xrayctl.tui.app import make_app
+    from xrayctl.tui.source import LiveSource
+    from xrayctl.tui.tracescreen import TraceScreen
+    from xrayctl.tui.treeview import TreeView
+
+    os.environ.pop("NO_COLOR", None)
+    with connect(AwsOptions(), local=StackOptions(FunctionOptions()), home=home) as backend:
+        source = LiveSource(
+            backend.reader(),
+            start=datetime.now(timezone.utc) - timedelta(minutes=15),
+            end=None,
+            since=timedelta(minutes=15),
+            filter_expression=None,
+            settle_time=backend.settle_time,
+            local=True,
+            label="local stack",
+        )
+        app = make_app(source, source.first(), limit=1000)
+
+        async def drive() -> None:
+            async with app.run_test(size=(120, 34)) as pilot:
+                await pilot.pause(0.5)
+                app.save_screenshot("browse-list.svg", str(PICTURES))
+                table = app.screen.query_one(DataTable)
+                table.move_cursor(row=table.get_row_index(trace_id))
+                await pilot.press("enter")
+                screen = app.screen
+                assert isinstance(screen, TraceScreen)
+                while not (screen.complete and screen.query(TreeView)):
+                    await pilot.pause(0.1)
+                tree = screen.query_one(TreeView)
+                while tree.node is not None and tree.node.name != "put_object":
+                    await pilot.press("j")
+                await pilot.pause(0.3)
+                app.save_screenshot("browse-trace.svg", str(PICTURES))
+
+        asyncio.run(drive())
 
 
 if __name__ == "__main__":

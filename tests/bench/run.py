@@ -43,6 +43,7 @@ SECTIONS = {
     "install": "8. Installed as users do",
     "answers": "9. Answers: critical path, compare, service map",
     "scale": "10. A hundred thousand traces",
+    "browse": "11. browse and tail",
 }
 SCRIPT_TIMEOUT = 15 * 60.0
 WIDTH = 110

@@ -29,6 +29,8 @@ def test_help_lists_exactly_these_commands() -> None:
         ("list-annotations",),
         ("compare",),
         ("service-map",),
+        ("browse",),
+        ("tail",),
         ("invoke",),
         ("local",),
         ("local", "serve"),

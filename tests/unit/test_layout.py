@@ -1,4 +1,5 @@
-"""The package's shape, as ARCHITECTURE.md states it: no import cycles, a core that knows nothing of click.
+"""The package's shape, as ARCHITECTURE.md states it: no import cycles, a core that knows nothing of click,
+Textual only in the browser.
 
 Read from the source with `ast`, every import counted: at the top of a module, inside a function (a lazy
 import still makes one module depend on another), and under TYPE_CHECKING.
@@ -74,3 +75,10 @@ def test_the_core_never_imports_click() -> None:
     core = [m for m in MODULES if not m.startswith("xrayctl.cli") and m not in ("xrayctl.__main__",)]
     users = [m for m in core if "click" in set(_imported(m, MODULES[m]))]
     assert users == []
+
+
+def test_only_the_browser_imports_textual() -> None:
+    # Textual costs a third of a second to import: every command but browse must start without it.
+    outside = [m for m in MODULES if not m.startswith("xrayctl.tui")]
+    assert [m for m in outside if "textual" in set(_imported(m, MODULES[m]))] == []
+    assert any("textual" in set(_imported(m, MODULES[m])) for m in MODULES if m.startswith("xrayctl.tui"))

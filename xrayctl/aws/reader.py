@@ -144,6 +144,13 @@ class XRayReader:
         with translate_errors():
             return self._fetch(ids, deadline=None)
 
+    def read(self, ids: Sequence[str], *, timeout: float = RETRIEVAL_TIMEOUT) -> FetchResult:
+        """The traces as X-Ray has them now, for a caller that polls (`aws/follow.py`): BatchGetTraces, or
+        trace retrievals with Transaction Search on, as `show-trace` reads them; unprocessed ids are not
+        asked again (the next poll asks)."""
+        with translate_errors():
+            return self._read(ids, self._clock() + timeout, retries=0)
+
     def fetch_traces(
         self, ids: Sequence[str], *, with_summary: bool = False, timeout: float = RETRIEVAL_TIMEOUT
     ) -> list[Trace]:

@@ -28,6 +28,8 @@ COMMANDS = {
     "list-annotations": "xrayctl.cli.traces_cmds:list_annotations",
     "compare": "xrayctl.cli.analysis_cmds:compare",
     "service-map": "xrayctl.cli.analysis_cmds:service_map",
+    "browse": "xrayctl.cli.follow_cmds:browse",
+    "tail": "xrayctl.cli.follow_cmds:tail",
     "invoke": "xrayctl.cli.invoke_cmd:invoke",
     "local": "xrayctl.cli.local_cmds:local",
 }

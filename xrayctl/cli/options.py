@@ -174,21 +174,11 @@ def timeout_option(default: float, help: str) -> Callable[[F], F]:
     )
 
 
-def reading_options(verb: str) -> Callable[[F], F]:
-    """`--input FILE`, `--format`, `--wait/--no-wait` and `--timeout`: how a command that reads traces by id
-    gets them (show-trace, compare); `verb` says what it does with the traces of a file."""
+def input_options(verb: str) -> Callable[[F], F]:
+    """`--input FILE` and `--format`: the traces of a file instead of X-Ray's (show-trace, compare, browse);
+    `verb` says what the command does with them."""
 
     def decorate(func: F) -> F:
-        func = timeout_option(
-            30.0, "How long --wait waits (and how long a Transaction Search retrieval may take)."
-        )(func)
-        func = click.option(
-            "--wait/--no-wait",
-            default=True,
-            show_default=True,
-            help="Wait until each trace exists and has stopped changing "
-            "(X-Ray takes seconds to store a trace, with no set bound).",
-        )(func)
         func = click.option(
             "--format",
             "input_format",
@@ -206,6 +196,26 @@ def reading_options(verb: str) -> Callable[[F], F]:
             "ListRetrievedTraces response, OTLP/JSON (resourceSpans), or xrayctl's --output json. At most "
             "64 MB, UTF-8, UTF-16 or UTF-32.",
         )(func)
+
+    return decorate
+
+
+def reading_options(verb: str) -> Callable[[F], F]:
+    """`--input FILE`, `--format`, `--wait/--no-wait` and `--timeout`: how a command that reads traces by id
+    gets them (show-trace, compare); `verb` says what it does with the traces of a file."""
+
+    def decorate(func: F) -> F:
+        func = timeout_option(
+            30.0, "How long --wait waits (and how long a Transaction Search retrieval may take)."
+        )(func)
+        func = click.option(
+            "--wait/--no-wait",
+            default=True,
+            show_default=True,
+            help="Wait until each trace exists and has stopped changing "
+            "(X-Ray takes seconds to store a trace, with no set bound).",
+        )(func)
+        return input_options(verb)(func)
 
     return decorate
 

@@ -25,6 +25,7 @@ from xrayctl.render.format import (
 )
 from xrayctl.text.sanitize import clean
 from xrayctl.trace.model import Node, Trace
+from xrayctl.trace.rows import entry_root
 from xrayctl.trace.status import trace_statuses
 
 LABEL = Style(dim=True)
@@ -36,7 +37,7 @@ MAX_VALUE = 200
 
 def header_view(trace: Trace) -> Group:
     summary = trace.summary
-    entry = _entry_root(trace)
+    entry = entry_root(trace)
 
     title = Text()
     title.append("Trace ", LABEL)
@@ -76,14 +77,6 @@ def header_view(trace: Trace) -> Group:
         noun = "warning" if count == 1 else "warnings"
         lines.append(Text(f"{count} {noun}", WARNING_STYLE))
     return Group(*lines)
-
-
-def _entry_root(trace: Trace) -> Node | None:
-    """The root that started first: the request that began the trace."""
-    timed = [root for root in trace.roots if root.start_time is not None]
-    if timed:
-        return min(timed, key=lambda root: root.start_time or 0.0)
-    return trace.roots[0] if trace.roots else None
 
 
 def _entry_line(summary: Mapping[str, Any] | None, entry: Node | None) -> Flow | None:

@@ -171,18 +171,9 @@ class TraceTree:
             yield from fit([("(no segments)", DIM)], width)
             yield Segment.line()
             return
-        narrow = width < NARROW
-        left_max = width - DURATION_WIDTH - 1 if narrow else int(width * LEFT_SHARE)
-        # Guides take at most half of the left column; deeper levels are shown as a window.
-        guide_levels = max(2, left_max // 2 // 3)
-        left = left_max
         parts: dict[Node, tuple[list[Part], list[Part]]] = {}
-        if not narrow and self.scale is None:
-            # A first pass measures; each node's parts are kept for the second.
-            measured = _lines(self.trace, guide_levels, False, parts, nodes_only=True)
-            left = min(left_max, max(line.width for line in measured))
-        timeline = 0 if narrow else width - left - DURATION_WIDTH - 2
-        span = self.scale if self.scale is not None else self.trace.duration
+        guide_levels, left, timeline, _ = self._geometry(width, parts)
+        span = self._span()
         if timeline and span is not None:
             yield from _axis(left, timeline, span, critical=self.critical is not None)
         # Without colour (a file, a pipe), styles print nothing: merging a line's segments spares rich (and
@@ -199,6 +190,41 @@ class TraceTree:
             segments = _fit_keeping_mark(line, left) + self._columns(line.node, timeline, span)
             yield from _merged(segments) if plain else segments
             yield new_line
+
+    def layout(
+        self, width: int, parts: dict[Node, tuple[list[Part], list[Part]]] | None = None
+    ) -> TreeLayout:
+        """The tree laid out `width` cells wide, one line per node: for a view that draws some of them at a
+        time (`xrayctl browse`), with the same columns, bars and marks as the whole tree printed. `parts`:
+        each node's parts, kept from an earlier layout of the same trace (they do not depend on the width)."""
+        if self.critical is not None:
+            width = max(width - CRITICAL_WIDTH - 1, 1)
+        parts = {} if parts is None else parts
+        guide_levels, left, timeline, measured = self._geometry(width, parts)
+        if measured is None:
+            measured = list(_lines(self.trace, guide_levels, False, parts, nodes_only=True))
+        return TreeLayout(self, measured, left, timeline, self._span())
+
+    def _span(self) -> float | None:
+        return self.scale if self.scale is not None else self.trace.duration
+
+    def _geometry(
+        self, width: int, parts: dict[Node, tuple[list[Part], list[Part]]]
+    ) -> tuple[int, int, int, list[_Line] | None]:
+        """Guide levels, the left column's and the timeline's widths for `width` cells, and the nodes' own
+        lines when measuring needed them (kept in `parts` either way)."""
+        narrow = width < NARROW
+        left_max = width - DURATION_WIDTH - 1 if narrow else int(width * LEFT_SHARE)
+        # Guides take at most half of the left column; deeper levels are shown as a window.
+        guide_levels = max(2, left_max // 2 // 3)
+        left = left_max
+        measured = None
+        if not narrow and self.scale is None and self.trace.roots:
+            # A first pass measures; each node's parts are kept for the second.
+            measured = list(_lines(self.trace, guide_levels, False, parts, nodes_only=True))
+            left = min(left_max, max(line.width for line in measured))
+        timeline = 0 if narrow else width - left - DURATION_WIDTH - 2
+        return guide_levels, left, timeline, measured
 
     def _columns(self, node: Node, timeline: int, span: float | None) -> list[Segment]:
         """The timeline (when there is room) and duration columns of a node's line."""
@@ -220,6 +246,38 @@ class TraceTree:
         seconds = self.critical.time(node)
         shown = fit_text(fmt_duration(seconds), CRITICAL_WIDTH - 2, align_right=True)
         return [Segment(" "), Segment(f"{CRITICAL_MARK} {shown}", CRITICAL_STYLE)]
+
+
+@dataclass(slots=True)
+class TreeLayout:
+    """A trace's tree laid out for one width (`TraceTree.layout`): its nodes' lines in display order, each
+    drawn on its own by `row`, with the axis above them. What `xrayctl browse` scrolls through."""
+
+    tree: TraceTree
+    lines: list[_Line]
+    left: int  # cells of the name column
+    timeline: int  # cells of the timeline (0: no room for one)
+    span: float | None  # the seconds the timeline spans
+
+    @property
+    def nodes(self) -> list[Node]:
+        return [line.node for line in self.lines if line.node is not None]
+
+    def axis(self) -> list[Segment]:
+        """The line above the rows: `0` and the trace's span over the timeline (empty without one)."""
+        if not self.timeline or self.span is None:
+            return []
+        return [
+            s
+            for s in _axis(self.left, self.timeline, self.span, critical=self.tree.critical is not None)
+            if s.text != "\n"
+        ]
+
+    def row(self, index: int) -> list[Segment]:
+        """The line of the `index`-th node, as the whole tree prints it."""
+        line = self.lines[index]
+        assert line.node is not None
+        return _fit_keeping_mark(line, self.left) + self.tree._columns(line.node, self.timeline, self.span)
 
 
 def _fit_keeping_mark(line: _Line, width: int) -> list[Segment]:

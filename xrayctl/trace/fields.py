@@ -108,14 +108,19 @@ def http_status(http: dict[str, Any]) -> int | None:
     if not isinstance(response, dict):
         return None
     value = response.get("status")
+    if isinstance(value, str):
+        return _small_int(value)
+    return integer(value)
+
+
+def integer(value: object) -> int | None:
+    """`value` as an int when it is one, or a float with no fraction (JSON's 200.0); None otherwise."""
     if isinstance(value, bool):
         return None
     if isinstance(value, int):
         return value
     if isinstance(value, float) and math.isfinite(value) and value.is_integer():
         return int(value)
-    if isinstance(value, str):
-        return _small_int(value)
     return None
 
 
