@@ -62,16 +62,17 @@ START = float(int(time.time()) - 3600)
 TRACE_ID = f"1-{int(START):08x}-f14fec967f9786633c368d55"
 
 
-def hostile_segment(text: str = HOSTILE, long: str = LONG) -> dict[str, Any]:
-    """A segment holding `text` in every field a view shows (and `long` in a few), with a subsegment."""
+def hostile_segment(text: str = HOSTILE, long: str = LONG, *, start: float = START) -> dict[str, Any]:
+    """A segment holding `text` in every field a view shows (and `long` in a few), with a subsegment; it
+    starts at `start`, its trace id's time."""
     frame = {"path": text, "line": text, "label": text}
     return {
-        "trace_id": TRACE_ID,
+        "trace_id": f"1-{int(start):08x}-f14fec967f9786633c368d55",
         "id": "00000000000000a1",
         "name": text,
         "origin": text,
-        "start_time": START,
-        "end_time": START + 1,
+        "start_time": start,
+        "end_time": start + 1,
         "fault": True,
         "user": text,
         "resource_arn": text,
@@ -105,25 +106,25 @@ def hostile_segment(text: str = HOSTILE, long: str = LONG) -> dict[str, Any]:
                 "id": "00000000000000b2",
                 "name": "s3",
                 "namespace": "aws",
-                "start_time": START,
-                "end_time": START + 0.5,
+                "start_time": start,
+                "end_time": start + 0.5,
                 "aws": {"operation": text, "bucket_name": text, "key": text, text: text},
             },
             {
                 "id": "00000000000000b3",
                 "name": text,
-                "start_time": START + 0.5,
-                "end_time": START + 0.9,
+                "start_time": start + 0.5,
+                "end_time": start + 0.9,
                 "sql": {"url": text, "sanitized_query": "SELECT '" + text + "'", "database_type": text},
             },
-            {"id": "00000000000000b4", "name": long, "start_time": text, "end_time": START + 1},
+            {"id": "00000000000000b4", "name": long, "start_time": text, "end_time": start + 1},
         ],
     }
 
 
 def saved_batch(segment: dict[str, Any]) -> str:
     return json.dumps(
-        {"Traces": [{"Id": TRACE_ID, "Segments": [{"Id": "a1", "Document": json.dumps(segment)}]}]}
+        {"Traces": [{"Id": segment["trace_id"], "Segments": [{"Id": "a1", "Document": json.dumps(segment)}]}]}
     )
 
 

@@ -31,6 +31,7 @@ def test_the_float_options_are_these() -> None:
         ("invoke", "--function-timeout"),
         ("local serve", "--function-timeout"),
         ("local serve", "--api-delay"),
+        ("tail", "--timeout"),
     }
 
 

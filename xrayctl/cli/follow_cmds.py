@@ -13,7 +13,7 @@ from datetime import datetime, timedelta, timezone
 import click
 
 from xrayctl.cli.common import backend, progress, trace_warnings, warn_about
-from xrayctl.cli.options import AppState, global_options, input_options, state, window_options
+from xrayctl.cli.options import AppState, Seconds, global_options, input_options, state, window_options
 from xrayctl.cli.terminal import consoles
 from xrayctl.errors import UsageError
 
@@ -143,7 +143,7 @@ def _browse_file(app: AppState, input_file: str, input_format: str, limit: int) 
 )
 @click.option(
     "--timeout",
-    type=click.FloatRange(min=1),
+    type=Seconds(min=1),
     default=60.0,
     show_default=True,
     metavar="SECONDS",

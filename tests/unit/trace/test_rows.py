@@ -40,13 +40,13 @@ def test_a_summary_row_holds_what_the_console_lists() -> None:
         3,
     )
     assert (row.entry, row.entry_type, row.http_status) == ("s3-demo", "AWS::Lambda", 502)
-    assert row.annotations == {"put_response": [200], "tag": ["a", "b"]}
+    assert row.annotations == {"put_response": (200,), "tag": ("a", "b")}
 
 
 def test_a_tree_row_gathers_each_keys_distinct_values_and_the_entry_segment() -> None:
     rows = {trace.id: row_from_trace(trace) for trace in demo_traces()}
     row = rows["1-6b04c914-ea7beef5edbcb95e43b8d27c"]
-    assert row.annotations == {"put_response": [200], "get_response": [200]}
+    assert row.annotations == {"put_response": (200,), "get_response": (200,)}
     assert (row.entry, row.entry_type, row.http_status, row.status) == ("s3-demo", "AWS::Lambda", 200, "ok")
     assert row.response is not None and row.duration is not None and row.response <= row.duration
 
@@ -77,7 +77,7 @@ def test_a_tree_row_keeps_each_value_once_and_tells_1_from_the_string_1() -> Non
         ],
     }
     trace = build_trace(TRACE_ID, [{"Id": "a1", "Document": json.dumps(segment)}])
-    assert row_from_trace(trace).annotations == {"k": [1, "1"]}
+    assert row_from_trace(trace).annotations == {"k": (1, "1")}
 
 
 def row(trace_id: str, start: float | None, duration: float | None, **more: object) -> TraceRow:
@@ -98,11 +98,11 @@ def test_the_list_sorts_by_an_annotation_numbers_before_text() -> None:
     listed = TraceList()
     listed.replace_all(
         [
-            row("a", 1.0, 0.1, annotations={"k": [5]}),
-            row("b", 2.0, 0.1, annotations={"k": ["x"]}),
+            row("a", 1.0, 0.1, annotations={"k": (5,)}),
+            row("b", 2.0, 0.1, annotations={"k": ("x",)}),
             row("c", 3.0, 0.1),
-            row("d", 4.0, 0.1, annotations={"k": [50]}),
-            row("e", 5.0, 0.1, annotations={"k": [7]}),
+            row("d", 4.0, 0.1, annotations={"k": (50,)}),
+            row("e", 5.0, 0.1, annotations={"k": (7,)}),
         ]
     )
     listed.sort_by("annotation:k")  # largest first: text after numbers, numbers by value (50 > 7 > 5)
