@@ -6,11 +6,14 @@ import os
 import shutil
 import tempfile
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
 from tests.support.fakeaws import FakeAws
 from xrayctl.local.lambda_.runtime import IO_VARIABLE, RUNTIME_VARIABLE
+from xrayctl.local.xray.api import XRayApiServer
+from xrayctl.local.xray.store import TraceStore
 
 _SESSION_HOME = tempfile.mkdtemp(prefix="xrayctl-test-home-")
 
@@ -20,6 +23,22 @@ def fake_aws() -> Iterator[FakeAws]:
     # One per test: a command that gives up leaves its calls on other threads to end with the process, and
     # in a test the process goes on; a shared server would count their late requests in the next test.
     server = FakeAws()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[TraceStore]:
+    """An empty trace store of the test's own (a module may define its own `store`, which wins)."""
+    store = TraceStore(tmp_path / "traces.db")
+    yield store
+    store.close()
+
+
+@pytest.fixture
+def api(store: TraceStore) -> Iterator[XRayApiServer]:
+    """The local X-Ray API over `store`, on 127.0.0.1."""
+    server = XRayApiServer(store).start()
     yield server
     server.stop()
 

@@ -17,40 +17,20 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from tests.support.cli import CliResult, run_cli
 from tests.support.faultproxy import FaultProxy, passing, throttle
-from tests.support.tui import fresh, of_trace, put, restamp
+from tests.support.tui import FAILED, OK, OTHER, fresh, of_trace, put, restamp
 from tests.unit.local.test_xray_api import demo_documents
 from xrayctl.errors import ExitCode
 from xrayctl.local.xray.api import XRayApiServer
 from xrayctl.local.xray.store import TraceStore
 
 pytestmark = pytest.mark.timeout(60)
-
-OK, OTHER, FAILED = (
-    "1-6b04c914-ea7beef5edbcb95e43b8d27c",
-    "1-6b04c914-91775299041e3fbda0c19501",
-    "1-6b04c914-c05b7aa443a4ff42f3feb14e",
-)
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[TraceStore]:
-    store = TraceStore(tmp_path / "traces.db")
-    yield store
-    store.close()
-
-
-@pytest.fixture
-def api(store: TraceStore) -> Iterator[XRayApiServer]:
-    server = XRayApiServer(store).start()
-    yield server
-    server.stop()
 
 
 def env_for(url: str) -> dict[str, str | None]:

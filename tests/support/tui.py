@@ -24,6 +24,13 @@ from xrayctl.local.xray.stitch import dumps, stitch
 from xrayctl.trace.build import build_trace
 from xrayctl.trace.model import Trace
 
+# The demo documents' traces: an invocation that succeeded, another, and one whose event was refused.
+OK, OTHER, FAILED = (
+    "1-6b04c914-ea7beef5edbcb95e43b8d27c",
+    "1-6b04c914-91775299041e3fbda0c19501",
+    "1-6b04c914-c05b7aa443a4ff42f3feb14e",
+)
+
 
 def batch(documents: list[dict[str, Any]]) -> dict[str, Any]:
     """The BatchGetTraces answer X-Ray would give for `documents` (stitched as the local store does)."""

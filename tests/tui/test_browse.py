@@ -16,7 +16,7 @@ import pytest
 from textual.pilot import Pilot
 from textual.widgets import DataTable, Input
 
-from tests.support.tui import batch, demo_traces, drive, screen_text, settle, traces_of, type_at_once
+from tests.support.tui import OK, batch, demo_traces, drive, screen_text, settle, traces_of, type_at_once
 from tests.unit.local.test_xray_api import demo_documents
 from xrayctl.trace.model import Trace
 from xrayctl.tui.app import BrowseApp, HelpScreen, make_app
@@ -26,7 +26,6 @@ from xrayctl.tui.tracescreen import TraceScreen
 from xrayctl.tui.treeview import TreeView
 
 FAILED = "1-6b04c914-c05b7aa443a4ff42f3feb14e"  # its PutObject got a 404
-OK = "1-6b04c914-ea7beef5edbcb95e43b8d27c"
 
 
 def app_of(traces: list[Trace] | None = None, name: str = "demo.json") -> BrowseApp:

@@ -8,9 +8,7 @@ is still receiving says so until it is complete, and a poll that fails is a line
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -18,7 +16,7 @@ from textual.pilot import Pilot
 from textual.widgets import DataTable, Static
 
 from tests.support.faultproxy import FaultProxy, throttle
-from tests.support.tui import drive, fresh, of_trace, put, restamp, screen_text, settle
+from tests.support.tui import FAILED, OK, OTHER, drive, fresh, of_trace, put, restamp, screen_text, settle
 from tests.unit.local.test_xray_api import demo_documents
 from xrayctl.aws.clients import AwsOptions, Clients
 from xrayctl.aws.reader import XRayReader
@@ -29,26 +27,6 @@ from xrayctl.tui.source import LiveSource
 from xrayctl.tui.tracescreen import TraceScreen
 
 pytestmark = pytest.mark.timeout(60)
-
-OK, OTHER, FAILED = (
-    "1-6b04c914-ea7beef5edbcb95e43b8d27c",
-    "1-6b04c914-91775299041e3fbda0c19501",
-    "1-6b04c914-c05b7aa443a4ff42f3feb14e",
-)
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[TraceStore]:
-    store = TraceStore(tmp_path / "traces.db")
-    yield store
-    store.close()
-
-
-@pytest.fixture
-def api(store: TraceStore) -> Iterator[XRayApiServer]:
-    server = XRayApiServer(store).start()
-    yield server
-    server.stop()
 
 
 def live_app(url: str, *, filter_expression: str | None = None) -> BrowseApp:

@@ -14,12 +14,10 @@ from typing import Any
 from textual.pilot import Pilot
 
 from tests.cli.test_hostile_text import hostile_segment, saved_batch
-from tests.support.tui import demo_traces, settle
+from tests.support.tui import OK, demo_traces, settle
 from xrayctl.trace.formats import load_traces
 from xrayctl.tui.app import BrowseApp, make_app
 from xrayctl.tui.source import FileSource
-
-OK = "1-6b04c914-ea7beef5edbcb95e43b8d27c"
 
 
 def demo_app() -> BrowseApp:

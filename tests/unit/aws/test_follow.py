@@ -7,25 +7,15 @@ import random
 import time
 from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
-from pathlib import Path
 
 import pytest
 
-from tests.support.tui import of_trace, put, restamp
+from tests.support.tui import OK, OTHER, of_trace, put, restamp
 from xrayctl.aws.clients import AwsOptions, Clients
 from xrayctl.aws.follow import FAILURE_CAP, Completion, Pace, SeenIds, SummaryFollower
 from xrayctl.aws.reader import XRayReader
 from xrayctl.local.xray.api import XRayApiServer
 from xrayctl.local.xray.store import TraceStore
-
-OK, OTHER = "1-6b04c914-ea7beef5edbcb95e43b8d27c", "1-6b04c914-91775299041e3fbda0c19501"
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[TraceStore]:
-    store = TraceStore(tmp_path / "traces.db")
-    yield store
-    store.close()
 
 
 @pytest.fixture

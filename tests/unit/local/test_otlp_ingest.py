@@ -9,8 +9,7 @@ import json
 import socket
 import urllib.error
 import urllib.request
-from collections.abc import Iterator, Sequence
-from pathlib import Path
+from collections.abc import Sequence
 
 import pytest
 from amazon.opentelemetry.distro.otlp_udp_exporter import OTLPUdpSpanExporter
@@ -60,13 +59,6 @@ def sdk_spans(count: int = 1) -> Sequence[ReadableSpan]:
 def stored_tree(store: TraceStore, trace_id: str) -> Trace:
     (trace,), _ = store.batch_get([trace_id])
     return build_trace(trace_id, trace["Segments"])
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[TraceStore]:
-    store = TraceStore(tmp_path / "traces.sqlite3")
-    yield store
-    store.close()
 
 
 # ------------------------------------------------------------------------------------------------ daemon
@@ -124,13 +116,6 @@ def test_otel_garbage_is_counted_by_reason_and_the_daemon_keeps_storing(store: T
 
 
 # ------------------------------------------------------------------------------------------- OTLP/HTTP
-
-
-@pytest.fixture
-def api(store: TraceStore) -> Iterator[XRayApiServer]:
-    server = XRayApiServer(store).start()
-    yield server
-    server.stop()
 
 
 def post(api: XRayApiServer, body: bytes, content_type: str, **headers: str) -> tuple[int, bytes]:

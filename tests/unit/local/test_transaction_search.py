@@ -54,13 +54,6 @@ def synthetic(count: int, offset: int = 0) -> list[dict[str, Any]]:
     ]
 
 
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[TraceStore]:
-    store = TraceStore(tmp_path / "traces.db")
-    yield store
-    store.close()
-
-
 def serve(store: TraceStore, **options: Any) -> XRayApiServer:
     return XRayApiServer(store, **{"pending": 0.0, "retrieval_time": 0.0, **options}).start()
 
