@@ -128,6 +128,24 @@ def test_a_trace_x_ray_is_still_receiving_says_so_until_it_is_complete(
     drive(live_app(api.url), scenario)
 
 
+def test_an_opened_trace_says_the_status_and_http_status_its_row_says(
+    store: TraceStore, api: XRayApiServer
+) -> None:
+    """The refused event's trace: a fault in its S3 subsegments, none on its root segment. X-Ray's summary
+    flags it (the list's FAULT); the tree alone would not, and the header said OK under a FAULT row."""
+    now = time.time()
+    put(store, of_trace(FAILED, now))
+
+    async def scenario(pilot: Pilot[Any]) -> None:
+        assert "FAULT" in screen_text(pilot.app)
+        await pilot.press("enter")
+        await until(pilot, lambda: isinstance(pilot.app.screen, TraceScreen) and pilot.app.screen.complete)
+        await until(pilot, lambda: f"Trace {restamp(FAILED, now)}  FAULT" in screen_text(pilot.app))
+        assert "HTTP " in screen_text(pilot.app)  # the entry's status, as show-trace's header has it
+
+    drive(live_app(api.url), scenario)
+
+
 def test_a_throttled_poll_is_one_line_and_the_list_polls_again(store: TraceStore, api: XRayApiServer) -> None:
     put(store, of_trace(OK, time.time()))
     with FaultProxy(api.url) as proxy:

@@ -52,6 +52,8 @@ class Reader(Protocol):
 
     def read(self, ids: list[str], *, timeout: float = ...) -> FetchResult: ...
 
+    def get_summary(self, trace_id: str) -> dict[str, Any] | None: ...
+
 
 class Pace:
     """How long to wait before the next poll."""
@@ -268,10 +270,12 @@ class TraceWatch:
         self._clock = clock
         self._wall_clock = wall_clock
         self._settling: Settling | None = None
+        self._summary: Mapping[str, Any] | None = None
         self.polls = 0
 
     def poll(self) -> tuple[Trace | None, bool]:
-        """The trace as X-Ray has it now (None until it has some of it), and whether it is complete."""
+        """The trace as X-Ray has it now (None until it has some of it), and whether it is complete; once
+        complete, with its summary (read once), so that its header says what the list and show-trace say."""
         result = self._reader.read([self.trace_id])
         self.polls += 1
         now = self._clock()
@@ -281,7 +285,11 @@ class TraceWatch:
         if self._settling is None:
             return None, False
         complete = self._settling.complete(now, self._settle_time, wall_now=self._wall_clock())
-        return self._settling.trace, complete
+        if complete and self._summary is None:
+            # X-Ray's flags (HasFault, ...) and the entry's HTTP status are the summary's; the tree alone
+            # cannot always tell them (a fault in a subsegment of a function's segment).
+            self._summary = self._reader.get_summary(self.trace_id) or {}
+        return _with_summary(self._settling.trace, self._summary or None), complete
 
 
 def _with_summary(trace: Trace, summary: Mapping[str, Any] | None) -> Trace:
