@@ -262,6 +262,24 @@ def test_e_goes_to_the_error_and_s_to_the_slowest_node_of_its_own() -> None:
     drive(app_of(), scenario)
 
 
+def test_s_at_once_on_opening_goes_to_the_slowest_then_down_the_ranking() -> None:
+    def own(node: Any) -> float:
+        return (node.self_time if node.children else node.duration) or 0.0
+
+    async def scenario(pilot: Pilot[Any]) -> None:
+        await open_trace(pilot, OK)  # the cursor on the root
+        ranking = sorted((own(n) for n in tree(pilot).trace.walk()), reverse=True)
+        seen = []
+        for _ in range(3):
+            await pilot.press("s")
+            node = tree(pilot).node
+            assert node is not None
+            seen.append(own(node))
+        assert seen == ranking[:3]
+
+    drive(app_of(), scenario)
+
+
 def test_c_shows_the_critical_path_column_and_hides_it_again() -> None:
     async def scenario(pilot: Pilot[Any]) -> None:
         await open_trace(pilot, OK)

@@ -104,6 +104,7 @@ class TreeView(ScrollView, HandsOnKeys, can_focus=True):
         self.matches: list[int] = []
         self._match_set: set[int] = set()
         self._slowest: list[int] | None = None
+        self._slowest_rank: int | None = None  # where in `_slowest` the last `s` went
         self._errors: list[int] | None = None
         self._place(trace)
 
@@ -130,6 +131,7 @@ class TreeView(ScrollView, HandsOnKeys, can_focus=True):
         self._critical_path = None
         self.critical = critical_path(trace) if self.critical is not None else None
         self._slowest = self._errors = None
+        self._slowest_rank = None
         self._parts = {}
         self._place(trace)
         self.folded = {index for index, node in enumerate(self._all) if node.id in folded_ids}
@@ -321,11 +323,12 @@ class TreeView(ScrollView, HandsOnKeys, can_focus=True):
         if not self._slowest:
             self.app.bell()
             return
-        try:
-            rank = self._slowest.index(self.cursor) + 1
-        except ValueError:
-            rank = 0
-        self._move_to(self._slowest[rank % len(self._slowest)])
+        # Again on the node the last `s` went to: the next one; from anywhere else: the slowest (a node the
+        # cursor merely starts on, the root, is no place in the ranking to go on from).
+        last = self._slowest_rank
+        rank = last + 1 if last is not None and self._slowest[last] == self.cursor else 0
+        self._slowest_rank = rank % len(self._slowest)
+        self._move_to(self._slowest[self._slowest_rank])
 
     def action_error(self, step: int) -> None:
         """To the next (or previous) node with an error, a fault, a throttle or an exception."""
