@@ -105,6 +105,36 @@ def test_a_filter_is_read_by_the_service_and_its_rejection_shows_under_it_the_li
     drive(live_app(api.url), scenario)
 
 
+def test_a_rejected_filter_left_with_esc_takes_its_error_away_and_says_what_to_press(
+    store: TraceStore, api: XRayApiServer
+) -> None:
+    put(store, fresh(demo_documents(), time.time()))
+
+    async def scenario(pilot: Pilot[Any]) -> None:
+        await pilot.press("f", *"foo ===", "enter")
+        await until(pilot, lambda: "✗" in screen_text(pilot.app))
+        words = " ".join(line.strip() for line in screen_text(pilot.app).splitlines())  # wrapped at the width
+        assert "press Enter, or Esc to keep the filter in force" in words and "--filter" not in words
+        await pilot.press("escape")
+        await until(pilot, lambda: "✗" not in screen_text(pilot.app))
+        assert len(rows(pilot)) == 3
+
+    drive(live_app(api.url), scenario)
+
+
+def test_a_filter_that_matches_nothing_says_so_not_that_the_window_is_empty(
+    store: TraceStore, api: XRayApiServer
+) -> None:
+    put(store, fresh(demo_documents(), time.time()))
+
+    async def scenario(pilot: Pilot[Any]) -> None:
+        await pilot.press("f", *"annotation.put_response = 999", "enter")
+        await until(pilot, lambda: not rows(pilot))
+        assert "No traces in the window match the filter" in screen_text(pilot.app)
+
+    drive(live_app(api.url), scenario)
+
+
 def test_a_trace_x_ray_is_still_receiving_says_so_until_it_is_complete(
     store: TraceStore, api: XRayApiServer
 ) -> None:

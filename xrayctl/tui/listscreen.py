@@ -31,6 +31,8 @@ from xrayctl.tui.messages import error_line, failure_text
 from xrayctl.tui.source import Source, TraceList
 from xrayctl.tui.tracescreen import TraceScreen
 
+# What to do about an expression X-Ray refused, inside the app (the CLI's fix names --filter).
+FILTER_FIX = "Edit it (X-Ray's filter expression syntax) and press Enter, or Esc to keep the filter in force."
 KEY_COLUMNS = 8
 CELL = 60  # characters of an annotation value or an entry point shown in a cell
 COLUMNS = [
@@ -145,7 +147,11 @@ class TraceListScreen(Screen[None]):
         if current is not None and current in self.model:
             table.move_cursor(row=table.get_row_index(current), scroll=True)
         waiting = " yet: new traces appear here as X-Ray receives them" if self.source.live else ""
-        self._say("#empty", None if rows else Text(f"No traces in the window{waiting}.", DIM))
+        if self.source.filterable and self.source.filter_expression:
+            empty = f"No traces in the window match the filter{waiting}. f edits it; an empty one lists all."
+        else:
+            empty = f"No traces in the window{waiting}."
+        self._say("#empty", None if rows else Text(empty, DIM))
         self._show_selected()
         self.query_one("#title", Static).update(self._title())
 
@@ -268,6 +274,7 @@ class TraceListScreen(Screen[None]):
         box = self.query_one("#filter", Input)
         if box.has_focus:
             box.value = self.source.filter_expression or ""
+            self._say("#filter-error", None)  # the rejected expression is gone from the box: so is its error
             self._leave_filter()
 
     def _leave_filter(self) -> None:
@@ -285,7 +292,7 @@ class TraceListScreen(Screen[None]):
         try:
             rows = self.source.set_filter(expression)
         except Exception as exc:  # noqa: BLE001 - X-Ray's rejection is shown under the filter
-            self._from_thread(self._filter_failed, failure_text(exc))
+            self._from_thread(self._filter_failed, failure_text(exc, refused_fix=FILTER_FIX))
             return
         self._from_thread(self._filtered, rows)
 
