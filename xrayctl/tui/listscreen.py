@@ -1,10 +1,11 @@
 """The trace list: the X-Ray console's list of traces, live while the window ends now.
 
-Columns: start (UTC), duration, response time, status, HTTP status, entry point, a column per annotation key
-(the keys on most traces first, at most KEY_COLUMNS of them), and the trace id. A header click or `s` sorts;
-the filter expression is edited in place (`f`), and X-Ray's rejection of it shows under it, the list staying
-as it was. New traces are polled for on a worker thread, paced by `aws/follow.Pace`; the title says when the
-list was last refreshed, and a failed poll is one line under the list, polled again later.
+Columns: the trace id (short; the whole one is under the table), start (UTC; its time alone when every
+trace is of one day, the date in the title), duration, response time, status, HTTP status, entry point, and
+a column per annotation key (the keys on most traces first, at most KEY_COLUMNS of them). A header click or
+`s` sorts; the filter expression is edited in place (`f`), and X-Ray's rejection of it shows under it, the
+list staying as it was. New traces are polled for on a worker thread, paced by `aws/follow.Pace`; the title
+says when the list was last refreshed, and a failed poll is one line under the list, polled again later.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from xrayctl.tui.tracescreen import TraceScreen
 # What to do about an expression X-Ray refused, inside the app (the CLI's fix names --filter).
 FILTER_FIX = "Edit it (X-Ray's filter expression syntax) and press Enter, or Esc to keep the filter in force."
 KEY_COLUMNS = 8
+SHORT_ID = 20  # cells of the list's id column: `1-` + 8 digits of time + `-` + 8 of the random part + `…`
 CELL = 60  # characters of an annotation value or an entry point shown in a cell
 COLUMNS = [
     ("start", "start (UTC)"),
@@ -84,6 +86,7 @@ class TraceListScreen(Screen[None]):
         self.note = note
         self._pace = source.list_pace()
         self._columns: list[str] = []
+        self._day: str | None = None  # the one UTC date of every listed trace, shown in the title
         self.refreshed: datetime | None = datetime.now(timezone.utc) if source.live else None
         self._refreshing = False
         self._timer: Timer | None = None  # the next poll
@@ -124,6 +127,8 @@ class TraceListScreen(Screen[None]):
             title.append(" · status " + " or ".join(self.source.statuses))
         count = len(self.model)
         title.append(f" · {count} trace{'s' if count != 1 else ''}")
+        if self._day is not None:
+            title.append(f" on {self._day} (UTC)")
         if count >= self.model.limit:
             title.append(f" (the newest {self.model.limit})", DIM)
         if self.refreshed is not None:
@@ -136,7 +141,12 @@ class TraceListScreen(Screen[None]):
         current = self.current_id()
         rows = self.model.rows()
         keys = annotation_keys(rows)[:KEY_COLUMNS]
-        columns = [name for name, _ in COLUMNS] + [f"annotation:{key}" for key in keys] + ["id"]
+        # Traces of one day (a window of minutes, as most are) show their time alone; the title has the date.
+        days = {_utc_day(row.start) for row in rows if row.start is not None}
+        self._day = days.pop() if len(days) == 1 else None
+        # The id first, short: the row's name, seen at any width (last, it was cut to the `1-<time>` that
+        # traces of one second share); the whole id is under the table.
+        columns = ["id"] + [name for name, _ in COLUMNS] + [f"annotation:{key}" for key in keys]
         # The headers say the order (an arrow): they are made again with the rows.
         table.clear(columns=True)
         self._columns = columns
@@ -157,14 +167,17 @@ class TraceListScreen(Screen[None]):
 
     def _header(self, column: str) -> Text:
         label = dict(COLUMNS).get(column) or ("trace id" if column == "id" else clean(column[11:], 40))
+        if column == "start" and self._day is not None:
+            label = "start"  # times of one day: "(UTC)" is in the title with the date
         text = Text(label)
         if column == self.model.sort_column:
             text.append(" ▼" if self.model.reverse else " ▲", "bold")
         return text
 
     def _cells(self, row: TraceRow, keys: list[str]) -> list[Text]:
+        shape = "%H:%M:%S" if self._day is not None else "%Y-%m-%d %H:%M:%S"
         start = (
-            datetime.fromtimestamp(row.start, tz=timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
+            datetime.fromtimestamp(row.start, tz=timezone.utc).strftime(shape)
             if row.start is not None
             else "—"
         )
@@ -175,6 +188,7 @@ class TraceListScreen(Screen[None]):
         if row.entry_type and row.entry_type != row.entry:
             entry.append(f" ({clean(row.entry_type, CELL)})", DIM)
         cells = [
+            Text(_short_id(row.trace_id), DIM),
             Text(start),
             Text(fmt_duration(row.duration), justify="right"),
             Text(fmt_duration(row.response), justify="right"),
@@ -185,7 +199,6 @@ class TraceListScreen(Screen[None]):
         for key in keys:
             values = row.annotations.get(key, ())
             cells.append(Text(", ".join(_value(value) for value in values)[: CELL * 2]))
-        cells.append(Text(clean(row.trace_id, 100), DIM))
         return cells
 
     def _say(self, line: str, text: Text | None) -> None:
@@ -366,3 +379,14 @@ def _value(value: object) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     return clean(value, CELL)
+
+
+def _utc_day(epoch: float) -> str:
+    return datetime.fromtimestamp(epoch, tz=timezone.utc).strftime("%Y-%m-%d")
+
+
+def _short_id(trace_id: str) -> str:
+    """An X-Ray id to the first 8 digits of its random part (`1-6b1533cc-624ada4b…`), as a short git hash
+    names a commit; any other id to as many characters."""
+    text = clean(trace_id, 100)
+    return text if len(text) <= SHORT_ID else text[: SHORT_ID - 1] + "…"
