@@ -190,6 +190,16 @@ def test_the_detail_pane_shows_an_exception_with_its_stack() -> None:
     drive(app_of(), scenario, size=(160, 50))
 
 
+def test_g_and_shift_g_go_to_the_first_and_the_last_trace_of_the_list() -> None:
+    async def scenario(pilot: Pilot[Any]) -> None:
+        await pilot.press("G")
+        assert table(pilot).cursor_row == table(pilot).row_count - 1 > 0
+        await pilot.press("g")
+        assert table(pilot).cursor_row == 0
+
+    drive(app_of(), scenario)
+
+
 def test_slash_searches_names_enter_goes_to_the_first_match_and_n_to_the_next() -> None:
     async def scenario(pilot: Pilot[Any]) -> None:
         await open_trace(pilot, OK)
@@ -202,8 +212,12 @@ def test_slash_searches_names_enter_goes_to_the_first_match_and_n_to_the_next() 
         assert tree(pilot).node is not None and tree(pilot).node.name == "put_object"  # type: ignore[union-attr]
         await pilot.press("n")
         assert tree(pilot).node.name == "get_object"  # type: ignore[union-attr]
+        await pilot.pause()
+        assert "2 of 2 matches for _obj" in screen_text(pilot.app)  # which one, as n goes round
         await pilot.press("n")
         assert tree(pilot).node.name == "put_object"  # type: ignore[union-attr]
+        await pilot.pause()
+        assert "1 of 2 matches for _obj" in screen_text(pilot.app)
         await pilot.press("N")
         assert tree(pilot).node.name == "get_object"  # type: ignore[union-attr]
 

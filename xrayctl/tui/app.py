@@ -24,8 +24,8 @@ from xrayctl.tui.source import Source
 
 HELP = [
     ("The trace list", None),
-    ("↑ ↓  j k  PgUp PgDn", "move"),
-    ("Enter, click", "open the trace"),
+    ("↑ ↓  j k  PgUp PgDn  g G", "move; g G: the first / the last trace"),
+    ("Enter, click twice", "open the trace (a first click selects it)"),
     ("f  /", "edit the filter expression (X-Ray's syntax); Enter applies it, Esc leaves it"),
     ("s  S, click a header", "sort by the next column / reverse the order"),
     ("r", "refresh now (the list refreshes itself while the window ends now)"),

@@ -57,6 +57,8 @@ class TraceListScreen(Screen[None]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("j", "cursor(1)", "down", show=False),
         Binding("k", "cursor(-1)", "up", show=False),
+        Binding("g", "ends(0)", "first", show=False),
+        Binding("G", "ends(1)", "last", show=False),
         Binding("f,slash", "edit_filter", "filter"),
         Binding("s", "sort_next", "sort"),
         Binding("S", "sort_reverse", "reverse", show=False),
@@ -247,6 +249,12 @@ class TraceListScreen(Screen[None]):
     def action_cursor(self, step: int) -> None:
         table = self.query_one(DataTable)
         table.action_cursor_down() if step > 0 else table.action_cursor_up()
+
+    def action_ends(self, last: int) -> None:
+        """To the first trace of the list, or the last (as g and G go in a trace's tree)."""
+        table = self.query_one(DataTable)
+        if table.row_count:
+            table.move_cursor(row=table.row_count - 1 if last else 0, scroll=True)
 
     def action_sort_next(self) -> None:
         """Sort by the next column (largest first)."""

@@ -63,6 +63,7 @@ class TraceScreen(Screen[None]):
         self._pace = source.trace_pace()
         self._polls = 0
         self._watch: Watch | None = None
+        self._searched = ""  # the text searched for last, for the status line
 
     def compose(self) -> ComposeResult:
         yield Static(Text.assemble(("Trace ", DIM), clean(self.trace_id, 100)), id="header")
@@ -154,6 +155,7 @@ class TraceScreen(Screen[None]):
 
     def on_tree_view_highlighted(self, event: TreeView.Highlighted) -> None:
         self._show_detail()
+        self._show_matches()
 
     def _show_detail(self) -> None:
         if self.trace is None:
@@ -188,12 +190,21 @@ class TraceScreen(Screen[None]):
     def on_input_changed(self, event: Input.Changed) -> None:
         if event.input.id != "search" or not self.query(TreeView):
             return
-        found = self.query_one(TreeView).search(event.value)
+        self.query_one(TreeView).search(event.value)
+        self._searched = event.value
         self._status(None)
-        if event.value:
-            shown = Text(f"{found} match{'es' if found != 1 else ''} for ", DIM)
-            shown.append(clean(event.value, 200))
-            self.query_one("#status", Static).update(shown)
+        self._show_matches()
+
+    def _show_matches(self) -> None:
+        """`3 matches for S3`, and which one the cursor is on (`2 of 3 matches`) as n and N go round."""
+        if not self._searched or not self.query(TreeView):
+            return
+        tree = self.query_one(TreeView)
+        found, number = len(tree.matches), tree.match_number()
+        counted = f"{found} match{'es' if found != 1 else ''}"
+        shown = Text(f"{number} of {counted} for " if number is not None else f"{counted} for ", DIM)
+        shown.append(clean(self._searched, 200))
+        self.query_one("#status", Static).update(shown)
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         if event.input.id != "search":

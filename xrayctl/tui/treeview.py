@@ -377,6 +377,11 @@ class TreeView(ScrollView, HandsOnKeys, can_focus=True):
         self.refresh()
         return len(self.matches)
 
+    def match_number(self) -> int | None:
+        """Which match the cursor is on, counted from 1 (None: not on one)."""
+        at = bisect.bisect_left(self.matches, self.cursor)
+        return at + 1 if at < len(self.matches) and self.matches[at] == self.cursor else None
+
     def first_match(self) -> bool:
         """To the first match at or after the cursor."""
         if not self.matches:
