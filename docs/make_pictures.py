@@ -104,7 +104,8 @@ def browse_pictures(home: Path, trace_id: str) -> None:
         app = make_app(source, source.first(), limit=1000)
 
         async def drive() -> None:
-            async with app.run_test(size=(120, 34)) as pilot:
+            # 130 columns: every column of the demo's list, its two annotations included, without scrolling.
+            async with app.run_test(size=(130, 34)) as pilot:
                 await pilot.pause(0.5)
                 app.save_screenshot("browse-list.svg", str(PICTURES))
                 table = app.screen.query_one(DataTable)
