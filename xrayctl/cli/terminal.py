@@ -97,6 +97,9 @@ def width_for(stream: TextIO | None) -> int:
 
 # What may end a line of a view: padding, and the styles rich closes after it (FORCE_COLOR into a pipe).
 _LINE_END = re.compile("(?: |\x1b\\[[0-9;]*m)+$")
+# Padding before a newline, matched from the first space of a run only (the look-behind): linear in the text,
+# where a run tried from each of its spaces costs its length squared (a 100,000-row table is 15 MB).
+_PADDING = re.compile("(?<! ) +(?=\n)")
 
 
 def _unpadded(line: str) -> str:
@@ -113,12 +116,22 @@ class Unpadded:
         self._held = ""
 
     def write(self, text: str) -> int:
-        *lines, last = (self._held + text).split("\n")
-        end = _LINE_END.search(last)
-        self._held = "" if end is None else end.group()
-        kept = last if end is None else last[: end.start()]
-        self._stream.write("".join(_unpadded(line) + "\n" for line in lines) + kept)
-        return len(text)
+        given = len(text)
+        text = self._held + text
+        if "\x1b" in text:  # styles in it (FORCE_COLOR): line by line, each line's closing styles kept
+            *lines, last = text.split("\n")
+            end = _LINE_END.search(last)
+            self._held = "" if end is None else end.group()
+            kept = last if end is None else last[: end.start()]
+            self._stream.write("".join(_unpadded(line) + "\n" for line in lines) + kept)
+            return given
+        # Plain text, a whole table at a time: one pass in C, and no copy of it but the one written.
+        text = _PADDING.sub("", text)
+        last = text[text.rfind("\n") + 1 :]
+        held = len(last) - len(last.rstrip(" "))
+        self._held = " " * held
+        self._stream.write(text[: len(text) - held] if held else text)
+        return given
 
     def flush(self) -> None:
         self._stream.flush()
