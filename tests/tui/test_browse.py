@@ -343,6 +343,21 @@ def test_question_mark_shows_the_keys_and_escape_closes_them() -> None:
     drive(app_of(), scenario)
 
 
+def test_the_help_at_60_columns_wraps_a_description_under_itself_not_under_the_keys() -> None:
+    async def scenario(pilot: Pilot[Any]) -> None:
+        await pilot.press("question_mark")
+        await pilot.pause()
+        lines = screen_text(pilot.app).splitlines()
+        [at, *_] = [i for i, line in enumerate(lines) if line.rstrip(" │").endswith("copy the trace id")]
+        assert "(OSC 52" in lines[at + 1]
+        column = lines[at].index("copy the trace id")
+        follow = lines[at + 1]
+        # The description goes on on the next line, from its own column; the keys' column is blank there.
+        assert follow[column - 1] == " " and follow[column] != " " and not follow[4:column].strip("│ ")
+
+    drive(app_of(), scenario, size=(60, 40))
+
+
 def test_a_header_click_sorts_by_that_column_and_a_second_click_reverses() -> None:
     async def scenario(pilot: Pilot[Any]) -> None:
         by_duration = sorted(demo_traces(), key=lambda trace: trace.duration or 0.0)

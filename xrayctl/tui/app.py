@@ -11,6 +11,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import ClassVar
 
+from rich.console import Group, RenderableType
+from rich.table import Table
 from rich.text import Text
 from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
@@ -68,16 +70,22 @@ class HelpScreen(ModalScreen[None]):
         self.dismiss()
 
 
-def _help_text() -> Text:
-    text = Text()
+def _help_text() -> Group:
+    """The keys, a grid a section: a description that wraps stays in its column, under its first line."""
+    parts: list[RenderableType] = []
+    grid: Table | None = None
     for keys, what in HELP:
         if what is None:
-            text.append(("\n" if text else "") + keys + "\n", "bold")
+            parts.append(Text(("\n" if parts else "") + keys, "bold"))
+            grid = Table.grid(padding=(0, 2))
+            grid.add_column(width=26, no_wrap=True, style="cyan")
+            grid.add_column()
+            parts.append(grid)
             continue
-        text.append(f"  {keys:<26}", "cyan")
-        text.append(what + "\n")
-    text.append("\nEsc, q or ? closes this help.", "dim")
-    return text
+        assert grid is not None  # HELP opens with a section
+        grid.add_row("  " + keys, what)
+    parts.append(Text("\nEsc, q or ? closes this help.", "dim"))
+    return Group(*parts)
 
 
 class BrowseApp(App[None]):
